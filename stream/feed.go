@@ -1,0 +1,184 @@
+package stream
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/mutstream/mutstream/metrics"
+)
+
+// FeedInfo describes what a Feed carries.
+type FeedInfo struct {
+	// Name is the rung name ("720p") for video, "audio" for audio.
+	Name    string `json:"name"`
+	Kind    Kind   `json:"-"`
+	Codec   Codec  `json:"codec"`
+	Width   int    `json:"width,omitempty"`
+	Height  int    `json:"height,omitempty"`
+	FPS     int    `json:"fps,omitempty"`
+	Bitrate int    `json:"bitrate,omitempty"` // target, bits per second
+}
+
+// DefaultReaderQueue is the number of packets a reader may hold before it
+// counts as too slow.
+const DefaultReaderQueue = 256
+
+// Feed fans one sequence of encoded packets (one rung's video, or the audio)
+// out to any number of Readers. Write never blocks: a reader whose queue is
+// full loses packets up to the next keyframe, and the feed is asked for one.
+type Feed struct {
+	info FeedInfo
+
+	mu      sync.Mutex
+	readers map[*Reader]struct{}
+	keyFn   func()
+	gone    bool
+	goneCh  chan struct{}
+	packets atomic.Uint64
+	bytes   atomic.Uint64
+}
+
+// NewFeed returns an empty feed.
+func NewFeed(info FeedInfo) *Feed {
+	return &Feed{info: info, readers: map[*Reader]struct{}{}, goneCh: make(chan struct{})}
+}
+
+// Info returns what the feed carries.
+func (f *Feed) Info() FeedInfo { return f.info }
+
+// SetKeyframeRequester installs the function RequestKeyframe calls. The
+// producer (an encoder) owns rate limiting; fn must not block.
+func (f *Feed) SetKeyframeRequester(fn func()) {
+	f.mu.Lock()
+	f.keyFn = fn
+	f.mu.Unlock()
+}
+
+// RequestKeyframe asks the producer for an IDR as soon as it can.
+func (f *Feed) RequestKeyframe() {
+	f.mu.Lock()
+	fn := f.keyFn
+	f.mu.Unlock()
+	if fn != nil {
+		fn()
+	}
+}
+
+// Write hands p to every reader without waiting for any of them.
+func (f *Feed) Write(p *Packet) {
+	f.packets.Add(1)
+	f.bytes.Add(uint64(len(p.Data)))
+	askKey := false
+	f.mu.Lock()
+	for r := range f.readers {
+		if r.offer(p) {
+			askKey = true
+		}
+	}
+	fn := f.keyFn
+	f.mu.Unlock()
+	if askKey && fn != nil {
+		fn()
+	}
+}
+
+// Subscribe adds a reader with a queue of the given size (DefaultReaderQueue
+// when size <= 0). A video reader starts at the next keyframe, which is
+// requested at once.
+func (f *Feed) Subscribe(size int) *Reader {
+	if size <= 0 {
+		size = DefaultReaderQueue
+	}
+	r := &Reader{feed: f, ch: make(chan *Packet, size), needKey: f.info.Kind == KindVideo}
+	f.mu.Lock()
+	f.readers[r] = struct{}{}
+	fn := f.keyFn
+	f.mu.Unlock()
+	if r.needKey && fn != nil {
+		fn()
+	}
+	return r
+}
+
+// Readers returns how many readers the feed has.
+func (f *Feed) Readers() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.readers)
+}
+
+// Stats returns the packets and bytes written so far.
+func (f *Feed) Stats() (packets, bytes uint64) {
+	return f.packets.Load(), f.bytes.Load()
+}
+
+// Gone is closed when the feed leaves its stream's ladder (a new publisher
+// with a smaller source); readers should move to another feed.
+func (f *Feed) Gone() <-chan struct{} { return f.goneCh }
+
+func (f *Feed) retire() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.gone {
+		f.gone = true
+		close(f.goneCh)
+	}
+}
+
+func (f *Feed) remove(r *Reader) {
+	f.mu.Lock()
+	delete(f.readers, r)
+	f.mu.Unlock()
+}
+
+// Reader is one consumer's bounded queue on a Feed.
+type Reader struct {
+	feed *Feed
+	ch   chan *Packet
+	// needKey is guarded by feed.mu.
+	needKey bool
+	drops   atomic.Uint64
+	closed  atomic.Bool
+}
+
+// C returns the channel packets arrive on. It is never closed; select on it
+// together with your own stop signal and Feed.Gone.
+func (r *Reader) C() <-chan *Packet { return r.ch }
+
+// Feed returns the feed the reader reads.
+func (r *Reader) Feed() *Feed { return r.feed }
+
+// Drops returns the packets this reader lost because it fell behind.
+func (r *Reader) Drops() uint64 { return r.drops.Load() }
+
+// Close detaches the reader from its feed. It is safe to call twice.
+func (r *Reader) Close() {
+	if r.closed.CompareAndSwap(false, true) {
+		r.feed.remove(r)
+	}
+}
+
+// offer queues p, or drops it; it reports whether the reader now waits for a
+// keyframe it should ask for. Called with feed.mu held.
+func (r *Reader) offer(p *Packet) (wantKey bool) {
+	if r.needKey {
+		if !p.Keyframe {
+			r.drops.Add(1)
+			metrics.DroppedFrames.WithLabelValues("await_keyframe").Inc()
+			return false
+		}
+		r.needKey = false
+	}
+	select {
+	case r.ch <- p:
+		return false
+	default:
+	}
+	r.drops.Add(1)
+	metrics.DroppedFrames.WithLabelValues("slow_viewer").Inc()
+	if p.Kind == KindVideo {
+		r.needKey = true
+		return true
+	}
+	return false
+}

@@ -1,0 +1,145 @@
+package stream
+
+import (
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/mutstream/mutstream/metrics"
+)
+
+// Pipeline is what turns a Publication into its stream's Feeds. Close stops
+// it and waits for everything it started.
+type Pipeline interface {
+	Close() error
+}
+
+// StartFunc starts the pipeline of a new publication. It must return quickly
+// and leave the work to goroutines the Pipeline owns.
+type StartFunc func(pub *Publication) (Pipeline, error)
+
+// Hub knows every stream by name: who publishes it, and the feeds viewers
+// read. A stream, once published, stays known (not live) after its publisher
+// leaves, so viewers stay attached across a reconnect.
+type Hub struct {
+	start StartFunc
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	streams map[string]*Stream
+	closed  bool
+}
+
+// NewHub returns a Hub that starts pipelines with start.
+func NewHub(start StartFunc, log *slog.Logger) *Hub {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Hub{start: start, log: log, streams: map[string]*Stream{}}
+}
+
+// Publish makes pub the stream's publisher, replacing (and kicking) the one
+// live now, and starts its pipeline. Authorisation is the caller's job.
+// kick is called, once, when another publisher takes over or the hub closes;
+// it should end the ingest connection, which then calls Publication.Close.
+func (h *Hub) Publish(name, protocol string, tracks []Track, kick func()) (*Publication, error) {
+	hasVideo := false
+	for _, t := range tracks {
+		if t.Kind == KindVideo {
+			hasVideo = true
+		}
+	}
+	if !hasVideo {
+		return nil, ErrNoVideo
+	}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil, ErrClosed
+	}
+	st, ok := h.streams[name]
+	if !ok {
+		st = newStream(name, h.log.With("stream", name))
+		h.streams[name] = st
+	}
+	h.mu.Unlock()
+
+	// One publish at a time per stream; never under h.mu.
+	st.pubMu.Lock()
+	defer st.pubMu.Unlock()
+	if old := st.current(); old != nil {
+		st.log.Info("publisher taken over", "old", old.protocol, "new", protocol)
+		old.kickOnce()
+		old.stop()
+	}
+	pub := &Publication{
+		stream:   st,
+		protocol: protocol,
+		tracks:   append([]Track(nil), tracks...),
+		kick:     kick,
+		packets:  make(chan *Packet, 1024),
+		done:     make(chan struct{}),
+		needKey:  true,
+		started:  time.Now(),
+	}
+	p, err := h.start(pub)
+	if err != nil {
+		return nil, fmt.Errorf("start pipeline for %q: %w", name, err)
+	}
+	pub.pipeline = p
+	st.mu.Lock()
+	st.pub = pub
+	st.liveSince = pub.started
+	st.mu.Unlock()
+	metrics.Publishers.WithLabelValues(protocol).Inc()
+	st.log.Info("stream live", "protocol", protocol)
+	return pub, nil
+}
+
+// Lookup returns the stream of that name: ErrNotFound when it was never
+// published, ErrNotLive (with the stream) when it has no publisher now.
+func (h *Hub) Lookup(name string) (*Stream, error) {
+	h.mu.Lock()
+	st, ok := h.streams[name]
+	h.mu.Unlock()
+	if !ok {
+		return nil, ErrNotFound
+	}
+	if !st.Live() {
+		return st, ErrNotLive
+	}
+	return st, nil
+}
+
+// Streams returns every known stream, sorted by name.
+func (h *Hub) Streams() []*Stream {
+	h.mu.Lock()
+	out := make([]*Stream, 0, len(h.streams))
+	for _, st := range h.streams {
+		out = append(out, st)
+	}
+	h.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// Close kicks every publisher and stops every pipeline, waiting for them.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	h.closed = true
+	streams := make([]*Stream, 0, len(h.streams))
+	for _, st := range h.streams {
+		streams = append(streams, st)
+	}
+	h.mu.Unlock()
+	for _, st := range streams {
+		st.pubMu.Lock()
+		if pub := st.current(); pub != nil {
+			pub.kickOnce()
+			pub.stop()
+		}
+		st.pubMu.Unlock()
+	}
+}
