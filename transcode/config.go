@@ -1,0 +1,104 @@
+package transcode
+
+import (
+	"fmt"
+	"time"
+)
+
+// Rung is one rendition of the ladder: the largest box a stream is scaled
+// into, its frame rate and its target bitrate.
+type Rung struct {
+	// Name identifies the rung to viewers and in metrics, e.g. "720p".
+	Name string `yaml:"name"`
+	// Width is the box width in pixels; the output keeps the source aspect
+	// inside Width x Height. Must be even.
+	Width int `yaml:"width"`
+	// Height is the box height in pixels. Must be even.
+	Height int `yaml:"height"`
+	// FPS is the highest frame rate of the rung; a faster source is
+	// decimated by timestamp.
+	FPS int `yaml:"fps"`
+	// Bitrate is the target (and maximum) bitrate in bits per second.
+	Bitrate int `yaml:"bitrate"`
+}
+
+// Config configures every stream's transcode pipeline.
+type Config struct {
+	// Ladder lists the renditions, largest first. Rungs larger than the
+	// source are dropped: the pipeline never upscales.
+	Ladder []Rung `yaml:"ladder"`
+	// Preset is the x264 speed preset (ultrafast ... veryslow).
+	Preset string `yaml:"preset"`
+	// GOP is the interval of scheduled keyframes, which land at the same
+	// timestamp on every rung.
+	GOP time.Duration `yaml:"gop"`
+	// KeyframeMinInterval is the least time between two on-demand keyframes
+	// on one rung (requested by viewers after loss); later requests wait.
+	KeyframeMinInterval time.Duration `yaml:"keyframe_min_interval"`
+	// AudioBitrate is the Opus bitrate in bits per second.
+	AudioBitrate int `yaml:"audio_bitrate"`
+	// Threads is the number of x264 threads per encoder; 0 lets x264 choose.
+	Threads int `yaml:"threads"`
+}
+
+// DefaultConfig returns a three-rung ladder (720p, 360p, 180p at 15 fps)
+// with x264 veryfast and 96 kb/s Opus.
+func DefaultConfig() Config {
+	return Config{
+		Ladder: []Rung{
+			{Name: "720p", Width: 1280, Height: 720, FPS: 30, Bitrate: 2_500_000},
+			{Name: "360p", Width: 640, Height: 360, FPS: 30, Bitrate: 800_000},
+			{Name: "180p", Width: 320, Height: 180, FPS: 15, Bitrate: 250_000},
+		},
+		Preset:              "veryfast",
+		GOP:                 2 * time.Second,
+		KeyframeMinInterval: 500 * time.Millisecond,
+		AudioBitrate:        96_000,
+	}
+}
+
+var x264Presets = map[string]bool{
+	"ultrafast": true, "superfast": true, "veryfast": true, "faster": true, "fast": true,
+	"medium": true, "slow": true, "slower": true, "veryslow": true, "placebo": true,
+}
+
+// Validate reports the first invalid field, named as in the YAML file.
+func (c Config) Validate() error {
+	if len(c.Ladder) == 0 {
+		return fmt.Errorf("ladder: %w: at least one rung is needed", ErrInvalidConfig)
+	}
+	names := map[string]bool{}
+	for i, r := range c.Ladder {
+		switch {
+		case r.Name == "":
+			return fmt.Errorf("ladder[%d].name: %w: must not be empty", i, ErrInvalidConfig)
+		case names[r.Name]:
+			return fmt.Errorf("ladder[%d].name: %w: %q is used twice", i, ErrInvalidConfig, r.Name)
+		case r.Width <= 0 || r.Width%2 != 0 || r.Width > 8192:
+			return fmt.Errorf("ladder[%d].width: %w: must be even and > 0 (at most 8192)", i, ErrInvalidConfig)
+		case r.Height <= 0 || r.Height%2 != 0 || r.Height > 8192:
+			return fmt.Errorf("ladder[%d].height: %w: must be even and > 0 (at most 8192)", i, ErrInvalidConfig)
+		case r.FPS <= 0 || r.FPS > 240:
+			return fmt.Errorf("ladder[%d].fps: %w: must be between 1 and 240", i, ErrInvalidConfig)
+		case r.Bitrate < 10_000:
+			return fmt.Errorf("ladder[%d].bitrate: %w: must be at least 10000 bits per second", i, ErrInvalidConfig)
+		}
+		names[r.Name] = true
+	}
+	if !x264Presets[c.Preset] {
+		return fmt.Errorf("preset: %w: %q is not an x264 preset (ultrafast ... veryslow)", ErrInvalidConfig, c.Preset)
+	}
+	if c.GOP < 100*time.Millisecond || c.GOP > time.Minute {
+		return fmt.Errorf("gop: %w: must be between 100ms and 1m", ErrInvalidConfig)
+	}
+	if c.KeyframeMinInterval < 0 {
+		return fmt.Errorf("keyframe_min_interval: %w: must not be negative", ErrInvalidConfig)
+	}
+	if c.AudioBitrate < 6_000 || c.AudioBitrate > 510_000 {
+		return fmt.Errorf("audio_bitrate: %w: must be between 6000 and 510000 bits per second", ErrInvalidConfig)
+	}
+	if c.Threads < 0 || c.Threads > 64 {
+		return fmt.Errorf("threads: %w: must be between 0 (auto) and 64", ErrInvalidConfig)
+	}
+	return nil
+}

@@ -1,0 +1,189 @@
+// Package transcode runs one pipeline per live stream: it decodes the
+// publisher's packets with FFmpeg, scales them into the ladder's rungs,
+// encodes each rung with libx264 (IDRs at the same PTS on every rung) and
+// the audio with libopus, and writes the results into the stream's feeds.
+package transcode
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/mutstream/mutstream/metrics"
+	"github.com/mutstream/mutstream/stream"
+)
+
+var _ stream.Pipeline = (*Pipeline)(nil)
+
+// Pipeline transcodes one publication. It owns one goroutine and every
+// FFmpeg object it uses; Close stops it and frees them.
+type Pipeline struct {
+	pub  *stream.Publication
+	cfg  Config
+	log  *slog.Logger
+	name string
+
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+
+	// Owned by the run goroutine.
+	video      *videoPath
+	audioTrack stream.Track
+	hasAudio   bool
+	audioDec   *decoder
+	audioEnc   *audioEncoder
+	audioFeed  *stream.Feed
+	decErrs    *errorLog
+}
+
+// Start opens the publication's decoders and starts its pipeline. It
+// returns quickly; encoders are opened by the pipeline's goroutine once the
+// source size is known.
+func Start(pub *stream.Publication, cfg Config, log *slog.Logger) (*Pipeline, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	name := pub.Stream().Name()
+	vt, ok := pub.Track(stream.KindVideo)
+	if !ok {
+		return nil, ErrNoVideo
+	}
+	p := &Pipeline{
+		pub:     pub,
+		cfg:     cfg,
+		log:     log.With("component", "transcode", "stream", name),
+		name:    name,
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+		decErrs: &errorLog{every: 5 * time.Second},
+	}
+	dec, err := openDecoder(vt)
+	if err != nil {
+		return nil, fmt.Errorf("stream %q video: %w", name, err)
+	}
+	p.video = &videoPath{p: p, dec: dec, srcW: vt.Width, srcH: vt.Height, needKey: true}
+	if at, ok := pub.Track(stream.KindAudio); ok {
+		p.audioTrack, p.hasAudio = at, true
+		if at.Codec != stream.CodecOpus {
+			if p.audioDec, err = openDecoder(at); err != nil {
+				p.log.Warn("audio dropped: cannot decode it", "codec", at.Codec, "err", err)
+				p.hasAudio = false
+			}
+		}
+	}
+	go p.run()
+	return p, nil
+}
+
+// Close stops the pipeline, waits for its goroutine and frees every FFmpeg
+// object. It is safe to call more than once.
+func (p *Pipeline) Close() error {
+	p.closeOnce.Do(func() { close(p.stop) })
+	<-p.done
+	return nil
+}
+
+func (p *Pipeline) run() {
+	defer close(p.done)
+	defer p.release()
+	if p.video.srcW > 0 && p.video.srcH > 0 {
+		if err := p.setup(p.video.srcW, p.video.srcH); err != nil {
+			p.log.Error("transcode setup failed; stream has no output", "err", err)
+		}
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-p.pub.Done():
+			return
+		case now := <-tick.C:
+			p.video.tick(p.name, now.Sub(last))
+			last = now
+		case pkt := <-p.pub.Packets():
+			switch pkt.Kind {
+			case stream.KindVideo:
+				p.video.handle(pkt)
+			case stream.KindAudio:
+				p.handleAudio(pkt)
+			}
+		}
+	}
+}
+
+// setup opens the rungs for a srcW x srcH source and installs the ladder.
+func (p *Pipeline) setup(srcW, srcH int) error {
+	rungs := planLadder(p.cfg.Ladder, srcW, srcH)
+	infos := make([]stream.FeedInfo, len(rungs))
+	sizes := make([][2]int, len(rungs))
+	for i, r := range rungs {
+		w, h := fitSize(srcW, srcH, r.Width, r.Height)
+		sizes[i] = [2]int{w, h}
+		infos[i] = stream.FeedInfo{Name: r.Name, Codec: stream.CodecH264, Width: w, Height: h, FPS: r.FPS, Bitrate: r.Bitrate}
+	}
+	encs := make([]*rungEncoder, 0, len(rungs))
+	for i, r := range rungs {
+		e, err := newRungEncoder(p.name, r, nil, sizes[i][0], sizes[i][1], p.cfg)
+		if err != nil {
+			for _, e := range encs {
+				e.close()
+			}
+			return err
+		}
+		encs = append(encs, e)
+	}
+	var audio *audioEncoder
+	if p.hasAudio && p.audioTrack.Codec != stream.CodecOpus {
+		var err error
+		if audio, err = newAudioEncoder(nil, p.cfg.AudioBitrate); err != nil {
+			p.log.Warn("audio dropped: cannot encode Opus", "err", err)
+		}
+	}
+	feeds, audioFeed := p.pub.Stream().SetLadder(infos, stream.FeedInfo{Name: "audio", Codec: stream.CodecOpus})
+	for i, e := range encs {
+		e.feed = feeds[i]
+		feeds[i].SetKeyframeRequester(e.requestKeyframe)
+	}
+	if audio != nil {
+		audio.feed = audioFeed
+	}
+	p.video.rungs = encs
+	p.audioEnc = audio
+	p.audioFeed = audioFeed
+	p.log.Info("ladder ready", "source", fmt.Sprintf("%dx%d", srcW, srcH), "rungs", len(encs), "audio", p.hasAudio)
+	return nil
+}
+
+// decodeError counts a packet the decoder refused and logs at a limited rate.
+func (p *Pipeline) decodeError(kind stream.Kind, err error) {
+	metrics.DecodeErrors.WithLabelValues(p.name).Inc()
+	if n, ok := p.decErrs.allow(time.Now()); ok {
+		p.log.Warn("decode error", "kind", kind, "err", err, "since_last_log", n)
+	}
+}
+
+func (p *Pipeline) release() {
+	if p.video != nil {
+		for _, e := range p.video.rungs {
+			if e.feed != nil {
+				e.feed.SetKeyframeRequester(nil)
+			}
+			metrics.RungFPS.DeleteLabelValues(p.name, e.rung.Name)
+			metrics.RungBitrate.DeleteLabelValues(p.name, e.rung.Name)
+			e.close()
+		}
+		p.video.rungs = nil
+		p.video.dec.close()
+	}
+	p.audioDec.close()
+	p.audioEnc.close()
+	p.audioDec, p.audioEnc = nil, nil
+}

@@ -1,0 +1,212 @@
+package transcode
+
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/asticode/go-astiav"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mutstream/mutstream/metrics"
+	"github.com/mutstream/mutstream/stream"
+)
+
+// rungEncoder scales, decimates and encodes the source frames of one rung
+// into its feed. Only the pipeline goroutine calls its methods, except
+// requestKeyframe.
+type rungEncoder struct {
+	rung Rung
+	feed *stream.Feed
+	w, h int
+
+	cc     *astiav.CodecContext
+	sws    *astiav.SoftwareScaleContext
+	scaled *astiav.Frame
+	pkt    *astiav.Packet
+
+	srcW, srcH int
+	srcFmt     astiav.PixelFormat
+
+	// Decimation by PTS, in 90 kHz ticks.
+	step    int64
+	next    int64
+	hasNext bool
+
+	// Keyframes.
+	keyReq      atomic.Bool
+	reqCounted  bool
+	lastIDR     int64
+	haveIDR     bool
+	minKeyTicks int64
+
+	// Per-second gauges.
+	secFrames, secBytes int
+
+	encFrames  prometheus.Counter
+	encBytes   prometheus.Counter
+	encSeconds prometheus.Observer
+}
+
+func newRungEncoder(streamName string, r Rung, feed *stream.Feed, w, h int, cfg Config) (*rungEncoder, error) {
+	e := &rungEncoder{
+		rung:        r,
+		feed:        feed,
+		w:           w,
+		h:           h,
+		step:        90000 / int64(r.FPS),
+		minKeyTicks: toTicks(cfg.KeyframeMinInterval, videoTimeBase),
+		encFrames:   metrics.EncodedFrames.WithLabelValues(streamName, r.Name),
+		encBytes:    metrics.EncodedBytes.WithLabelValues(streamName, r.Name),
+		encSeconds:  metrics.EncodeSeconds.WithLabelValues(r.Name),
+	}
+	var err error
+	if e.cc, err = openH264Encoder(w, h, r.FPS, r.Bitrate, cfg); err != nil {
+		return nil, fmt.Errorf("rung %s: %w", r.Name, err)
+	}
+	if e.scaled, err = allocFrame(); err != nil {
+		e.close()
+		return nil, err
+	}
+	if e.pkt, err = allocPacket(); err != nil {
+		e.close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// requestKeyframe marks an on-demand IDR as wanted; it never blocks.
+func (e *rungEncoder) requestKeyframe() { e.keyReq.Store(true) }
+
+// keep decides whether the frame at pts is encoded on this rung: frames are
+// kept at most once per 1/fps, and always when a scheduled keyframe is due.
+func (e *rungEncoder) keep(pts int64, scheduledKey bool) bool {
+	if e.hasNext && pts < e.next-4*e.step-90000 {
+		e.hasNext = false // timestamps went backwards: start over
+	}
+	if !e.hasNext || pts >= e.next-e.step/4 {
+		if !e.hasNext {
+			e.next = pts
+			e.hasNext = true
+		}
+		e.next += e.step
+		if e.next <= pts {
+			e.next = pts + e.step
+		}
+		return true
+	}
+	return scheduledKey
+}
+
+// wantIDR decides whether the frame at pts is forced to an IDR.
+func (e *rungEncoder) wantIDR(pts int64, scheduledKey bool) bool {
+	force := scheduledKey || !e.haveIDR
+	if e.keyReq.Load() {
+		switch {
+		case force:
+			e.keyReq.Store(false)
+		case pts-e.lastIDR >= e.minKeyTicks || pts < e.lastIDR:
+			e.keyReq.Store(false)
+			force = true
+			metrics.KeyframeRequests.WithLabelValues("forced").Inc()
+		case !e.reqCounted:
+			e.reqCounted = true
+			metrics.KeyframeRequests.WithLabelValues("limited").Inc()
+		}
+	}
+	if force {
+		e.haveIDR = true
+		e.lastIDR = pts
+		e.reqCounted = false
+	}
+	return force
+}
+
+// encode scales src (whose timestamp is pts, 90 kHz) and encodes it when
+// the rung keeps it.
+func (e *rungEncoder) encode(src *astiav.Frame, pts int64, scheduledKey bool) error {
+	if !e.keep(pts, scheduledKey) {
+		return nil
+	}
+	if err := e.ensureScaler(src); err != nil {
+		return err
+	}
+	if err := e.sws.ScaleFrame(src, e.scaled); err != nil {
+		return fmt.Errorf("rung %s: scale: %w", e.rung.Name, err)
+	}
+	e.scaled.SetPts(pts)
+	e.scaled.SetKeyFrame(false)
+	if e.wantIDR(pts, scheduledKey) {
+		e.scaled.SetPictureType(astiav.PictureTypeI)
+	} else {
+		e.scaled.SetPictureType(astiav.PictureTypeNone)
+	}
+	start := time.Now()
+	if err := e.cc.SendFrame(e.scaled); err != nil {
+		return fmt.Errorf("rung %s: encode: %w", e.rung.Name, err)
+	}
+	err := drainPackets(e.cc, e.pkt, e.write)
+	e.encSeconds.Observe(time.Since(start).Seconds())
+	if err != nil {
+		return fmt.Errorf("rung %s: encode: %w", e.rung.Name, err)
+	}
+	return nil
+}
+
+func (e *rungEncoder) write(pkt *astiav.Packet) {
+	data := pkt.Data() // a copy: feeds share packets among readers
+	dur := pkt.Duration()
+	if dur <= 0 {
+		dur = e.step
+	}
+	e.feed.Write(&stream.Packet{
+		Kind:     stream.KindVideo,
+		PTS:      toDuration(pkt.Pts(), videoTimeBase),
+		DTS:      toDuration(pkt.Dts(), videoTimeBase),
+		Duration: toDuration(dur, videoTimeBase),
+		Keyframe: pkt.Flags().Has(astiav.PacketFlagKey),
+		Data:     data,
+	})
+	e.encFrames.Inc()
+	e.encBytes.Add(float64(len(data)))
+	e.secFrames++
+	e.secBytes += len(data)
+}
+
+// ensureScaler (re)builds the scaler when the source size or format
+// changes; the output size stays that of the rung.
+func (e *rungEncoder) ensureScaler(src *astiav.Frame) error {
+	w, h, pf := src.Width(), src.Height(), src.PixelFormat()
+	if e.sws != nil && w == e.srcW && h == e.srcH && pf == e.srcFmt {
+		return nil
+	}
+	free(e.sws)
+	e.sws = nil
+	sws, err := astiav.CreateSoftwareScaleContext(w, h, pf, e.w, e.h, astiav.PixelFormatYuv420P,
+		astiav.NewSoftwareScaleContextFlags(astiav.SoftwareScaleContextFlagBilinear))
+	if err != nil {
+		return fmt.Errorf("rung %s: scaler %dx%d %s -> %dx%d: %w", e.rung.Name, w, h, pf, e.w, e.h, err)
+	}
+	e.sws = tracked(sws)
+	e.srcW, e.srcH, e.srcFmt = w, h, pf
+	return nil
+}
+
+// tick publishes the per-second gauges over elapsed time.
+func (e *rungEncoder) tick(streamName string, elapsed time.Duration) {
+	s := elapsed.Seconds()
+	if s <= 0 {
+		return
+	}
+	metrics.RungFPS.WithLabelValues(streamName, e.rung.Name).Set(float64(e.secFrames) / s)
+	metrics.RungBitrate.WithLabelValues(streamName, e.rung.Name).Set(float64(e.secBytes*8) / s)
+	e.secFrames, e.secBytes = 0, 0
+}
+
+func (e *rungEncoder) close() {
+	free(e.sws)
+	free(e.scaled)
+	free(e.pkt)
+	free(e.cc)
+	e.sws, e.scaled, e.pkt, e.cc = nil, nil, nil, nil
+}

@@ -1,0 +1,113 @@
+package transcode
+
+import (
+	"time"
+
+	"github.com/asticode/go-astiav"
+
+	"github.com/mutstream/mutstream/metrics"
+	"github.com/mutstream/mutstream/stream"
+)
+
+// videoPath decodes the source video and hands each frame to every rung,
+// deciding per source frame whether a scheduled keyframe is due.
+type videoPath struct {
+	p     *Pipeline
+	dec   *decoder
+	rungs []*rungEncoder
+
+	srcW, srcH int
+	needKey    bool // drop until a keyframe (start, and after an error)
+	failed     bool // setup failed: decode nothing more
+
+	nextKey  int64 // 90 kHz
+	haveKey  bool
+	lastPts  int64
+	havePts  bool
+	encErrs  errorLog
+	gopTicks int64
+}
+
+// handle decodes one video packet and encodes what comes out.
+func (v *videoPath) handle(pkt *stream.Packet) {
+	if v.failed {
+		return
+	}
+	if v.needKey {
+		if !pkt.Keyframe {
+			metrics.DroppedFrames.WithLabelValues("decode_resync").Inc()
+			return
+		}
+		v.needKey = false
+	}
+	if err := v.dec.send(pkt); err != nil {
+		v.p.decodeError(stream.KindVideo, err)
+		v.needKey = true
+		return
+	}
+	for {
+		f, err := v.dec.receive()
+		if err != nil {
+			v.p.decodeError(stream.KindVideo, err)
+			v.needKey = true
+			return
+		}
+		if f == nil {
+			return
+		}
+		v.frame(f)
+	}
+}
+
+func (v *videoPath) frame(f *astiav.Frame) {
+	if v.rungs == nil {
+		if err := v.p.setup(f.Width(), f.Height()); err != nil {
+			v.p.log.Error("transcode setup failed; stream has no output", "err", err)
+			v.failed = true
+			return
+		}
+	}
+	pts := f.Pts()
+	if pts == astiav.NoPtsValue {
+		pts = v.lastPts + 3000
+		if !v.havePts {
+			pts = 0
+		}
+	}
+	v.lastPts, v.havePts = pts, true
+	due := v.scheduledKey(pts)
+	for _, e := range v.rungs {
+		if err := e.encode(f, pts, due); err != nil {
+			if n, ok := v.encErrs.allow(time.Now()); ok {
+				v.p.log.Warn("encode error", "rung", e.rung.Name, "err", err, "since_last_log", n)
+			}
+		}
+	}
+}
+
+// scheduledKey reports whether a keyframe is due at pts: on the first frame,
+// then every GOP by timestamp.
+func (v *videoPath) scheduledKey(pts int64) bool {
+	if v.gopTicks == 0 {
+		v.gopTicks = toTicks(v.p.cfg.GOP, videoTimeBase)
+		v.encErrs.every = 5 * time.Second
+	}
+	if !v.haveKey || pts < v.nextKey-2*v.gopTicks {
+		v.haveKey = true
+		v.nextKey = pts + v.gopTicks
+		return true
+	}
+	if pts < v.nextKey {
+		return false
+	}
+	for v.nextKey <= pts {
+		v.nextKey += v.gopTicks
+	}
+	return true
+}
+
+func (v *videoPath) tick(name string, elapsed time.Duration) {
+	for _, e := range v.rungs {
+		e.tick(name, elapsed)
+	}
+}
