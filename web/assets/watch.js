@@ -1,0 +1,154 @@
+// watch.js — the player page, /watch/NAME[?rung=360p].
+import { WhepPlayer, formatBitrate } from '/assets/whep.js';
+
+const $ = (id) => document.getElementById(id);
+const video = $('video');
+const select = $('rung');
+const statusEl = $('status');
+
+const segments = location.pathname.split('/').filter(Boolean);
+const params = new URLSearchParams(location.search);
+let name = params.get('stream') || '';
+if (!name && segments.length > 1) {
+  try { name = decodeURIComponent(segments[segments.length - 1]); } catch { name = segments[segments.length - 1]; }
+}
+
+const player = new WhepPlayer(video, name, { rung: params.get('rung') || '' });
+
+window.mediad = {
+  get pc() { return player.pc; },
+  get state() { return player.state; },
+  get rung() { return player.rung; },
+  get stats() { return player.stats; },
+  get requestedRung() { return player.requestedRung; },
+  player,
+  setRung(r) {
+    const v = r ? String(r) : 'auto';
+    ensureOption(v);
+    select.value = v;
+    return player.setRung(v);
+  },
+};
+
+document.title = `${name || 'mediad'} · mediad`;
+$('name').textContent = name || '(no stream)';
+$('whep-url').value = player.url;
+
+// ---- state --------------------------------------------------------------
+function showState({ state, detail }) {
+  document.body.dataset.state = state;
+  statusEl.dataset.state = state;
+  statusEl.textContent = detail ? `${state}: ${detail}` : state;
+}
+player.on('state', showState);
+
+// ---- rung menu ----------------------------------------------------------
+function ensureOption(value) {
+  if ([...select.options].some((o) => o.value === value)) return;
+  select.append(new Option(value, value));
+}
+
+function setRungOptions(rungs) {
+  const want = ['auto', ...rungs.map((r) => r.name)];
+  const have = [...select.options].map((o) => o.value);
+  if (want.join('\n') === have.join('\n')) return;
+  const current = select.value;
+  select.replaceChildren(...want.map((n) => new Option(n, n)));
+  for (const r of rungs) {
+    const o = [...select.options].find((x) => x.value === r.name);
+    if (o && r.bitrate) o.title = `${r.width}×${r.height} ${r.fps} fps, ${formatBitrate(r.bitrate)}`;
+  }
+  ensureOption(current);
+  select.value = current;
+}
+
+select.addEventListener('change', () => player.setRung(select.value));
+if (player.requestedRung) {
+  ensureOption(player.requestedRung);
+  select.value = player.requestedRung;
+}
+
+player.on('rung', ({ rung, reason }) => {
+  $('st-rung').textContent = rung ? (reason ? `${rung} (${reason})` : rung) : '–';
+});
+
+// ---- stream info from the API ------------------------------------------
+async function refreshInfo() {
+  if (!name) return;
+  try {
+    const res = await fetch(`/api/v1/streams/${encodeURIComponent(name)}`, { cache: 'no-store' });
+    if (res.status === 404) {
+      $('source').textContent = 'Unknown stream.';
+      return;
+    }
+    if (!res.ok) return;
+    const s = await res.json();
+    setRungOptions(Array.isArray(s.rungs) ? s.rungs : []);
+    const src = s.source || {};
+    const aud = s.source_audio || {};
+    const parts = [];
+    if (src.width) parts.push(`source ${src.width}×${src.height}${src.fps ? ` @${+src.fps.toFixed(2)}` : ''} ${src.codec || ''}`.trim());
+    if (aud.codec) parts.push(`${aud.codec} ${aud.sample_rate ? aud.sample_rate / 1000 + ' kHz' : ''}`.trim());
+    if (s.protocol) parts.push(`via ${s.protocol}`);
+    parts.push(`${s.viewers ?? 0} watching`);
+    $('source').textContent = (s.live ? '' : 'offline · ') + parts.join(' · ');
+  } catch {
+    // the API being down is shown by the player state anyway
+  }
+}
+
+// ---- stats --------------------------------------------------------------
+player.on('stats', (s) => {
+  $('st-res').textContent = s.width && s.height ? `${s.width}×${s.height}` : '–';
+  $('st-fps').textContent = s.fps != null ? s.fps.toFixed(1) : '–';
+  $('st-vbr').textContent = formatBitrate(s.videoBitrate);
+  $('st-abr').textContent = formatBitrate(s.audioBitrate);
+  $('st-rtt').textContent = s.rtt != null ? `${Math.round(s.rtt * 1000)} ms` : '–';
+  $('st-loss').textContent = `${s.lost} / ${s.packetsReceived} (${(s.lossRatio * 100).toFixed(2)} %)`;
+  $('st-freeze').textContent = s.freezeCount != null ? String(s.freezeCount) : '–';
+  $('st-codec').textContent = s.codec || '–';
+});
+
+// ---- mute ---------------------------------------------------------------
+const unmute = $('unmute');
+const muteToggle = $('mute-toggle');
+function showMute() {
+  unmute.hidden = !video.muted;
+  muteToggle.textContent = video.muted ? 'Unmute' : 'Mute';
+}
+function toggleMute() {
+  video.muted = !video.muted;
+  const p = video.play();
+  if (p) p.catch(() => {});
+  showMute();
+}
+unmute.addEventListener('click', toggleMute);
+muteToggle.addEventListener('click', toggleMute);
+video.addEventListener('volumechange', showMute);
+showMute();
+
+// ---- copy ---------------------------------------------------------------
+$('copy').addEventListener('click', async () => {
+  const input = $('whep-url');
+  try {
+    await navigator.clipboard.writeText(input.value);
+  } catch {
+    input.select();
+    document.execCommand('copy');
+  }
+  $('copy').textContent = 'Copied';
+  setTimeout(() => { $('copy').textContent = 'Copy'; }, 1500);
+});
+
+// ---- lifecycle ----------------------------------------------------------
+addEventListener('pagehide', () => player.stop());
+addEventListener('pageshow', (e) => { if (e.persisted) player.start(); });
+
+showState(player);
+if (name) {
+  player.start();
+  refreshInfo();
+  setInterval(refreshInfo, 5000);
+} else {
+  showState({ state: 'error', detail: 'no stream name in the URL' });
+}

@@ -1,0 +1,396 @@
+// whep.js — a small receive-only WHEP client for mediad.
+//
+// new WhepPlayer(video, name, {rung}) plays stream `name` into `video`,
+// reconnecting with back-off, polling pc.getStats() once a second and
+// talking to the server over the "control" data channel.
+//
+// Events (player.on(type, fn)):
+//   state  {state, detail}   state: idle|connecting|playing|offline|error|closed
+//   rung   {rung, reason}    the rung the server now sends
+//   stats  stats object      see parseStats()
+
+const GATHER_TIMEOUT_MS = 2000;
+const DISCONNECT_GRACE_MS = 4000;
+const BACKOFF_MIN_MS = 1000;
+const BACKOFF_MAX_MS = 15000;
+
+/** Path of the WHEP endpoint for a stream, with an optional rung. */
+export function whepPath(name, rung = '') {
+  let p = `/whep/${encodeURIComponent(name)}`;
+  if (rung) p += `?rung=${encodeURIComponent(rung)}`;
+  return p;
+}
+
+export class WhepPlayer {
+  constructor(video, name, { rung = '', iceServers = [] } = {}) {
+    this.video = video;
+    this.name = name;
+    this.iceServers = iceServers;
+    this.requestedRung = normRung(rung); // '' = auto
+    this.rung = '';                       // rung the server says it sends
+    this.rungReason = '';
+    this.state = 'idle';
+    this.detail = '';
+    this.pc = null;
+    this.dc = null;
+    this.sessionURL = null;
+    this.stats = null;
+    this.retryAt = 0;
+    this._listeners = {};
+    this._gen = 0;
+    this._running = false;
+    this._offline = false;
+    this._postedRung = '';
+    this._backoff = BACKOFF_MIN_MS;
+    this._prev = null;
+  }
+
+  /** Absolute WHEP URL of the stream (without rung). */
+  get url() {
+    return new URL(whepPath(this.name), location.href).href;
+  }
+
+  on(type, fn) {
+    (this._listeners[type] ||= []).push(fn);
+    return this;
+  }
+
+  _emit(type, arg) {
+    for (const fn of this._listeners[type] || []) {
+      try { fn(arg); } catch (e) { console.error(e); }
+    }
+  }
+
+  _setState(state, detail = '') {
+    if (state === this.state && detail === this.detail) return;
+    this.state = state;
+    this.detail = detail;
+    this._emit('state', { state, detail });
+  }
+
+  start() {
+    if (this._running) return;
+    this._running = true;
+    this._backoff = BACKOFF_MIN_MS;
+    this._statsTimer = setInterval(() => this._poll(), 1000);
+    this._connect();
+  }
+
+  /** Ends the session (DELETE with keepalive, so it is safe on pagehide). */
+  stop() {
+    this._running = false;
+    clearTimeout(this._retryTimer);
+    clearInterval(this._statsTimer);
+    this._teardown();
+    this._setState('closed');
+  }
+
+  /** Chooses a rung by name; '' or 'auto' for automatic. */
+  setRung(name) {
+    this.requestedRung = normRung(name);
+    if (this._send({ type: 'rung', rung: this.requestedRung })) return true;
+    // No control channel: once a session is up, start a new one with ?rung=.
+    // While connecting, the POST or the channel's open handler picks it up.
+    if (this.pc && (this.state === 'playing' || this.state === 'offline')) {
+      this._teardown();
+      this._connect();
+    }
+    return false;
+  }
+
+  _send(msg) {
+    const dc = this.dc;
+    if (!dc || dc.readyState !== 'open') return false;
+    try {
+      dc.send(JSON.stringify(msg));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async _connect() {
+    this._teardown();
+    clearTimeout(this._retryTimer);
+    const gen = this._gen;
+    this._offline = false;
+    this._setState('connecting');
+
+    let pc;
+    try {
+      pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    } catch (err) {
+      this._fail(err);
+      return;
+    }
+    this.pc = pc;
+    const media = new MediaStream();
+    pc.ontrack = (ev) => {
+      media.addTrack(ev.track);
+      if (this.video.srcObject !== media) this.video.srcObject = media;
+      const p = this.video.play();
+      if (p) p.catch(() => {});
+    };
+    pc.addTransceiver('video', { direction: 'recvonly' });
+    pc.addTransceiver('audio', { direction: 'recvonly' });
+    const dc = pc.createDataChannel('control');
+    this.dc = dc;
+    dc.onmessage = (ev) => { if (gen === this._gen) this._onControl(ev.data); };
+    dc.onopen = () => {
+      if (gen === this._gen && this.requestedRung !== this._postedRung) {
+        this._send({ type: 'rung', rung: this.requestedRung });
+      }
+    };
+    pc.onconnectionstatechange = pc.oniceconnectionstatechange = () => {
+      if (gen === this._gen) this._onConnState();
+    };
+
+    try {
+      await pc.setLocalDescription(await pc.createOffer());
+      await waitForGathering(pc, GATHER_TIMEOUT_MS);
+      if (gen !== this._gen) return;
+      const rung = this.requestedRung;
+      const res = await fetch(whepPath(this.name, rung), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/sdp' },
+        body: pc.localDescription.sdp,
+        cache: 'no-store',
+      });
+      if (!res.ok) throw await httpError(res);
+      const loc = res.headers.get('Location');
+      const sessionURL = loc ? new URL(loc, location.href).href : null;
+      if (gen !== this._gen) {
+        deleteSession(sessionURL);
+        return;
+      }
+      this.sessionURL = sessionURL;
+      this._postedRung = rung;
+      const sdp = await res.text();
+      if (gen !== this._gen) return;
+      await pc.setRemoteDescription({ type: 'answer', sdp });
+    } catch (err) {
+      if (gen === this._gen) this._fail(err);
+    }
+  }
+
+  _onConnState() {
+    const pc = this.pc;
+    const s = pc.connectionState || pc.iceConnectionState;
+    if (s === 'connected' || s === 'completed') {
+      clearTimeout(this._discTimer);
+      this._discTimer = null;
+      this._backoff = BACKOFF_MIN_MS;
+      if (this._offline) this._setState('offline', 'publisher went away');
+      else this._setState('playing');
+    } else if (s === 'disconnected') {
+      if (!this._discTimer) {
+        this._discTimer = setTimeout(() => {
+          this._discTimer = null;
+          if (this.pc === pc) this._fail(new Error('connection lost'));
+        }, DISCONNECT_GRACE_MS);
+      }
+    } else if (s === 'failed' || s === 'closed') {
+      this._fail(new Error(`connection ${s}`));
+    }
+  }
+
+  _onControl(data) {
+    let msg;
+    try { msg = JSON.parse(data); } catch { return; }
+    if (!msg || typeof msg !== 'object') return;
+    switch (msg.type) {
+      case 'rung':
+        this.rung = String(msg.rung || '');
+        this.rungReason = String(msg.reason || '');
+        this._emit('rung', { rung: this.rung, reason: this.rungReason });
+        break;
+      case 'offline':
+        this._offline = true;
+        this._setState('offline', 'publisher went away');
+        break;
+      case 'live':
+        this._offline = false;
+        if (this.state === 'offline') this._setState('playing');
+        break;
+      default: // unknown types are ignored
+    }
+  }
+
+  _fail(err) {
+    if (!this._running) return;
+    this._teardown();
+    let delay = this._backoff;
+    this._backoff = Math.min(this._backoff * 2, BACKOFF_MAX_MS);
+    let state = 'error';
+    let reason = err && err.message ? err.message : String(err);
+    if (err && err.status === 409) {
+      state = 'offline';
+      reason = 'stream is offline';
+      if (err.retryAfter != null) delay = clamp(err.retryAfter * 1000, 500, 30000);
+    } else if (err && err.status === 404) {
+      reason = 'stream not found';
+      delay = Math.max(delay, 5000);
+    } else if (err instanceof TypeError && /fetch|network/i.test(reason)) {
+      reason = 'server unreachable';
+    }
+    this.retryAt = Date.now() + delay;
+    this._setState(state, `${reason}; retrying in ${Math.ceil(delay / 1000)} s`);
+    this._retryTimer = setTimeout(() => {
+      if (this._running) this._connect();
+    }, delay);
+  }
+
+  _teardown() {
+    this._gen++;
+    clearTimeout(this._discTimer);
+    this._discTimer = null;
+    const { pc, dc, sessionURL } = this;
+    this.pc = null;
+    this.dc = null;
+    this.sessionURL = null;
+    this._prev = null;
+    if (dc) dc.onmessage = dc.onopen = null;
+    if (pc) {
+      pc.ontrack = pc.onconnectionstatechange = pc.oniceconnectionstatechange = null;
+      try { pc.close(); } catch { /* already closed */ }
+    }
+    deleteSession(sessionURL);
+  }
+
+  async _poll() {
+    const pc = this.pc;
+    if (!pc) return;
+    let report;
+    try { report = await pc.getStats(); } catch { return; }
+    if (pc !== this.pc) return;
+    const s = parseStats(report, this._prev, this.video);
+    this._prev = s;
+    this.stats = s;
+    this._emit('stats', s);
+  }
+}
+
+/**
+ * Reduces an RTCStatsReport to
+ * {time, width, height, fps, framesDecoded, videoBytes, audioBytes,
+ *  audioPackets, videoPackets, packetsReceived, lost, lossRatio, rtt (s),
+ *  freezeCount, videoBitrate, audioBitrate (bit/s), codec}.
+ * Rates need `prev`, the previous result for the same connection.
+ */
+export function parseStats(report, prev, video) {
+  let v = null, a = null, pair = null, remoteRtt = null;
+  report.forEach((r) => {
+    const kind = r.kind || r.mediaType;
+    if (r.type === 'inbound-rtp' && !r.isRemote) {
+      if (kind === 'video' && (!v || (r.bytesReceived || 0) > (v.bytesReceived || 0))) v = r;
+      if (kind === 'audio' && (!a || (r.bytesReceived || 0) > (a.bytesReceived || 0))) a = r;
+    } else if (r.type === 'transport' && r.selectedCandidatePairId) {
+      pair = report.get(r.selectedCandidatePairId) || pair;
+    } else if (r.type === 'candidate-pair' && r.selected && !pair) {
+      pair = r; // Firefox
+    } else if ((r.type === 'remote-inbound-rtp' || r.type === 'remote-outbound-rtp') &&
+               typeof r.roundTripTime === 'number') {
+      remoteRtt = r.roundTripTime;
+    }
+  });
+  if (!pair) {
+    report.forEach((r) => {
+      if (!pair && r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') pair = r;
+    });
+  }
+
+  const time = performance.now();
+  const videoPackets = (v && v.packetsReceived) || 0;
+  const audioPackets = (a && a.packetsReceived) || 0;
+  const lost = Math.max(0, ((v && v.packetsLost) || 0) + ((a && a.packetsLost) || 0));
+  const codec = v && v.codecId && report.get(v.codecId);
+  const s = {
+    time,
+    width: (v && v.frameWidth) || (video && video.videoWidth) || null,
+    height: (v && v.frameHeight) || (video && video.videoHeight) || null,
+    fps: v && typeof v.framesPerSecond === 'number' ? v.framesPerSecond : null,
+    framesDecoded: v && typeof v.framesDecoded === 'number' ? v.framesDecoded : null,
+    videoBytes: (v && v.bytesReceived) || 0,
+    audioBytes: (a && a.bytesReceived) || 0,
+    audioPackets,
+    videoPackets,
+    packetsReceived: videoPackets + audioPackets,
+    lost,
+    lossRatio: lost + videoPackets + audioPackets > 0 ? lost / (lost + videoPackets + audioPackets) : 0,
+    rtt: pair && typeof pair.currentRoundTripTime === 'number' ? pair.currentRoundTripTime : remoteRtt,
+    freezeCount: v && typeof v.freezeCount === 'number' ? v.freezeCount : null,
+    videoBitrate: null,
+    audioBitrate: null,
+    codec: codec && codec.mimeType ? codec.mimeType.replace(/^video\//i, '').toLowerCase() : null,
+  };
+  const dt = prev ? (time - prev.time) / 1000 : 0;
+  if (dt > 0) {
+    s.videoBitrate = Math.max(0, ((s.videoBytes - prev.videoBytes) * 8) / dt);
+    s.audioBitrate = Math.max(0, ((s.audioBytes - prev.audioBytes) * 8) / dt);
+    if (s.fps == null && s.framesDecoded != null && prev.framesDecoded != null) {
+      s.fps = Math.max(0, (s.framesDecoded - prev.framesDecoded) / dt);
+    }
+  }
+  return s;
+}
+
+/** Formats bits per second: "2.50 Mb/s", "96 kb/s". */
+export function formatBitrate(bps) {
+  if (bps == null || !isFinite(bps)) return '–';
+  if (bps >= 1e6) return `${(bps / 1e6).toFixed(2)} Mb/s`;
+  return `${Math.round(bps / 1e3)} kb/s`;
+}
+
+/** Formats seconds as "1:02:03" or "2:03". */
+export function formatDuration(sec) {
+  if (sec == null || !isFinite(sec) || sec < 0) return '–';
+  sec = Math.floor(sec);
+  const h = Math.floor(sec / 3600), m = Math.floor((sec % 3600) / 60), s = sec % 60;
+  const mm = h ? String(m).padStart(2, '0') : String(m);
+  return `${h ? h + ':' : ''}${mm}:${String(s).padStart(2, '0')}`;
+}
+
+function normRung(name) {
+  name = name == null ? '' : String(name);
+  return name === 'auto' ? '' : name;
+}
+
+function clamp(x, lo, hi) {
+  return Math.min(hi, Math.max(lo, x));
+}
+
+function deleteSession(url) {
+  if (!url) return;
+  fetch(url, { method: 'DELETE', keepalive: true }).catch(() => {});
+}
+
+function waitForGathering(pc, timeoutMs) {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      pc.removeEventListener('icegatheringstatechange', onState);
+      pc.removeEventListener('icecandidate', onCandidate);
+      resolve();
+    };
+    const onState = () => { if (pc.iceGatheringState === 'complete') done(); };
+    const onCandidate = (ev) => { if (!ev.candidate) done(); };
+    const timer = setTimeout(done, timeoutMs);
+    pc.addEventListener('icegatheringstatechange', onState);
+    pc.addEventListener('icecandidate', onCandidate);
+  });
+}
+
+async function httpError(res) {
+  let text = '';
+  try { text = (await res.text()).trim(); } catch { /* no body */ }
+  try {
+    const j = JSON.parse(text);
+    if (j && j.error) text = String(j.error);
+  } catch { /* not JSON */ }
+  const err = new Error(text.split('\n')[0] || `HTTP ${res.status}`);
+  err.status = res.status;
+  const ra = parseInt(res.headers.get('Retry-After') || '', 10);
+  if (ra >= 0) err.retryAfter = ra;
+  return err;
+}
