@@ -1,0 +1,44 @@
+# mediad: `make run` to try it, `make test` to check it.
+GO        ?= go
+BIN       := bin/mediad
+VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+DEB_BUILD := pkg-config libavcodec-dev libavformat-dev libavfilter-dev libavdevice-dev \
+             libswscale-dev libswresample-dev libavutil-dev
+DEB_TEST  := ffmpeg chromium fonts-liberation iproute2
+TEST_TIMEOUT ?= 20m
+
+.PHONY: all build run test test-deps deps bench fuzz vet clean
+
+all: build
+
+## deps: install the Debian packages the build needs (only those missing).
+deps:
+	@./scripts/deps.sh $(DEB_BUILD)
+
+## test-deps: the build packages plus ffmpeg and chromium for end-to-end tests.
+test-deps:
+	@./scripts/deps.sh $(DEB_BUILD) $(DEB_TEST)
+
+## build: bin/mediad.
+build: deps
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/mediad
+
+## run: build and start mediad with the example config.
+run: build
+	./$(BIN) serve --config mediad.yml
+
+## vet: gofmt and go vet.
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+
+## test: everything, with the race detector, real ffmpeg and real Chromium.
+test: test-deps vet
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+## bench: the figures in BENCHMARKS.md.
+bench: test-deps
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,351 @@
+package signaling
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/mutstream/mutstream/metrics"
+	"github.com/mutstream/mutstream/stream"
+)
+
+// maxControlMessage bounds a data channel message from a viewer.
+const maxControlMessage = 4 << 10
+
+// connectTimeout reaps a session whose client never completes ICE.
+const connectTimeout = 15 * time.Second
+
+// controlMessage is what the player and mediad say on the "control" data channel.
+type controlMessage struct {
+	Type   string `json:"type"`
+	Rung   string `json:"rung,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// viewerSession sends one stream to one WHEP client. One goroutine (run)
+// owns the feed readers and the packetizers; pion's callbacks only signal it.
+type viewerSession struct {
+	id   string
+	srv  *Server
+	st   *stream.Stream
+	pc   *webrtc.PeerConnection
+	log  *slog.Logger
+	done chan struct{}
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	video, audio *webrtc.TrackLocalStaticRTP
+	rungReq      chan string
+	connected    chan struct{}
+	connOnce     sync.Once
+	dc           atomic.Pointer[webrtc.DataChannel]
+	feed         atomic.Pointer[stream.Feed] // the video feed being sent
+	wg           sync.WaitGroup
+	removeViewer func()
+}
+
+// newViewerSession negotiates a PeerConnection for offer and starts sending
+// the given rung. It returns the answer SDP.
+func (s *Server) newViewerSession(st *stream.Stream, rung *stream.Feed, offer string) (*viewerSession, string, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	v := &viewerSession{
+		id:        newID(),
+		srv:       s,
+		st:        st,
+		ctx:       ctx,
+		cancel:    cancel,
+		done:      make(chan struct{}),
+		rungReq:   make(chan string, 4),
+		connected: make(chan struct{}),
+	}
+	v.log = s.log.With("stream", st.Name(), "session", v.id[:8])
+	if err := s.add(v); err != nil {
+		cancel()
+		return nil, "", err
+	}
+	answer, err := v.negotiate(offer)
+	if err != nil {
+		cancel()
+		if v.pc != nil {
+			_ = v.pc.Close()
+		}
+		s.remove(v)
+		s.wg.Done()
+		return nil, "", err
+	}
+	v.removeViewer = st.AddViewer()
+	metrics.Viewers.WithLabelValues(st.Name()).Inc()
+	v.wg.Add(1)
+	go v.run(rung)
+	go func() {
+		v.wg.Wait()
+		close(v.done)
+		s.wg.Done()
+	}()
+	v.log.Info("viewer joined", "rung", rung.Info().Name)
+	return v, answer, nil
+}
+
+func (v *viewerSession) negotiate(offer string) (string, error) {
+	pc, err := v.srv.api.NewPeerConnection(webrtc.Configuration{ICEServers: v.srv.iceServers()})
+	if err != nil {
+		return "", fmt.Errorf("new peer connection: %w", err)
+	}
+	v.pc = pc
+	v.video, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000}, "video", "mediad-"+v.st.Name())
+	if err != nil {
+		return "", fmt.Errorf("video track: %w", err)
+	}
+	v.audio, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "mediad-"+v.st.Name())
+	if err != nil {
+		return "", fmt.Errorf("audio track: %w", err)
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+		return "", &offerError{400, "offer rejected: " + oneLine(err.Error())}
+	}
+	var senders []*webrtc.RTPSender
+	for _, t := range []*webrtc.TrackLocalStaticRTP{v.video, v.audio} {
+		sender, err := pc.AddTrack(t)
+		if err != nil {
+			if t == v.audio {
+				continue // an offer with no audio section still gets video
+			}
+			return "", &offerError{422, "cannot send H.264 video on this offer: " + oneLine(err.Error())}
+		}
+		senders = append(senders, sender)
+	}
+	pc.OnConnectionStateChange(func(state webrtc.PeerConnectionState) {
+		v.log.Debug("connection state", "state", state.String())
+		switch state {
+		case webrtc.PeerConnectionStateConnected:
+			v.connOnce.Do(func() { close(v.connected) })
+		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+			v.log.Info("viewer connection ended", "state", state.String())
+			v.cancel()
+		}
+	})
+	pc.OnDataChannel(func(dc *webrtc.DataChannel) {
+		if dc.Label() != "control" {
+			return
+		}
+		v.dc.Store(dc)
+		dc.OnOpen(func() {
+			if f := v.feed.Load(); f != nil {
+				v.send(controlMessage{Type: "rung", Rung: f.Info().Name, Reason: "initial"})
+			}
+		})
+		dc.OnMessage(func(msg webrtc.DataChannelMessage) { v.onControl(msg.Data) })
+	})
+	answer, err := pc.CreateAnswer(nil)
+	if err != nil {
+		return "", &offerError{422, "cannot answer offer: " + oneLine(err.Error())}
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(answer); err != nil {
+		return "", fmt.Errorf("set local description: %w", err)
+	}
+	select {
+	case <-gathered:
+	case <-time.After(5 * time.Second):
+		return "", errors.New("ICE gathering timed out")
+	}
+	for _, sender := range senders {
+		v.wg.Add(1)
+		go v.readRTCP(sender)
+	}
+	return pc.LocalDescription().SDP, nil
+}
+
+// readRTCP drains a sender's RTCP (pion needs it read) and answers PLI/FIR
+// with a keyframe request to the feed being sent.
+func (v *viewerSession) readRTCP(sender *webrtc.RTPSender) {
+	defer v.wg.Done()
+	for {
+		pkts, _, err := sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, p := range pkts {
+			switch p.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				if f := v.feed.Load(); f != nil {
+					f.RequestKeyframe()
+				}
+			}
+		}
+	}
+}
+
+func (v *viewerSession) onControl(data []byte) {
+	if len(data) > maxControlMessage {
+		metrics.HTTPRejected.WithLabelValues("datachannel", "too_large").Inc()
+		return
+	}
+	var m controlMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		metrics.HTTPRejected.WithLabelValues("datachannel", "bad_json").Inc()
+		v.log.Debug("bad control message", "err", err)
+		return
+	}
+	if m.Type != "rung" {
+		return
+	}
+	select {
+	case v.rungReq <- m.Rung:
+	default:
+	}
+}
+
+func (v *viewerSession) send(m controlMessage) {
+	dc := v.dc.Load()
+	if dc == nil || dc.ReadyState() != webrtc.DataChannelStateOpen {
+		return
+	}
+	b, _ := json.Marshal(m)
+	if err := dc.SendText(string(b)); err != nil {
+		v.log.Debug("control send", "err", err)
+	}
+}
+
+// Close ends the session and waits for its goroutines.
+func (v *viewerSession) Close() {
+	v.cancel()
+	<-v.done
+}
+
+// run is the session's media loop: it moves packets from the feeds to the
+// tracks and carries out rung switches at keyframes.
+func (v *viewerSession) run(rung *stream.Feed) {
+	defer v.wg.Done()
+	// Start reading only once media can flow, so the first keyframe
+	// reaches the browser instead of an unconnected transport.
+	select {
+	case <-v.connected:
+	case <-time.After(connectTimeout):
+		v.log.Info("viewer never connected", "timeout", connectTimeout)
+		v.teardown()
+		return
+	case <-v.ctx.Done():
+		v.teardown()
+		return
+	}
+	q := v.srv.cfg.ViewerQueue
+	vout := newRTPOut(v.video, &codecs.H264Payloader{}, 90000, 3000)
+	aout := newRTPOut(v.audio, &codecs.OpusPayloader{}, 48000, 960)
+
+	cur := rung.Subscribe(q)
+	v.feed.Store(rung)
+	v.send(controlMessage{Type: "rung", Rung: rung.Info().Name, Reason: "initial"})
+	var pending *stream.Reader
+	audioFeed := v.st.Audio()
+	var audio *stream.Reader
+	var audioC <-chan *stream.Packet
+	if audioFeed != nil {
+		audio = audioFeed.Subscribe(q)
+		audioC = audio.C()
+	}
+	defer func() {
+		cur.Close()
+		if pending != nil {
+			pending.Close()
+		}
+		if audio != nil {
+			audio.Close()
+		}
+		v.teardown()
+	}()
+	live := v.st.Live()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var pendingC <-chan *stream.Packet
+	for {
+		select {
+		case <-v.ctx.Done():
+			return
+		case p := <-cur.C():
+			if err := vout.write(p.Data, p.PTS, true); err != nil && errors.Is(err, errClosedPipe) {
+				return
+			}
+		case p := <-pendingC:
+			// The first packet of a new reader is a keyframe: switch here.
+			cur.Close()
+			cur, pending, pendingC = pending, nil, nil
+			v.feed.Store(cur.Feed())
+			_ = vout.write(p.Data, p.PTS, true)
+			v.send(controlMessage{Type: "rung", Rung: cur.Feed().Info().Name, Reason: "manual"})
+			v.log.Info("rung switched", "rung", cur.Feed().Info().Name)
+		case p := <-audioC:
+			_ = aout.write(p.Data, p.PTS, false)
+		case name := <-v.rungReq:
+			f, err := v.st.Rung(name)
+			if err != nil {
+				v.send(controlMessage{Type: "error", Reason: fmt.Sprintf("no rung %q", name)})
+				continue
+			}
+			if pending != nil {
+				pending.Close()
+				pending, pendingC = nil, nil
+			}
+			if f == cur.Feed() {
+				v.send(controlMessage{Type: "rung", Rung: f.Info().Name, Reason: "manual"})
+				continue
+			}
+			pending = f.Subscribe(q)
+			pendingC = pending.C()
+		case <-cur.Feed().Gone():
+			// The ladder changed under a new publisher: take the rung of
+			// the same name, else the top one.
+			f, err := v.st.Rung(cur.Feed().Info().Name)
+			if err != nil {
+				f, err = v.st.Rung("")
+			}
+			if err != nil {
+				return
+			}
+			cur.Close()
+			cur = f.Subscribe(q)
+			v.feed.Store(f)
+			if af := v.st.Audio(); af != nil && (audio == nil || af != audio.Feed()) {
+				if audio != nil {
+					audio.Close()
+				}
+				audio = af.Subscribe(q)
+				audioC = audio.C()
+			}
+		case <-tick.C:
+			if now := v.st.Live(); now != live {
+				live = now
+				if live {
+					v.send(controlMessage{Type: "live"})
+				} else {
+					v.send(controlMessage{Type: "offline"})
+				}
+			}
+			if af := v.st.Audio(); af != nil && (audio == nil || af != audio.Feed()) {
+				if audio != nil {
+					audio.Close()
+				}
+				audio = af.Subscribe(q)
+				audioC = audio.C()
+			}
+		}
+	}
+}
+
+func (v *viewerSession) teardown() {
+	_ = v.pc.Close()
+	v.srv.remove(v)
+	v.removeViewer()
+	metrics.Viewers.WithLabelValues(v.st.Name()).Dec()
+	v.log.Info("viewer left")
+}
