@@ -130,10 +130,15 @@ func (s *session) publish(sc *gortmplib.ServerConn, name string) error {
 	s.bc.setBudget(probeBudget)
 	r := &gortmplib.Reader{Conn: guard}
 	if err := r.Initialize(); err != nil {
-		return s.readFailed(err, reasonProbe, "probe tracks")
+		err = s.readFailed(err, reasonProbe, "probe tracks")
+		if reasonOf(err, "") == reasonUnsupportedCodec {
+			s.refuseMedia(sc, err)
+		}
+		return err
 	}
 	src, err := selectTracks(r.Tracks())
 	if err != nil {
+		s.refuseMedia(sc, err)
 		return err
 	}
 	s.bc.setBudget(-1)
@@ -182,6 +187,17 @@ func (s *session) publish(sc *gortmplib.ServerConn, name string) error {
 			return s.readFailed(err, reasonReadError, "read")
 		}
 	}
+}
+
+// refuseMedia tells an accepted publisher why its media is refused.
+func (s *session) refuseMedia(sc *gortmplib.ServerConn, err error) {
+	msg := err.Error()
+	var rj *rejection
+	if errors.As(err, &rj) {
+		msg = rj.err.Error()
+	}
+	_ = sendError(sc, codePublishFailed, msg)
+	linger(s.nc)
 }
 
 // readFailed classifies the error that ended reading: a takeover, the peer

@@ -15,6 +15,7 @@ const (
 	codePlayFailed          = "NetStream.Play.Failed"
 	codePublishBadName      = "NetStream.Publish.BadName"
 	codePublishUnauthorized = "NetStream.Publish.Unauthorized"
+	codePublishFailed       = "NetStream.Publish.Failed"
 )
 
 // lingerTime is how long a refused peer is given to read its status before
