@@ -287,6 +287,9 @@ func (v *viewerSession) run(rung *stream.Feed) {
 		case p := <-audioC:
 			_ = aout.write(p.Data, p.PTS, false)
 		case name := <-v.rungReq:
+			if name == "auto" {
+				name = "" // automatic choice: the top rung until adaptation lands
+			}
 			f, err := v.st.Rung(name)
 			if err != nil {
 				v.send(controlMessage{Type: "error", Reason: fmt.Sprintf("no rung %q", name)})

@@ -92,6 +92,9 @@ func (s *Server) handleOffer(c *gin.Context) {
 		return
 	}
 	rungName := c.Query("rung")
+	if rungName == "auto" {
+		rungName = ""
+	}
 	rung, err := st.Rung(rungName)
 	if err != nil {
 		if errors.Is(err, stream.ErrNotLive) {

@@ -145,3 +145,6 @@ func (tb *Tab) WaitStats(timeout time.Duration, ok func(PlayerStats) bool) (Play
 	}
 	return last, fmt.Errorf("condition not met in %s; last stats %+v", timeout, last)
 }
+
+// Close ends the browser process.
+func (b *Browser) Close() { b.cancel() }

@@ -1,0 +1,10 @@
+// Command mediad is Mutstream's live media server.
+package main
+
+import (
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}

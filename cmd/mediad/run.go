@@ -1,0 +1,161 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/mutstream/mutstream/config"
+	"github.com/mutstream/mutstream/server"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `mediad: a live media server that mutates video in transit.
+
+Usage:
+  mediad [serve] [flags]   run the server (the default)
+  mediad version           print the version
+
+Flags:
+`
+
+func run(args []string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "version":
+		fmt.Fprintln(stdout, "mediad", version)
+		return 0
+	case "serve":
+		return serve(args, stdout, stderr)
+	default:
+		fmt.Fprintf(stderr, "mediad: unknown command %q (want serve or version)\n", cmd)
+		return 2
+	}
+}
+
+func serve(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("mediad", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	cfgPath := fs.String("config", "", "YAML config file (default: built-in defaults)")
+	httpAddr := fs.String("http", "", "HTTP listen address (default :8080)")
+	rtmpAddr := fs.String("rtmp", "", "RTMP listen address (default :1935)")
+	udpPort := fs.Int("webrtc-udp", -1, "WebRTC UDP port for all ICE traffic (default 8189)")
+	logLevel := fs.String("log-level", "", "debug, info, warn or error (default info)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	cfg := config.Default()
+	if *cfgPath != "" {
+		var err error
+		if cfg, err = config.Load(*cfgPath); err != nil {
+			fmt.Fprintln(stderr, "mediad:", err)
+			return 2
+		}
+	}
+	if *httpAddr != "" {
+		cfg.HTTP.Addr = *httpAddr
+	}
+	if *rtmpAddr != "" {
+		cfg.RTMP.Addr = *rtmpAddr
+	}
+	if *udpPort >= 0 {
+		cfg.WebRTC.UDPPort = *udpPort
+	}
+	if *logLevel != "" {
+		cfg.Log.Level = *logLevel
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintln(stderr, "mediad: config:", err)
+		return 2
+	}
+	log := newLogger(cfg.Log, stderr)
+	generated := cfg.Auth.EnsureToken()
+	srv, err := server.New(cfg, log)
+	if err == nil {
+		err = srv.Start()
+	}
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	banner(stdout, cfg, srv, generated)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	select {
+	case s := <-sig:
+		log.Info("shutting down", "signal", s.String())
+	case err := <-srv.Done():
+		log.Error("http server stopped", "err", err)
+	}
+	srv.Close()
+	return 0
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// banner prints what a user pastes into a browser, OBS or ffmpeg.
+func banner(w io.Writer, cfg config.Config, srv *server.Server, generated bool) {
+	httpPort := port(srv.HTTPAddr())
+	rtmpPort := port(srv.RTMPAddr())
+	web := "http://localhost:" + httpPort
+	rtmpURL := "rtmp://localhost:" + rtmpPort + "/" + cfg.RTMP.App
+	if rtmpPort == "1935" {
+		rtmpURL = "rtmp://localhost/" + cfg.RTMP.App
+	}
+	token := cfg.Auth.PublishToken
+	fmt.Fprintf(w, "\nmediad %s is running\n\n", version)
+	fmt.Fprintf(w, "  Player (all streams):  %s/\n", web)
+	if cfg.Demo.Enabled {
+		fmt.Fprintf(w, "  Demo stream:           %s/watch/demo\n", web)
+	}
+	fmt.Fprintf(w, "  Watch stream NAME:     %s/watch/NAME\n", web)
+	fmt.Fprintf(w, "  WHEP URL:              %s/whep/NAME\n", web)
+	fmt.Fprintf(w, "  RTMP server (OBS):     %s\n", rtmpURL)
+	if token != "" {
+		fmt.Fprintf(w, "  Stream key (OBS):      NAME?token=%s\n", token)
+		fmt.Fprintf(w, "  ffmpeg:                ffmpeg -re -i file.mp4 -c copy -f flv \"rtmp://localhost:%s/%s/NAME?token=%s\"\n", rtmpPort, cfg.RTMP.App, token)
+	} else {
+		fmt.Fprintf(w, "  Stream key (OBS):      NAME?token=<the stream's token from auth.streams>\n")
+	}
+	if generated {
+		fmt.Fprintf(w, "  (publish token generated at start; set auth.publish_token in the config to fix it)\n")
+	}
+	fmt.Fprintf(w, "  Metrics:               %s/metrics\n", web)
+	fmt.Fprintf(w, "  WebRTC media:          UDP %s\n\n", port(srv.UDPAddr()))
+}
+
+func port(a net.Addr) string {
+	switch v := a.(type) {
+	case *net.TCPAddr:
+		return strconv.Itoa(v.Port)
+	case *net.UDPAddr:
+		return strconv.Itoa(v.Port)
+	}
+	_, p, _ := net.SplitHostPort(a.String())
+	return p
+}

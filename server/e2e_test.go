@@ -1,0 +1,189 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/mutstream/mutstream/config"
+	"github.com/mutstream/mutstream/internal/e2e"
+	"github.com/mutstream/mutstream/stream"
+	"github.com/mutstream/mutstream/transcode"
+)
+
+const testToken = "e2e-secret"
+
+// startServer runs a whole mediad on free ports with a small demo stream.
+func startServer(t *testing.T, demo bool) *Server {
+	t.Helper()
+	cfg := config.Default()
+	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.RTMP.Addr = "127.0.0.1:0"
+	cfg.WebRTC.UDPPort = 0
+	cfg.WebRTC.UDPAddr = "127.0.0.1"
+	cfg.Auth.PublishToken = testToken
+	cfg.Demo.Enabled = demo
+	cfg.Demo.Width, cfg.Demo.Height, cfg.Demo.FPS = 320, 180, 15
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	srv, err := New(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}
+
+func (s *Server) url(path string) string { return "http://" + s.HTTPAddr().String() + path }
+
+func (s *Server) rtmpURL(name, token string) string {
+	return fmt.Sprintf("rtmp://%s/live/%s?token=%s", s.RTMPAddr().String(), name, token)
+}
+
+func waitLive(t *testing.T, srv *Server, name string, timeout time.Duration) stream.Info {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(srv.url("/api/v1/streams/" + name))
+		if err == nil {
+			var in stream.Info
+			_ = json.NewDecoder(resp.Body).Decode(&in)
+			resp.Body.Close()
+			if in.Live && len(in.Rungs) > 0 {
+				return in
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("stream %q not live within %s", name, timeout)
+	return stream.Info{}
+}
+
+// TestEndToEnd publishes with the ffmpeg CLI over RTMP and plays in headless
+// Chromium over WHEP: every rung asked for, a switch by hand, the demo
+// stream, a publisher reconnect with viewers attached, and a clean shutdown.
+func TestEndToEnd(t *testing.T) {
+	e2e.FFmpegPath(t)
+	e2e.ChromiumPath(t)
+	ignore := goleak.IgnoreCurrent()
+	srv := startServer(t, true)
+	closed := false
+	defer func() {
+		if !closed {
+			srv.Close()
+		}
+	}()
+	browser := e2e.NewBrowser(t)
+
+	t.Run("demo plays", func(t *testing.T) {
+		waitLive(t, srv, "demo", 10*time.Second)
+		tab := browser.Open(t, srv.url("/watch/demo"))
+		defer tab.Close()
+		s, err := tab.WaitStats(30*time.Second, func(s e2e.PlayerStats) bool {
+			return s.FramesDecoded > 15 && s.AudioPackets > 20
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Width != 320 || s.Height != 180 {
+			t.Fatalf("demo plays at %dx%d, want 320x180", s.Width, s.Height)
+		}
+	})
+
+	pub := e2e.PublishTestPattern(t, srv.rtmpURL("cam", testToken), "640x360", 30, 0)
+	info := waitLive(t, srv, "cam", 20*time.Second)
+	if got := len(info.Rungs); got != 2 || info.Rungs[0].Name != "360p" || info.Rungs[1].Name != "180p" {
+		t.Fatalf("640x360 source should give rungs 360p and 180p only, got %+v", info.Rungs)
+	}
+	if info.Source == nil || info.Source.Width != 640 || info.Source.Height != 360 {
+		t.Fatalf("source info %+v", info.Source)
+	}
+
+	for _, r := range []struct {
+		rung string
+		w, h int
+	}{{"360p", 640, 360}, {"180p", 320, 180}} {
+		t.Run("rung "+r.rung, func(t *testing.T) {
+			tab := browser.Open(t, srv.url("/watch/cam?rung="+r.rung))
+			defer tab.Close()
+			s, err := tab.WaitStats(30*time.Second, func(s e2e.PlayerStats) bool {
+				return s.Width == r.w && s.Height == r.h && s.FramesDecoded > 30 && s.AudioPackets > 50
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.FreezeCount > 0 {
+				t.Errorf("playback froze %d times", s.FreezeCount)
+			}
+		})
+	}
+
+	tab := browser.Open(t, srv.url("/watch/cam"))
+	if _, err := tab.WaitStats(30*time.Second, func(s e2e.PlayerStats) bool { return s.Width == 640 && s.FramesDecoded > 10 }); err != nil {
+		t.Fatalf("default rung: %v", err)
+	}
+	t.Run("switch rung by hand", func(t *testing.T) {
+		if err := tab.Eval("window.mediad.setRung('180p')", nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tab.WaitStats(15*time.Second, func(s e2e.PlayerStats) bool { return s.Width == 320 && s.Height == 180 }); err != nil {
+			t.Fatalf("after switch to 180p: %v", err)
+		}
+		if err := tab.Eval("window.mediad.setRung('360p')", nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tab.WaitStats(15*time.Second, func(s e2e.PlayerStats) bool { return s.Width == 640 }); err != nil {
+			t.Fatalf("after switch back to 360p: %v", err)
+		}
+	})
+
+	t.Run("publisher reconnects, viewer stays", func(t *testing.T) {
+		if err := tab.Eval("(window.__pc = window.mediad.pc, true)", nil); err != nil {
+			t.Fatal(err)
+		}
+		before, _ := tab.Stats()
+		pub.Stop()
+		pub2 := e2e.PublishTestPattern(t, srv.rtmpURL("cam", testToken), "640x360", 30, 0)
+		defer pub2.Stop()
+		if _, err := tab.WaitStats(30*time.Second, func(s e2e.PlayerStats) bool {
+			return s.FramesDecoded > before.FramesDecoded+60 && s.Width == 640
+		}); err != nil {
+			t.Fatalf("viewer did not resume: %v (ffmpeg: %s)", err, pub2.Output())
+		}
+		var same bool
+		if err := tab.Eval("window.__pc === window.mediad.pc", &same); err != nil || !same {
+			t.Fatalf("viewer reconnected instead of staying attached (same pc: %v, err %v)", same, err)
+		}
+		// A takeover by a second publisher with the right token keeps the
+		// viewer too.
+		mid, _ := tab.Stats()
+		pub3 := e2e.PublishTestPattern(t, srv.rtmpURL("cam", testToken), "640x360", 30, 0)
+		defer pub3.Stop()
+		select {
+		case <-pub2.Done():
+		case <-time.After(15 * time.Second):
+			t.Fatal("the first publisher was not kicked by the takeover")
+		}
+		if _, err := tab.WaitStats(30*time.Second, func(s e2e.PlayerStats) bool {
+			return s.FramesDecoded > mid.FramesDecoded+60
+		}); err != nil {
+			t.Fatalf("viewer did not play after takeover: %v", err)
+		}
+	})
+	tab.Close()
+
+	srv.Close()
+	closed = true
+	if n := transcode.LiveObjects(); n != 0 {
+		t.Errorf("%d FFmpeg objects outlived their pipelines", n)
+	}
+	browser.Close()
+	goleak.VerifyNone(t, ignore, goleak.IgnoreAnyFunction("github.com/chromedp/chromedp.(*Browser).run"))
+}

@@ -1,0 +1,118 @@
+// Package server wires mediad together: the hub, the transcode pipelines, the
+// RTMP and WHEP servers, the demo stream and the HTTP router.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/mutstream/mutstream/config"
+	"github.com/mutstream/mutstream/ingest/rtmp"
+	"github.com/mutstream/mutstream/signaling"
+	"github.com/mutstream/mutstream/stream"
+	"github.com/mutstream/mutstream/transcode"
+	"github.com/mutstream/mutstream/web"
+)
+
+// Server is a running mediad.
+type Server struct {
+	cfg  config.Config
+	log  *slog.Logger
+	hub  *stream.Hub
+	rtmp *rtmp.Server
+	whep *signaling.Server
+	demo *transcode.Demo
+	http *http.Server
+	ln   net.Listener
+	done chan error
+}
+
+// New builds a server from cfg; Start makes it listen.
+func New(cfg config.Config, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log}
+	s.hub = stream.NewHub(func(pub *stream.Publication) (stream.Pipeline, error) {
+		return transcode.Start(pub, cfg.Transcode, log)
+	}, log)
+	return s, nil
+}
+
+// Hub returns the server's hub.
+func (s *Server) Hub() *stream.Hub { return s.hub }
+
+// Start listens on every port and starts the demo stream.
+func (s *Server) Start() (err error) {
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	s.whep, err = signaling.NewServer(s.cfg.WebRTC, s.hub, s.log)
+	if err != nil {
+		return err
+	}
+	handler, err := web.NewRouter(s.hub, s.log.With("component", "http"), s.whep)
+	if err != nil {
+		return err
+	}
+	s.ln, err = net.Listen("tcp", s.cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("listen HTTP on %s: %w (set http.addr or --http)", s.cfg.HTTP.Addr, err)
+	}
+	s.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	s.done = make(chan error, 1)
+	go func() { s.done <- s.http.Serve(s.ln) }()
+
+	s.rtmp = rtmp.NewServer(s.cfg.RTMP, s.hub, s.cfg.Auth.Allow, s.log)
+	if err := s.rtmp.Start(); err != nil {
+		return fmt.Errorf("listen RTMP on %s: %w (set rtmp.addr or --rtmp)", s.cfg.RTMP.Addr, err)
+	}
+	if s.cfg.Demo.Enabled {
+		s.demo, err = transcode.StartDemo(s.hub, s.cfg.Demo.DemoConfig, s.log)
+		if err != nil {
+			return fmt.Errorf("demo stream: %w (set demo.enabled: false to run without it)", err)
+		}
+	}
+	return nil
+}
+
+// HTTPAddr returns the bound HTTP address.
+func (s *Server) HTTPAddr() net.Addr { return s.ln.Addr() }
+
+// RTMPAddr returns the bound RTMP address.
+func (s *Server) RTMPAddr() net.Addr { return s.rtmp.Addr() }
+
+// UDPAddr returns the bound WebRTC UDP address.
+func (s *Server) UDPAddr() net.Addr { return s.whep.UDPAddr() }
+
+// Done is the HTTP server's exit error.
+func (s *Server) Done() <-chan error { return s.done }
+
+// Close stops everything and waits for it: ingest first, then viewers, then
+// pipelines.
+func (s *Server) Close() {
+	if s.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		if err := s.http.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			s.log.Warn("http shutdown", "err", err)
+		}
+		cancel()
+	}
+	if s.demo != nil {
+		s.demo.Close()
+	}
+	if s.rtmp != nil {
+		_ = s.rtmp.Close()
+	}
+	if s.whep != nil {
+		_ = s.whep.Close()
+	}
+	s.hub.Close()
+}
