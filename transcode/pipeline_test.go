@@ -1,0 +1,225 @@
+package transcode
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"go.uber.org/goleak"
+
+	"github.com/mutstream/mutstream/metrics"
+	"github.com/mutstream/mutstream/stream"
+)
+
+func TestPipelineLadder(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	src := makeInput(t, "in.flv",
+		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30",
+		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
+		"-t", "4", "-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-g", "30",
+		"-c:a", "aac", "-b:a", "96k")
+	tracks, pkts := demux(t, src)
+
+	hub := newTestHub(DefaultConfig())
+	pub, err := hub.Publish("ladder", "test", tracks, func() {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := pub.Stream()
+	feeds := waitRungs(t, st)
+	var names []string
+	for _, f := range feeds {
+		names = append(names, f.Info().Name)
+	}
+	if !slices.Equal(names, []string{"360p", "180p"}) {
+		t.Fatalf("rungs = %v, want [360p 180p] (no upscale of a 640x360 source)", names)
+	}
+	readers := make([]*stream.Reader, len(feeds))
+	for i, f := range feeds {
+		readers[i] = f.Subscribe(4096)
+	}
+	audio := st.Audio().Subscribe(4096)
+
+	// First second, then an on-demand keyframe on 180p only, then the rest.
+	split := 0
+	for i, p := range pkts {
+		if p.Kind == stream.KindVideo && p.DTS >= time.Second {
+			split = i
+			break
+		}
+	}
+	publishAll(t, pub, pkts[:split])
+	waitIdle(t, st, pub)
+	before := drain(readers[1])
+	lastBefore := before[len(before)-1].PTS
+	feeds[1].RequestKeyframe()
+	publishAll(t, pub, pkts[split:])
+	waitIdle(t, st, pub)
+
+	out := [][]*stream.Packet{drain(readers[0]), append(before, drain(readers[1])...)}
+	aout := drain(audio)
+	pub.Close()
+	hub.Close()
+
+	// Output decodes at the rung sizes.
+	want := [][2]int{{640, 360}, {320, 180}}
+	var counts [2]int
+	for i, o := range out {
+		n, w, h, errs := decodeVideo(t, o)
+		if errs > 0 || n == 0 || w != want[i][0] || h != want[i][1] {
+			t.Errorf("%s: %d frames %dx%d, %d errors; want %dx%d, no errors", names[i], n, w, h, errs, want[i][0], want[i][1])
+		}
+		counts[i] = n
+		for _, p := range o {
+			if p.Kind != stream.KindVideo || len(p.Data) == 0 || p.DTS > p.PTS {
+				t.Fatalf("%s: bad packet %+v", names[i], p)
+			}
+		}
+	}
+	if counts[0] < 110 {
+		t.Errorf("360p: %d frames, want about 120", counts[0])
+	}
+	if r := float64(counts[1]) / float64(counts[0]); r < 0.45 || r > 0.6 {
+		t.Errorf("180p/360p frames = %d/%d, want about half", counts[1], counts[0])
+	}
+
+	// Scheduled keyframes: every 2 s by PTS, at the same PTS on both rungs.
+	k0, k1 := keyframePTS(out[0]), keyframePTS(out[1])
+	if len(k0) < 2 {
+		t.Fatalf("360p keyframes %v, want at least 2", k0)
+	}
+	for i, k := range k0 {
+		if i > 0 && k-k0[i-1] != 2*time.Second {
+			t.Errorf("360p keyframes %v, want every 2s", k0)
+		}
+		if !slices.Contains(k1, k) {
+			t.Errorf("keyframe at %v on 360p is missing on 180p (%v)", k, k1)
+		}
+	}
+	// The on-demand one: on 180p only, soon after the request.
+	var extra []time.Duration
+	for _, k := range k1 {
+		if !slices.Contains(k0, k) {
+			extra = append(extra, k)
+		}
+	}
+	if len(extra) != 1 || extra[0] <= lastBefore || extra[0] > lastBefore+300*time.Millisecond {
+		t.Errorf("on-demand keyframes on 180p %v, want one soon after %v (360p %v)", extra, lastBefore, k0)
+	}
+
+	// Opus: 20 ms packets for the 4 s of audio.
+	if len(aout) < 180 {
+		t.Errorf("%d Opus packets, want about 200", len(aout))
+	}
+	for _, p := range aout {
+		if p.Kind != stream.KindAudio || p.Duration != 20*time.Millisecond || len(p.Data) == 0 {
+			t.Fatalf("bad Opus packet %+v", p)
+		}
+	}
+	if n := LiveObjects(); n != 0 {
+		t.Errorf("LiveObjects() = %d after Close, want 0", n)
+	}
+}
+
+func TestPipelineCorruptH264(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	src := makeInput(t, "in.flv",
+		"-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30",
+		"-t", "4", "-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-g", "30")
+	tracks, pkts := demux(t, src)
+	// Garble the slices of non-keyframes between 1.2 s and 1.6 s.
+	garbled := 0
+	for i, p := range pkts {
+		if p.Kind == stream.KindVideo && !p.Keyframe && p.DTS >= 1200*time.Millisecond && p.DTS < 1600*time.Millisecond {
+			d := append([]byte(nil), p.Data...)
+			for j := 5; j < len(d); j++ {
+				d[j] ^= byte(j*131 + 7)
+			}
+			cp := *p
+			cp.Data = d
+			pkts[i] = &cp
+			garbled++
+		}
+	}
+	cfg := DefaultConfig()
+	hub := newTestHub(cfg)
+	pub, err := hub.Publish("corrupt", "test", tracks, func() {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errsBefore := decodeErrors(t, "corrupt")
+	st := pub.Stream()
+	feeds := waitRungs(t, st)
+	r := feeds[0].Subscribe(4096)
+	publishAll(t, pub, pkts)
+	waitIdle(t, st, pub)
+	out := drain(r)
+	pub.Close()
+	hub.Close()
+
+	errs := decodeErrors(t, "corrupt") - errsBefore
+	t.Logf("garbled %d packets: %v decode errors, %d packets out", garbled, errs, len(out))
+	if errs < 1 {
+		t.Errorf("DecodeErrors did not grow after %d garbled packets", garbled)
+	}
+	resumed := false
+	for _, p := range out {
+		if p.Keyframe && p.PTS >= 1600*time.Millisecond {
+			resumed = true
+		}
+	}
+	if !resumed || out[len(out)-1].PTS < 3500*time.Millisecond {
+		t.Errorf("output did not resume after the corruption (last PTS %v)", out[len(out)-1].PTS)
+	}
+	if n, _, _, derr := decodeVideo(t, out); derr > 0 || n < 40 {
+		t.Errorf("output: %d frames, %d decode errors", n, derr)
+	}
+	if n := LiveObjects(); n != 0 {
+		t.Errorf("LiveObjects() = %d after Close, want 0", n)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	c := DefaultConfig()
+	c.Ladder[1].Width = 641
+	if err := c.Validate(); err == nil || err.Error()[:15] != "ladder[1].width" {
+		t.Errorf("odd width: %v", err)
+	}
+	c = DefaultConfig()
+	c.Preset = "warp"
+	if err := c.Validate(); err == nil {
+		t.Error("bad preset accepted")
+	}
+}
+
+func TestPlanLadder(t *testing.T) {
+	l := DefaultConfig().Ladder
+	if got := planLadder(l, 1920, 1080); len(got) != 3 {
+		t.Errorf("1080p source: %v", got)
+	}
+	if got := planLadder(l, 640, 360); len(got) != 2 || got[0].Name != "360p" {
+		t.Errorf("360p source: %v", got)
+	}
+	got := planLadder(l, 240, 136)
+	if len(got) != 1 || got[0].Name != "136p" || got[0].FPS != 15 || got[0].Bitrate != 250000 {
+		t.Errorf("tiny source: %v", got)
+	}
+	if w, h := fitSize(1440, 1080, 1280, 720); w != 960 || h != 720 {
+		t.Errorf("4:3 in 720p box = %dx%d", w, h)
+	}
+	if w, h := fitSize(1920, 1080, 640, 360); w != 640 || h != 360 {
+		t.Errorf("16:9 in 360p box = %dx%d", w, h)
+	}
+}
+
+func decodeErrors(t *testing.T, name string) float64 {
+	var m dto.Metric
+	if err := metrics.DecodeErrors.WithLabelValues(name).Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
+}
