@@ -178,6 +178,7 @@ type pubOpts struct {
 	video bool
 	audio string // "aac", "mp3" or ""
 	size  string // WxH, default 320x180
+	extra []string // output options before the URL
 }
 
 // ffmpegProc is a running ffmpeg publisher.
@@ -212,6 +213,7 @@ func startFFmpeg(t *testing.T, url string, o pubOpts) *ffmpegProc {
 	case "mp3":
 		args = append(args, "-c:a", "libmp3lame", "-b:a", "64k")
 	}
+	args = append(args, o.extra...)
 	args = append(args, "-f", "flv", url)
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &ffmpegProc{cmd: exec.CommandContext(ctx, "ffmpeg", args...), out: &bytes.Buffer{}, done: make(chan struct{})}
@@ -233,14 +235,14 @@ func startFFmpeg(t *testing.T, url string, o pubOpts) *ffmpegProc {
 }
 
 // wait waits for ffmpeg to exit and returns its error and output.
-func (p *ffmpegProc) wait(t *testing.T, d time.Duration) (error, string) {
+func (p *ffmpegProc) wait(t *testing.T, d time.Duration) (string, error) {
 	t.Helper()
 	select {
 	case <-p.done:
-		return p.err, p.out.String()
+		return p.out.String(), p.err
 	case <-time.After(d):
 		t.Fatalf("ffmpeg still running after %s", d)
-		return nil, ""
+		return "", nil
 	}
 }
 

@@ -143,7 +143,7 @@ func TestRefusalsWhileStreaming(t *testing.T) {
 	if mid <= startCount {
 		t.Errorf("the good publisher delivered nothing during the refusals (%d -> %d)", startCount, mid)
 	}
-	if err, out := good.wait(t, 20*time.Second); err != nil {
+	if out, err := good.wait(t, 20*time.Second); err != nil {
 		t.Errorf("good publisher: %v\n%s", err, out)
 	}
 }

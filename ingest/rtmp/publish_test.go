@@ -13,7 +13,7 @@ func TestPublishH264AAC(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, Config{})
 	p := startFFmpeg(t, e.url("live", "cam1", goodToken), pubOpts{secs: 3, video: true, audio: "aac", size: "640x360"})
-	err, out := p.wait(t, 30*time.Second)
+	out, err := p.wait(t, 30*time.Second)
 	if err != nil {
 		t.Fatalf("ffmpeg: %v\n%s", err, out)
 	}
