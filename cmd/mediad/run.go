@@ -52,7 +52,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	cfgPath := fs.String("config", "", "YAML config file (default: built-in defaults)")
 	httpAddr := fs.String("http", "", "HTTP listen address (default :8080)")
 	rtmpAddr := fs.String("rtmp", "", "RTMP listen address (default :1935)")
-	udpPort := fs.Int("webrtc-udp", -1, "WebRTC UDP port for all ICE traffic (default 8189)")
+	udpPort := fs.Int("webrtc-udp", 8189, "WebRTC UDP port for all ICE traffic")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error (default info)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -74,9 +74,11 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if *rtmpAddr != "" {
 		cfg.RTMP.Addr = *rtmpAddr
 	}
-	if *udpPort >= 0 {
-		cfg.WebRTC.UDPPort = *udpPort
-	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "webrtc-udp" {
+			cfg.WebRTC.UDPPort = *udpPort
+		}
+	})
 	if *logLevel != "" {
 		cfg.Log.Level = *logLevel
 	}

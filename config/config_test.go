@@ -1,0 +1,102 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestExampleFileMatchesDefaults(t *testing.T) {
+	cfg, err := Load("../mediad.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := Default()
+	if cfg.HTTP != def.HTTP || cfg.RTMP != def.RTMP || cfg.Log != def.Log || cfg.Demo != def.Demo {
+		t.Fatalf("mediad.yml drifted from the defaults:\n%+v\n%+v", cfg, def)
+	}
+	if len(cfg.Transcode.Ladder) != 3 || cfg.Transcode.Ladder[0] != def.Transcode.Ladder[0] || cfg.Transcode.GOP != 2*time.Second {
+		t.Fatalf("transcode section drifted: %+v", cfg.Transcode)
+	}
+	if cfg.WebRTC.UDPPort != 8189 || cfg.WebRTC.DisconnectedTimeout != def.WebRTC.DisconnectedTimeout {
+		t.Fatalf("webrtc section drifted: %+v", cfg.WebRTC)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"unknown top-level key", "htp:\n  addr: :1\n", []string{"htp", "line 1"}},
+		{"unknown nested key", "rtmp:\n  adress: :1\n", []string{"adress", "line 2"}},
+		{"wrong type", "webrtc:\n  udp_port: many\n", []string{"many"}},
+		{"bad duration", "webrtc:\n  failed_timeout: soon\n", []string{"soon"}},
+		{"bad log level", "log:\n  level: loud\n", []string{"log.level", "loud"}},
+		{"bad rung", "transcode:\n  ladder:\n    - {name: x, width: 7, height: 4, fps: 30, bitrate: 1000}\n", []string{"ladder[0].width"}},
+		{"bad port", "webrtc:\n  udp_port: 70000\n", []string{"udp_port"}},
+		{"bad stream name", "auth:\n  streams:\n    \"a b\": {token: x}\n", []string{"auth.streams.a b"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "bad.yml")
+			if err := os.WriteFile(path, []byte(tc.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Load(path)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			msg := err.Error()
+			for _, w := range append(tc.want, path) {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not mention %q", msg, w)
+				}
+			}
+		})
+	}
+}
+
+func TestPartialFileKeepsDefaults(t *testing.T) {
+	var cfg = Default()
+	if err := Decode(strings.NewReader("http:\n  addr: :9000\ndemo:\n  enabled: false\n"), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTP.Addr != ":9000" || cfg.Demo.Enabled || cfg.RTMP.Addr != ":1935" || cfg.Demo.Width != 1280 {
+		t.Fatalf("got %+v", cfg)
+	}
+	empty := Default()
+	if err := Decode(strings.NewReader(""), &empty); err != nil {
+		t.Fatalf("empty file: %v", err)
+	}
+}
+
+func TestAuth(t *testing.T) {
+	a := Auth{PublishToken: "global", Streams: map[string]StreamAuth{"studio": {Token: "own"}}}
+	for _, tc := range []struct {
+		name, token string
+		ok          bool
+	}{
+		{"cam", "global", true},
+		{"cam", "wrong", false},
+		{"cam", "", false},
+		{"studio", "own", true},
+		{"studio", "global", false},
+		{"studio", "", false},
+	} {
+		if got := a.Allow(tc.name, tc.token); got != tc.ok {
+			t.Errorf("Allow(%q, %q) = %v, want %v", tc.name, tc.token, got, tc.ok)
+		}
+	}
+	var none Auth
+	if none.Allow("cam", "") {
+		t.Fatal("no token configured must refuse everyone")
+	}
+	if !none.EnsureToken() || len(none.PublishToken) < 16 || !none.Allow("cam", none.PublishToken) {
+		t.Fatalf("generated token %q not usable", none.PublishToken)
+	}
+	if none.EnsureToken() {
+		t.Fatal("EnsureToken replaced an existing token")
+	}
+}
