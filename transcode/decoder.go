@@ -13,6 +13,8 @@ import (
 // this far past a packet's end.
 const inputPadding = 64
 
+var zeroPadding [inputPadding]byte
+
 // decoder turns one track's packets into frames. It reuses one packet and
 // one frame; the frame returned by receive is valid until the next call.
 type decoder struct {
@@ -84,7 +86,7 @@ func openDecoder(t stream.Track) (d *decoder, err error) {
 // send hands one packet to the decoder; its data is copied.
 func (d *decoder) send(p *stream.Packet) error {
 	d.pkt.Unref()
-	d.buf = append(append(d.buf[:0], p.Data...), make([]byte, inputPadding)...)
+	d.buf = append(append(d.buf[:0], p.Data...), zeroPadding[:]...)
 	if err := d.pkt.FromData(d.buf); err != nil {
 		return fmt.Errorf("packet from data: %w", err)
 	}
