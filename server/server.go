@@ -38,6 +38,7 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log}
+	transcode.RouteFFmpegLogs(log)
 	s.hub = stream.NewHub(func(pub *stream.Publication) (stream.Pipeline, error) {
 		return transcode.Start(pub, cfg.Transcode, log)
 	}, log)

@@ -90,11 +90,12 @@ func (f *Feed) Subscribe(size int) *Reader {
 		size = DefaultReaderQueue
 	}
 	r := &Reader{feed: f, ch: make(chan *Packet, size), needKey: f.info.Kind == KindVideo}
+	needKey := r.needKey
 	f.mu.Lock()
 	f.readers[r] = struct{}{}
 	fn := f.keyFn
 	f.mu.Unlock()
-	if r.needKey && fn != nil {
+	if needKey && fn != nil {
 		fn()
 	}
 	return r

@@ -22,6 +22,7 @@ type Publication struct {
 
 	writeMu  sync.Mutex
 	needKey  bool
+	firstKey time.Time // guarded by writeMu
 	kickMu   sync.Once
 	stopOnce sync.Once
 }
@@ -68,6 +69,9 @@ func (p *Publication) WritePacket(pkt *Packet) error {
 			return nil
 		}
 		p.needKey = false
+		if p.firstKey.IsZero() {
+			p.firstKey = time.Now()
+		}
 	}
 	select {
 	case p.packets <- pkt:
@@ -118,3 +122,14 @@ func (p *Publication) kickOnce() {
 		}
 	})
 }
+
+// FirstKeyframe returns when the first video keyframe reached the
+// publication, zero before that.
+func (p *Publication) FirstKeyframe() time.Time {
+	p.writeMu.Lock()
+	defer p.writeMu.Unlock()
+	return p.firstKey
+}
+
+// Publication returns the stream's current publication, nil when offline.
+func (s *Stream) Publication() *Publication { return s.current() }

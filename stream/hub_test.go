@@ -1,0 +1,133 @@
+package stream
+
+import (
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+
+type nopPipeline struct{ closed *atomic.Int32 }
+
+func (p nopPipeline) Close() error { p.closed.Add(1); return nil }
+
+func newTestHub(closed *atomic.Int32) *Hub {
+	return NewHub(func(pub *Publication) (Pipeline, error) {
+		pub.Stream().SetLadder([]FeedInfo{{Name: "hi", Width: 640}, {Name: "lo", Width: 320}}, FeedInfo{Name: "audio"})
+		return nopPipeline{closed}, nil
+	}, nil)
+}
+
+var videoTrack = []Track{{Kind: KindVideo, Codec: CodecH264}}
+
+func TestHubLifecycle(t *testing.T) {
+	var closed atomic.Int32
+	h := newTestHub(&closed)
+	if _, err := h.Lookup("cam"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown stream: %v", err)
+	}
+	if _, err := h.Publish("cam", "test", []Track{{Kind: KindAudio}}, nil); !errors.Is(err, ErrNoVideo) {
+		t.Fatalf("audio-only publish: %v", err)
+	}
+	var kicked atomic.Int32
+	pub, err := h.Publish("cam", "test", videoTrack, func() { kicked.Add(1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := h.Lookup("cam")
+	if err != nil || !st.Live() {
+		t.Fatalf("lookup live: %v", err)
+	}
+	hi, _ := st.Rung("")
+	if hi.Info().Name != "hi" {
+		t.Fatalf("top rung %q", hi.Info().Name)
+	}
+	if _, err := st.Rung("4k"); !errors.Is(err, ErrNoSuchRung) {
+		t.Fatalf("unknown rung: %v", err)
+	}
+	r := hi.Subscribe(4)
+	defer r.Close()
+
+	// Takeover: the old publisher is kicked and stopped, the feeds stay.
+	pub2, err := h.Publish("cam", "test", videoTrack, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kicked.Load() != 1 || closed.Load() != 1 {
+		t.Fatalf("takeover: kicked %d, pipelines closed %d", kicked.Load(), closed.Load())
+	}
+	if err := pub.WritePacket(vpkt(0, true)); !errors.Is(err, ErrClosed) {
+		t.Fatalf("write to a replaced publication: %v", err)
+	}
+	pub.Close() // the kicked connection closing late must not end the new one
+	if !st.Live() {
+		t.Fatal("stream went offline when the replaced publisher closed")
+	}
+	hi2, _ := st.Rung("hi")
+	if hi2 != hi {
+		t.Fatal("takeover with the same ladder replaced the feed")
+	}
+	select {
+	case <-hi.Gone():
+		t.Fatal("feed retired on takeover")
+	default:
+	}
+	pub2.Close()
+	if _, err := h.Lookup("cam"); !errors.Is(err, ErrNotLive) {
+		t.Fatalf("after close: %v", err)
+	}
+	if in := st.Info(); in.Live || len(in.Rungs) != 2 {
+		t.Fatalf("offline info %+v", in)
+	}
+	h.Close()
+}
+
+func TestPublicationDropsUntilKeyframe(t *testing.T) {
+	var closed atomic.Int32
+	h := newTestHub(&closed)
+	defer h.Close()
+	pub, err := h.Publish("cam", "test", videoTrack, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = pub.WritePacket(vpkt(0, false))
+	if len(pub.Packets()) != 0 {
+		t.Fatal("delta frame before the first keyframe was queued")
+	}
+	if !pub.FirstKeyframe().IsZero() {
+		t.Fatal("first keyframe time set too early")
+	}
+	_ = pub.WritePacket(vpkt(1, true))
+	_ = pub.WritePacket(&Packet{Kind: KindAudio})
+	if len(pub.Packets()) != 2 || pub.FirstKeyframe().IsZero() {
+		t.Fatalf("queued %d", len(pub.Packets()))
+	}
+	for i := 0; i < cap(pub.packets)+10; i++ { // overflow: never blocks
+		_ = pub.WritePacket(vpkt(i+2, false))
+	}
+}
+
+func TestSetLadderRetiresChangedRungs(t *testing.T) {
+	st := newStream("x", nil)
+	rungs, audio := st.SetLadder([]FeedInfo{{Name: "720p", Width: 1280}, {Name: "360p", Width: 640}}, FeedInfo{Name: "audio"})
+	rungs2, audio2 := st.SetLadder([]FeedInfo{{Name: "360p", Width: 640}}, FeedInfo{Name: "audio"})
+	if rungs2[0] != rungs[1] || audio2 != audio {
+		t.Fatal("unchanged feeds were replaced")
+	}
+	select {
+	case <-rungs[0].Gone():
+	default:
+		t.Fatal("dropped rung not retired")
+	}
+	if st.Viewers() != 0 {
+		t.Fatal("viewers")
+	}
+	done := st.AddViewer()
+	done()
+	done()
+	if st.Viewers() != 0 {
+		t.Fatal("viewer counted out twice")
+	}
+}
