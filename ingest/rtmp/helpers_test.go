@@ -176,8 +176,8 @@ func needFFmpeg(t *testing.T) {
 type pubOpts struct {
 	secs  int
 	video bool
-	audio string // "aac", "mp3" or ""
-	size  string // WxH, default 320x180
+	audio string   // "aac", "mp3" or ""
+	size  string   // WxH, default 320x180
 	extra []string // output options before the URL
 }
 

@@ -64,12 +64,12 @@ func (s *session) run() {
 		s.log.Info("rtmp publisher finished", "packets", s.packets, "bytes", s.bytes)
 	case errors.Is(err, errKicked):
 		s.log.Info("rtmp publisher kicked", "reason", "takeover", "packets", s.packets)
-	case s.srv.closing() && reasonOf(err, "") == "":
+	case s.srv.closing():
 		s.log.Info("rtmp connection closed by server shutdown", "packets", s.packets)
 	default:
 		reason := reasonOf(err, reasonReadError)
 		countRejected(reason)
-		s.log.Warn("rtmp connection refused or failed", "reason", reason, "err", err, "packets", s.packets)
+		s.log.Warn("rtmp connection refused or failed", "reason", reason, "err", clip(err.Error()), "packets", s.packets)
 	}
 }
 
@@ -230,6 +230,17 @@ func (s *session) readFailed(err error, fallback, what string) error {
 		return reject(reasonUnsupportedCodec, "%s: %w", what, err)
 	}
 	return reject(fallback, "%s: %w", what, err)
+}
+
+// maxLogErr bounds an error logged from what a peer sent.
+const maxLogErr = 512
+
+// clip shortens s for a log line.
+func clip(s string) string {
+	if len(s) <= maxLogErr {
+		return s
+	}
+	return s[:maxLogErr] + "…"
 }
 
 // redactURL returns the URL the peer asked for, without its query (which

@@ -2,6 +2,7 @@ package rtmp
 
 import (
 	"fmt"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -41,4 +42,29 @@ func TestTakeover(t *testing.T) {
 	if !cur.snapshot()[0].Keyframe {
 		t.Errorf("the new publication does not start with a keyframe")
 	}
+}
+
+// TestReadTimeout: a publisher that stops sending (ffmpeg paused with
+// SIGSTOP) is ended after ReadTimeout and counted.
+func TestReadTimeout(t *testing.T) {
+	needFFmpeg(t)
+	t.Parallel()
+	e := newEnv(t, Config{ReadTimeout: time.Second})
+	p := startFFmpeg(t, e.url("live", "stall", goodToken), pubOpts{secs: 20, video: true})
+	waitFor(t, 15*time.Second, "packets", func() bool {
+		recs := e.recorders("stall")
+		return len(recs) == 1 && recs[0].count() > 10
+	})
+	before := rejected(reasonTimeout)
+	if err := p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatalf("SIGSTOP: %v", err)
+	}
+	defer p.cmd.Process.Signal(syscall.SIGCONT) //nolint:errcheck // best effort; the process is killed at cleanup
+	rec := e.recorders("stall")[0]
+	select {
+	case <-rec.pub.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("a silent publisher was not ended")
+	}
+	waitFor(t, 2*time.Second, "the timeout counter", func() bool { return rejected(reasonTimeout) > before })
 }
