@@ -20,7 +20,7 @@ import (
 const testToken = "e2e-secret"
 
 // startServer runs a whole mediad on free ports with a small demo stream.
-func startServer(t *testing.T, demo bool) *Server {
+func startServer(t testing.TB, demo bool) *Server {
 	t.Helper()
 	cfg := config.Default()
 	cfg.HTTP.Addr = "127.0.0.1:0"
@@ -47,7 +47,7 @@ func (s *Server) rtmpURL(name, token string) string {
 	return fmt.Sprintf("rtmp://%s/live/%s?token=%s", s.RTMPAddr().String(), name, token)
 }
 
-func waitLive(t *testing.T, srv *Server, name string, timeout time.Duration) stream.Info {
+func waitLive(t testing.TB, srv *Server, name string, timeout time.Duration) stream.Info {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
