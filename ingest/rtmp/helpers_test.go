@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/mutstream/mutstream/metrics"
 	"github.com/mutstream/mutstream/stream"
@@ -155,14 +155,9 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-// rejected reads the rejection counter for reason. (prometheus/testutil
-// would do, but it needs a module go.mod does not list.)
+// rejected reads the rejection counter for reason.
 func rejected(reason string) float64 {
-	var m dto.Metric
-	if err := metrics.IngestRejected.WithLabelValues("rtmp", reason).Write(&m); err != nil {
-		return -1
-	}
-	return m.GetCounter().GetValue()
+	return testutil.ToFloat64(metrics.IngestRejected.WithLabelValues("rtmp", reason))
 }
 
 func needFFmpeg(t *testing.T) {
