@@ -195,10 +195,8 @@ func TestWHEPSessionPlaysSwitchesAndEnds(t *testing.T) {
 }
 
 func TestWHEPViewerReapedWhenPeerVanishes(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.DisconnectedTimeout = time.Second
-	cfg.FailedTimeout = time.Second
-	env := newTestEnv(t, cfg)
+	// The default timeouts: a vanished viewer must be gone within 15 s.
+	env := newTestEnv(t, DefaultConfig())
 	if _, err := env.hub.Publish("cam", "test", []stream.Track{{Kind: stream.KindVideo, Codec: stream.CodecH264}}, nil); err != nil {
 		t.Fatal(err)
 	}
