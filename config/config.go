@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -24,6 +25,8 @@ import (
 type Config struct {
 	// HTTP serves pages, the REST API, WHEP, /metrics and /healthz.
 	HTTP HTTP `yaml:"http"`
+	// Ingest holds what every ingest protocol shares.
+	Ingest Ingest `yaml:"ingest"`
 	// RTMP is the RTMP ingest server.
 	RTMP rtmp.Config `yaml:"rtmp"`
 	// WebRTC is the WHEP side.
@@ -36,6 +39,13 @@ type Config struct {
 	Auth Auth `yaml:"auth"`
 	// Log sets logging.
 	Log Log `yaml:"log"`
+}
+
+// Ingest holds settings every ingest protocol shares.
+type Ingest struct {
+	// Grace is how long a stream whose publisher left waits for it (or one
+	// with the right token) to come back with its viewers still attached.
+	Grace time.Duration `yaml:"grace"`
 }
 
 // HTTP is the HTTP listener.
@@ -82,6 +92,7 @@ type Log struct {
 func Default() Config {
 	return Config{
 		HTTP:      HTTP{Addr: ":8080"},
+		Ingest:    Ingest{Grace: 5 * time.Second},
 		RTMP:      rtmp.DefaultConfig(),
 		WebRTC:    signaling.DefaultConfig(),
 		Transcode: transcode.DefaultConfig(),
@@ -120,6 +131,9 @@ var streamName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 // Validate checks every section.
 func (c Config) Validate() error {
 	var errs []error
+	if c.Ingest.Grace < 0 {
+		errs = append(errs, errors.New("ingest.grace: must be >= 0"))
+	}
 	if c.HTTP.Addr == "" {
 		errs = append(errs, errors.New("http.addr: must not be empty"))
 	}

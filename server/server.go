@@ -42,6 +42,7 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	s.hub = stream.NewHub(func(pub *stream.Publication) (stream.Pipeline, error) {
 		return transcode.Start(pub, cfg.Transcode, log)
 	}, log)
+	s.hub.SetGrace(cfg.Ingest.Grace)
 	return s, nil
 }
 

@@ -265,12 +265,17 @@ func (v *viewerSession) run(rung *stream.Feed) {
 		v.teardown()
 	}()
 	live := v.st.Live()
+	ended := v.st.Ended()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	var pendingC <-chan *stream.Packet
 	for {
 		select {
 		case <-v.ctx.Done():
+			return
+		case <-ended:
+			v.send(controlMessage{Type: "ended"})
+			v.log.Info("stream ended: releasing viewer")
 			return
 		case p := <-cur.C():
 			if err := vout.write(p.Data, p.PTS, true); err != nil && errors.Is(err, errClosedPipe) {

@@ -26,18 +26,31 @@ type StartFunc func(pub *Publication) (Pipeline, error)
 type Hub struct {
 	start StartFunc
 	log   *slog.Logger
+	grace time.Duration
 
 	mu      sync.Mutex
 	streams map[string]*Stream
 	closed  bool
 }
 
+// DefaultGrace is how long a stream whose publisher left waits for it to
+// come back before it ends.
+const DefaultGrace = 5 * time.Second
+
 // NewHub returns a Hub that starts pipelines with start.
 func NewHub(start StartFunc, log *slog.Logger) *Hub {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Hub{start: start, log: log, streams: map[string]*Stream{}}
+	return &Hub{start: start, log: log, grace: DefaultGrace, streams: map[string]*Stream{}}
+}
+
+// SetGrace sets how long a stream waits for its publisher to come back
+// before it ends and its viewers are let go. Call before publishing.
+func (h *Hub) SetGrace(d time.Duration) {
+	h.mu.Lock()
+	h.grace = d
+	h.mu.Unlock()
 }
 
 // Publish makes pub the stream's publisher, replacing (and kicking) the one
@@ -61,7 +74,7 @@ func (h *Hub) Publish(name, protocol string, tracks []Track, kick func()) (*Publ
 	}
 	st, ok := h.streams[name]
 	if !ok {
-		st = newStream(name, h.log.With("stream", name))
+		st = newStream(name, h.log.With("stream", name), h.grace)
 		h.streams[name] = st
 	}
 	h.mu.Unlock()
@@ -92,6 +105,7 @@ func (h *Hub) Publish(name, protocol string, tracks []Track, kick func()) (*Publ
 	st.mu.Lock()
 	st.pub = pub
 	st.liveSince = pub.started
+	st.resumeLocked()
 	st.mu.Unlock()
 	metrics.Publishers.WithLabelValues(protocol).Inc()
 	st.log.Info("stream live", "protocol", protocol)

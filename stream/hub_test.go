@@ -110,7 +110,7 @@ func TestPublicationDropsUntilKeyframe(t *testing.T) {
 }
 
 func TestSetLadderRetiresChangedRungs(t *testing.T) {
-	st := newStream("x", nil)
+	st := newStream("x", nil, time.Second)
 	rungs, audio := st.SetLadder([]FeedInfo{{Name: "720p", Width: 1280}, {Name: "360p", Width: 640}}, FeedInfo{Name: "audio"})
 	rungs2, audio2 := st.SetLadder([]FeedInfo{{Name: "360p", Width: 640}}, FeedInfo{Name: "audio"})
 	if rungs2[0] != rungs[1] || audio2 != audio {
@@ -129,5 +129,40 @@ func TestSetLadderRetiresChangedRungs(t *testing.T) {
 	done()
 	if st.Viewers() != 0 {
 		t.Fatal("viewer counted out twice")
+	}
+}
+
+func TestStreamEndsAfterGraceUnlessResumed(t *testing.T) {
+	var closed atomic.Int32
+	h := newTestHub(&closed)
+	h.SetGrace(100 * time.Millisecond)
+	defer h.Close()
+	pub, _ := h.Publish("cam", "test", videoTrack, nil)
+	st, _ := h.Lookup("cam")
+	ended := st.Ended()
+	pub.Close()
+	time.Sleep(30 * time.Millisecond)
+	if _, err := h.Publish("cam", "test", videoTrack, nil); err != nil { // back within grace
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	select {
+	case <-ended:
+		t.Fatal("stream ended although its publisher came back within grace")
+	default:
+	}
+	st.Publication().Close()
+	select {
+	case <-ended:
+	case <-time.After(2 * time.Second):
+		t.Fatal("stream did not end after grace")
+	}
+	if _, err := h.Publish("cam", "test", videoTrack, nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-st.Ended():
+		t.Fatal("a new episode starts ended")
+	default:
 	}
 }

@@ -20,6 +20,9 @@ type Publication struct {
 	packets chan *Packet
 	done    chan struct{}
 
+	keyMu sync.Mutex
+	keyFn func()
+
 	writeMu  sync.Mutex
 	needKey  bool
 	firstKey time.Time // guarded by writeMu
@@ -108,6 +111,7 @@ func (p *Publication) stop() {
 		st.mu.Lock()
 		if st.pub == p {
 			st.pub = nil
+			st.scheduleEndLocked()
 		}
 		st.mu.Unlock()
 		metrics.Publishers.WithLabelValues(p.protocol).Dec()
@@ -133,3 +137,22 @@ func (p *Publication) FirstKeyframe() time.Time {
 
 // Publication returns the stream's current publication, nil when offline.
 func (s *Stream) Publication() *Publication { return s.current() }
+
+// SetKeyframeRequester installs how the pipeline asks the publisher for a
+// keyframe (a PLI to a WHIP publisher). fn must not block.
+func (p *Publication) SetKeyframeRequester(fn func()) {
+	p.keyMu.Lock()
+	p.keyFn = fn
+	p.keyMu.Unlock()
+}
+
+// RequestKeyframe asks the publisher for a keyframe where its protocol can
+// (WHIP); it does nothing for RTMP.
+func (p *Publication) RequestKeyframe() {
+	p.keyMu.Lock()
+	fn := p.keyFn
+	p.keyMu.Unlock()
+	if fn != nil {
+		fn()
+	}
+}

@@ -21,10 +21,60 @@ type Stream struct {
 	rungs     []*Feed // top (largest) first
 	audio     *Feed
 	viewers   atomic.Int64
+	grace     time.Duration
+	ended     chan struct{} // closed when the stream ends; replaced on publish
+	endTimer  *time.Timer
 }
 
-func newStream(name string, log *slog.Logger) *Stream {
-	return &Stream{name: name, log: log}
+func newStream(name string, log *slog.Logger, grace time.Duration) *Stream {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Stream{name: name, log: log, grace: grace, ended: make(chan struct{})}
+}
+
+// Ended is closed when the stream ends: its publisher left and none came
+// back within the grace period. Viewers should then leave. Call it again
+// after a new publish to get the new episode's channel.
+func (s *Stream) Ended() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ended
+}
+
+// scheduleEndLocked ends the stream after the grace period unless a
+// publisher comes back. Called with s.mu held.
+func (s *Stream) scheduleEndLocked() {
+	if s.endTimer != nil {
+		s.endTimer.Stop()
+	}
+	ended := s.ended
+	s.endTimer = time.AfterFunc(s.grace, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.pub == nil && s.ended == ended {
+			select {
+			case <-ended:
+			default:
+				close(ended)
+				s.log.Info("stream ended", "grace", s.grace)
+			}
+		}
+	})
+}
+
+// resumeLocked cancels a pending end, or starts a new episode after one.
+// Called with s.mu held when a publisher arrives.
+func (s *Stream) resumeLocked() {
+	if s.endTimer != nil {
+		s.endTimer.Stop()
+		s.endTimer = nil
+	}
+	select {
+	case <-s.ended:
+		s.ended = make(chan struct{})
+	default:
+	}
 }
 
 // Name returns the stream's name.
