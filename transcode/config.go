@@ -2,6 +2,7 @@ package transcode
 
 import (
 	"fmt"
+	"path"
 	"time"
 )
 
@@ -39,10 +40,18 @@ type Config struct {
 	AudioBitrate int `yaml:"audio_bitrate"`
 	// Threads is the number of x264 threads per encoder; 0 lets x264 choose.
 	Threads int `yaml:"threads"`
+	// SourceRung forwards a browser-playable source (H.264 without B-frames:
+	// baseline profile, or an SPS that declares no frame reordering) as the
+	// top rung, named "source", without decoding or encoding it.
+	SourceRung bool `yaml:"source_rung"`
+	// NoSourceRung lists stream names, or path.Match patterns ("test-*"),
+	// for which the source rung is off.
+	NoSourceRung []string `yaml:"no_source_rung"`
 }
 
 // DefaultConfig returns a three-rung ladder (720p, 360p, 180p at 15 fps)
-// with x264 veryfast and 96 kb/s Opus.
+// with x264 veryfast and 96 kb/s Opus, and a browser-playable source
+// forwarded as the top rung on every stream.
 func DefaultConfig() Config {
 	return Config{
 		Ladder: []Rung{
@@ -54,6 +63,7 @@ func DefaultConfig() Config {
 		GOP:                 2 * time.Second,
 		KeyframeMinInterval: 500 * time.Millisecond,
 		AudioBitrate:        96_000,
+		SourceRung:          true,
 	}
 }
 
@@ -100,5 +110,40 @@ func (c Config) Validate() error {
 	if c.Threads < 0 || c.Threads > 64 {
 		return fmt.Errorf("threads: %w: must be between 0 (auto) and 64", ErrInvalidConfig)
 	}
+	return c.validateSourceRung()
+}
+
+// validateSourceRung checks the source rung's name and patterns.
+func (c Config) validateSourceRung() error {
+	if c.SourceRung {
+		for i, r := range c.Ladder {
+			if r.Name == SourceRungName {
+				return fmt.Errorf("ladder[%d].name: %w: %q is the source rung's name (or set source_rung: false)",
+					i, ErrInvalidConfig, SourceRungName)
+			}
+		}
+	}
+	for i, pat := range c.NoSourceRung {
+		if pat == "" {
+			return fmt.Errorf("no_source_rung[%d]: %w: must not be empty", i, ErrInvalidConfig)
+		}
+		if _, err := path.Match(pat, ""); err != nil {
+			return fmt.Errorf("no_source_rung[%d]: %w: %q: %w", i, ErrInvalidConfig, pat, err)
+		}
+	}
 	return nil
+}
+
+// sourceRungFor reports whether the source rung may be offered on the
+// stream called name. Patterns were checked by Validate.
+func (c Config) sourceRungFor(name string) bool {
+	if !c.SourceRung {
+		return false
+	}
+	for _, pat := range c.NoSourceRung {
+		if ok, _ := path.Match(pat, name); ok {
+			return false
+		}
+	}
+	return true
 }

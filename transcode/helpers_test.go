@@ -176,6 +176,21 @@ func waitIdle(tb testing.TB, st *stream.Stream, pub *stream.Publication) {
 	tb.Fatal("pipeline never went idle")
 }
 
+// publishFirstVideo publishes pkts up to and including the first video
+// packet (a keyframe), with which the pipeline installs its ladder, and
+// returns how many it published.
+func publishFirstVideo(tb testing.TB, pub *stream.Publication, pkts []*stream.Packet) int {
+	tb.Helper()
+	for i, p := range pkts {
+		if p.Kind == stream.KindVideo {
+			publishAll(tb, pub, pkts[:i+1])
+			return i + 1
+		}
+	}
+	tb.Fatal("no video packet")
+	return 0
+}
+
 // waitRungs waits for the pipeline to install its ladder.
 func waitRungs(tb testing.TB, st *stream.Stream) []*stream.Feed {
 	tb.Helper()

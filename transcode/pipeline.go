@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mutstream/mutstream/metrics"
@@ -28,6 +29,9 @@ type Pipeline struct {
 	done      chan struct{}
 	closeOnce sync.Once
 
+	srcWant   atomic.Bool   // SetSourceRung's last word
+	srcNotify chan struct{} // capacity 1: srcWant changed
+
 	// Owned by the run goroutine.
 	video      *videoPath
 	audioTrack stream.Track
@@ -36,6 +40,8 @@ type Pipeline struct {
 	audioEnc   *audioEncoder
 	audioFeed  *stream.Feed
 	decErrs    *errorLog
+	src        *sourceRung
+	installed  bool // the ladder has been installed
 }
 
 // Start opens the publication's decoders and starts its pipeline. It
@@ -61,7 +67,11 @@ func Start(pub *stream.Publication, cfg Config, log *slog.Logger) (*Pipeline, er
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 		decErrs: &errorLog{every: 5 * time.Second},
+
+		srcNotify: make(chan struct{}, 1),
 	}
+	p.srcWant.Store(true)
+	p.src = newSourceRung(pub, vt, cfg)
 	dec, err := openDecoder(vt)
 	if err != nil {
 		return nil, fmt.Errorf("stream %q video: %w", name, err)
@@ -92,9 +102,10 @@ func (p *Pipeline) run() {
 	defer close(p.done)
 	defer p.release()
 	if p.video.srcW > 0 && p.video.srcH > 0 {
-		if err := p.setup(p.video.srcW, p.video.srcH); err != nil {
+		if err := p.openRungs(p.video.srcW, p.video.srcH); err != nil {
 			p.log.Error("transcode setup failed; stream has no output", "err", err)
 		}
+		p.syncLadder()
 	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -107,59 +118,19 @@ func (p *Pipeline) run() {
 			return
 		case now := <-tick.C:
 			p.video.tick(p.name, now.Sub(last))
+			p.src.tick(p.name, now.Sub(last))
 			last = now
+		case <-p.srcNotify:
+			p.syncLadder()
 		case pkt := <-p.pub.Packets():
 			switch pkt.Kind {
 			case stream.KindVideo:
-				p.video.handle(pkt)
+				p.handleVideo(pkt)
 			case stream.KindAudio:
 				p.handleAudio(pkt)
 			}
 		}
 	}
-}
-
-// setup opens the rungs for a srcW x srcH source and installs the ladder.
-func (p *Pipeline) setup(srcW, srcH int) error {
-	rungs := planLadder(p.cfg.Ladder, srcW, srcH)
-	infos := make([]stream.FeedInfo, len(rungs))
-	sizes := make([][2]int, len(rungs))
-	for i, r := range rungs {
-		w, h := fitSize(srcW, srcH, r.Width, r.Height)
-		sizes[i] = [2]int{w, h}
-		infos[i] = stream.FeedInfo{Name: r.Name, Codec: stream.CodecH264, Width: w, Height: h, FPS: r.FPS, Bitrate: r.Bitrate}
-	}
-	encs := make([]*rungEncoder, 0, len(rungs))
-	for i, r := range rungs {
-		e, err := newRungEncoder(p.name, r, nil, sizes[i][0], sizes[i][1], p.cfg)
-		if err != nil {
-			for _, e := range encs {
-				e.close()
-			}
-			return err
-		}
-		encs = append(encs, e)
-	}
-	var audio *audioEncoder
-	if p.hasAudio && p.audioTrack.Codec != stream.CodecOpus {
-		var err error
-		if audio, err = newAudioEncoder(nil, p.cfg.AudioBitrate); err != nil {
-			p.log.Warn("audio dropped: cannot encode Opus", "err", err)
-		}
-	}
-	feeds, audioFeed := p.pub.Stream().SetLadder(infos, stream.FeedInfo{Name: "audio", Codec: stream.CodecOpus})
-	for i, e := range encs {
-		e.feed = feeds[i]
-		feeds[i].SetKeyframeRequester(e.requestKeyframe)
-	}
-	if audio != nil {
-		audio.feed = audioFeed
-	}
-	p.video.rungs = encs
-	p.audioEnc = audio
-	p.audioFeed = audioFeed
-	p.log.Info("ladder ready", "source", fmt.Sprintf("%dx%d", srcW, srcH), "rungs", len(encs), "audio", p.hasAudio)
-	return nil
 }
 
 // decodeError counts a packet the decoder refused and logs at a limited rate.
@@ -171,6 +142,7 @@ func (p *Pipeline) decodeError(kind stream.Kind, err error) {
 }
 
 func (p *Pipeline) release() {
+	p.src.attach(nil, p.name)
 	if p.video != nil {
 		for _, e := range p.video.rungs {
 			if e.feed != nil {

@@ -27,6 +27,7 @@ func TestPipelineLadder(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := pub.Stream()
+	first := publishFirstVideo(t, pub, pkts)
 	feeds := waitRungs(t, st)
 	var names []string
 	for _, f := range feeds {
@@ -49,7 +50,7 @@ func TestPipelineLadder(t *testing.T) {
 			break
 		}
 	}
-	publishAll(t, pub, pkts[:split])
+	publishAll(t, pub, pkts[first:split])
 	waitIdle(t, st, pub)
 	before := drain(readers[1])
 	lastBefore := before[len(before)-1].PTS
@@ -150,9 +151,10 @@ func TestPipelineCorruptH264(t *testing.T) {
 	}
 	errsBefore := decodeErrors(t, "corrupt")
 	st := pub.Stream()
+	first := publishFirstVideo(t, pub, pkts)
 	feeds := waitRungs(t, st)
 	r := feeds[0].Subscribe(4096)
-	publishAll(t, pub, pkts)
+	publishAll(t, pub, pkts[first:])
 	waitIdle(t, st, pub)
 	out := drain(r)
 	pub.Close()

@@ -154,6 +154,9 @@ func (e *rungEncoder) encode(src *astiav.Frame, pts int64, scheduledKey bool) er
 }
 
 func (e *rungEncoder) write(pkt *astiav.Packet) {
+	if e.feed == nil {
+		return
+	}
 	data := pkt.Data() // a copy: feeds share packets among readers
 	dur := pkt.Duration()
 	if dur <= 0 {
@@ -209,4 +212,9 @@ func (e *rungEncoder) close() {
 	free(e.pkt)
 	free(e.cc)
 	e.sws, e.scaled, e.pkt, e.cc = nil, nil, nil, nil
+}
+
+// info is the rung's FeedInfo.
+func (e *rungEncoder) info() stream.FeedInfo {
+	return stream.FeedInfo{Name: e.rung.Name, Codec: stream.CodecH264, Width: e.w, Height: e.h, FPS: e.rung.FPS, Bitrate: e.rung.Bitrate}
 }

@@ -61,11 +61,15 @@ func (v *videoPath) handle(pkt *stream.Packet) {
 
 func (v *videoPath) frame(f *astiav.Frame) {
 	if v.rungs == nil {
-		if err := v.p.setup(f.Width(), f.Height()); err != nil {
+		if err := v.p.openRungs(f.Width(), f.Height()); err != nil {
 			v.p.log.Error("transcode setup failed; stream has no output", "err", err)
 			v.failed = true
 			return
 		}
+		v.p.syncLadder()
+	}
+	if !v.p.installed {
+		return // no feeds yet (cannot happen after a keyframe was observed)
 	}
 	pts := f.Pts()
 	if pts == astiav.NoPtsValue {

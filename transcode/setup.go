@@ -1,0 +1,123 @@
+package transcode
+
+import (
+	"fmt"
+
+	"github.com/mutstream/mutstream/stream"
+)
+
+// SetSourceRung turns the source rung on or off at run time: off retires
+// the source feed (its Gone channel closes, so viewers move to the top
+// transcoded rung); on brings it back when the source is eligible. It never
+// blocks and is safe from any goroutine; the pipeline goroutine applies it.
+func (p *Pipeline) SetSourceRung(on bool) {
+	p.srcWant.Store(on)
+	select {
+	case p.srcNotify <- struct{}{}:
+	default: // a notice is already queued; it reads the latest value
+	}
+}
+
+// handleVideo forwards one source packet to the source rung and hands it
+// to the decoder.
+func (p *Pipeline) handleVideo(pkt *stream.Packet) {
+	wasDecided, wasEligible := p.src.decided, p.src.eligible()
+	if p.src.observe(pkt) {
+		p.logSourceChange(wasDecided, wasEligible)
+		if p.video.rungs == nil && !p.video.failed && p.src.shape.width > 0 && p.src.shape.height > 0 {
+			// The SPS gives the size before the decoder does.
+			if err := p.openRungs(p.src.shape.width, p.src.shape.height); err != nil {
+				p.log.Error("transcode setup failed; stream has no output", "err", err)
+				p.video.failed = true
+			}
+		}
+		p.syncLadder()
+	}
+	p.src.keys.poll()
+	p.src.write(pkt)
+	p.video.handle(pkt)
+}
+
+// logSourceChange says why the source rung comes or goes.
+func (p *Pipeline) logSourceChange(wasDecided, wasEligible bool) {
+	s := p.src
+	switch {
+	case !s.allowed:
+	case s.eligible() && !wasEligible:
+		p.log.Info("source rung: source is browser-playable", "size", fmt.Sprintf("%dx%d", s.shape.width, s.shape.height), "on", s.on)
+	case !s.eligible() && wasEligible:
+		p.log.Info("source rung off: source no longer browser-playable", "why", s.why())
+	case !s.eligible() && !wasDecided:
+		p.log.Info("no source rung: source is not browser-playable", "why", s.why())
+	}
+}
+
+// openRungs opens the encoders for a srcW x srcH source; syncLadder then
+// installs them.
+func (p *Pipeline) openRungs(srcW, srcH int) error {
+	rungs := planLadder(p.cfg.Ladder, srcW, srcH)
+	encs := make([]*rungEncoder, 0, len(rungs))
+	for _, r := range rungs {
+		w, h := fitSize(srcW, srcH, r.Width, r.Height)
+		e, err := newRungEncoder(p.name, r, nil, w, h, p.cfg)
+		if err != nil {
+			for _, e := range encs {
+				e.close()
+			}
+			return err
+		}
+		encs = append(encs, e)
+	}
+	if p.hasAudio && p.audioTrack.Codec != stream.CodecOpus && p.audioEnc == nil {
+		var err error
+		if p.audioEnc, err = newAudioEncoder(nil, p.cfg.AudioBitrate); err != nil {
+			p.log.Warn("audio dropped: cannot encode Opus", "err", err)
+		}
+	}
+	p.video.rungs = encs
+	p.log.Info("encoders ready", "source", fmt.Sprintf("%dx%d", srcW, srcH), "rungs", len(encs), "audio", p.hasAudio)
+	return nil
+}
+
+// syncLadder installs the ladder once the encoders are open and, when a
+// source rung may be offered, the first keyframe has said whether it is
+// one; later it reinstalls the ladder when the source rung comes or goes.
+func (p *Pipeline) syncLadder() {
+	p.src.on = p.srcWant.Load()
+	if p.video.rungs == nil || (!p.installed && p.src.pending()) {
+		return
+	}
+	want := p.src.wanted()
+	if p.installed && want == (p.src.feed != nil) && (!want || p.src.feed.Info() == p.src.info()) {
+		return
+	}
+	p.installLadder(want)
+}
+
+// installLadder hands the stream its rungs, the source first when withSource.
+func (p *Pipeline) installLadder(withSource bool) {
+	infos := make([]stream.FeedInfo, 0, len(p.video.rungs)+1)
+	if withSource {
+		infos = append(infos, p.src.info())
+	}
+	for _, e := range p.video.rungs {
+		infos = append(infos, e.info())
+	}
+	feeds, audioFeed := p.pub.Stream().SetLadder(infos, stream.FeedInfo{Name: "audio", Codec: stream.CodecOpus})
+	if withSource {
+		p.src.attach(feeds[0], p.name)
+		feeds = feeds[1:]
+	} else {
+		p.src.attach(nil, p.name)
+	}
+	for i, e := range p.video.rungs {
+		e.feed = feeds[i]
+		feeds[i].SetKeyframeRequester(e.requestKeyframe)
+	}
+	if p.audioEnc != nil {
+		p.audioEnc.feed = audioFeed
+	}
+	p.audioFeed = audioFeed
+	p.installed = true
+	p.log.Info("ladder ready", "rungs", len(infos), "source_rung", withSource, "audio", p.hasAudio)
+}
