@@ -1,7 +1,9 @@
 // Package transcode runs one pipeline per live stream: it decodes the
 // publisher's packets with FFmpeg, scales them into the ladder's rungs,
 // encodes each rung with libx264 (IDRs at the same PTS on every rung) and
-// the audio with libopus, and writes the results into the stream's feeds.
+// the audio with libopus (Opus passes through), and writes the results into
+// the stream's feeds. A source that browsers can play as it is (H.264
+// without B-frames) is also forwarded unchanged as the top rung, "source".
 package transcode
 
 import (
