@@ -1,5 +1,8 @@
-// watch.js — the player page, /watch/NAME[?rung=360p].
+// watch.js — the player page, /watch/NAME[?rung=360p][&measure=1].
+// measure=1 reads the clock test source's time code from each frame and
+// shows the glass-to-glass latency (latency.js).
 import { WhepPlayer, formatBitrate } from '/assets/whep.js';
+import { LatencyMeter } from '/assets/latency.js';
 
 const $ = (id) => document.getElementById(id);
 const video = $('video');
@@ -108,6 +111,18 @@ player.on('stats', (s) => {
   $('st-freeze').textContent = s.freezeCount != null ? String(s.freezeCount) : '–';
   $('st-codec').textContent = s.codec || '–';
 });
+
+// ---- latency (?measure=1) -------------------------------------------------
+if (params.get('measure') === '1') {
+  const meter = new LatencyMeter(video);
+  window.mediad.latency = meter;
+  for (const e of document.querySelectorAll('.latency')) e.hidden = false;
+  setInterval(() => {
+    const s = meter.summary();
+    $('st-lat').textContent = s.count ? `${s.p50} / ${s.p95} ms` : '–';
+    $('st-lat-n').textContent = `${s.count} read · ${s.failed} unreadable`;
+  }, 1000);
+}
 
 // ---- mute ---------------------------------------------------------------
 const unmute = $('unmute');

@@ -364,7 +364,8 @@ function deleteSession(url) {
   fetch(url, { method: 'DELETE', keepalive: true }).catch(() => {});
 }
 
-function waitForGathering(pc, timeoutMs) {
+/** Resolves when ICE gathering is complete, or after timeoutMs. */
+export function waitForGathering(pc, timeoutMs) {
   if (pc.iceGatheringState === 'complete') return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
@@ -381,7 +382,8 @@ function waitForGathering(pc, timeoutMs) {
   });
 }
 
-async function httpError(res) {
+/** An Error for a refused request: first line of the body, .status, .retryAfter (s). */
+export async function httpError(res) {
   let text = '';
   try { text = (await res.text()).trim(); } catch { /* no body */ }
   try {
