@@ -60,6 +60,7 @@ func (s *Server) Start() (err error) {
 	if err != nil {
 		return err
 	}
+	s.whep.SetPublishAuth(s.cfg.Auth.Allow)
 	handler, err := web.NewRouter(s.hub, s.log.With("component", "http"), s.whep)
 	if err != nil {
 		return err

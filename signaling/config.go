@@ -5,7 +5,9 @@ package signaling
 
 import (
 	"errors"
+
 	"fmt"
+	ingest "github.com/mutstream/mutstream/ingest/webrtc"
 	"time"
 )
 
@@ -29,8 +31,23 @@ type Config struct {
 	PublicIPs []string `yaml:"public_ips"`
 	// ICEServers are STUN/TURN servers offered to clients.
 	ICEServers []ICEServer `yaml:"ice_servers"`
-	// MaxViewers caps concurrent viewer sessions; 0 means no cap.
+	// MaxViewers caps concurrent viewer sessions; 0 means no cap (503 beyond it).
 	MaxViewers int `yaml:"max_viewers"`
+	// MaxPublishers caps concurrent WHIP publishers; 0 means no cap (503 beyond it).
+	MaxPublishers int `yaml:"max_publishers"`
+	// ViewerToken, when set, is the bearer token WHEP requests must carry;
+	// empty means anyone may watch.
+	ViewerToken string `yaml:"viewer_token"`
+	// RateLimit bounds POST, PATCH and DELETE per client address.
+	RateLimit RateLimit `yaml:"rate_limit"`
+	// PublisherDisconnectedTimeout is how long a WHIP publisher's ICE may be
+	// silent before it counts as disconnected.
+	PublisherDisconnectedTimeout time.Duration `yaml:"publisher_disconnected_timeout"`
+	// WHIP tunes the receiving side of WHIP publishers.
+	WHIP ingest.Config `yaml:"whip"`
+	// PublisherFailedTimeout is how long after that its session ends (the
+	// stream then waits ingest.grace for a reconnect).
+	PublisherFailedTimeout time.Duration `yaml:"publisher_failed_timeout"`
 	// DisconnectedTimeout is how long ICE may see no traffic before a session
 	// counts as disconnected.
 	DisconnectedTimeout time.Duration `yaml:"disconnected_timeout"`
@@ -42,13 +59,28 @@ type Config struct {
 	ViewerQueue int `yaml:"viewer_queue"`
 }
 
-// DefaultConfig returns the defaults: port 8189, 5 s to disconnected, 10 s more to failed.
+// RateLimit is a token bucket per client address.
+type RateLimit struct {
+	// PerSecond is the sustained rate of requests; 0 turns the limit off.
+	PerSecond float64 `yaml:"per_second"`
+	// Burst is how many requests may come at once.
+	Burst int `yaml:"burst"`
+}
+
+// DefaultConfig returns the defaults: port 8189; a vanished viewer is reaped
+// within 13 s and a vanished publisher noticed within 8 s; 5 requests a
+// second (bursts of 20) per client address.
 func DefaultConfig() Config {
 	return Config{
 		UDPPort:             8189,
 		DisconnectedTimeout: 5 * time.Second,
 		FailedTimeout:       8 * time.Second,
 		ViewerQueue:         256,
+		WHIP:                ingest.DefaultConfig(),
+		RateLimit:           RateLimit{PerSecond: 5, Burst: 20},
+
+		PublisherDisconnectedTimeout: 3 * time.Second,
+		PublisherFailedTimeout:       5 * time.Second,
 	}
 }
 
@@ -64,8 +96,20 @@ func (c Config) Validate() error {
 	if c.FailedTimeout <= 0 {
 		errs = append(errs, errors.New("failed_timeout: must be > 0"))
 	}
+	if c.PublisherDisconnectedTimeout <= 0 || c.PublisherFailedTimeout <= 0 {
+		errs = append(errs, errors.New("publisher_disconnected_timeout, publisher_failed_timeout: must be > 0"))
+	}
+	if c.RateLimit.PerSecond < 0 || (c.RateLimit.PerSecond > 0 && c.RateLimit.Burst < 1) {
+		errs = append(errs, errors.New("rate_limit: per_second must be >= 0 and burst >= 1"))
+	}
+	if c.MaxPublishers < 0 {
+		errs = append(errs, errors.New("max_publishers: must be >= 0"))
+	}
 	if c.MaxViewers < 0 {
 		errs = append(errs, errors.New("max_viewers: must be >= 0"))
+	}
+	if err := c.WHIP.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("whip: %w", err))
 	}
 	for i, s := range c.ICEServers {
 		if len(s.URLs) == 0 {

@@ -22,6 +22,8 @@ var (
 	ErrEmptyOffer = &offerError{http.StatusBadRequest, "empty SDP offer"}
 	// ErrTooManyViewers means MaxViewers sessions are live.
 	ErrTooManyViewers = &offerError{http.StatusServiceUnavailable, "viewer limit reached, try again later"}
+	// ErrTooManyPublishers means MaxPublishers WHIP sessions are live.
+	ErrTooManyPublishers = &offerError{http.StatusServiceUnavailable, "publisher limit reached, try again later"}
 )
 
 // statusOf maps an error to its HTTP status, 500 when unknown.

@@ -8,11 +8,13 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 
+	ingest "github.com/mutstream/mutstream/ingest/webrtc"
 	"github.com/mutstream/mutstream/stream"
 )
 
@@ -26,8 +28,12 @@ type Server struct {
 	conn net.PacketConn
 	mux  ice.UDPMux
 
+	publishAPI  *webrtc.API
+	publishAuth authFunc
+	limit       *limiter
+
 	mu       sync.Mutex
-	sessions map[string]*viewerSession
+	sessions map[string]session
 	closed   bool
 	wg       sync.WaitGroup
 }
@@ -44,7 +50,7 @@ func NewServer(cfg Config, hub *stream.Hub, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on WebRTC UDP port %d: %w (set webrtc.udp_port or --webrtc-udp)", cfg.UDPPort, err)
 	}
-	s := &Server{cfg: cfg, hub: hub, log: log.With("component", "whep"), conn: conn, sessions: map[string]*viewerSession{}}
+	s := &Server{cfg: cfg, hub: hub, log: log.With("component", "whep"), conn: conn, sessions: map[string]session{}, limit: newLimiter(cfg.RateLimit)}
 	s.mux = webrtc.NewICEUDPMux(nil, conn)
 	api, err := s.newAPI()
 	if err != nil {
@@ -52,6 +58,10 @@ func NewServer(cfg Config, hub *stream.Hub, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.api = api
+	if s.publishAPI, err = s.newPublishAPI(); err != nil {
+		_ = s.mux.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -86,26 +96,58 @@ func (s *Server) newAPI() (*webrtc.API, error) {
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
 		return nil, fmt.Errorf("rtcp report interceptor: %w", err)
 	}
+	se := s.settingEngine(s.cfg.DisconnectedTimeout, s.cfg.FailedTimeout)
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+}
+
+// newPublishAPI builds the pion API for WHIP publishers: the codecs and
+// interceptors ingest accepts, on the same UDP port, with shorter timeouts
+// so a dead publisher is noticed quickly.
+func (s *Server) newPublishAPI() (*webrtc.API, error) {
+	me := &webrtc.MediaEngine{}
+	if err := ingest.RegisterCodecs(me); err != nil {
+		return nil, fmt.Errorf("whip codecs: %w", err)
+	}
+	ir := &interceptor.Registry{}
+	if err := ingest.RegisterInterceptors(me, ir); err != nil {
+		return nil, fmt.Errorf("whip interceptors: %w", err)
+	}
+	se := s.settingEngine(s.cfg.PublisherDisconnectedTimeout, s.cfg.PublisherFailedTimeout)
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+}
+
+func (s *Server) settingEngine(disconnected, failed time.Duration) webrtc.SettingEngine {
 	se := webrtc.SettingEngine{}
 	se.SetICEUDPMux(s.mux)
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
-	se.SetICETimeouts(s.cfg.DisconnectedTimeout, s.cfg.FailedTimeout, s.cfg.DisconnectedTimeout/3)
+	keepalive := disconnected / 3
+	if keepalive > 2*time.Second {
+		keepalive = 2 * time.Second
+	}
+	se.SetICETimeouts(disconnected, failed, keepalive)
 	if len(s.cfg.PublicIPs) > 0 {
 		se.SetNAT1To1IPs(s.cfg.PublicIPs, webrtc.ICECandidateTypeHost)
 	}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+	return se
 }
 
 // UDPAddr returns the address of the shared ICE port.
 func (s *Server) UDPAddr() net.Addr { return s.conn.LocalAddr() }
 
-// Sessions returns the number of live viewer sessions.
-func (s *Server) Sessions() int {
+// Sessions returns the number of live sessions of kind ("whip", "whep"),
+// or of both when kind is empty.
+func (s *Server) Sessions(kind ...string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.sessions)
+	n := 0
+	for _, v := range s.sessions {
+		if len(kind) == 0 || v.Kind() == kind[0] {
+			n++
+		}
+	}
+	return n
 }
 
 func (s *Server) iceServers() []webrtc.ICEServer {
@@ -116,29 +158,38 @@ func (s *Server) iceServers() []webrtc.ICEServer {
 	return out
 }
 
-func (s *Server) add(v *viewerSession) error {
+// add registers a session unless max sessions of its kind are live.
+func (s *Server) add(v session, max int, full error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return stream.ErrClosed
 	}
-	if s.cfg.MaxViewers > 0 && len(s.sessions) >= s.cfg.MaxViewers {
-		return ErrTooManyViewers
+	if max > 0 {
+		n := 0
+		for _, o := range s.sessions {
+			if o.Kind() == v.Kind() {
+				n++
+			}
+		}
+		if n >= max {
+			return full
+		}
 	}
-	s.sessions[v.id] = v
+	s.sessions[v.ID()] = v
 	s.wg.Add(1)
 	return nil
 }
 
-func (s *Server) remove(v *viewerSession) {
+func (s *Server) remove(v session) {
 	s.mu.Lock()
-	if s.sessions[v.id] == v {
-		delete(s.sessions, v.id)
+	if s.sessions[v.ID()] == v {
+		delete(s.sessions, v.ID())
 	}
 	s.mu.Unlock()
 }
 
-func (s *Server) session(id string) *viewerSession {
+func (s *Server) session(id string) session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.sessions[id]
@@ -148,13 +199,13 @@ func (s *Server) session(id string) *viewerSession {
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
-	all := make([]*viewerSession, 0, len(s.sessions))
+	all := make([]session, 0, len(s.sessions))
 	for _, v := range s.sessions {
 		all = append(all, v)
 	}
 	s.mu.Unlock()
 	for _, v := range all {
-		v.cancel()
+		go v.Close()
 	}
 	s.wg.Wait()
 	return s.mux.Close()

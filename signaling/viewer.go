@@ -34,10 +34,9 @@ type controlMessage struct {
 // viewerSession sends one stream to one WHEP client. One goroutine (run)
 // owns the feed readers and the packetizers; pion's callbacks only signal it.
 type viewerSession struct {
-	id   string
+	resourceBase
 	srv  *Server
 	st   *stream.Stream
-	pc   *webrtc.PeerConnection
 	log  *slog.Logger
 	done chan struct{}
 
@@ -59,17 +58,17 @@ type viewerSession struct {
 func (s *Server) newViewerSession(st *stream.Stream, rung *stream.Feed, offer string) (*viewerSession, string, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	v := &viewerSession{
-		id:        newID(),
-		srv:       s,
-		st:        st,
-		ctx:       ctx,
-		cancel:    cancel,
-		done:      make(chan struct{}),
-		rungReq:   make(chan string, 4),
-		connected: make(chan struct{}),
+		resourceBase: newResourceBase("whep", st.Name()),
+		srv:          s,
+		st:           st,
+		ctx:          ctx,
+		cancel:       cancel,
+		done:         make(chan struct{}),
+		rungReq:      make(chan string, 4),
+		connected:    make(chan struct{}),
 	}
 	v.log = s.log.With("stream", st.Name(), "session", v.id[:8])
-	if err := s.add(v); err != nil {
+	if err := s.add(v, s.cfg.MaxViewers, ErrTooManyViewers); err != nil {
 		cancel()
 		return nil, "", err
 	}

@@ -3,71 +3,38 @@ package signaling
 import (
 	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/mutstream/mutstream/metrics"
 	"github.com/mutstream/mutstream/stream"
 )
 
-// Mount adds the WHEP endpoints to r:
+// Mount adds the WHIP and WHEP resources to r:
 //
-//	POST    /whep/:name                  offer in, 201 + Location + answer out
-//	DELETE  /whep/:name/sessions/:id     end the session
-//	OPTIONS /whep/:name                  CORS preflight
+//	POST    /whip/:name, /whep/:name               offer in, 201 + Location + ETag + answer out
+//	PATCH   /{whip,whep}/:name/sessions/:id        trickle ICE (204) or ICE restart (200)
+//	DELETE  /{whip,whep}/:name/sessions/:id        end the session
+//	OPTIONS on both                                CORS preflight, no auth
 func (s *Server) Mount(r gin.IRouter) {
-	r.POST("/whep/:name", s.handleOffer)
-	r.OPTIONS("/whep/:name", s.handleOptions)
-	r.DELETE("/whep/:name/sessions/:id", s.handleDelete)
-	r.OPTIONS("/whep/:name/sessions/:id", s.handleOptions)
-}
-
-func cors(c *gin.Context) {
-	h := c.Writer.Header()
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Access-Control-Allow-Methods", "POST, DELETE, PATCH, OPTIONS")
-	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match")
-	h.Set("Access-Control-Expose-Headers", "Location, ETag, Link, Retry-After")
-}
-
-func (s *Server) handleOptions(c *gin.Context) {
-	cors(c)
-	c.Header("Accept-Post", "application/sdp")
-	c.Status(http.StatusNoContent)
-}
-
-// refuse answers with status and a one-line reason, and counts it.
-func refuse(c *gin.Context, status int, reason string) {
-	metrics.HTTPRejected.WithLabelValues("whep", fmt.Sprint(status)).Inc()
-	c.Header("Content-Type", "text/plain; charset=utf-8")
-	c.String(status, reason+"\n")
-}
-
-// readOffer checks the content type and size and returns the body.
-func readOffer(c *gin.Context) ([]byte, int, string) {
-	mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
-	if err != nil || mt != "application/sdp" {
-		return nil, http.StatusUnsupportedMediaType, "Content-Type must be application/sdp"
+	var viewerAuth authFunc
+	if s.cfg.ViewerToken != "" {
+		viewerAuth = func(_, token string) bool { return tokenEqual(s.cfg.ViewerToken, token) }
 	}
-	body, err := io.ReadAll(io.LimitReader(c.Request.Body, MaxSDPSize+1))
-	if err != nil {
-		return nil, http.StatusBadRequest, "cannot read body: " + oneLine(err.Error())
+	s.mountResource(r, "whep", s.handleViewerOffer, viewerAuth)
+	publishAuth := s.publishAuth
+	if publishAuth == nil {
+		publishAuth = func(string, string) bool { return false }
 	}
-	if len(body) > MaxSDPSize {
-		return nil, http.StatusRequestEntityTooLarge, ErrSDPTooLarge.Error()
-	}
-	return body, 0, ""
+	s.mountResource(r, "whip", s.handlePublisherOffer, publishAuth)
 }
 
-func (s *Server) handleOffer(c *gin.Context) {
-	cors(c)
+func (s *Server) handleViewerOffer(c *gin.Context) {
+	const kind = "whep"
 	name := c.Param("name")
-	body, status, reason := readOffer(c)
+	body, status, reason := readBody(c, "application/sdp")
 	if status != 0 {
-		refuse(c, status, reason)
+		refuse(c, kind, status, reason)
 		return
 	}
 	sum, err := parseOffer(body)
@@ -75,20 +42,20 @@ func (s *Server) handleOffer(c *gin.Context) {
 		err = checkViewerOffer(sum)
 	}
 	if err != nil {
-		refuse(c, statusOf(err), err.Error())
+		refuse(c, kind, statusOf(err), err.Error())
 		return
 	}
 	st, err := s.hub.Lookup(name)
 	switch {
 	case errors.Is(err, stream.ErrNotFound):
-		refuse(c, http.StatusNotFound, fmt.Sprintf("no stream named %q", name))
+		refuse(c, kind, http.StatusNotFound, fmt.Sprintf("no stream named %q", name))
 		return
 	case errors.Is(err, stream.ErrNotLive):
 		c.Header("Retry-After", "5")
-		refuse(c, http.StatusConflict, fmt.Sprintf("stream %q is not live", name))
+		refuse(c, kind, http.StatusConflict, fmt.Sprintf("stream %q is not live", name))
 		return
 	case err != nil:
-		refuse(c, http.StatusInternalServerError, err.Error())
+		refuse(c, kind, http.StatusInternalServerError, err.Error())
 		return
 	}
 	rungName := c.Query("rung")
@@ -99,10 +66,10 @@ func (s *Server) handleOffer(c *gin.Context) {
 	if err != nil {
 		if errors.Is(err, stream.ErrNotLive) {
 			c.Header("Retry-After", "2")
-			refuse(c, http.StatusConflict, fmt.Sprintf("stream %q is starting", name))
+			refuse(c, kind, http.StatusConflict, fmt.Sprintf("stream %q is starting", name))
 			return
 		}
-		refuse(c, http.StatusBadRequest, fmt.Sprintf("no rung %q (have %s)", rungName, rungNames(st)))
+		refuse(c, kind, http.StatusBadRequest, fmt.Sprintf("no rung %q (have %s)", rungName, rungNames(st)))
 		return
 	}
 	v, answer, err := s.newViewerSession(st, rung, string(body))
@@ -110,23 +77,10 @@ func (s *Server) handleOffer(c *gin.Context) {
 		if errors.Is(err, ErrTooManyViewers) {
 			c.Header("Retry-After", "10")
 		}
-		refuse(c, statusOf(err), err.Error())
+		refuse(c, kind, statusOf(err), err.Error())
 		return
 	}
-	c.Header("Location", fmt.Sprintf("/whep/%s/sessions/%s", name, v.id))
-	c.Header("ETag", `"`+v.id[:16]+`"`)
-	c.Data(http.StatusCreated, "application/sdp", []byte(answer))
-}
-
-func (s *Server) handleDelete(c *gin.Context) {
-	cors(c)
-	v := s.session(c.Param("id"))
-	if v == nil || v.st.Name() != c.Param("name") {
-		refuse(c, http.StatusNotFound, "no such session")
-		return
-	}
-	v.Close()
-	c.Status(http.StatusOK)
+	s.created(c, &v.resourceBase, answer)
 }
 
 func rungNames(st *stream.Stream) string {

@@ -42,6 +42,7 @@ func NewRouter(hub *stream.Hub, log *slog.Logger, mounters ...Mounter) (http.Han
 	}
 	r.GET("/", page("index.html"))
 	r.GET("/watch/:name", page("watch.html"))
+	r.GET("/publish/:name", page("publish.html"))
 	r.StaticFS("/assets", http.FS(assets))
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{})))

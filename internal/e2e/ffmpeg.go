@@ -94,3 +94,24 @@ func (w *lockedWriter) Write(b []byte) (int, error) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// MakeTS writes an MPEG-TS file of a test pattern and a tone with ffmpeg:
+// H.264 High with B-frames (as OBS sends) unless baseline, and Opus.
+func MakeTS(t testing.TB, path, size string, rate, seconds int, baseline bool) {
+	t.Helper()
+	v := []string{"-c:v", "libx264", "-profile:v", "high", "-bf", "2"}
+	if baseline {
+		v = []string{"-c:v", "libx264", "-profile:v", "baseline"}
+	}
+	args := []string{"-hide_banner", "-loglevel", "error", "-y",
+		"-f", "lavfi", "-i", "testsrc2=size=" + size + ":rate=" + strconv.Itoa(rate),
+		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+		"-t", strconv.Itoa(seconds)}
+	args = append(args, v...)
+	args = append(args, "-preset", "veryfast", "-g", strconv.Itoa(rate), "-pix_fmt", "yuv420p",
+		"-c:a", "libopus", "-b:a", "64k", "-ac", "2", "-f", "mpegts", path)
+	out, err := exec.Command(FFmpegPath(t), args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg: %v: %s", err, out)
+	}
+}
