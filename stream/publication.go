@@ -2,6 +2,7 @@ package stream
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mutstream/mutstream/metrics"
@@ -22,6 +23,9 @@ type Publication struct {
 
 	keyMu sync.Mutex
 	keyFn func()
+
+	videoW atomic.Int32 // decoded size, set by the pipeline
+	videoH atomic.Int32
 
 	writeMu  sync.Mutex
 	needKey  bool
@@ -155,4 +159,11 @@ func (p *Publication) RequestKeyframe() {
 	if fn != nil {
 		fn()
 	}
+}
+
+// SetVideoSize records the source's decoded picture size, which the ingest
+// protocol may not know (WHIP), for the API.
+func (p *Publication) SetVideoSize(w, h int) {
+	p.videoW.Store(int32(w))
+	p.videoH.Store(int32(h))
 }

@@ -196,6 +196,9 @@ func (s *Stream) Info() Info {
 		in.Protocol = s.pub.protocol
 		in.Uptime = time.Since(s.liveSince).Seconds()
 		if t, ok := s.pub.Track(KindVideo); ok {
+			if w, h := s.pub.videoW.Load(), s.pub.videoH.Load(); w > 0 {
+				t.Width, t.Height = int(w), int(h)
+			}
 			in.Source = &t
 		}
 		if t, ok := s.pub.Track(KindAudio); ok {

@@ -75,6 +75,8 @@ func (p *Pipeline) openRungs(srcW, srcH int) error {
 		}
 	}
 	p.video.rungs = encs
+	p.video.srcW, p.video.srcH = srcW, srcH
+	p.pub.SetVideoSize(srcW, srcH)
 	p.log.Info("encoders ready", "source", fmt.Sprintf("%dx%d", srcW, srcH), "rungs", len(encs), "audio", p.hasAudio)
 	return nil
 }
@@ -120,4 +122,27 @@ func (p *Pipeline) installLadder(withSource bool) {
 	p.audioFeed = audioFeed
 	p.installed = true
 	p.log.Info("ladder ready", "rungs", len(infos), "source_rung", withSource, "audio", p.hasAudio)
+}
+
+// replan rebuilds the encoders for a new source size (a browser publisher
+// ramps its resolution up and down with its bandwidth estimate) and
+// reinstalls the ladder: rungs that now fit appear, rungs that no longer fit
+// retire, and rungs whose shape is unchanged keep their feed and viewers.
+func (p *Pipeline) replan(w, h int) {
+	old := p.video.rungs
+	p.video.rungs = nil
+	if err := p.openRungs(w, h); err != nil {
+		p.log.Warn("cannot re-plan the ladder for the new source size; scaling to the old one", "size", fmt.Sprintf("%dx%d", w, h), "err", err)
+		p.video.rungs = old
+		p.video.srcW, p.video.srcH = w, h
+		return
+	}
+	for _, e := range old {
+		e.close()
+	}
+	if p.installed {
+		p.installLadder(p.src.feed != nil)
+	} else {
+		p.syncLadder()
+	}
 }

@@ -67,6 +67,8 @@ func (v *videoPath) frame(f *astiav.Frame) {
 			return
 		}
 		v.p.syncLadder()
+	} else if f.Width() != v.srcW || f.Height() != v.srcH {
+		v.p.replan(f.Width(), f.Height())
 	}
 	if !v.p.installed {
 		return // no feeds yet (cannot happen after a keyframe was observed)

@@ -98,7 +98,7 @@ func (tb *Tab) Close() { tb.cancel() }
 func (tb *Tab) Eval(js string, out any) error {
 	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
 	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Evaluate[string]("(async () => JSON.stringify(await ("+js+")))()", chromedp.EvalAwaitPromise))
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string]("(async () => JSON.stringify((await ("+js+")) ?? null))()", chromedp.EvalAwaitPromise))
 	if err != nil {
 		return err
 	}
