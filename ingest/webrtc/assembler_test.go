@@ -226,7 +226,7 @@ func TestTrackClock(t *testing.T) {
 	// Sender reports: audio's first sample was taken 25 ms after video's.
 	ntp := uint64(3900000000) << 32
 	v.senderReport(ntp, base+9000) // 100 ms after video's first timestamp
-	a.senderReport(ntp, 1000+3600)       // 75 ms after audio's first timestamp
+	a.senderReport(ntp, 1000+3600) // 75 ms after audio's first timestamp
 	a.fixed = false
 	if how := a.alignTo(&v); how != "sender_report" || a.offset != 25*time.Millisecond+v.offset {
 		t.Fatalf("sender report: %s %v", how, a.offset)
