@@ -112,3 +112,69 @@ func TestWHIPFromOBSLikeClient(t *testing.T) {
 		t.Errorf("%d freezes", s.FreezeCount)
 	}
 }
+
+// TestWHIPPublisherVanishes: a publisher whose network dies is noticed
+// through ICE within 10 s; one that reconnects with the token within the
+// grace period finds its viewers still attached; one that does not ends the
+// stream, and its viewers are let go.
+func TestWHIPPublisherVanishes(t *testing.T) {
+	e2e.FFmpegPath(t)
+	ts := filepath.Join(t.TempDir(), "cam.ts")
+	e2e.MakeTS(t, ts, "320x180", 30, 4, true)
+	srv := startServer(t, false)
+	defer srv.Close()
+	publish := func() *e2e.WHIPClient {
+		c, err := e2e.DialWHIP(srv.url("/whip/cam"), testToken, e2e.WHIPOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		c.StreamFile(ts, true)
+		return c
+	}
+	c1 := publish()
+	waitLive(t, srv, "cam", 20*time.Second)
+	viewer, err := e2e.DialWHEP(srv.url("/whep/cam?rung=180p"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer viewer.Close()
+	waitUntil(t, 20*time.Second, "viewer receives video", func() bool { return viewer.VideoPackets.Load() > 50 })
+
+	c1.Vanish()
+	start := time.Now()
+	waitUntil(t, 10*time.Second, "the vanished publisher noticed", func() bool { return srv.whep.Sessions("whip") == 0 })
+	t.Logf("vanished publisher noticed after %s", time.Since(start).Round(100*time.Millisecond))
+
+	publish()
+	waitLive(t, srv, "cam", 10*time.Second)
+	n := viewer.VideoPackets.Load()
+	waitUntil(t, 20*time.Second, "the viewer plays the reconnected publisher", func() bool { return viewer.VideoPackets.Load() > n+100 })
+	if srv.whep.Sessions("whep") != 1 {
+		t.Fatal("the viewer was not kept across the reconnect")
+	}
+
+	srv.whep.CloseSessions("whip") // the publisher leaves for good
+	waitUntil(t, 15*time.Second, "the viewer released after the grace period", func() bool {
+		return srv.whep.Sessions("whep") == 0
+	})
+	ended := false
+	for _, m := range viewer.Messages() {
+		ended = ended || m["type"] == "ended"
+	}
+	if !ended {
+		t.Fatalf("viewer was not told the stream ended: %v", viewer.Messages())
+	}
+}
+
+func waitUntil(t *testing.T, d time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if ok() {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %s waiting for %s", d, what)
+}

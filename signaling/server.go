@@ -216,3 +216,18 @@ func newID() string {
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
+
+// CloseSessions ends every session of kind ("whip" or "whep") and waits.
+func (s *Server) CloseSessions(kind string) {
+	s.mu.Lock()
+	var all []session
+	for _, v := range s.sessions {
+		if v.Kind() == kind {
+			all = append(all, v)
+		}
+	}
+	s.mu.Unlock()
+	for _, v := range all {
+		v.Close()
+	}
+}

@@ -274,6 +274,7 @@ func (v *viewerSession) run(rung *stream.Feed) {
 			return
 		case <-ended:
 			v.send(controlMessage{Type: "ended"})
+			v.flushControl(500 * time.Millisecond)
 			v.log.Info("stream ended: releasing viewer")
 			return
 		case p := <-cur.C():
@@ -355,4 +356,17 @@ func (v *viewerSession) teardown() {
 	v.removeViewer()
 	metrics.Viewers.WithLabelValues(v.st.Name()).Dec()
 	v.log.Info("viewer left")
+}
+
+// flushControl waits, at most d, for queued control messages to leave.
+func (v *viewerSession) flushControl(d time.Duration) {
+	dc := v.dc.Load()
+	if dc == nil {
+		return
+	}
+	deadline := time.Now().Add(d)
+	for dc.BufferedAmount() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // let SCTP put the last chunk on the wire
 }

@@ -208,6 +208,15 @@ export class WhepPlayer {
         this._offline = true;
         this._setState('offline', 'publisher went away');
         break;
+      case 'ended': {
+        // The publisher did not come back within the grace period: the
+        // server lets this session go; wait for the stream like after a 409.
+        const err = new Error('stream ended');
+        err.status = 409;
+        err.retryAfter = 2;
+        this._fail(err);
+        break;
+      }
       case 'live':
         this._offline = false;
         if (this.state === 'offline') this._setState('playing');
