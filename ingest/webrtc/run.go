@@ -157,13 +157,20 @@ func (p *Publisher) tick(l *loop, now, started time.Time) error {
 	return nil
 }
 
-// maybePublish goes live once the video track is in, with audio when the
-// offer announced it and it came within TrackWait.
+// maybePublish goes live once the video track and its first keyframe are
+// in, with audio when the offer announced it; after TrackWait it goes live
+// with what it has.
 func (p *Publisher) maybePublish(l *loop, now time.Time) error {
 	if l.pub != nil || l.video == nil {
 		return nil
 	}
-	if p.want.Audio && l.audio == nil && now.Sub(l.firstTrackAt) < p.cfg.TrackWait {
+	waited := now.Sub(l.firstTrackAt) >= p.cfg.TrackWait
+	if p.want.Audio && l.audio == nil && !waited {
+		return nil
+	}
+	// The first keyframe's SPS gives the picture size; the pipeline would
+	// wait for it anyway.
+	if !l.gotKeyframe && !waited {
 		return nil
 	}
 	vt := stream.Track{Kind: stream.KindVideo, Codec: l.video.codec}
