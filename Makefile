@@ -32,9 +32,16 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
 
-## test: everything, with the race detector, real ffmpeg and real Chromium.
+## test: everything, with the race detector, real ffmpeg and real Chromium,
+## then the WHIP/WHEP offer fuzzer briefly.
 test: test-deps vet
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+	$(GO) test -run '^$$' -fuzz '^FuzzOffer$$' -fuzztime 10s ./signaling/
+
+## fuzz: every fuzz target for FUZZTIME each (default 60s).
+FUZZTIME ?= 60s
+fuzz: deps
+	./scripts/fuzz.sh $(FUZZTIME)
 
 ## bench: the figures in BENCHMARKS.md.
 bench: test-deps

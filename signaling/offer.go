@@ -131,3 +131,17 @@ func oneLine(s string) string {
 	}
 	return s
 }
+
+// validateOffer is all the checking an offer gets before pion sees it: the
+// SDP parses, and it carries what a publisher ("whip") or a viewer ("whep")
+// needs. Errors carry the HTTP status and a one-line reason.
+func validateOffer(kind string, body []byte) (offerSummary, error) {
+	sum, err := parseOffer(body)
+	if err != nil {
+		return sum, err
+	}
+	if kind == "whip" {
+		return sum, checkPublisherOffer(sum)
+	}
+	return sum, checkViewerOffer(sum)
+}

@@ -2,6 +2,8 @@ package signaling
 
 import (
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -81,15 +83,57 @@ func TestParseOffer(t *testing.T) {
 	}
 }
 
-func FuzzParseOffer(f *testing.F) {
-	f.Add([]byte(strings.ReplaceAll(chromeLikeOffer, "\n", "\r\n")))
-	f.Add([]byte("v=0\r\nm=video 9 RTP/AVP 0\r\n"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		sum, err := parseOffer(b)
-		if err == nil {
-			_ = checkViewerOffer(sum)
-		} else if statusOf(err) == http.StatusInternalServerError {
+// realOffers are offers captured from real clients (Chromium 156 playing
+// and publishing its fake camera) and one in the shape OBS 30's WHIP output
+// (libdatachannel) sends.
+func realOffers(t testing.TB) map[string][]byte {
+	t.Helper()
+	files, err := filepath.Glob("testdata/offers/*.sdp")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no offers in testdata/offers: %v", err)
+	}
+	out := map[string][]byte{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[filepath.Base(f)] = b
+	}
+	return out
+}
+
+func TestRealOffersAccepted(t *testing.T) {
+	for name, b := range realOffers(t) {
+		kind := "whip"
+		if strings.Contains(name, "whep") {
+			kind = "whep"
+		}
+		if _, err := validateOffer(kind, b); err != nil {
+			t.Errorf("%s refused as a %s offer: %v", name, kind, err)
+		}
+	}
+}
+
+// FuzzOffer feeds the offer checks arbitrary bytes, seeded with real
+// offers: every refusal must carry an HTTP status, and nothing may panic.
+func FuzzOffer(f *testing.F) {
+	for _, b := range realOffers(f) {
+		f.Add(b, true)
+		f.Add(b, false)
+	}
+	f.Add([]byte(strings.ReplaceAll(chromeLikeOffer, "\n", "\r\n")), false)
+	f.Add([]byte("v=0\r\nm=video 9 RTP/AVP 0\r\n"), true)
+	f.Fuzz(func(t *testing.T, b []byte, whip bool) {
+		kind := "whep"
+		if whip {
+			kind = "whip"
+		}
+		if _, err := validateOffer(kind, b); err != nil && statusOf(err) == http.StatusInternalServerError {
 			t.Fatalf("offer error without a status: %v", err)
+		}
+		if _, err := parseSDPFrag(b); err != nil && statusOf(err) == http.StatusInternalServerError {
+			t.Fatalf("sdpfrag error without a status: %v", err)
 		}
 	})
 }

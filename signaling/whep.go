@@ -37,10 +37,7 @@ func (s *Server) handleViewerOffer(c *gin.Context) {
 		refuse(c, kind, status, reason)
 		return
 	}
-	sum, err := parseOffer(body)
-	if err == nil {
-		err = checkViewerOffer(sum)
-	}
+	_, err := validateOffer(kind, body)
 	if err != nil {
 		refuse(c, kind, statusOf(err), err.Error())
 		return

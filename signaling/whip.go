@@ -52,10 +52,7 @@ func (s *Server) handlePublisherOffer(c *gin.Context) {
 		refuse(c, kind, status, reason)
 		return
 	}
-	sum, err := parseOffer(body)
-	if err == nil {
-		err = checkPublisherOffer(sum)
-	}
+	sum, err := validateOffer(kind, body)
 	if err != nil {
 		refuse(c, kind, statusOf(err), err.Error())
 		return
