@@ -104,12 +104,14 @@ func (p *Publisher) onTrack(remote *pion.TrackRemote, receiver *pion.RTPReceiver
 	p.tracks = append(p.tracks, t)
 	p.readers.Add(2)
 	p.mu.Unlock()
-	go p.readRTP(t)
-	go p.readRTCP(t)
+	// The loop learns of the track before any of its packets. Should it
+	// be stopping, the readers find their deadline passed and return.
 	select {
 	case p.arrived <- t:
 	case <-p.stopping:
 	}
+	go p.readRTP(t)
+	go p.readRTCP(t)
 }
 
 // readRTP reads the track's packets into the loop until the track ends or
