@@ -28,6 +28,8 @@ func startServer(t testing.TB, demo bool) *Server {
 	cfg.WebRTC.UDPPort = 0
 	cfg.WebRTC.UDPAddr = "127.0.0.1"
 	cfg.Auth.PublishToken = testToken
+	// Every client here is 127.0.0.1, and some poll: no rate limit.
+	cfg.WebRTC.RateLimit.PerSecond = 0
 	cfg.Demo.Enabled = demo
 	cfg.Demo.Width, cfg.Demo.Height, cfg.Demo.FPS = 320, 180, 15
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
