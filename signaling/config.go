@@ -54,6 +54,11 @@ type Config struct {
 	// FailedTimeout is how long after disconnection ICE gives up; the
 	// session is then reaped.
 	FailedTimeout time.Duration `yaml:"failed_timeout"`
+	// LowLatencyPlayout asks viewers' browsers to render each frame as soon
+	// as it is decoded (RTP playout-delay extension, min = max = 0) instead of
+	// holding it in an adaptive jitter buffer: lower latency, less smoothing
+	// on a jittery link.
+	LowLatencyPlayout bool `yaml:"low_latency_playout"`
 	// ViewerQueue is the number of packets a viewer may fall behind before it
 	// skips to the next keyframe.
 	ViewerQueue int `yaml:"viewer_queue"`
@@ -76,6 +81,7 @@ func DefaultConfig() Config {
 		DisconnectedTimeout: 5 * time.Second,
 		FailedTimeout:       8 * time.Second,
 		ViewerQueue:         256,
+		LowLatencyPlayout:   true,
 		WHIP:                ingest.DefaultConfig(),
 		RateLimit:           RateLimit{PerSecond: 5, Burst: 20},
 

@@ -26,6 +26,18 @@ type rtpOut struct {
 	lastPTS   time.Duration
 	have      bool
 	step      int64 // nominal timestamp step, used across a discontinuity
+	extID     uint8 // a header extension put on every packet, 0 for none
+	extData   []byte
+}
+
+// playoutDelayURI is the RTP header extension by which a sender bounds the
+// receiver's playout delay.
+const playoutDelayURI = "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay"
+
+// playoutDelay encodes min and max playout delay, in 10 ms units, 12 bits each.
+func playoutDelay(min, max time.Duration) []byte {
+	lo, hi := int(min/(10*time.Millisecond)), int(max/(10*time.Millisecond))
+	return []byte{byte(lo >> 4), byte(lo<<4) | byte(hi>>8&0x0f), byte(hi)}
 }
 
 func newRTPOut(track *webrtc.TrackLocalStaticRTP, payloader rtp.Payloader, clock int64, step int64) *rtpOut {
@@ -72,6 +84,9 @@ func (o *rtpOut) write(data []byte, pts time.Duration, marker bool) error {
 				Marker:         marker && i == len(payloads)-1,
 			},
 			Payload: pl,
+		}
+		if o.extID != 0 {
+			_ = pkt.Header.SetExtension(o.extID, o.extData)
 		}
 		o.seq++
 		if err := o.track.WriteRTP(&pkt); err != nil {

@@ -89,6 +89,9 @@ func (s *Server) newAPI() (*webrtc.API, error) {
 	}, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, fmt.Errorf("register Opus: %w", err)
 	}
+	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: playoutDelayURI}, webrtc.RTPCodecTypeVideo); err != nil {
+		return nil, fmt.Errorf("register playout-delay: %w", err)
+	}
 	ir := &interceptor.Registry{}
 	if err := webrtc.ConfigureNack(me, ir); err != nil {
 		return nil, fmt.Errorf("nack interceptor: %w", err)

@@ -45,6 +45,7 @@ type viewerSession struct {
 
 	video, audio *webrtc.TrackLocalStaticRTP
 	rungReq      chan string
+	playoutExt   uint8 // negotiated id of the playout-delay extension, 0 if none
 	connected    chan struct{}
 	connOnce     sync.Once
 	dc           atomic.Pointer[webrtc.DataChannel]
@@ -113,6 +114,7 @@ func (v *viewerSession) negotiate(offer string) (string, error) {
 		return "", &offerError{400, "offer rejected: " + oneLine(err.Error())}
 	}
 	var senders []*webrtc.RTPSender
+	var videoSender *webrtc.RTPSender
 	for _, t := range []*webrtc.TrackLocalStaticRTP{v.video, v.audio} {
 		sender, err := pc.AddTrack(t)
 		if err != nil {
@@ -122,6 +124,9 @@ func (v *viewerSession) negotiate(offer string) (string, error) {
 			return "", &offerError{422, "cannot send H.264 video on this offer: " + oneLine(err.Error())}
 		}
 		senders = append(senders, sender)
+		if t == v.video {
+			videoSender = sender
+		}
 	}
 	pc.OnConnectionStateChange(func(state webrtc.PeerConnectionState) {
 		v.log.Debug("connection state", "state", state.String())
@@ -157,6 +162,13 @@ func (v *viewerSession) negotiate(offer string) (string, error) {
 	case <-gathered:
 	case <-time.After(5 * time.Second):
 		return "", errors.New("ICE gathering timed out")
+	}
+	if v.srv.cfg.LowLatencyPlayout && videoSender != nil {
+		for _, ext := range videoSender.GetParameters().HeaderExtensions {
+			if ext.URI == playoutDelayURI && ext.ID > 0 && ext.ID < 15 {
+				v.playoutExt = uint8(ext.ID)
+			}
+		}
 	}
 	for _, sender := range senders {
 		v.wg.Add(1)
@@ -240,6 +252,9 @@ func (v *viewerSession) run(rung *stream.Feed) {
 	}
 	q := v.srv.cfg.ViewerQueue
 	vout := newRTPOut(v.video, &codecs.H264Payloader{}, 90000, 3000)
+	if v.playoutExt != 0 {
+		vout.extID, vout.extData = v.playoutExt, playoutDelay(0, 0)
+	}
 	aout := newRTPOut(v.audio, &codecs.OpusPayloader{}, 48000, 960)
 
 	cur := rung.Subscribe(q)
