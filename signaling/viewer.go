@@ -338,6 +338,8 @@ func (v *viewerSession) run(rung *stream.Feed) {
 			cur.Close()
 			cur = f.Subscribe(q)
 			v.feed.Store(f)
+			v.send(controlMessage{Type: "rung", Rung: f.Info().Name, Reason: "ladder"})
+			v.log.Info("rung left the ladder; viewer moved", "rung", f.Info().Name)
 			if af := v.st.Audio(); af != nil && (audio == nil || af != audio.Feed()) {
 				if audio != nil {
 					audio.Close()

@@ -231,3 +231,29 @@ func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
 	}
 	t.Fatalf("timed out after %s waiting for %s", d, what)
 }
+
+// TestWHEPViewerMovesWhenItsRungRetires: when a rung leaves the ladder (the
+// source rung, once a mutation chain is set), its viewers move to the top
+// rung at a keyframe on the same PeerConnection, without renegotiation.
+func TestWHEPViewerMovesWhenItsRungRetires(t *testing.T) {
+	env := newTestEnv(t, DefaultConfig())
+	if _, err := env.hub.Publish("cam", "test", []stream.Track{{Kind: stream.KindVideo, Codec: stream.CodecH264}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	c, err := e2e.DialWHEP(env.http.URL + "/whep/cam?rung=hi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	st, _ := env.hub.Lookup("cam")
+	hi, _ := st.Rung("hi")
+	lo, _ := st.Rung("lo")
+	waitFor(t, 10*time.Second, "video on hi", func() bool { return c.VideoPackets.Load() > 20 && hi.Readers() == 1 })
+	st.SetLadder([]stream.FeedInfo{lo.Info()}, st.Audio().Info())
+	waitFor(t, 5*time.Second, "viewer on lo", func() bool { return lo.Readers() == 1 && hasMessage(c, "rung", "lo") })
+	n := c.VideoPackets.Load()
+	waitFor(t, 5*time.Second, "video after the move", func() bool { return c.VideoPackets.Load() > n+20 })
+	if c.PC.ConnectionState().String() != "connected" {
+		t.Fatalf("connection %s after the move", c.PC.ConnectionState())
+	}
+}
