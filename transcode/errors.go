@@ -10,6 +10,10 @@ var (
 	ErrUnsupportedCodec = errors.New("unsupported codec")
 	// ErrNoVideo means the publication has no video track.
 	ErrNoVideo = errors.New("publication has no video track")
+	// ErrBusy means the pipeline did not take a request in time.
+	ErrBusy = errors.New("pipeline busy")
+	// ErrClosed means the pipeline has stopped.
+	ErrClosed = errors.New("pipeline closed")
 	// ErrFFmpeg wraps a failed FFmpeg allocation.
 	ErrFFmpeg = errors.New("ffmpeg allocation failed")
 )

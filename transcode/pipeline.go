@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mutstream/mutstream/gpu"
+	"github.com/mutstream/mutstream/gpu/cpu"
 	"github.com/mutstream/mutstream/metrics"
 	"github.com/mutstream/mutstream/stream"
 )
@@ -33,6 +35,7 @@ type Pipeline struct {
 
 	srcWant   atomic.Bool   // SetSourceRung's last word
 	srcNotify chan struct{} // capacity 1: srcWant changed
+	chainReq  chan chainRequest
 
 	// Owned by the run goroutine.
 	video      *videoPath
@@ -44,12 +47,33 @@ type Pipeline struct {
 	decErrs    *errorLog
 	src        *sourceRung
 	installed  bool // the ladder has been installed
+	mut        *mutator
 }
 
-// Start opens the publication's decoders and starts its pipeline. It
-// returns quickly; encoders are opened by the pipeline's goroutine once the
-// source size is known.
+// Deps are what a pipeline runs with beside its Config.
+type Deps struct {
+	// Backend runs mutation chains; nil means the CPU backend.
+	Backend gpu.Backend
+	// Chain is the mutation chain in force from the first frame; empty
+	// means none.
+	Chain []gpu.Spec
+	// OnEvent receives the events the chain's analysis ops emit, with
+	// Event.Stream set. It is called on the pipeline goroutine and must not
+	// block.
+	OnEvent func(gpu.Event)
+}
+
+// Start opens the publication's decoders and starts its pipeline, with no
+// mutation chain and the CPU backend. It returns quickly; encoders are
+// opened by the pipeline's goroutine once the source size is known.
 func Start(pub *stream.Publication, cfg Config, log *slog.Logger) (*Pipeline, error) {
+	return StartWith(pub, cfg, Deps{}, log)
+}
+
+// StartWith is Start with a mutation backend, a chain in force from the
+// first frame and a receiver of the chain's events. An invalid chain is an
+// error and nothing is started.
+func StartWith(pub *stream.Publication, cfg Config, deps Deps, log *slog.Logger) (*Pipeline, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -71,9 +95,17 @@ func Start(pub *stream.Publication, cfg Config, log *slog.Logger) (*Pipeline, er
 		decErrs: &errorLog{every: 5 * time.Second},
 
 		srcNotify: make(chan struct{}, 1),
+		chainReq:  make(chan chainRequest),
 	}
 	p.srcWant.Store(true)
 	p.src = newSourceRung(pub, vt, cfg)
+	if deps.Backend == nil {
+		deps.Backend = cpu.New(0)
+	}
+	p.mut = newMutator(deps.Backend, name, deps.OnEvent, p.log)
+	if err := p.mut.set(deps.Chain, vt.Width, vt.Height); err != nil {
+		return nil, fmt.Errorf("stream %q: %w", name, err)
+	}
 	dec, err := openDecoder(vt)
 	if err != nil {
 		return nil, fmt.Errorf("stream %q video: %w", name, err)
@@ -124,6 +156,8 @@ func (p *Pipeline) run() {
 			last = now
 		case <-p.srcNotify:
 			p.syncLadder()
+		case req := <-p.chainReq:
+			req.reply <- p.setChain(req.specs)
 		case pkt := <-p.pub.Packets():
 			switch pkt.Kind {
 			case stream.KindVideo:
@@ -157,6 +191,7 @@ func (p *Pipeline) release() {
 		p.video.rungs = nil
 		p.video.dec.close()
 	}
+	p.mut.close()
 	p.audioDec.close()
 	p.audioEnc.close()
 	p.audioDec, p.audioEnc = nil, nil

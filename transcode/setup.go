@@ -8,8 +8,9 @@ import (
 
 // SetSourceRung turns the source rung on or off at run time: off retires
 // the source feed (its Gone channel closes, so viewers move to the top
-// transcoded rung); on brings it back when the source is eligible. It never
-// blocks and is safe from any goroutine; the pipeline goroutine applies it.
+// transcoded rung); on brings it back when the source is eligible and no
+// mutation chain is in force. It never blocks and is safe from any
+// goroutine; the pipeline goroutine applies it.
 func (p *Pipeline) SetSourceRung(on bool) {
 	p.srcWant.Store(on)
 	select {
@@ -85,7 +86,7 @@ func (p *Pipeline) openRungs(srcW, srcH int) error {
 // source rung may be offered, the first keyframe has said whether it is
 // one; later it reinstalls the ladder when the source rung comes or goes.
 func (p *Pipeline) syncLadder() {
-	p.src.on = p.srcWant.Load()
+	p.src.on = p.srcWant.Load() && !p.mut.active() // viewers never see the unmutated source
 	if p.video.rungs == nil || (!p.installed && p.src.pending()) {
 		return
 	}

@@ -81,6 +81,7 @@ func (v *videoPath) frame(f *astiav.Frame) {
 		}
 	}
 	v.lastPts, v.havePts = pts, true
+	f = v.p.mut.apply(f, pts)
 	due := v.scheduledKey(pts)
 	for _, e := range v.rungs {
 		if err := e.encode(f, pts, due); err != nil {

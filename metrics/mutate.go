@@ -1,0 +1,23 @@
+package metrics
+
+import "github.com/prometheus/client_golang/prometheus"
+
+var (
+	// MutateErrors counts frames whose mutation chain failed; such frames
+	// are encoded unmutated.
+	MutateErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mediad_mutate_errors_total",
+		Help: "Frames whose mutation chain failed (encoded unmutated), by stream.",
+	}, []string{"stream"})
+
+	// MutateSeconds is the time one frame spends in its mutation chain.
+	MutateSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "mediad_mutate_seconds",
+		Help:    "Time to run one frame through its mutation chain, by backend (cpu, cuda).",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14),
+	}, []string{"backend"})
+)
+
+func init() {
+	Registry.MustRegister(MutateErrors, MutateSeconds)
+}

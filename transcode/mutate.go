@@ -1,0 +1,238 @@
+package transcode
+
+import (
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/asticode/go-astiav"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mutstream/mutstream/gpu"
+	"github.com/mutstream/mutstream/metrics"
+)
+
+// mutator runs a stream's mutation chain on each decoded frame, between
+// decode and the rungs' scalers. Only the pipeline goroutine uses it. It
+// mutates its own writable copy of each frame, so a chain that fails leaves
+// the decoded frame as it was, and that one is encoded instead.
+type mutator struct {
+	backend gpu.Backend
+	stream  string
+	log     *slog.Logger
+	emit    func(gpu.Event)
+
+	specs []gpu.Spec // the chain in force; empty: no mutation
+	chain gpu.Chain  // built for shape; nil until the first frame
+	shape frameShape // what chain was built for
+	bad   frameShape // NewChain failed for this shape: not retried
+
+	last     frameShape // the last frame mutated (after conversion)
+	haveLast bool
+
+	work *astiav.Frame // a reference to the decoded frame, made writable
+	view gpu.Frame
+
+	// Conversion of formats the ops do not take to yuv420p.
+	sws     *astiav.SoftwareScaleContext
+	conv    *astiav.Frame
+	convSrc frameShape
+
+	errs    errorLog
+	errC    prometheus.Counter
+	seconds prometheus.Observer
+}
+
+// frameShape is a frame's size and pixel format.
+type frameShape struct {
+	w, h   int
+	format gpu.PixelFormat
+	av     astiav.PixelFormat
+}
+
+func newMutator(b gpu.Backend, streamName string, onEvent func(gpu.Event), log *slog.Logger) *mutator {
+	m := &mutator{
+		backend: b,
+		stream:  streamName,
+		log:     log,
+		errs:    errorLog{every: 5 * time.Second},
+		errC:    metrics.MutateErrors.WithLabelValues(streamName),
+		seconds: metrics.MutateSeconds.WithLabelValues(b.Name()),
+	}
+	if onEvent != nil {
+		m.emit = func(e gpu.Event) {
+			e.Stream = streamName
+			onEvent(e)
+		}
+	}
+	return m
+}
+
+// active reports whether a non-empty chain is in force.
+func (m *mutator) active() bool { return len(m.specs) > 0 }
+
+// set puts specs in force from the next frame on. Once a frame has been
+// seen the chain is built for its shape and an error leaves the old chain
+// in force; before that, a chain is tried (and closed) for w x h yuv420p
+// when the size is known, and built for real at the first frame. Empty
+// specs remove mutation.
+func (m *mutator) set(specs []gpu.Spec, w, h int) error {
+	specs = slices.Clone(specs)
+	if len(specs) == 0 {
+		m.closeChain()
+		m.specs = nil
+		return nil
+	}
+	switch {
+	case m.haveLast:
+		c, err := m.backend.NewChain(specs, m.last.w, m.last.h, m.last.format)
+		if err != nil {
+			return fmt.Errorf("mutation chain for %dx%d %s on %s: %w", m.last.w, m.last.h, m.last.format, m.backend.Name(), err)
+		}
+		m.closeChain()
+		m.chain, m.shape = c, m.last
+	case w > 0 && h > 0:
+		c, err := m.backend.NewChain(specs, w, h, gpu.YUV420P)
+		if err != nil {
+			return fmt.Errorf("mutation chain for %dx%d on %s: %w", w, h, m.backend.Name(), err)
+		}
+		c.Close()
+		m.closeChain()
+	default:
+		m.closeChain()
+	}
+	m.specs = specs
+	m.bad = frameShape{}
+	return nil
+}
+
+// apply runs the chain on f, whose PTS is pts (90 kHz), and returns the
+// frame to encode: the mutated copy, or f itself when no chain is in force
+// or the chain failed. The returned frame is valid until the next call.
+func (m *mutator) apply(f *astiav.Frame, pts int64) *astiav.Frame {
+	if !m.active() {
+		return f
+	}
+	src, err := m.writable(f)
+	if err != nil {
+		m.fail(err)
+		return f
+	}
+	m.last, m.haveLast = frameShape{w: m.view.Width, h: m.view.Height, format: m.view.Format}, true
+	if m.chain == nil || m.shape != m.last {
+		if m.bad == m.last {
+			m.fail(fmt.Errorf("no mutation chain for %dx%d %s", m.last.w, m.last.h, m.last.format))
+			return f
+		}
+		m.closeChain()
+		c, err := m.backend.NewChain(m.specs, m.last.w, m.last.h, m.last.format)
+		if err != nil {
+			m.bad = m.last
+			m.fail(fmt.Errorf("mutation chain for %dx%d %s: %w", m.last.w, m.last.h, m.last.format, err))
+			return f
+		}
+		m.chain, m.shape = c, m.last
+	}
+	info := gpu.FrameInfo{Stream: m.stream, PTS: toDuration(pts, videoTimeBase), Wall: time.Now(), Emit: m.emit}
+	start := time.Now()
+	err = m.chain.Apply(&m.view, info)
+	m.seconds.Observe(time.Since(start).Seconds())
+	if err != nil {
+		m.fail(err)
+		return f
+	}
+	return src
+}
+
+// writable returns a writable copy of f in a format the ops take, with
+// m.view describing its planes.
+func (m *mutator) writable(f *astiav.Frame) (*astiav.Frame, error) {
+	format, ok := gpuFormat(f.PixelFormat())
+	if !ok {
+		c, err := m.convert(f)
+		if err != nil {
+			return nil, err
+		}
+		if err := writableView(c, gpu.YUV420P, &m.view); err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+	if m.work == nil {
+		var err error
+		if m.work, err = allocFrame(); err != nil {
+			return nil, err
+		}
+	}
+	m.work.Unref()
+	if err := m.work.Ref(f); err != nil {
+		return nil, fmt.Errorf("frame ref: %w", err)
+	}
+	// The decoder keeps its own reference: making work writable copies.
+	if err := writableView(m.work, format, &m.view); err != nil {
+		return nil, err
+	}
+	return m.work, nil
+}
+
+// convert scales f into m.conv, a frame only the mutator references, as
+// yuv420p at the same size.
+func (m *mutator) convert(f *astiav.Frame) (*astiav.Frame, error) {
+	in := frameShape{w: f.Width(), h: f.Height(), av: f.PixelFormat()}
+	if m.sws == nil || in != m.convSrc {
+		m.freeConv()
+		sws, err := astiav.CreateSoftwareScaleContext(in.w, in.h, in.av, in.w, in.h, astiav.PixelFormatYuv420P,
+			astiav.NewSoftwareScaleContextFlags(astiav.SoftwareScaleContextFlagBilinear))
+		if err != nil {
+			return nil, fmt.Errorf("convert %dx%d %s to yuv420p for mutation: %w", in.w, in.h, in.av, err)
+		}
+		m.sws = tracked(sws)
+		if m.conv, err = allocFrame(); err != nil {
+			return nil, err
+		}
+		m.conv.SetWidth(in.w)
+		m.conv.SetHeight(in.h)
+		m.conv.SetPixelFormat(astiav.PixelFormatYuv420P)
+		if err := m.conv.AllocBuffer(0); err != nil {
+			return nil, fmt.Errorf("convert for mutation: buffer: %w", err)
+		}
+		m.convSrc = in
+	}
+	if err := m.sws.ScaleFrame(f, m.conv); err != nil {
+		return nil, fmt.Errorf("convert %s to yuv420p for mutation: %w", in.av, err)
+	}
+	m.conv.SetPts(f.Pts())
+	return m.conv, nil
+}
+
+// fail counts a frame encoded unmutated and logs at a limited rate.
+func (m *mutator) fail(err error) {
+	m.errC.Inc()
+	if n, ok := m.errs.allow(time.Now()); ok {
+		m.log.Warn("mutation failed; frame encoded unmutated", "err", err, "since_last_log", n)
+	}
+}
+
+func (m *mutator) closeChain() {
+	if m.chain != nil {
+		m.chain.Close()
+		m.chain = nil
+	}
+	m.shape = frameShape{}
+}
+
+func (m *mutator) freeConv() {
+	free(m.sws)
+	free(m.conv)
+	m.sws, m.conv = nil, nil
+	m.convSrc = frameShape{}
+}
+
+// close frees the chain and every FFmpeg object the mutator holds.
+func (m *mutator) close() {
+	m.closeChain()
+	m.freeConv()
+	free(m.work)
+	m.work = nil
+}
