@@ -1,5 +1,7 @@
 package gpu
 
+import "math"
+
 // Blur kinds.
 const (
 	BlurGaussian = "gaussian"
@@ -58,4 +60,30 @@ func (p *BlurParams) Validate(env Env) error {
 		return Fieldf("kind", "%q: must be %q or %q", p.Kind, BlurGaussian, BlurBox)
 	}
 	return nil
+}
+
+// GaussianWeights returns the integer weights w[0..radius] of the gaussian
+// blur documented on BlurParams (w[k] is the weight of offsets k and -k);
+// w[0] + 2*(w[1] + ... + w[radius]) is exactly 4096.
+func GaussianWeights(radius int) []uint32 {
+	radius = max(radius, 0)
+	sigma := math.Max(float64(radius)/2, 0.5)
+	g := make([]float64, radius+1)
+	sum := 0.0
+	for k := range g {
+		g[k] = math.Exp(-float64(k*k) / (2 * sigma * sigma))
+		if k == 0 {
+			sum += g[k]
+		} else {
+			sum += 2 * g[k]
+		}
+	}
+	w := make([]uint32, radius+1)
+	total := uint32(0)
+	for k := 1; k <= radius; k++ {
+		w[k] = uint32(math.Round(4096 * g[k] / sum))
+		total += 2 * w[k]
+	}
+	w[0] = 4096 - total
+	return w
 }

@@ -1,5 +1,7 @@
 package gpu
 
+import "math"
+
 // ColorParams are the color op's parameters. The op maps every sample
 // through two 256-entry tables, built once per chain:
 //
@@ -39,4 +41,27 @@ func (p *ColorParams) Validate(Env) error {
 		return Fieldf("gamma", "%v: must be in [0.1, 10]", p.Gamma)
 	}
 	return nil
+}
+
+// Tables returns the luma and chroma tables documented on ColorParams; a
+// backend maps samples through them (CUDA can upload them as they are).
+func (p *ColorParams) Tables() (luma, chroma [256]byte) {
+	for i := range 256 {
+		v := (p.Contrast*float64(i-128)+128)/255 + p.Brightness
+		v = math.Pow(math.Max(0, math.Min(1, v)), 1/p.Gamma)
+		luma[i] = clampByte(math.Round(255 * v))
+		chroma[i] = clampByte(math.Round(128 + p.Saturation*float64(i-128)))
+	}
+	return luma, chroma
+}
+
+// clampByte converts a rounded value to a sample, clamped to 0..255.
+func clampByte(v float64) byte {
+	if !(v > 0) {
+		return 0
+	}
+	if v > 255 {
+		return 255
+	}
+	return byte(v)
 }
