@@ -21,8 +21,9 @@ const HardMaxBlurRadius = 128
 // along columns, in integer arithmetic:
 //
 //	gaussian: weights w[k], k in -r..r, are round(4096 * g(k)/sum(g)) with
-//	          g(k) = exp(-k*k / (2*sigma*sigma)), sigma = r/2, and the centre
-//	          weight set so that the weights sum to exactly 4096.
+//	          g(k) = exp(-k*k / (2*sigma*sigma)), sigma = r/2, then made to
+//	          sum to exactly 4096 (see GaussianWeights, which both backends
+//	          use).
 //	          row pass: t = (sum w[k]*p[x+k] + 8) >> 4
 //	          column pass: out = (sum w[k]*t[y+k] + (1<<19)) >> 20
 //	box:      row pass: t = sum of p[x-r..x+r]
@@ -78,12 +79,36 @@ func GaussianWeights(radius int) []uint32 {
 			sum += 2 * g[k]
 		}
 	}
-	w := make([]uint32, radius+1)
-	total := uint32(0)
-	for k := 1; k <= radius; k++ {
-		w[k] = uint32(math.Round(4096 * g[k] / sum))
-		total += 2 * w[k]
+	w := make([]int, radius+1)
+	total := 0
+	for k := range w {
+		w[k] = int(math.Round(4096 * g[k] / sum))
+		if k == 0 {
+			total += w[k]
+		} else {
+			total += 2 * w[k]
+		}
 	}
-	w[0] = 4096 - total
-	return w
+	// Spread the rounding error: its odd part on the centre, the rest
+	// one step per pair of taps, nearest the centre first.
+	e := 4096 - total
+	if e%2 != 0 {
+		w[0] += e % 2
+		e -= e % 2
+	}
+	for k := 1; e != 0 && k <= radius; k++ {
+		if e > 0 {
+			w[k]++
+			e -= 2
+		} else {
+			w[k]--
+			e += 2
+		}
+	}
+	w[0] += e // only where radius is too small to take it all
+	out := make([]uint32, radius+1)
+	for k, v := range w {
+		out[k] = uint32(max(v, 0))
+	}
+	return out
 }
