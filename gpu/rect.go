@@ -1,6 +1,11 @@
 package gpu
 
-import "math"
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"reflect"
+)
 
 // Rect is an area of the frame as fractions of its size: x, y, width and
 // height, each in [0, 1]. Its JSON form is an array of four numbers, such
@@ -13,6 +18,21 @@ var FullFrame = Rect{0, 0, 1, 1}
 
 // rectSlack absorbs the rounding of sums such as 0.7 + 0.3.
 const rectSlack = 1e-9
+
+// UnmarshalJSON takes exactly four numbers; a shorter or longer array is a
+// type error naming the field.
+func (r *Rect) UnmarshalJSON(b []byte) error {
+	var v []float64
+	if err := json.Unmarshal(b, &v); err != nil || len(v) != 4 {
+		what := "not an array of numbers"
+		if err == nil {
+			what = fmt.Sprintf("an array of %d numbers", len(v))
+		}
+		return &json.UnmarshalTypeError{Value: what, Type: reflect.TypeFor[Rect]()}
+	}
+	copy(r[:], v)
+	return nil
+}
 
 // Validate checks that the rect lies inside the frame and is not empty;
 // field names the parameter in the error.
