@@ -7,15 +7,18 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"regexp"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/mutstream/mutstream/gpu"
 	"github.com/mutstream/mutstream/ingest/rtmp"
 	"github.com/mutstream/mutstream/signaling"
 	"github.com/mutstream/mutstream/transcode"
@@ -33,12 +36,63 @@ type Config struct {
 	WebRTC signaling.Config `yaml:"webrtc"`
 	// Transcode is the ladder and the encoders.
 	Transcode transcode.Config `yaml:"transcode"`
+	// GPU chooses where each stage runs.
+	GPU GPU `yaml:"gpu"`
+	// Mutations configures per-frame mutation chains.
+	Mutations Mutations `yaml:"mutations"`
 	// Demo is the built-in test stream named "demo".
 	Demo Demo `yaml:"demo"`
 	// Auth holds publish tokens.
 	Auth Auth `yaml:"auth"`
 	// Log sets logging.
 	Log Log `yaml:"log"`
+}
+
+// GPU chooses where decode, mutate, scale and encode run.
+type GPU struct {
+	// Mode is auto (use a GPU where one works, CPU otherwise, each stage
+	// on its own), off (CPU only) or require (refuse to start without one).
+	Mode string `yaml:"mode"`
+}
+
+// Mutations configures the per-frame mutation chains.
+type Mutations struct {
+	// AssetsDir is where watermark images named in chains are found.
+	AssetsDir string `yaml:"assets_dir"`
+	// Limits bound what a chain may ask for.
+	Limits gpu.Limits `yaml:"limits"`
+	// Defaults give streams whose names match a pattern a chain at start
+	// (the first match wins); a chain set through the API replaces it.
+	Defaults []DefaultChain `yaml:"defaults"`
+}
+
+// DefaultChain is a chain for the streams whose names match Streams.
+type DefaultChain struct {
+	// Streams is a path.Match pattern of stream names, e.g. "cam*".
+	Streams string `yaml:"streams"`
+	// Chain is the list of ops, as in the API's JSON.
+	Chain []map[string]any `yaml:"chain"`
+}
+
+// ParsedDefaults returns the default chains checked and decoded.
+func (m Mutations) ParsedDefaults() ([][]gpu.Spec, error) {
+	env := gpu.Env{Limits: m.Limits, AssetsDir: m.AssetsDir}
+	out := make([][]gpu.Spec, 0, len(m.Defaults))
+	for i, d := range m.Defaults {
+		if _, err := path.Match(d.Streams, "x"); err != nil || d.Streams == "" {
+			return nil, fmt.Errorf("mutations.defaults[%d].streams: %q is not a pattern", i, d.Streams)
+		}
+		b, err := json.Marshal(d.Chain)
+		if err != nil {
+			return nil, fmt.Errorf("mutations.defaults[%d].chain: %w", i, err)
+		}
+		specs, err := gpu.ParseChain(b, env)
+		if err != nil {
+			return nil, fmt.Errorf("mutations.defaults[%d].chain: %w", i, err)
+		}
+		out = append(out, specs)
+	}
+	return out, nil
 }
 
 // Ingest holds settings every ingest protocol shares.
@@ -69,6 +123,9 @@ type Auth struct {
 	// Empty, with no per-stream tokens either, means mediad generates one at
 	// start and prints it.
 	PublishToken string `yaml:"publish_token"`
+	// AdminToken is the bearer token that may change mutation chains.
+	// Empty means mediad generates one at start and prints it.
+	AdminToken string `yaml:"admin_token"`
 	// Streams gives a stream name its own token, which then is the only one
 	// that may publish it.
 	Streams map[string]StreamAuth `yaml:"streams"`
@@ -97,6 +154,8 @@ func Default() Config {
 		WebRTC:    signaling.DefaultConfig(),
 		Transcode: transcode.DefaultConfig(),
 		Demo:      Demo{Enabled: true, DemoConfig: transcode.DefaultDemoConfig()},
+		GPU:       GPU{Mode: "auto"},
+		Mutations: Mutations{AssetsDir: "assets", Limits: gpu.DefaultLimits()},
 		Log:       Log{Level: "info", Format: "text"},
 	}
 }
@@ -148,6 +207,14 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("auth.streams.%s: a stream name is 1-64 of A-Z a-z 0-9 _ -", name))
 		}
 	}
+	switch c.GPU.Mode {
+	case "auto", "off", "require":
+	default:
+		errs = append(errs, fmt.Errorf("gpu.mode: %q is not auto, off or require", c.GPU.Mode))
+	}
+	if _, err := c.Mutations.ParsedDefaults(); err != nil {
+		errs = append(errs, err)
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -161,15 +228,32 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// EnsureAdminToken generates an admin token when none is configured and
+// reports whether it did.
+func (a *Auth) EnsureAdminToken() bool {
+	if a.AdminToken != "" {
+		return false
+	}
+	a.AdminToken = randomToken()
+	return true
+}
+
+// Admin reports whether token is the admin token, in constant time.
+func (a Auth) Admin(token string) bool { return equal(a.AdminToken, token) }
+
+func randomToken() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
 // EnsureToken generates a global publish token when none is configured and
 // reports whether it did.
 func (a *Auth) EnsureToken() bool {
 	if a.PublishToken != "" || len(a.Streams) > 0 {
 		return false
 	}
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	a.PublishToken = hex.EncodeToString(b[:])
+	a.PublishToken = randomToken()
 	return true
 }
 

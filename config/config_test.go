@@ -14,7 +14,7 @@ func TestExampleFileMatchesDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	def := Default()
-	if cfg.HTTP != def.HTTP || cfg.Ingest != def.Ingest || cfg.RTMP != def.RTMP || cfg.Log != def.Log || cfg.Demo != def.Demo {
+	if cfg.HTTP != def.HTTP || cfg.Ingest != def.Ingest || cfg.GPU != def.GPU || cfg.Mutations.Limits != def.Mutations.Limits || cfg.Mutations.AssetsDir != def.Mutations.AssetsDir || cfg.RTMP != def.RTMP || cfg.Log != def.Log || cfg.Demo != def.Demo {
 		t.Fatalf("mediad.yml drifted from the defaults:\n%+v\n%+v", cfg, def)
 	}
 	if len(cfg.Transcode.Ladder) != 3 || cfg.Transcode.Ladder[0] != def.Transcode.Ladder[0] || cfg.Transcode.GOP != 2*time.Second {
@@ -37,6 +37,8 @@ func TestLoadErrors(t *testing.T) {
 		{"bad log level", "log:\n  level: loud\n", []string{"log.level", "loud"}},
 		{"bad rung", "transcode:\n  ladder:\n    - {name: x, width: 7, height: 4, fps: 30, bitrate: 1000}\n", []string{"ladder[0].width"}},
 		{"bad port", "webrtc:\n  udp_port: 70000\n", []string{"udp_port"}},
+		{"bad gpu mode", "gpu:\n  mode: maybe\n", []string{"gpu.mode", "maybe"}},
+		{"bad default chain", "mutations:\n  defaults:\n    - streams: \"cam*\"\n      chain:\n        - {op: blurr}\n", []string{"mutations.defaults[0].chain", "unknown op"}},
 		{"bad stream name", "auth:\n  streams:\n    \"a b\": {token: x}\n", []string{"auth.streams.a b"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -96,3 +96,11 @@ func init() {
 		KeyframeRequests,
 	)
 }
+
+// AnalyzeEvents counts what the analyze op found, by stream and type.
+var AnalyzeEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "mediad_analyze_events_total",
+	Help: "Events found by the analyze op (scene_cut, black, frozen, ...), by stream and type.",
+}, []string{"stream", "type"})
+
+func init() { Registry.MustRegister(AnalyzeEvents) }

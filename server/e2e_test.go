@@ -28,6 +28,8 @@ func startServer(t testing.TB, demo bool) *Server {
 	cfg.WebRTC.UDPPort = 0
 	cfg.WebRTC.UDPAddr = "127.0.0.1"
 	cfg.Auth.PublishToken = testToken
+	cfg.Auth.AdminToken = testAdmin
+	cfg.Mutations.Defaults = []config.DefaultChain{{Streams: "black*", Chain: []map[string]any{{"op": "analyze"}}}}
 	// Every client here is 127.0.0.1, and some poll: no rate limit.
 	cfg.WebRTC.RateLimit.PerSecond = 0
 	cfg.Demo.Enabled = demo

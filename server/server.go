@@ -9,9 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/mutstream/mutstream/config"
+	"github.com/mutstream/mutstream/gpu/probe"
 	"github.com/mutstream/mutstream/ingest/rtmp"
 	"github.com/mutstream/mutstream/signaling"
 	"github.com/mutstream/mutstream/stream"
@@ -30,18 +32,34 @@ type Server struct {
 	http *http.Server
 	ln   net.Listener
 	done chan error
+
+	report  probe.Report
+	muts    *mutations
+	closing chan struct{}
+	once    sync.Once
 }
+
+// Capabilities returns what the probe found at start.
+func (s *Server) Capabilities() probe.Report { return s.report }
 
 // New builds a server from cfg; Start makes it listen.
 func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log}
+	s := &Server{cfg: cfg, log: log, closing: make(chan struct{})}
 	transcode.RouteFFmpegLogs(log)
-	s.hub = stream.NewHub(func(pub *stream.Publication) (stream.Pipeline, error) {
-		return transcode.Start(pub, cfg.Transcode, log)
-	}, log)
+	s.report = probe.Probe(cfg.GPU.Mode)
+	if err := s.report.Err(); err != nil {
+		return nil, err
+	}
+	muts, err := newMutations(cfg, mutateBackend(cfg.GPU.Mode, log), log.With("component", "mutate"))
+	if err != nil {
+		return nil, err
+	}
+	s.muts = muts
+	s.hub = stream.NewHub(muts.start, log)
+	muts.hub = s.hub
 	s.hub.SetGrace(cfg.Ingest.Grace)
 	return s, nil
 }
@@ -61,7 +79,13 @@ func (s *Server) Start() (err error) {
 		return err
 	}
 	s.whep.SetPublishAuth(s.cfg.Auth.Allow)
-	handler, err := web.NewRouter(s.hub, s.log.With("component", "http"), s.whep)
+	handler, err := web.NewRouter(s.hub, s.log.With("component", "http"), web.Options{
+		AdminToken:   s.cfg.Auth.AdminToken,
+		Mutations:    s.muts,
+		OverBudget:   ErrOverBudget,
+		Capabilities: func() any { return s.report },
+		Done:         s.closing,
+	}, s.whep)
 	if err != nil {
 		return err
 	}
@@ -101,6 +125,7 @@ func (s *Server) Done() <-chan error { return s.done }
 // Close stops everything and waits for it: ingest first, then viewers, then
 // pipelines.
 func (s *Server) Close() {
+	s.once.Do(func() { close(s.closing) })
 	if s.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		if err := s.http.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {

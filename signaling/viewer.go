@@ -49,6 +49,7 @@ type viewerSession struct {
 	connected    chan struct{}
 	connOnce     sync.Once
 	dc           atomic.Pointer[webrtc.DataChannel]
+	eventsDC     atomic.Pointer[webrtc.DataChannel] // opened by viewers who want the stream's events
 	feed         atomic.Pointer[stream.Feed] // the video feed being sent
 	wg           sync.WaitGroup
 	removeViewer func()
@@ -139,6 +140,10 @@ func (v *viewerSession) negotiate(offer string) (string, error) {
 		}
 	})
 	pc.OnDataChannel(func(dc *webrtc.DataChannel) {
+		if dc.Label() == "events" {
+			v.eventsDC.Store(dc) // the stream's events go out on it
+			return
+		}
 		if dc.Label() != "control" {
 			return
 		}
@@ -280,6 +285,8 @@ func (v *viewerSession) run(rung *stream.Feed) {
 	}()
 	live := v.st.Live()
 	ended := v.st.Ended()
+	events, unsubscribe := v.st.SubscribeEvents(64)
+	defer unsubscribe()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	var pendingC <-chan *stream.Packet
@@ -304,6 +311,12 @@ func (v *viewerSession) run(rung *stream.Feed) {
 			_ = vout.write(p.Data, p.PTS, true)
 			v.send(controlMessage{Type: "rung", Rung: cur.Feed().Info().Name, Reason: "manual"})
 			v.log.Info("rung switched", "rung", cur.Feed().Info().Name)
+		case ev := <-events:
+			if dc := v.eventsDC.Load(); dc != nil && dc.ReadyState() == webrtc.DataChannelStateOpen {
+				if err := dc.SendText(string(ev)); err != nil {
+					v.log.Debug("event send", "err", err)
+				}
+			}
 		case p := <-audioC:
 			_ = aout.write(p.Data, p.PTS, false)
 		case name := <-v.rungReq:

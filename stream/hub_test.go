@@ -166,3 +166,22 @@ func TestStreamEndsAfterGraceUnlessResumed(t *testing.T) {
 	default:
 	}
 }
+
+func TestStreamEvents(t *testing.T) {
+	st := newStream("x", nil, time.Second)
+	a, cancelA := st.SubscribeEvents(2)
+	b, cancelB := st.SubscribeEvents(1)
+	st.EmitEvent([]byte(`{"type":"one"}`))
+	st.EmitEvent([]byte(`{"type":"two"}`)) // b is full: dropped for b only
+	if len(a) != 2 || len(b) != 1 {
+		t.Fatalf("queued a=%d b=%d", len(a), len(b))
+	}
+	cancelB()
+	cancelB()
+	<-b
+	st.EmitEvent([]byte(`{"type":"three"}`))
+	if len(b) != 0 {
+		t.Fatal("a cancelled subscriber still receives")
+	}
+	cancelA()
+}

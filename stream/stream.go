@@ -21,6 +21,7 @@ type Stream struct {
 	rungs     []*Feed // top (largest) first
 	audio     *Feed
 	viewers   atomic.Int64
+	events    eventBus
 	grace     time.Duration
 	ended     chan struct{} // closed when the stream ends; replaced on publish
 	endTimer  *time.Timer

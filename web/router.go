@@ -19,9 +19,37 @@ type Mounter interface {
 	Mount(r gin.IRouter)
 }
 
+// Mutations is the control side of mutation chains, as the API needs it.
+type Mutations interface {
+	// Chain returns the chain in force (JSON-able); stream.ErrNotFound for
+	// an unknown stream.
+	Chain(name string) (any, error)
+	// SetChain parses and applies a JSON chain; a *gpu.ChainError is a bad
+	// chain, an error wrapping ErrOverBudget one that is too slow.
+	SetChain(name string, body []byte) (any, error)
+}
+
+// Options are the optional parts of the router.
+type Options struct {
+	// AdminToken guards changes of mutation chains.
+	AdminToken string
+	// Mutations serves /api/v1/streams/NAME/mutations; nil leaves it out.
+	Mutations Mutations
+	// OverBudget is the error SetChain wraps for a chain that is too slow.
+	OverBudget error
+	// Capabilities returns what /api/v1/capabilities shows.
+	Capabilities func() any
+	// Done, when closed, ends long-lived responses (server-sent events) so
+	// the server can shut down.
+	Done <-chan struct{}
+}
+
 // NewRouter returns the HTTP handler for pages, the REST API, /metrics,
 // /healthz and whatever the mounters add.
-func NewRouter(hub *stream.Hub, log *slog.Logger, mounters ...Mounter) (http.Handler, error) {
+func NewRouter(hub *stream.Hub, log *slog.Logger, opts Options, mounters ...Mounter) (http.Handler, error) {
+	if log == nil {
+		log = slog.Default()
+	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.Use(gin.Recovery(), accessLog(log))
@@ -46,10 +74,18 @@ func NewRouter(hub *stream.Hub, log *slog.Logger, mounters ...Mounter) (http.Han
 	r.StaticFS("/assets", http.FS(assets))
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{})))
-	api := &api{hub: hub}
+	api := &api{hub: hub, opts: opts, log: log}
 	v1 := r.Group("/api/v1")
 	v1.GET("/streams", api.listStreams)
 	v1.GET("/streams/:name", api.getStream)
+	v1.GET("/streams/:name/events", api.events)
+	if opts.Mutations != nil {
+		v1.GET("/streams/:name/mutations", api.getMutations)
+		v1.PUT("/streams/:name/mutations", api.admin, api.putMutations)
+	}
+	if opts.Capabilities != nil {
+		v1.GET("/capabilities", func(c *gin.Context) { c.JSON(http.StatusOK, opts.Capabilities()) })
+	}
 	for _, m := range mounters {
 		m.Mount(r)
 	}
@@ -60,7 +96,9 @@ func NewRouter(hub *stream.Hub, log *slog.Logger, mounters ...Mounter) (http.Han
 }
 
 type api struct {
-	hub *stream.Hub
+	hub  *stream.Hub
+	opts Options
+	log  *slog.Logger
 }
 
 func (a *api) listStreams(c *gin.Context) {

@@ -25,7 +25,7 @@ func TestRoutes(t *testing.T) {
 	if _, err := hub.Publish("cam", "rtmp", []stream.Track{{Kind: stream.KindVideo, Codec: stream.CodecH264, Width: 640, Height: 360, FrameRate: 30}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	h, err := NewRouter(hub, nil)
+	h, err := NewRouter(hub, nil, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

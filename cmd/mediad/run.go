@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/mutstream/mutstream/config"
+	"github.com/mutstream/mutstream/gpu/probe"
 	"github.com/mutstream/mutstream/server"
 )
 
@@ -23,6 +25,7 @@ const usage = `mediad: a live media server that mutates video in transit.
 
 Usage:
   mediad [serve] [flags]   run the server (the default)
+  mediad probe [flags]     print what this machine can do and what mediad will use
   mediad version           print the version
 
 Flags:
@@ -39,8 +42,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "serve":
 		return serve(args, stdout, stderr)
+	case "probe":
+		return probeCmd(args, stdout, stderr)
 	default:
-		fmt.Fprintf(stderr, "mediad: unknown command %q (want serve or version)\n", cmd)
+		fmt.Fprintf(stderr, "mediad: unknown command %q (want serve, probe or version)\n", cmd)
 		return 2
 	}
 }
@@ -88,6 +93,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	log := newLogger(cfg.Log, stderr)
 	generated := cfg.Auth.EnsureToken()
+	adminGenerated := cfg.Auth.EnsureAdminToken()
 	srv, err := server.New(cfg, log)
 	if err == nil {
 		err = srv.Start()
@@ -96,7 +102,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
-	banner(stdout, cfg, srv, generated)
+	banner(stdout, cfg, srv, generated, adminGenerated)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sig)
@@ -121,7 +127,7 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 }
 
 // banner prints what a user pastes into a browser, OBS or ffmpeg.
-func banner(w io.Writer, cfg config.Config, srv *server.Server, generated bool) {
+func banner(w io.Writer, cfg config.Config, srv *server.Server, generated, adminGenerated bool) {
 	httpPort := port(srv.HTTPAddr())
 	rtmpPort := port(srv.RTMPAddr())
 	web := "http://localhost:" + httpPort
@@ -147,6 +153,11 @@ func banner(w io.Writer, cfg config.Config, srv *server.Server, generated bool) 
 	if generated {
 		fmt.Fprintf(w, "  (publish token generated at start; set auth.publish_token in the config to fix it)\n")
 	}
+	fmt.Fprintf(w, "  Admin token:           %s%s\n", cfg.Auth.AdminToken, map[bool]string{true: " (generated; set auth.admin_token to fix it)"}[adminGenerated])
+	fmt.Fprintf(w, "  Mutations:             curl -X PUT -H \"Authorization: Bearer %s\" %s/api/v1/streams/NAME/mutations -d '[{\"op\":\"color\",\"brightness\":0.1}]'\n", cfg.Auth.AdminToken, web)
+	for _, st := range srv.Capabilities().Stages {
+		fmt.Fprintf(w, "  %-22s %s (%s)\n", st.Stage+":", st.Backend, st.Reason)
+	}
 	fmt.Fprintf(w, "  Metrics:               %s/metrics\n", web)
 	fmt.Fprintf(w, "  WebRTC media:          UDP %s\n\n", port(srv.UDPAddr()))
 }
@@ -160,4 +171,42 @@ func port(a net.Addr) string {
 	}
 	_, p, _ := net.SplitHostPort(a.String())
 	return p
+}
+
+// probeCmd prints the capability report.
+func probeCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("mediad probe", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "YAML config file (its gpu.mode is used)")
+	mode := fs.String("gpu", "", "auto, off or require (default: the config's, else auto)")
+	asJSON := fs.Bool("json", false, "print JSON, as GET /api/v1/capabilities does")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	cfg := config.Default()
+	if *cfgPath != "" {
+		var err error
+		if cfg, err = config.Load(*cfgPath); err != nil {
+			fmt.Fprintln(stderr, "mediad:", err)
+			return 2
+		}
+	}
+	if *mode != "" {
+		cfg.GPU.Mode = *mode
+	}
+	r := probe.Probe(cfg.GPU.Mode)
+	if *asJSON {
+		b, _ := json.MarshalIndent(r, "", "  ")
+		fmt.Fprintln(stdout, string(b))
+	} else {
+		fmt.Fprint(stdout, r.String())
+	}
+	if err := r.Err(); err != nil {
+		fmt.Fprintln(stderr, "mediad:", err)
+		return 1
+	}
+	return 0
 }

@@ -1,0 +1,198 @@
+package server
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mutstream/mutstream/internal/e2e"
+)
+
+const testAdmin = "e2e-admin"
+
+// regionJS samples the playing video's luma: mean and standard deviation of
+// the whole picture, of its centre (the blur rectangle) and of its left
+// fifth, averaged over a few frames.
+const regionJS = `(async () => {
+  const v = document.querySelector('video');
+  const c = document.createElement('canvas');
+  const acc = {all: {mean: 0, sd: 0}, inside: {mean: 0, sd: 0}, outside: {mean: 0, sd: 0}};
+  const N = 6;
+  for (let k = 0; k < N; k++) {
+    c.width = v.videoWidth; c.height = v.videoHeight;
+    const g = c.getContext('2d', {willReadFrequently: true});
+    g.drawImage(v, 0, 0);
+    const W = c.width, H = c.height;
+    const stats = (x0, y0, x1, y1) => {
+      const d = g.getImageData(x0, y0, x1 - x0, y1 - y0).data;
+      let s = 0, s2 = 0, n = 0;
+      for (let i = 0; i < d.length; i += 4) { const l = 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2]; s += l; s2 += l * l; n++; }
+      const m = s / n;
+      return {mean: m, sd: Math.sqrt(Math.max(0, s2 / n - m * m))};
+    };
+    const r = {all: stats(0, 0, W, H), inside: stats(W * 0.3 | 0, H * 0.3 | 0, W * 0.7 | 0, H * 0.7 | 0), outside: stats(0, 0, W * 0.2 | 0, H)};
+    for (const k2 of ['all', 'inside', 'outside']) { acc[k2].mean += r[k2].mean / N; acc[k2].sd += r[k2].sd / N; }
+    await new Promise((res) => setTimeout(res, 120));
+  }
+  return acc;
+})()`
+
+type region struct{ Mean, SD float64 }
+type regions struct{ All, Inside, Outside region }
+
+func putChain(t *testing.T, srv *Server, name, chain string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPut, srv.url("/api/v1/streams/"+name+"/mutations"), strings.NewReader(chain))
+	req.Header.Set("Authorization", "Bearer "+testAdmin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestMutationsLive changes a stream's chain through the API while Chromium
+// plays it: a color op makes the picture brighter, a blur lowers contrast
+// inside its rectangle and not outside, with no reconnect and no freeze.
+func TestMutationsLive(t *testing.T) {
+	e2e.FFmpegPath(t)
+	e2e.ChromiumPath(t)
+	srv := startServer(t, false)
+	defer srv.Close()
+	pub := e2e.PublishTestPattern(t, srv.rtmpURL("cam", testToken), "640x360", 30, 0)
+	defer pub.Stop()
+	waitLive(t, srv, "cam", 20*time.Second)
+	browser := e2e.NewBrowser(t)
+	tab := browser.Open(t, srv.url("/watch/cam?rung=360p"))
+	if _, err := tab.WaitStats(30*time.Second, func(s e2e.PlayerStats) bool { return s.FramesDecoded > 30 && s.Width == 640 }); err != nil {
+		t.Fatal(err)
+	}
+	_ = tab.Eval("(window.__pc = window.mediad.pc, true)", nil)
+	sample := func() regions {
+		var r regions
+		if err := tab.Eval(regionJS, &r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	base := sample()
+	t.Logf("before: %+v", base)
+
+	t.Run("wrong token refused", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodPut, srv.url("/api/v1/streams/cam/mutations"), strings.NewReader(`[]`))
+		req.Header.Set("Authorization", "Bearer nope")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 401 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	})
+	t.Run("bad chain names op and field, chain in force stays", func(t *testing.T) {
+		code, body := putChain(t, srv, "cam", `[{"op":"color","brightness":0.1},{"op":"blur","rect":[0.5,0.5,0.8,0.2]}]`)
+		var e struct {
+			Index int
+			Field string
+		}
+		_ = json.Unmarshal([]byte(body), &e)
+		if code != 400 || e.Index != 1 || e.Field != "rect" {
+			t.Fatalf("%d %s", code, body)
+		}
+		resp, err := http.Get(srv.url("/api/v1/streams/cam/mutations"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(b), `"chain":[]`) {
+			t.Fatalf("chain changed by a refused PUT: %s", b)
+		}
+	})
+	t.Run("brighter", func(t *testing.T) {
+		if code, body := putChain(t, srv, "cam", `[{"op":"color","brightness":0.3}]`); code != 200 {
+			t.Fatalf("%d %s", code, body)
+		}
+		time.Sleep(time.Second)
+		r := sample()
+		t.Logf("brighter: %+v", r)
+		if r.All.Mean < base.All.Mean+20 {
+			t.Fatalf("mean luma %.1f -> %.1f: not brighter", base.All.Mean, r.All.Mean)
+		}
+	})
+	t.Run("blur inside the rectangle only", func(t *testing.T) {
+		if code, body := putChain(t, srv, "cam", `[{"op":"blur","rect":[0.3,0.3,0.4,0.4],"radius":16}]`); code != 200 {
+			t.Fatalf("%d %s", code, body)
+		}
+		time.Sleep(time.Second)
+		r := sample()
+		t.Logf("blurred: %+v", r)
+		if r.Inside.SD > base.Inside.SD*0.7 {
+			t.Fatalf("contrast inside %.1f -> %.1f: not blurred", base.Inside.SD, r.Inside.SD)
+		}
+		if r.Outside.SD < base.Outside.SD*0.8 {
+			t.Fatalf("contrast outside %.1f -> %.1f: blurred outside the rectangle", base.Outside.SD, r.Outside.SD)
+		}
+	})
+	s, err := tab.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.FreezeCount > 0 {
+		t.Errorf("%d freezes while the chain changed", s.FreezeCount)
+	}
+	var same bool
+	if err := tab.Eval("window.__pc === window.mediad.pc", &same); err != nil || !same {
+		t.Fatalf("the viewer reconnected (same pc %v, %v)", same, err)
+	}
+}
+
+// TestAnalyzeBlackEvents publishes a picture that goes black from 3 s to
+// 5 s; a stream with the analyze op sends black events with those times to
+// a viewer's events data channel.
+func TestAnalyzeBlackEvents(t *testing.T) {
+	e2e.FFmpegPath(t)
+	e2e.ChromiumPath(t)
+	srv := startServer(t, false)
+	defer srv.Close()
+	pub := e2e.StartFFmpeg(t, "-hide_banner", "-loglevel", "warning", "-re",
+		"-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30,drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill:enable='between(t,3,5)'",
+		"-f", "lavfi", "-i", "sine", "-t", "9",
+		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "30", "-pix_fmt", "yuv420p",
+		"-c:a", "aac", "-f", "flv", srv.rtmpURL("blackcam", testToken))
+	defer pub.Stop()
+	waitLive(t, srv, "blackcam", 20*time.Second)
+	browser := e2e.NewBrowser(t)
+	tab := browser.Open(t, srv.url("/watch/blackcam"))
+	if _, err := tab.WaitStats(20*time.Second, func(s e2e.PlayerStats) bool { return s.FramesDecoded > 5 }); err != nil {
+		t.Fatal(err)
+	}
+	type event struct {
+		Type     string
+		PTS      float64
+		From, To float64
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	var evs []event
+	for time.Now().Before(deadline) {
+		evs = nil
+		_ = tab.Eval("window.mediad.events || []", &evs)
+		for _, e := range evs {
+			if e.Type == "black" {
+				t.Logf("events: %+v", evs)
+				if e.From < 2.8 || e.From > 3.4 || e.To < 4.8 || e.To > 5.4 {
+					t.Fatalf("black from %.2f to %.2f, want about 3 to 5", e.From, e.To)
+				}
+				return
+			}
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("no black event; got %+v", evs)
+}

@@ -1,0 +1,194 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path"
+	"sync"
+	"time"
+
+	"github.com/mutstream/mutstream/config"
+	"github.com/mutstream/mutstream/gpu"
+	"github.com/mutstream/mutstream/metrics"
+	"github.com/mutstream/mutstream/stream"
+	"github.com/mutstream/mutstream/transcode"
+)
+
+// ErrOverBudget means a chain would take longer per frame than the frame
+// interval: it is refused.
+var ErrOverBudget = errors.New("chain over the frame budget")
+
+// mutations keeps each stream's chain in force, starts pipelines with it,
+// and changes it on live pipelines. A chain set through the API outlives
+// publishers: the next one starts with it.
+type mutations struct {
+	cfg      config.Mutations
+	env      gpu.Env
+	backend  gpu.Backend
+	tcfg     transcode.Config
+	hub      *stream.Hub
+	log      *slog.Logger
+	defaults [][]gpu.Spec
+
+	mu        sync.Mutex
+	chains    map[string][]gpu.Spec // set through the API
+	pipelines map[string]*transcode.Pipeline
+}
+
+func newMutations(cfg config.Config, backend gpu.Backend, log *slog.Logger) (*mutations, error) {
+	defs, err := cfg.Mutations.ParsedDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &mutations{
+		cfg:       cfg.Mutations,
+		env:       gpu.Env{Limits: cfg.Mutations.Limits, AssetsDir: cfg.Mutations.AssetsDir},
+		backend:   backend,
+		tcfg:      cfg.Transcode,
+		log:       log,
+		defaults:  defs,
+		chains:    map[string][]gpu.Spec{},
+		pipelines: map[string]*transcode.Pipeline{},
+	}, nil
+}
+
+// chainFor returns the chain a stream starts with.
+func (m *mutations) chainFor(name string) []gpu.Spec {
+	m.mu.Lock()
+	c, ok := m.chains[name]
+	m.mu.Unlock()
+	if ok {
+		return c
+	}
+	for i, d := range m.cfg.Defaults {
+		if ok, _ := path.Match(d.Streams, name); ok {
+			return m.defaults[i]
+		}
+	}
+	return nil
+}
+
+// start is the hub's StartFunc.
+func (m *mutations) start(pub *stream.Publication) (stream.Pipeline, error) {
+	st := pub.Stream()
+	name := st.Name()
+	p, err := transcode.StartWith(pub, m.tcfg, transcode.Deps{
+		Backend: m.backend,
+		Chain:   m.chainFor(name),
+		OnEvent: func(e gpu.Event) { m.emit(st, e) },
+	}, m.log)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	m.pipelines[name] = p
+	m.mu.Unlock()
+	return &trackedPipeline{Pipeline: p, done: func() {
+		m.mu.Lock()
+		if m.pipelines[name] == p {
+			delete(m.pipelines, name)
+		}
+		m.mu.Unlock()
+	}}, nil
+}
+
+// trackedPipeline forgets its pipeline when it closes.
+type trackedPipeline struct {
+	*transcode.Pipeline
+	done func()
+}
+
+func (t *trackedPipeline) Close() error {
+	err := t.Pipeline.Close()
+	t.done()
+	return err
+}
+
+func (m *mutations) emit(st *stream.Stream, e gpu.Event) {
+	e.Stream = st.Name()
+	metrics.AnalyzeEvents.WithLabelValues(st.Name(), e.Type).Inc()
+	b, err := json.Marshal(e)
+	if err != nil {
+		return
+	}
+	st.EmitEvent(b)
+}
+
+// ChainState is what GET and PUT on a stream's mutations return.
+type ChainState struct {
+	Stream   string     `json:"stream"`
+	Chain    []gpu.Spec `json:"chain"`
+	Backend  string     `json:"backend"`
+	CostMS   float64    `json:"cost_ms,omitempty"`
+	BudgetMS float64    `json:"budget_ms,omitempty"`
+	Size     string     `json:"measured_at,omitempty"`
+	Warnings []string   `json:"warnings"`
+}
+
+// Chain returns the chain in force for a known stream.
+func (m *mutations) Chain(name string) (any, error) {
+	if _, err := m.hub.Lookup(name); errors.Is(err, stream.ErrNotFound) {
+		return nil, err
+	}
+	c := m.chainFor(name)
+	if c == nil {
+		c = []gpu.Spec{}
+	}
+	return ChainState{Stream: name, Chain: c, Backend: m.backend.Name(), Warnings: []string{}}, nil
+}
+
+// SetChain parses, measures and applies a chain. The budget rule: the chain
+// is timed on a frame of the stream's size (1280x720 when unknown); over
+// the frame interval (1/fps) it is refused; over half of it, it is accepted
+// with a warning.
+func (m *mutations) SetChain(name string, body []byte) (any, error) {
+	st, err := m.hub.Lookup(name)
+	if errors.Is(err, stream.ErrNotFound) {
+		return nil, err
+	}
+	specs, err := gpu.ParseChain(body, m.env)
+	if err != nil {
+		return nil, err
+	}
+	res := ChainState{Stream: name, Chain: specs, Backend: m.backend.Name(), Warnings: []string{}}
+	if len(specs) > 0 {
+		w, h, fps := 1280, 720, 30.0
+		if in := st.Info(); in.Source != nil && in.Source.Width > 0 {
+			w, h = in.Source.Width, in.Source.Height
+			if in.Source.FrameRate > 0 {
+				fps = in.Source.FrameRate
+			}
+		}
+		cost, err := transcode.MeasureChain(m.backend, specs, w, h, 5)
+		if err != nil {
+			return nil, err
+		}
+		budget := time.Duration(float64(time.Second) / fps)
+		res.CostMS, res.BudgetMS = ms(cost), ms(budget)
+		res.Size = fmt.Sprintf("%dx%d", w, h)
+		if cost > budget {
+			return res, fmt.Errorf("%w: %.1f ms per frame at %dx%d on %s; the budget at %.0f fps is %.1f ms",
+				ErrOverBudget, res.CostMS, w, h, m.backend.Name(), fps, res.BudgetMS)
+		}
+		if cost > budget/2 {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("the chain takes %.1f ms of the %.1f ms frame budget", res.CostMS, res.BudgetMS))
+		}
+	}
+	m.mu.Lock()
+	p := m.pipelines[name]
+	m.mu.Unlock()
+	if p != nil {
+		if err := p.SetChain(specs); err != nil {
+			return nil, fmt.Errorf("apply to the live pipeline: %w", err)
+		}
+	}
+	m.mu.Lock()
+	m.chains[name] = specs
+	m.mu.Unlock()
+	m.log.Info("mutation chain set", "stream", name, "ops", len(specs), "cost_ms", res.CostMS)
+	return res, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
