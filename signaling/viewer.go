@@ -50,7 +50,7 @@ type viewerSession struct {
 	connOnce     sync.Once
 	dc           atomic.Pointer[webrtc.DataChannel]
 	eventsDC     atomic.Pointer[webrtc.DataChannel] // opened by viewers who want the stream's events
-	feed         atomic.Pointer[stream.Feed] // the video feed being sent
+	feed         atomic.Pointer[stream.Feed]        // the video feed being sent
 	wg           sync.WaitGroup
 	removeViewer func()
 }
