@@ -27,8 +27,14 @@ func TestRunCommands(t *testing.T) {
 		{"unknown config key", []string{"--config", bad}, 2, "", "adr"},
 		{"missing config", []string{"--config", "/nonexistent.yml"}, 2, "", "nonexistent.yml"},
 		{"bad flag value", []string{"--log-level", "loud"}, 2, "", "log.level"},
+		{"probe", []string{"probe", "--gpu", "off"}, 0, "encode: CPU", ""},
+		{"probe json", []string{"probe", "--gpu", "off", "--json"}, 0, `"stages"`, ""},
+		{"probe require without a GPU", []string{"probe", "--gpu", "require"}, 1, "decode:", "gpu"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if _, err := os.Stat("/dev/nvidia0"); err == nil && strings.Contains(tc.name, "without a GPU") {
+				t.Skip("this machine has a GPU")
+			}
 			var out, errb bytes.Buffer
 			code := run(tc.args, &out, &errb)
 			if code != tc.code {
