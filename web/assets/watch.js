@@ -1,8 +1,15 @@
-// watch.js — the player page, /watch/NAME[?rung=360p][&measure=1].
+// watch.js — the player page, /watch/NAME[?rung=360p][&measure=1][&operator=1].
 // measure=1 reads the clock test source's time code from each frame and
-// shows the glass-to-glass latency (latency.js).
+// shows the glass-to-glass latency (latency.js). operator=1 opens the
+// operator panel (operator.js): the stream's mutation chain and events.
+//
+// window.mediad.events holds the stream events received on the "events"
+// data channel, newest last, at most MAX_EVENTS.
 import { WhepPlayer, formatBitrate } from '/assets/whep.js';
 import { LatencyMeter } from '/assets/latency.js';
+import { initOperator } from '/assets/operator.js';
+
+const MAX_EVENTS = 500;
 
 const $ = (id) => document.getElementById(id);
 const video = $('video');
@@ -16,7 +23,12 @@ if (!name && segments.length > 1) {
   try { name = decodeURIComponent(segments[segments.length - 1]); } catch { name = segments[segments.length - 1]; }
 }
 
-const player = new WhepPlayer(video, name, { rung: params.get('rung') || '' });
+const player = new WhepPlayer(video, name, { rung: params.get('rung') || '', events: true });
+const events = [];
+player.on('event', (ev) => {
+  events.push(ev);
+  if (events.length > MAX_EVENTS) events.splice(0, events.length - MAX_EVENTS);
+});
 
 window.mediad = {
   get pc() { return player.pc; },
@@ -25,6 +37,7 @@ window.mediad = {
   get stats() { return player.stats; },
   get requestedRung() { return player.requestedRung; },
   player,
+  events,
   setRung(r) {
     const v = r ? String(r) : 'auto';
     ensureOption(v);
@@ -154,6 +167,13 @@ $('copy').addEventListener('click', async () => {
   $('copy').textContent = 'Copied';
   setTimeout(() => { $('copy').textContent = 'Copy'; }, 1500);
 });
+
+// ---- operator panel -----------------------------------------------------
+try {
+  initOperator({ name, open: params.get('operator') === '1' });
+} catch (err) {
+  console.error('operator panel:', err); // playback goes on without it
+}
 
 // ---- lifecycle ----------------------------------------------------------
 addEventListener('pagehide', () => player.stop());

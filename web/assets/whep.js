@@ -1,13 +1,16 @@
 // whep.js — a small receive-only WHEP client for mediad.
 //
-// new WhepPlayer(video, name, {rung}) plays stream `name` into `video`,
-// reconnecting with back-off, polling pc.getStats() once a second and
-// talking to the server over the "control" data channel.
+// new WhepPlayer(video, name, {rung, events}) plays stream `name` into
+// `video`, reconnecting with back-off, polling pc.getStats() once a second
+// and talking to the server over the "control" data channel. With
+// events: true it also opens an "events" data channel, on which the server
+// sends the stream's events (scene_cut, black, frozen, ...) as JSON.
 //
 // Events (player.on(type, fn)):
 //   state  {state, detail}   state: idle|connecting|playing|offline|error|closed
 //   rung   {rung, reason}    the rung the server now sends
 //   stats  stats object      see parseStats()
+//   event  parsed JSON       a stream event (only with events: true)
 
 const GATHER_TIMEOUT_MS = 2000;
 const DISCONNECT_GRACE_MS = 4000;
@@ -22,10 +25,11 @@ export function whepPath(name, rung = '') {
 }
 
 export class WhepPlayer {
-  constructor(video, name, { rung = '', iceServers = [] } = {}) {
+  constructor(video, name, { rung = '', iceServers = [], events = false } = {}) {
     this.video = video;
     this.name = name;
     this.iceServers = iceServers;
+    this.events = !!events;               // open the "events" data channel
     this.requestedRung = normRung(rung); // '' = auto
     this.rung = '';                       // rung the server says it sends
     this.rungReason = '';
@@ -33,6 +37,7 @@ export class WhepPlayer {
     this.detail = '';
     this.pc = null;
     this.dc = null;
+    this.eventsDC = null;
     this.sessionURL = null;
     this.stats = null;
     this.retryAt = 0;
@@ -141,6 +146,12 @@ export class WhepPlayer {
         this._send({ type: 'rung', rung: this.requestedRung });
       }
     };
+    if (this.events) {
+      // Created before the offer, so it rides in the same SCTP association.
+      const edc = pc.createDataChannel('events');
+      this.eventsDC = edc;
+      edc.onmessage = (ev) => { if (gen === this._gen) this._onEvent(ev.data); };
+    }
     pc.onconnectionstatechange = pc.oniceconnectionstatechange = () => {
       if (gen === this._gen) this._onConnState();
     };
@@ -225,6 +236,13 @@ export class WhepPlayer {
     }
   }
 
+  _onEvent(data) {
+    let msg;
+    try { msg = JSON.parse(data); } catch { return; }
+    if (!msg || typeof msg !== 'object' || Array.isArray(msg)) return;
+    this._emit('event', msg);
+  }
+
   _fail(err) {
     if (!this._running) return;
     this._teardown();
@@ -253,12 +271,14 @@ export class WhepPlayer {
     this._gen++;
     clearTimeout(this._discTimer);
     this._discTimer = null;
-    const { pc, dc, sessionURL } = this;
+    const { pc, dc, eventsDC, sessionURL } = this;
     this.pc = null;
     this.dc = null;
+    this.eventsDC = null;
     this.sessionURL = null;
     this._prev = null;
     if (dc) dc.onmessage = dc.onopen = null;
+    if (eventsDC) eventsDC.onmessage = null;
     if (pc) {
       pc.ontrack = pc.onconnectionstatechange = pc.oniceconnectionstatechange = null;
       try { pc.close(); } catch { /* already closed */ }
