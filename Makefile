@@ -49,3 +49,25 @@ bench: test-deps
 
 clean:
 	rm -rf bin
+
+## deps-cuda: nvidia-cuda-dev (cuda.h, nvrtc.h, libcuda.so) from Debian's
+## contrib/non-free, for the `cuda` build tag (only what is missing).
+.PHONY: deps-cuda cuda-check
+deps-cuda:
+	./scripts/deps-cuda.sh
+
+## cuda-check: vet and build with -tags cuda and compile every kernel with
+## NVRTC (no GPU needed), then CUDA against the CPU where a GPU is; skipped
+## when the CUDA headers are not installed.
+cuda-check:
+	@if [ -f /usr/include/cuda.h ] || [ -f /usr/local/cuda/include/cuda.h ]; then \
+		set -e; \
+		echo "$(GO) vet -tags cuda ./..."; $(GO) vet -tags cuda ./...; \
+		echo "$(GO) build -tags cuda ./..."; $(GO) build -tags cuda ./...; \
+		echo "$(GO) test -tags cuda -run TestNVRTCCompile ./gpu/kernels/"; \
+		$(GO) test -count=1 -tags cuda -run TestNVRTCCompile ./gpu/kernels/; \
+		echo "$(GO) test -tags cuda ./gpu/cuda/gputest/ (CUDA vs CPU; skips without /dev/nvidia0)"; \
+		$(GO) test -count=1 -tags cuda ./gpu/cuda/gputest/; \
+	else \
+		echo "cuda-check: skipped: CUDA headers not installed (make deps-cuda)"; \
+	fi
