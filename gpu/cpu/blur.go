@@ -64,7 +64,7 @@ type blurOp struct {
 	format   gpu.PixelFormat
 	planes   [3]blurPlane
 	f        *gpu.Frame
-	vertical bool // the pass that Band runs
+	vertical bool // the pass that Band runs: columns, or the row pass
 }
 
 var _ Bander = (*blurOp)(nil)
@@ -108,15 +108,19 @@ func (op *blurOp) Apply(f *gpu.Frame, _ gpu.FrameInfo, pool *Pool) error {
 	}
 	op.f = f
 	op.vertical = false
-	pool.Run(op.planes[0].h, op)
+	if op.box {
+		pool.Run(op.planes[0].h, op) // running sums along rows: bands of rows
+	} else {
+		pool.Run(op.planes[0].w, op) // bands of columns, summed in acc
+	}
 	op.vertical = true
 	pool.Run(op.planes[0].w, op)
 	op.f = nil
 	return nil
 }
 
-// Band runs the current pass over luma rows (row pass) or columns (column
-// pass) [a, b), and over the chroma rows or columns under them.
+// Band runs the current pass over luma rows (box row pass) or columns
+// (other passes) [a, b), and over the chroma rows or columns under them.
 func (op *blurOp) Band(a, b int) {
 	for i := range op.planes {
 		p := &op.planes[i]
@@ -130,9 +134,7 @@ func (op *blurOp) Band(a, b int) {
 				p.boxRow(op.f, y)
 			}
 		case !op.vertical:
-			for y := lo; y < hi; y++ {
-				p.gaussRow(op.f, y)
-			}
+			p.gaussRows(op.f, lo, hi)
 		case op.box:
 			p.boxColumns(op.f, lo, hi)
 		default:
@@ -141,45 +143,50 @@ func (op *blurOp) Band(a, b int) {
 	}
 }
 
-// gaussRow filters row y of the span into tmp, in 8.8 fixed point.
-func (p *blurPlane) gaussRow(f *gpu.Frame, y int) {
-	src := p.row(f, y)
-	dst := p.tmp[y*p.w : (y+1)*p.w]
+// gaussRows filters columns [c0, c1) of every row of the span into tmp,
+// in 8.8 fixed point, using acc[c0:c1] as the sums.
+func (p *blurPlane) gaussRows(f *gpu.Frame, c0, c1 int) {
+	if c0 >= c1 {
+		return
+	}
+	acc := p.acc[c0:c1]
 	r, st, wt, w := p.r, p.step, p.wt, p.w
-	at := func(x int) uint32 { return uint32(src[max(0, min(x, w-1))*st]) }
-	edge := func(x int) {
-		s := wt[0] * at(x)
+	for y := 0; y < p.h; y++ {
+		src := p.row(f, y)
+		at := func(x int) uint32 { return uint32(src[max(0, min(x, w-1))*st]) }
+		w0 := wt[0]
+		for i := range acc {
+			acc[i] = w0 * uint32(src[(c0+i)*st])
+		}
 		for k := 1; k <= r; k++ {
-			s += wt[k] * (at(x-k) + at(x+k))
-		}
-		dst[x] = uint16((s + 8) >> 4)
-	}
-	lo := min(r, w)
-	hi := max(w-r, lo)
-	for x := 0; x < lo; x++ {
-		edge(x)
-	}
-	if st == 1 {
-		for x := lo; x < hi; x++ {
-			s := wt[0] * uint32(src[x])
-			l, rr := src[x-r:x], src[x+1:x+r+1]
-			for k := 1; k <= r; k++ {
-				s += wt[k] * (uint32(l[r-k]) + uint32(rr[k-1]))
+			wk := wt[k]
+			// Columns [a, b) have both neighbours inside the span.
+			a, b := max(c0, k), min(c1, w-k)
+			if a < b {
+				if st == 1 {
+					l, rr, ac := src[a-k:b-k], src[a+k:b+k], acc[a-c0:b-c0]
+					rr, ac = rr[:len(l)], ac[:len(l)]
+					for i, v := range l {
+						ac[i] += wk * (uint32(v) + uint32(rr[i]))
+					}
+				} else {
+					for x := a; x < b; x++ {
+						acc[x-c0] += wk * (uint32(src[(x-k)*st]) + uint32(src[(x+k)*st]))
+					}
+				}
 			}
-			dst[x] = uint16((s + 8) >> 4)
-		}
-	} else {
-		for x := lo; x < hi; x++ {
-			c := x * st
-			s := wt[0] * uint32(src[c])
-			for k := 1; k <= r; k++ {
-				s += wt[k] * (uint32(src[c-k*st]) + uint32(src[c+k*st]))
+			for x := c0; x < min(a, c1); x++ {
+				acc[x-c0] += wk * (at(x-k) + at(x+k))
 			}
-			dst[x] = uint16((s + 8) >> 4)
+			for x := max(a, b); x < c1; x++ {
+				acc[x-c0] += wk * (at(x-k) + at(x+k))
+			}
 		}
-	}
-	for x := hi; x < w; x++ {
-		edge(x)
+		dst := p.tmp[y*w+c0 : y*w+c1]
+		dst = dst[:len(acc)]
+		for i, v := range acc {
+			dst[i] = uint16((v + 8) >> 4)
+		}
 	}
 }
 
@@ -195,33 +202,41 @@ func (p *blurPlane) gaussColumns(f *gpu.Frame, c0, c1 int) {
 		for x, v := range mid {
 			acc[x] = w0 * uint32(v)
 		}
-		for k := 1; k <= p.r; k++ {
+		k := 1
+		for ; k+1 <= p.r; k += 2 { // two offsets per sweep of acc
+			ya, yb := max(y-k, 0), min(y+k, p.h-1)
+			yc, yd := max(y-k-1, 0), min(y+k+1, p.h-1)
+			ra := p.tmp[ya*p.w+c0 : ya*p.w+c1]
+			rb := p.tmp[yb*p.w+c0 : yb*p.w+c1][:len(ra)]
+			rc := p.tmp[yc*p.w+c0 : yc*p.w+c1][:len(ra)]
+			rd := p.tmp[yd*p.w+c0 : yd*p.w+c1][:len(ra)]
+			acc := acc[:len(ra)]
+			wk, wn := p.wt[k], p.wt[k+1]
+			for x, v := range ra {
+				acc[x] += wk*(uint32(v)+uint32(rb[x])) + wn*(uint32(rc[x])+uint32(rd[x]))
+			}
+		}
+		if k == p.r {
 			ya, yb := max(y-k, 0), min(y+k, p.h-1)
 			ra := p.tmp[ya*p.w+c0 : ya*p.w+c1]
-			rb := p.tmp[yb*p.w+c0 : yb*p.w+c1]
-			rb = rb[:len(ra)]
+			rb := p.tmp[yb*p.w+c0 : yb*p.w+c1][:len(ra)]
 			acc := acc[:len(ra)]
 			wk := p.wt[k]
 			for x, v := range ra {
 				acc[x] += wk * (uint32(v) + uint32(rb[x]))
 			}
 		}
-		p.store(f, y, c0, acc, func(s uint32) byte { return byte((s + 1<<19) >> 20) })
-	}
-}
-
-// store writes the column pass's sums for row y, columns from c0.
-func (p *blurPlane) store(f *gpu.Frame, y, c0 int, acc []uint32, out func(uint32) byte) {
-	row := p.row(f, y)
-	if p.step == 1 {
-		dst := row[c0 : c0+len(acc)]
-		for x, s := range acc {
-			dst[x] = out(s)
+		row := p.row(f, y)
+		if p.step == 1 {
+			dst := row[c0 : c0+len(acc)]
+			for x, s := range acc {
+				dst[x] = byte((s + 1<<19) >> 20)
+			}
+			continue
 		}
-		return
-	}
-	for x, s := range acc {
-		row[(c0+x)*p.step] = out(s)
+		for x, s := range acc {
+			row[(c0+x)*p.step] = byte((s + 1<<19) >> 20)
+		}
 	}
 }
 
@@ -262,9 +277,18 @@ func (p *blurPlane) boxColumns(f *gpu.Frame, c0, c1 int) {
 		}
 	}
 	m, n2 := p.m, p.n2
-	div := func(s uint32) byte { return byte((uint64(s+n2) * m) >> boxShift) }
 	for y := 0; y < p.h; y++ {
-		p.store(f, y, c0, acc, div)
+		row := p.row(f, y)
+		if p.step == 1 {
+			dst := row[c0 : c0+len(acc)]
+			for x, s := range acc {
+				dst[x] = byte((uint64(s+n2) * m) >> boxShift)
+			}
+		} else {
+			for x, s := range acc {
+				row[(c0+x)*p.step] = byte((uint64(s+n2) * m) >> boxShift)
+			}
+		}
 		add, sub := tmpRow(y+p.r+1), tmpRow(y-p.r)
 		for x := range acc {
 			acc[x] += uint32(add[x]) - uint32(sub[x])
