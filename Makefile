@@ -33,10 +33,13 @@ vet:
 	$(GO) vet ./...
 
 ## test: everything, with the race detector, real ffmpeg and real Chromium,
-## then the WHIP/WHEP offer fuzzer briefly.
+## then the WHIP/WHEP offer fuzzer briefly, then cuda-check (the cuda build
+## and an NVRTC compile of every kernel; skipped, saying so, without the
+## CUDA headers: make deps-cuda).
 test: test-deps vet
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzOffer$$' -fuzztime 10s ./signaling/
+	@$(MAKE) --no-print-directory cuda-check
 
 ## fuzz: every fuzz target for FUZZTIME each (default 60s).
 FUZZTIME ?= 60s
