@@ -183,6 +183,25 @@ func ToNRGBA(img image.Image) *image.NRGBA {
 	}
 	b := img.Bounds()
 	out := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	if rgba, ok := img.(*image.RGBA); ok {
+		// Premultiplied: divide the colour by alpha.
+		for y := range b.Dy() {
+			src := rgba.Pix[rgba.PixOffset(b.Min.X, b.Min.Y+y):]
+			dst := out.Pix[y*out.Stride:]
+			for x := range b.Dx() {
+				s, d := src[4*x:4*x+4:4*x+4], dst[4*x:4*x+4:4*x+4]
+				a := int(s[3])
+				d[3] = s[3]
+				if a == 0 {
+					continue
+				}
+				for c := range 3 {
+					d[c] = byte(min(255, (int(s[c])*255+a/2)/a))
+				}
+			}
+		}
+		return out
+	}
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {
 			c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
@@ -206,32 +225,25 @@ func ScaleNRGBA(src *image.NRGBA, w, h int) *image.NRGBA {
 	if sw <= 0 || sh <= 0 || w <= 0 || h <= 0 {
 		return out
 	}
-	// Premultiplied source, as floats.
-	pre := make([]float64, sw*sh*4)
-	for y := range sh {
-		for x := range sw {
-			p := src.PixOffset(b.Min.X+x, b.Min.Y+y)
-			a := float64(src.Pix[p+3]) / 255
-			q := (y*sw + x) * 4
-			for c := range 3 {
-				pre[q+c] = float64(src.Pix[p+c]) * a
-			}
-			pre[q+3] = float64(src.Pix[p+3])
-		}
-	}
 	xt, yt := axisTaps(sw, w), axisTaps(sh, h)
-	// Rows first: sh x w.
-	mid := make([]float64, sh*w*4)
+	// Rows first, premultiplying as the source is read: sh x w.
+	mid := make([]float32, sh*w*4)
 	for y := range sh {
+		row := src.Pix[src.PixOffset(b.Min.X, b.Min.Y+y):]
 		for x, taps := range xt {
 			var acc [4]float64
 			for _, t := range taps {
-				q := (y*sw + t.i) * 4
-				for c := range 4 {
-					acc[c] += pre[q+c] * t.w
-				}
+				p := row[4*t.i : 4*t.i+4 : 4*t.i+4]
+				a := float64(p[3]) * t.w
+				acc[0] += float64(p[0]) * a / 255
+				acc[1] += float64(p[1]) * a / 255
+				acc[2] += float64(p[2]) * a / 255
+				acc[3] += a
 			}
-			copy(mid[(y*w+x)*4:], acc[:])
+			q := mid[(y*w+x)*4 : (y*w+x)*4+4 : (y*w+x)*4+4]
+			for c := range 4 {
+				q[c] = float32(acc[c])
+			}
 		}
 	}
 	for y, taps := range yt {
@@ -240,7 +252,7 @@ func ScaleNRGBA(src *image.NRGBA, w, h int) *image.NRGBA {
 			for _, t := range taps {
 				q := (t.i*w + x) * 4
 				for c := range 4 {
-					acc[c] += mid[q+c] * t.w
+					acc[c] += float64(mid[q+c]) * t.w
 				}
 			}
 			p := out.PixOffset(x, y)

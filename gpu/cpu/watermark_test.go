@@ -205,3 +205,35 @@ func TestWatermarkApplyAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestWatermarkPNGKinds: opaque RGB (decoded premultiplied) and grey PNGs
+// give their colours.
+func TestWatermarkPNGKinds(t *testing.T) {
+	dir := t.TempDir()
+	rgb := image.NewRGBA(image.Rect(0, 0, 8, 4))
+	gray := image.NewGray(image.Rect(0, 0, 8, 4))
+	for i := 0; i < len(rgb.Pix); i += 4 {
+		copy(rgb.Pix[i:], []byte{0, 0, 255, 255})
+	}
+	for i := range gray.Pix {
+		gray.Pix[i] = 128
+	}
+	for name, img := range map[string]image.Image{"rgb.png": rgb, "gray.png": gray} {
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := png.Encode(f, img); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	env := gpu.Env{Limits: gpu.DefaultLimits(), AssetsDir: dir}
+	for name, want := range map[string][3]byte{"rgb.png": {41, 240, 110}, "gray.png": {126, 128, 128}} {
+		f := ovFrame(gpu.YUV420P, 64, 48, 100, 110, 120)
+		ovChain(t, env, `[{"op":"watermark","image":"`+name+`","scale":0.125,"at":"top-left"}]`, 64, 48, gpu.YUV420P).Apply(f, gpu.FrameInfo{})
+		if y, u, v := ovYUV(f, 4, 4); [3]byte{y, u, v} != want {
+			t.Errorf("%s: %d,%d,%d, want %v", name, y, u, v, want)
+		}
+	}
+}
