@@ -22,6 +22,6 @@ func mutateBackend(mode string, log *slog.Logger) gpu.Backend {
 		log.Warn("mutations run on the CPU", "reason", err)
 		return cpu.New(0)
 	}
-	log.Info("mutations run on the GPU", "device", b.DeviceName())
-	return b
+	log.Info("mutations run on the GPU; chains with an op it has no kernel for run on the CPU", "device", b.DeviceName())
+	return gpu.WithFallback(b, cpu.New(0))
 }
