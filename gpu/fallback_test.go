@@ -13,7 +13,7 @@ type fakeBackend struct {
 type fakeChain struct{ by string }
 
 func (c *fakeChain) Apply(*Frame, FrameInfo) error { return nil }
-func (c *fakeChain) Close()                         {}
+func (c *fakeChain) Close()                        {}
 
 func (b *fakeBackend) Name() string { return b.name }
 func (b *fakeBackend) NewChain([]Spec, int, int, PixelFormat) (Chain, error) {
