@@ -1,0 +1,11 @@
+package adapt
+
+import "errors"
+
+// Sentinel errors of the package.
+var (
+	// ErrUnknownRung means a rung name is not on the current ladder.
+	ErrUnknownRung = errors.New("adapt: unknown rung")
+	// ErrInvalidConfig means a Config field is out of its range.
+	ErrInvalidConfig = errors.New("adapt: invalid config")
+)

@@ -1,0 +1,167 @@
+package adapt
+
+import "time"
+
+// step moves the automatic choice for one Update; cause is the congestion
+// reason of the update ("" = none).
+func (c *Controller) step(cause string) {
+	n := len(c.rungs)
+	now := c.now
+	smoothed := c.est.smoothed()
+	wasProbing := c.probe > 0
+	c.probe = 0
+
+	// An up-switch that outlived its fail window succeeded.
+	if c.upPending && now.Sub(c.upSwitchAt) > c.cfg.FailWindow {
+		c.upPending = false
+		c.probeBackoff = c.cfg.ProbeBackoff
+	}
+	// A doubled hold returns to HoldUp once its rung held long enough.
+	if c.level < n {
+		calm := c.heldSince
+		if c.hadCongestion && c.lastCongestion.After(calm) {
+			calm = c.lastCongestion
+		}
+		if now.Sub(calm) >= c.cfg.HoldReset {
+			delete(c.holdUp, c.rungs[c.level].Name)
+		}
+	}
+	// Audio-only line: under it long enough, with the frame rate capped.
+	if smoothed > 0 && float64(smoothed) < float64(c.rungs[n-1].Bitrate)*c.cfg.AudioOnlyRatio {
+		if c.belowSince.IsZero() {
+			c.belowSince = now
+		}
+	} else {
+		c.belowSince = time.Time{}
+	}
+	if c.level == n && !c.belowSince.IsZero() && now.Sub(c.belowSince) >= c.cfg.AudioOnlyAfter {
+		c.moveDown(n+1, ReasonAudioOnly)
+		return
+	}
+
+	if cause != "" {
+		c.congested(cause, wasProbing)
+		return
+	}
+
+	// The smoothed estimate no longer carries the rung: down at once.
+	if smoothed > 0 && c.level < n {
+		if fit := c.fitLevel(smoothed); fit > c.level {
+			reason := ReasonEstimate
+			if fit == n {
+				reason = ReasonTooThin
+			}
+			c.moveDown(fit, reason)
+			return
+		}
+	}
+	c.up(smoothed, wasProbing)
+}
+
+// congested reacts to congestion: back off a fresh up-switch, end a probe
+// that caused it, or step down at least one level.
+func (c *Controller) congested(cause string, wasProbing bool) {
+	n := len(c.rungs)
+	c.upSince = time.Time{}
+	failedUp := c.upPending && c.level == c.upLevel
+	if wasProbing && !failedUp {
+		// Our own padding likely caused it: stop probing for longer.
+		c.probeBackoff = min(2*c.probeBackoff, c.cfg.MaxProbeBackoff)
+		c.overuseRun = 0
+	}
+	if c.level >= n {
+		// Capped or audio-only: nothing lower to step to on congestion.
+		return
+	}
+	ref := c.est.smoothed()
+	if raw := c.est.raw; raw > 0 && (ref == 0 || raw < ref) {
+		ref = raw
+	}
+	target := n
+	if ref > 0 {
+		target = c.fitLevel(ref)
+	}
+	target = min(max(target, c.level+1), n)
+
+	switch {
+	case failedUp:
+		// The up-switch failed: wait twice as long before trying it again.
+		name := c.rungs[c.level].Name
+		c.holdUp[name] = min(2*c.holdFor(c.level), c.cfg.MaxHoldUp)
+		c.moveDown(target, ReasonBackoff)
+	case wasProbing:
+		// Step down only if the rung no longer fits the estimate.
+		if ref > 0 && c.fitLevel(ref) > c.level {
+			c.moveDown(target, cause)
+		}
+	default:
+		c.moveDown(target, cause)
+	}
+}
+
+// up steps up one level once the next level has been affordable for its
+// hold, else asks for a probe when allowed.
+func (c *Controller) up(smoothed int, wasProbing bool) {
+	n := len(c.rungs)
+	if c.level == 0 || smoothed <= 0 {
+		c.upSince = time.Time{}
+		return
+	}
+	next := c.level - 1
+	if c.level == n+1 {
+		next = n - 1
+	}
+	need := int(float64(c.rungAt(next).Bitrate) * c.cfg.UpMargin)
+	if smoothed >= need {
+		if c.upSince.IsZero() {
+			c.upSince = c.now
+			switch {
+			case c.level >= n:
+				c.upReason = ReasonRecovered
+			case wasProbing:
+				c.upReason = ReasonProbeOK
+			default:
+				c.upReason = ReasonEstimate
+			}
+		}
+		if c.now.Sub(c.upSince) >= c.holdFor(next) {
+			c.moveUp(next, c.upReason)
+		}
+		return
+	}
+	c.upSince = time.Time{}
+	if c.upPending {
+		return
+	}
+	if c.hadCongestion && c.now.Sub(c.lastCongestion) < c.probeBackoff {
+		return
+	}
+	c.probe = need
+}
+
+// holdFor returns how long level l must stay affordable before a step up
+// to it.
+func (c *Controller) holdFor(l int) time.Duration {
+	if h, ok := c.holdUp[c.rungAt(l).Name]; ok {
+		return h
+	}
+	return c.cfg.HoldUp
+}
+
+// moveDown goes to the lower level l.
+func (c *Controller) moveDown(l int, reason string) {
+	c.level, c.reason = l, reason
+	c.heldSince = c.now
+	c.upSince = time.Time{}
+	c.upPending = false
+}
+
+// moveUp goes to the higher level l and opens its fail window.
+func (c *Controller) moveUp(l int, reason string) {
+	c.level, c.reason = l, reason
+	c.heldSince = c.now
+	c.upSince = time.Time{}
+	c.upPending = true
+	c.upSwitchAt = c.now
+	c.upLevel = l
+}
