@@ -39,6 +39,11 @@ type Config struct {
 	// NACKMinPackets is the fewest packets sent in an update for the NACK
 	// rate to count (a few packets make a noisy rate).
 	NACKMinPackets int `yaml:"nack_min_packets"`
+	// DownSettle is how long after a step down on congestion the next one
+	// waits, so that the sender's lower rate shows in the feedback (RTCP
+	// reports come about once a second) before the controller steps again;
+	// a rung the smoothed estimate no longer carries is left at once anyway.
+	DownSettle time.Duration `yaml:"down_settle"`
 	// UpMargin is the factor on the next rung's bitrate that the smoothed
 	// estimate must reach, for HoldUp, to step up. At least Headroom, so
 	// that a steady link does not oscillate; also the probe target factor.
@@ -74,7 +79,7 @@ type Config struct {
 // drops taken after 2 updates, rises with alpha 0.3, headroom 1.25, up
 // margin 1.4 held for 3 s (doubling to 40 s after a failure within 5 s,
 // reset after 30 s), steps down on 2 updates of overuse or more than 10%
-// loss or NACKs, audio-only under 0.6 x the lowest rung for 2 s, a still
+// loss or NACKs (one step per 1 s), audio-only under 0.6 x the lowest rung for 2 s, a still
 // every 2 s, and a probe backoff of 2 s doubling to 30 s.
 func DefaultConfig() Config {
 	return Config{
@@ -87,6 +92,7 @@ func DefaultConfig() Config {
 		LossDown:        0.10,
 		NACKDown:        0.10,
 		NACKMinPackets:  10,
+		DownSettle:      time.Second,
 		UpMargin:        1.4,
 		HoldUp:          3 * time.Second,
 		FailWindow:      5 * time.Second,
@@ -136,6 +142,9 @@ var checks = []check{
 	{"nack_min_packets must not be negative",
 		func(c *Config) bool { return c.NACKMinPackets >= 0 },
 		func(c *Config, d Config) { c.NACKMinPackets = d.NACKMinPackets }},
+	{"down_settle must not be negative",
+		func(c *Config) bool { return c.DownSettle >= 0 },
+		func(c *Config, d Config) { c.DownSettle = d.DownSettle }},
 	{"up_margin must be at least headroom",
 		func(c *Config) bool { return c.UpMargin >= c.Headroom },
 		func(c *Config, d Config) { c.UpMargin = max(d.UpMargin, c.Headroom) }},

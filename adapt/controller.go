@@ -34,6 +34,7 @@ type Controller struct {
 	probe          int
 	probeBackoff   time.Duration
 
+	lastDown   time.Time // latest step down on congestion
 	heldSince  time.Time // at the current level since
 	upSince    time.Time // the next level up has been affordable since; zero = not
 	upReason   string

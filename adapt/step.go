@@ -44,18 +44,31 @@ func (c *Controller) step(cause string) {
 		return
 	}
 
-	// The smoothed estimate no longer carries the rung: down at once.
-	if smoothed > 0 && c.level < n {
-		if fit := c.fitLevel(smoothed); fit > c.level {
-			reason := ReasonEstimate
-			if fit == n {
-				reason = ReasonTooThin
-			}
-			c.moveDown(fit, reason)
-			return
-		}
+	if c.followEstimate() {
+		return
 	}
 	c.up(smoothed, wasProbing)
+}
+
+// followEstimate steps down at once to the highest level the smoothed
+// estimate carries, if that is below the current one (the frame-rate cap
+// when no rung fits), and reports whether it moved.
+func (c *Controller) followEstimate() bool {
+	n := len(c.rungs)
+	v := c.est.smoothed()
+	if v <= 0 || c.level >= n {
+		return false
+	}
+	fit := c.fitLevel(v)
+	if fit <= c.level {
+		return false
+	}
+	reason := ReasonEstimate
+	if fit == n {
+		reason = ReasonTooThin
+	}
+	c.moveDown(fit, reason)
+	return true
 }
 
 // congested reacts to congestion: back off a fresh up-switch, end a probe
@@ -81,6 +94,12 @@ func (c *Controller) congested(cause string, wasProbing bool) {
 	if ref > 0 {
 		target = c.fitLevel(ref)
 	}
+	if !c.lastDown.IsZero() && c.now.Sub(c.lastDown) < c.cfg.DownSettle {
+		// The previous step down has not shown in the feedback yet: only
+		// follow the smoothed estimate.
+		c.followEstimate()
+		return
+	}
 	target = min(max(target, c.level+1), n)
 
 	switch {
@@ -88,14 +107,14 @@ func (c *Controller) congested(cause string, wasProbing bool) {
 		// The up-switch failed: wait twice as long before trying it again.
 		name := c.rungs[c.level].Name
 		c.holdUp[name] = min(2*c.holdFor(c.level), c.cfg.MaxHoldUp)
-		c.moveDown(target, ReasonBackoff)
+		c.congestionDown(target, ReasonBackoff)
 	case wasProbing:
 		// Step down only if the rung no longer fits the estimate.
 		if ref > 0 && c.fitLevel(ref) > c.level {
-			c.moveDown(target, cause)
+			c.congestionDown(target, cause)
 		}
 	default:
-		c.moveDown(target, cause)
+		c.congestionDown(target, cause)
 	}
 }
 
@@ -146,6 +165,13 @@ func (c *Controller) holdFor(l int) time.Duration {
 		return h
 	}
 	return c.cfg.HoldUp
+}
+
+// congestionDown goes to the lower level l on congestion and starts the
+// settle time.
+func (c *Controller) congestionDown(l int, reason string) {
+	c.moveDown(l, reason)
+	c.lastDown = c.now
 }
 
 // moveDown goes to the lower level l.
