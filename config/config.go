@@ -61,6 +61,10 @@ type Mutations struct {
 	AssetsDir string `yaml:"assets_dir"`
 	// Limits bound what a chain may ask for.
 	Limits gpu.Limits `yaml:"limits"`
+	// OverBudget is what happens to a chain that takes longer per frame
+	// than the frame interval: refuse (422) or warn (accept it, with a
+	// warning in the response).
+	OverBudget string `yaml:"over_budget"`
 	// Defaults give streams whose names match a pattern a chain at start
 	// (the first match wins); a chain set through the API replaces it.
 	Defaults []DefaultChain `yaml:"defaults"`
@@ -155,7 +159,7 @@ func Default() Config {
 		Transcode: transcode.DefaultConfig(),
 		Demo:      Demo{Enabled: true, DemoConfig: transcode.DefaultDemoConfig()},
 		GPU:       GPU{Mode: "auto"},
-		Mutations: Mutations{AssetsDir: "assets", Limits: gpu.DefaultLimits()},
+		Mutations: Mutations{AssetsDir: "assets", Limits: gpu.DefaultLimits(), OverBudget: "refuse"},
 		Log:       Log{Level: "info", Format: "text"},
 	}
 }
@@ -211,6 +215,9 @@ func (c Config) Validate() error {
 	case "auto", "off", "require":
 	default:
 		errs = append(errs, fmt.Errorf("gpu.mode: %q is not auto, off or require", c.GPU.Mode))
+	}
+	if c.Mutations.OverBudget != "refuse" && c.Mutations.OverBudget != "warn" {
+		errs = append(errs, fmt.Errorf("mutations.over_budget: %q is not refuse or warn", c.Mutations.OverBudget))
 	}
 	if _, err := c.Mutations.ParsedDefaults(); err != nil {
 		errs = append(errs, err)

@@ -141,8 +141,8 @@ func (m *mutations) Chain(name string) (any, error) {
 
 // SetChain parses, measures and applies a chain. The budget rule: the chain
 // is timed on a frame of the stream's size (1280x720 when unknown); over
-// the frame interval (1/fps) it is refused; over half of it, it is accepted
-// with a warning.
+// the frame interval (1/fps) it is refused (or, with over_budget: warn,
+// accepted with a warning); over half of it, it is accepted with a warning.
 func (m *mutations) SetChain(name string, body []byte) (any, error) {
 	st, err := m.hub.Lookup(name)
 	if errors.Is(err, stream.ErrNotFound) {
@@ -168,11 +168,13 @@ func (m *mutations) SetChain(name string, body []byte) (any, error) {
 		budget := time.Duration(float64(time.Second) / fps)
 		res.CostMS, res.BudgetMS = ms(cost), ms(budget)
 		res.Size = fmt.Sprintf("%dx%d", w, h)
-		if cost > budget {
+		if cost > budget && m.cfg.OverBudget == "warn" {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("over budget: the chain takes %.1f ms, more than the %.1f ms frame interval; frames will be late", res.CostMS, res.BudgetMS))
+		} else if cost > budget {
 			return res, fmt.Errorf("%w: %.1f ms per frame at %dx%d on %s; the budget at %.0f fps is %.1f ms",
 				ErrOverBudget, res.CostMS, w, h, m.backend.Name(), fps, res.BudgetMS)
 		}
-		if cost > budget/2 {
+		if cost > budget/2 && cost <= budget {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("the chain takes %.1f ms of the %.1f ms frame budget", res.CostMS, res.BudgetMS))
 		}
 	}
