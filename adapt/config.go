@@ -189,11 +189,14 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// normalized returns c with every field that fails its check replaced by
-// its default (so a zero Config means the defaults), or the defaults with
+// normalized returns the defaults for the zero Config, else c with every
+// field that fails its check replaced by its default, or the defaults with
 // c's StartRung when that is not enough.
 func (c Config) normalized() Config {
 	d := DefaultConfig()
+	if c == (Config{}) {
+		return d
+	}
 	for _, k := range checks {
 		if !k.ok(&c) {
 			k.fix(&c, d)

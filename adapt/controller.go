@@ -47,8 +47,8 @@ type Controller struct {
 }
 
 // New returns a controller for rungs (largest first; they are sorted by
-// bitrate anyway) created at start. Fields of cfg that fail Validate take
-// their defaults, so the zero Config means DefaultConfig.
+// bitrate anyway) created at start. The zero Config means DefaultConfig;
+// otherwise fields of cfg that fail Validate take their defaults.
 func New(cfg Config, rungs []Rung, start time.Time) *Controller {
 	c := &Controller{
 		cfg:       cfg.normalized(),
@@ -143,6 +143,7 @@ func (c *Controller) SetRungs(rungs []Rung) {
 			c.level = i
 		} else {
 			c.level = nearestLower(c.rungs, cur.Bitrate)
+			c.reason = ReasonLadder
 		}
 	}
 	c.heldSince = c.now

@@ -70,6 +70,8 @@ const (
 	ReasonAudioOnly = "audio-only"
 	// ReasonRecovered lifts the frame-rate cap or leaves audio-only.
 	ReasonRecovered = "recovered"
+	// ReasonLadder is a move forced by SetRungs: the rung left the ladder.
+	ReasonLadder = "ladder"
 	// ReasonNoRungs means the ladder is empty: audio only.
 	ReasonNoRungs = "no-rungs"
 )
