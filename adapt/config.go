@@ -43,6 +43,7 @@ type Config struct {
 	// waits, so that the sender's lower rate shows in the feedback (RTCP
 	// reports come about once a second) before the controller steps again;
 	// a rung the smoothed estimate no longer carries is left at once anyway.
+	// At least twice the latest RTT.
 	DownSettle time.Duration `yaml:"down_settle"`
 	// UpMargin is the factor on the next rung's bitrate that the smoothed
 	// estimate must reach, for HoldUp, to step up. At least Headroom, so

@@ -35,6 +35,7 @@ type Controller struct {
 	probeBackoff   time.Duration
 
 	lastDown   time.Time // latest step down on congestion
+	rtt        time.Duration
 	heldSince  time.Time // at the current level since
 	upSince    time.Time // the next level up has been affordable since; zero = not
 	upReason   string
@@ -162,6 +163,9 @@ func bitrateOf(rungs []Rung, name string) int {
 // Update takes the stats of the latest interval and returns the decision.
 func (c *Controller) Update(s Stats) Decision {
 	c.now = s.Now
+	if s.RTT > 0 {
+		c.rtt = s.RTT
+	}
 	cause := c.congestion(s)
 	c.est.observe(s.Estimate, cause != "", &c.cfg)
 	c.congestedNow = cause != ""

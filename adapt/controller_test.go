@@ -388,3 +388,26 @@ func TestNoRungsNoPanic(t *testing.T) {
 		t.Fatalf("%+v", d)
 	}
 }
+
+// TestDownSettle: one step down per settle time (1 s, or 2 x RTT when
+// longer) while congestion persists.
+func TestDownSettle(t *testing.T) {
+	for _, tc := range []struct {
+		rtt  time.Duration
+		wait time.Duration
+	}{{50 * time.Millisecond, time.Second}, {time.Second, 2 * time.Second}} {
+		f := newFeeder(DefaultConfig(), ladder)
+		f.next(Stats{Estimate: 5e6, RTT: tc.rtt})
+		if d := f.next(Stats{Estimate: 5e6, Loss: 0.3}); d.Rung != "360p" {
+			t.Fatalf("first step: %+v", d)
+		}
+		var steps time.Duration
+		for f.c.last.Rung == "360p" {
+			f.next(Stats{Estimate: 5e6, Loss: 0.3})
+			steps += tick
+		}
+		if steps != tc.wait || f.c.last.Rung != "180p" || f.c.last.Reason != ReasonLoss {
+			t.Errorf("rtt %v: second step after %v to %+v, want %v", tc.rtt, steps, f.c.last, tc.wait)
+		}
+	}
+}

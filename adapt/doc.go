@@ -14,5 +14,8 @@
 // Congestion (delay overuse, RTCP loss, NACK rate) steps down at once; a step
 // up needs the estimate to hold above the next rung with a margin for a while,
 // one rung at a time, with a hold that doubles after an up-switch fails.
+// Below the next rung the controller names a probe target for the sender to
+// pad up to; congestion while probing ends the probe (and doubles the pause
+// before the next) rather than the rung, as long as the rung still fits.
 // See draft-ietf-rmcat-gcc and RFC 8867 section 5.1 for the test traces.
 package adapt

@@ -66,7 +66,7 @@ func (l *link) capacityAt(d time.Duration) int {
 	return l.segs[len(l.segs)-1].capacity
 }
 
-// dropAt returns whether the capacity fell less than overuseFor before d.
+// dropWithin returns whether the capacity fell at most overuseFor before d.
 func (l *link) dropWithin(d time.Duration) bool {
 	var at time.Duration
 	for i := 1; i < len(l.segs); i++ {

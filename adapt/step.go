@@ -94,7 +94,7 @@ func (c *Controller) congested(cause string, wasProbing bool) {
 	if ref > 0 {
 		target = c.fitLevel(ref)
 	}
-	if !c.lastDown.IsZero() && c.now.Sub(c.lastDown) < c.cfg.DownSettle {
+	if !c.lastDown.IsZero() && c.now.Sub(c.lastDown) < max(c.cfg.DownSettle, 2*c.rtt) {
 		// The previous step down has not shown in the feedback yet: only
 		// follow the smoothed estimate.
 		c.followEstimate()
