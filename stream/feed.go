@@ -140,6 +140,29 @@ type Reader struct {
 	needKey bool
 	drops   atomic.Uint64
 	closed  atomic.Bool
+	demand  atomic.Int64 // bps the reader's link carries, 0 = unknown
+}
+
+// SetDemand records the bitrate this reader's link carries (its viewer's
+// bandwidth estimate), so the producer can fit its encoder to its viewers.
+func (r *Reader) SetDemand(bps int) { r.demand.Store(int64(bps)) }
+
+// Demand returns the lowest bitrate among the readers that reported one,
+// and how many did: what every viewer of the feed can carry.
+func (f *Feed) Demand() (minBps int, n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for r := range f.readers {
+		d := int(r.demand.Load())
+		if d <= 0 {
+			continue
+		}
+		if n == 0 || d < minBps {
+			minBps = d
+		}
+		n++
+	}
+	return minBps, n
 }
 
 // C returns the channel packets arrive on. It is never closed; select on it

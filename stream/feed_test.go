@@ -95,3 +95,22 @@ func TestReaderCloseDetaches(t *testing.T) {
 	}
 	f.Write(vpkt(0, true)) // must not block or panic
 }
+
+func TestFeedDemand(t *testing.T) {
+	f := NewFeed(FeedInfo{Name: "360p", Kind: KindVideo})
+	if d, n := f.Demand(); d != 0 || n != 0 {
+		t.Fatalf("empty feed demand %d/%d", d, n)
+	}
+	a, b, c := f.Subscribe(4), f.Subscribe(4), f.Subscribe(4)
+	a.SetDemand(900_000)
+	b.SetDemand(600_000)
+	if d, n := f.Demand(); d != 600_000 || n != 2 {
+		t.Fatalf("demand %d from %d readers, want 600000 from 2", d, n)
+	}
+	b.Close()
+	if d, n := f.Demand(); d != 900_000 || n != 1 {
+		t.Fatalf("after a reader left: %d/%d", d, n)
+	}
+	a.Close()
+	c.Close()
+}
