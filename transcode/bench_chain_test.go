@@ -51,6 +51,7 @@ func BenchmarkLadderWithChain(b *testing.B) {
 		b.Fatal(err)
 	}
 	cfg := DefaultConfig()
+	cfg.PauseIdleRungs = false // no viewers here: encode every rung anyway
 	run := func(name string, specs []gpu.Spec) float64 {
 		self0 := cpuTime(b, syscall.RUSAGE_SELF)
 		log := testLogger()

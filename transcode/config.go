@@ -47,11 +47,22 @@ type Config struct {
 	// NoSourceRung lists stream names, or path.Match patterns ("test-*"),
 	// for which the source rung is off.
 	NoSourceRung []string `yaml:"no_source_rung"`
+	// PauseIdleRungs stops scaling and encoding a rung with no viewers: a
+	// rung with no viewers is not encoded; it resumes with an IDR when one
+	// arrives. The source rung costs nothing and is never paused.
+	PauseIdleRungs bool `yaml:"pause_idle_rungs"`
+	// MinBitrateRatio is the lowest fraction of a rung's bitrate its
+	// encoder may be retuned to for its viewers: once a second each running
+	// rung's encoder targets 90 % of the lowest bitrate its viewers' links
+	// carry, between this fraction of the rung's bitrate and the bitrate
+	// itself. 1 turns retuning off.
+	MinBitrateRatio float64 `yaml:"min_bitrate_ratio"`
 }
 
 // DefaultConfig returns a three-rung ladder (720p, 360p, 180p at 15 fps)
-// with x264 veryfast and 96 kb/s Opus, and a browser-playable source
-// forwarded as the top rung on every stream.
+// with x264 veryfast and 96 kb/s Opus, a browser-playable source forwarded
+// as the top rung on every stream, rungs with no viewers paused, and
+// encoders retuned down to 30 % of their rung's bitrate for their viewers.
 func DefaultConfig() Config {
 	return Config{
 		Ladder: []Rung{
@@ -64,6 +75,8 @@ func DefaultConfig() Config {
 		KeyframeMinInterval: 500 * time.Millisecond,
 		AudioBitrate:        96_000,
 		SourceRung:          true,
+		PauseIdleRungs:      true,
+		MinBitrateRatio:     0.3,
 	}
 }
 
@@ -109,6 +122,9 @@ func (c Config) Validate() error {
 	}
 	if c.Threads < 0 || c.Threads > 64 {
 		return fmt.Errorf("threads: %w: must be between 0 (auto) and 64", ErrInvalidConfig)
+	}
+	if !(c.MinBitrateRatio > 0 && c.MinBitrateRatio <= 1) {
+		return fmt.Errorf("min_bitrate_ratio: %w: must be above 0 and at most 1", ErrInvalidConfig)
 	}
 	return c.validateSourceRung()
 }

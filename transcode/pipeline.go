@@ -151,7 +151,7 @@ func (p *Pipeline) run() {
 		case <-p.pub.Done():
 			return
 		case now := <-tick.C:
-			p.video.tick(p.name, now.Sub(last))
+			p.video.tick(p.name, now, now.Sub(last))
 			p.src.tick(p.name, now.Sub(last))
 			last = now
 		case <-p.srcNotify:
@@ -184,9 +184,8 @@ func (p *Pipeline) release() {
 			if e.feed != nil {
 				e.feed.SetKeyframeRequester(nil)
 			}
-			metrics.RungFPS.DeleteLabelValues(p.name, e.rung.Name)
-			metrics.RungBitrate.DeleteLabelValues(p.name, e.rung.Name)
 			e.close()
+			metrics.DeleteRung(p.name, e.rung.Name)
 		}
 		p.video.rungs = nil
 		p.video.dec.close()

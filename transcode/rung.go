@@ -43,6 +43,9 @@ type rungEncoder struct {
 	// Per-second gauges.
 	secFrames, secBytes int
 
+	// Viewers: pause and bitrate retune (rung_viewers.go).
+	v rungViewers
+
 	encFrames  prometheus.Counter
 	encBytes   prometheus.Counter
 	encSeconds prometheus.Observer
@@ -72,6 +75,7 @@ func newRungEncoder(streamName string, r Rung, feed *stream.Feed, w, h int, cfg 
 		e.close()
 		return nil, err
 	}
+	e.v = newRungViewers(streamName, r, cfg)
 	return e, nil
 }
 
@@ -207,6 +211,9 @@ func (e *rungEncoder) tick(streamName string, elapsed time.Duration) {
 }
 
 func (e *rungEncoder) close() {
+	if e.v.mPausedSec != nil {
+		e.flushPaused(time.Now())
+	}
 	free(e.sws)
 	free(e.scaled)
 	free(e.pkt)

@@ -3,6 +3,7 @@ package transcode
 import (
 	"fmt"
 
+	"github.com/mutstream/mutstream/metrics"
 	"github.com/mutstream/mutstream/stream"
 )
 
@@ -138,8 +139,15 @@ func (p *Pipeline) replan(w, h int) {
 		p.video.srcW, p.video.srcH = w, h
 		return
 	}
+	kept := map[string]bool{}
+	for _, e := range p.video.rungs {
+		kept[e.rung.Name] = true
+	}
 	for _, e := range old {
 		e.close()
+		if !kept[e.rung.Name] {
+			metrics.DeleteRung(p.name, e.rung.Name)
+		}
 	}
 	if p.installed {
 		p.installLadder(p.src.feed != nil)

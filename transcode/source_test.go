@@ -133,6 +133,8 @@ func TestSourceRungAndOpusPassthrough(t *testing.T) {
 		t.Errorf("subscribing to the source asked the publisher for %d keyframes, want 1", asked.Load())
 	}
 	audioR := st.Audio().Subscribe(4096)
+	r360 := feeds[1].Subscribe(4096) // a rung nobody watches is paused
+	defer r360.Close()
 	afterSplit := ofKind(pkts[first+1:], stream.KindAudio)
 
 	publishAll(t, pub, pkts[first+1:])

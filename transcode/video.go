@@ -84,6 +84,9 @@ func (v *videoPath) frame(f *astiav.Frame) {
 	f = v.p.mut.apply(f, pts)
 	due := v.scheduledKey(pts)
 	for _, e := range v.rungs {
+		if e.idle(v.p.log) {
+			continue // nobody watches: neither scaled nor encoded
+		}
 		if err := e.encode(f, pts, due); err != nil {
 			if n, ok := v.encErrs.allow(time.Now()); ok {
 				v.p.log.Warn("encode error", "rung", e.rung.Name, "err", err, "since_last_log", n)
@@ -113,8 +116,11 @@ func (v *videoPath) scheduledKey(pts int64) bool {
 	return true
 }
 
-func (v *videoPath) tick(name string, elapsed time.Duration) {
+// tick publishes every rung's per-second gauges, counts paused time and
+// retunes running encoders to their viewers.
+func (v *videoPath) tick(name string, now time.Time, elapsed time.Duration) {
 	for _, e := range v.rungs {
 		e.tick(name, elapsed)
+		e.tickViewers(v.p.log, now)
 	}
 }

@@ -1,0 +1,52 @@
+package metrics
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Per-rung collectors of the ladder that follows its viewers: rungs nobody
+// watches are paused, and each running rung's encoder is retuned to the
+// bitrate its viewers' links carry.
+var (
+	// RungTargetBitrate is the bitrate each rung's encoder targets now.
+	RungTargetBitrate = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mediad_rung_target_bitrate_bps",
+		Help: "Bitrate the rung's encoder targets now (retuned to its viewers), by stream and rung.",
+	}, []string{"stream", "rung"})
+
+	// RungViewers is the number of readers on each rung's feed.
+	RungViewers = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mediad_rung_viewers",
+		Help: "Readers of the rung's feed, by stream and rung.",
+	}, []string{"stream", "rung"})
+
+	// RungPaused is 1 while a rung is paused for lack of viewers, else 0.
+	RungPaused = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mediad_rung_paused",
+		Help: "1 while the rung is not encoded because nobody watches it, else 0; by stream and rung.",
+	}, []string{"stream", "rung"})
+
+	// RungPausedSeconds counts the seconds each rung spent paused.
+	RungPausedSeconds = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mediad_rung_paused_seconds_total",
+		Help: "Seconds the rung was not encoded because nobody watched it, by stream and rung.",
+	}, []string{"stream", "rung"})
+
+	// RungRetunes counts the bitrate changes of each rung's encoder.
+	RungRetunes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mediad_rung_retunes_total",
+		Help: "Times the rung's encoder bitrate was retuned to its viewers, by stream and rung.",
+	}, []string{"stream", "rung"})
+)
+
+func init() {
+	Registry.MustRegister(RungTargetBitrate, RungViewers, RungPaused, RungPausedSeconds, RungRetunes)
+}
+
+// DeleteRung removes every per-rung series of streamName's rung, for when
+// the rung or its stream goes away.
+func DeleteRung(streamName, rung string) {
+	for _, v := range []*prometheus.GaugeVec{RungFPS, RungBitrate, RungTargetBitrate, RungViewers, RungPaused} {
+		v.DeleteLabelValues(streamName, rung)
+	}
+	RungPausedSeconds.DeleteLabelValues(streamName, rung)
+	RungRetunes.DeleteLabelValues(streamName, rung)
+}

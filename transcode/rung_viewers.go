@@ -1,0 +1,149 @@
+package transcode
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mutstream/mutstream/metrics"
+)
+
+// demandShare is the part of the lowest viewer link that a rung's encoder
+// targets, leaving room for audio, RTP overhead and retransmissions.
+const demandShare = 0.9
+
+// retuneStep is the relative change of target below which an encoder is
+// not retuned.
+const retuneStep = 0.1
+
+// rungViewers is what a rungEncoder knows of its viewers: whether it is
+// paused for lack of them, and the bitrate its encoder targets for them.
+// Only the pipeline goroutine uses it.
+type rungViewers struct {
+	pauseIdle bool    // Config.PauseIdleRungs
+	minRatio  float64 // Config.MinBitrateRatio
+
+	paused   bool
+	pausedAt time.Time // paused time up to here is counted
+	target   int       // bps the encoder targets now
+
+	mTarget    prometheus.Gauge
+	mViewers   prometheus.Gauge
+	mPaused    prometheus.Gauge
+	mPausedSec prometheus.Counter
+	mRetunes   prometheus.Counter
+}
+
+func newRungViewers(streamName string, r Rung, cfg Config) rungViewers {
+	v := rungViewers{
+		pauseIdle:  cfg.PauseIdleRungs,
+		minRatio:   cfg.MinBitrateRatio,
+		target:     r.Bitrate,
+		mTarget:    metrics.RungTargetBitrate.WithLabelValues(streamName, r.Name),
+		mViewers:   metrics.RungViewers.WithLabelValues(streamName, r.Name),
+		mPaused:    metrics.RungPaused.WithLabelValues(streamName, r.Name),
+		mPausedSec: metrics.RungPausedSeconds.WithLabelValues(streamName, r.Name),
+		mRetunes:   metrics.RungRetunes.WithLabelValues(streamName, r.Name),
+	}
+	v.mTarget.Set(float64(r.Bitrate))
+	v.mPaused.Set(0)
+	return v
+}
+
+// retuneTarget returns the bitrate an encoder of a rung of the given
+// bitrate should target when n of its viewers reported a link, the lowest
+// of which carries minBps: 90 % of it, between minRatio x bitrate and
+// bitrate; bitrate itself when no viewer reported one.
+func retuneTarget(bitrate, minBps, n int, minRatio float64) int {
+	if n == 0 || minBps <= 0 {
+		return bitrate
+	}
+	t := int(float64(minBps) * demandShare)
+	floor := int(float64(bitrate) * minRatio)
+	return min(max(t, floor), bitrate)
+}
+
+// needsRetune reports whether an encoder targeting cur should be retuned to
+// target: when they differ by more than 10 % of cur, or when target is the
+// rung's own bitrate and cur is not (so a rung returns to it exactly).
+func needsRetune(cur, target, bitrate int) bool {
+	d := target - cur
+	if d < 0 {
+		d = -d
+	}
+	return float64(d) > retuneStep*float64(cur) || (target == bitrate && cur != bitrate)
+}
+
+// idle reports whether the rung should skip the frame now because nobody
+// watches it. Coming back from a pause it readies the next frame as an
+// IDR, whatever the on-demand keyframe limiter says, and fits the encoder
+// to the viewer that arrived.
+func (e *rungEncoder) idle(log *slog.Logger) bool {
+	if !e.v.pauseIdle || e.feed == nil {
+		return false
+	}
+	watched := e.feed.Readers() > 0
+	switch {
+	case !watched && !e.v.paused:
+		e.v.paused, e.v.pausedAt = true, time.Now()
+		e.v.mPaused.Set(1)
+		log.Debug("rung paused: no viewers", "rung", e.rung.Name)
+	case watched && e.v.paused:
+		e.flushPaused(time.Now())
+		e.v.paused = false
+		e.v.mPaused.Set(0)
+		e.haveIDR = false // the next frame is an IDR
+		e.hasNext = false // and it is kept, whatever the decimation phase
+		e.keyReq.Store(false)
+		e.retune(log)
+		log.Debug("rung resumed: a viewer arrived", "rung", e.rung.Name)
+	}
+	return e.v.paused
+}
+
+// flushPaused counts the paused time up to now.
+func (e *rungEncoder) flushPaused(now time.Time) {
+	if !e.v.paused {
+		return
+	}
+	if d := now.Sub(e.v.pausedAt); d > 0 {
+		e.v.mPausedSec.Add(d.Seconds())
+	}
+	e.v.pausedAt = now
+}
+
+// retune fits the encoder's bitrate to the lowest link among its viewers.
+// It runs between frames on the pipeline goroutine; libx264 picks up the
+// new bitrate at its next frame. Maxrate and bufsize stay those of the
+// rung (go-astiav v0.16 cannot set them after Open), which only caps the
+// lower target from above.
+func (e *rungEncoder) retune(log *slog.Logger) {
+	if e.feed == nil || e.cc == nil {
+		return
+	}
+	minBps, n := e.feed.Demand()
+	target := retuneTarget(e.rung.Bitrate, minBps, n, e.v.minRatio)
+	if !needsRetune(e.v.target, target, e.rung.Bitrate) {
+		return
+	}
+	log.Debug("rung encoder retuned to its viewers", "rung", e.rung.Name,
+		"from_bps", e.v.target, "to_bps", target, "lowest_viewer_bps", minBps, "viewers_reporting", n)
+	e.cc.SetBitRate(int64(target))
+	e.v.target = target
+	e.v.mTarget.Set(float64(target))
+	e.v.mRetunes.Inc()
+}
+
+// tickViewers publishes the viewer gauges, counts paused time and, for a
+// running rung, retunes its encoder; called once a second.
+func (e *rungEncoder) tickViewers(log *slog.Logger, now time.Time) {
+	if e.feed != nil {
+		e.v.mViewers.Set(float64(e.feed.Readers()))
+	}
+	if e.v.paused {
+		e.flushPaused(now)
+		return
+	}
+	e.retune(log)
+}
