@@ -84,6 +84,7 @@ func (s *Server) Start() (err error) {
 		Mutations:    s.muts,
 		OverBudget:   ErrOverBudget,
 		Capabilities: func() any { return s.report },
+		Viewers:      func(name string) any { return s.whep.Viewers(name) },
 		Done:         s.closing,
 	}, s.whep)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 
 	"fmt"
+	"github.com/mutstream/mutstream/adapt"
 	ingest "github.com/mutstream/mutstream/ingest/webrtc"
 	"time"
 )
@@ -59,6 +60,11 @@ type Config struct {
 	// holding it in an adaptive jitter buffer: lower latency, less smoothing
 	// on a jittery link.
 	LowLatencyPlayout bool `yaml:"low_latency_playout"`
+	// InitialBitrate is where each viewer's bandwidth estimate (GCC on
+	// transport-wide congestion control feedback) starts, in bits per second.
+	InitialBitrate int `yaml:"initial_bitrate"`
+	// Adapt tunes the per-viewer controller that picks the rung.
+	Adapt adapt.Config `yaml:"adapt"`
 	// ViewerQueue is the number of packets a viewer may fall behind before it
 	// skips to the next keyframe.
 	ViewerQueue int `yaml:"viewer_queue"`
@@ -82,6 +88,8 @@ func DefaultConfig() Config {
 		FailedTimeout:       8 * time.Second,
 		ViewerQueue:         256,
 		LowLatencyPlayout:   true,
+		InitialBitrate:      1_500_000,
+		Adapt:               adapt.DefaultConfig(),
 		WHIP:                ingest.DefaultConfig(),
 		RateLimit:           RateLimit{PerSecond: 5, Burst: 20},
 
@@ -113,6 +121,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxViewers < 0 {
 		errs = append(errs, errors.New("max_viewers: must be >= 0"))
+	}
+	if c.InitialBitrate < 30_000 || c.InitialBitrate > 50_000_000 {
+		errs = append(errs, fmt.Errorf("initial_bitrate: %d is outside 30000..50000000", c.InitialBitrate))
+	}
+	if err := c.Adapt.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("adapt: %w", err))
 	}
 	if err := c.WHIP.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("whip: %w", err))

@@ -71,8 +71,8 @@ func (o *rtpOut) timestamp(pts time.Duration) int64 {
 	return o.lastTS
 }
 
-// write sends one access unit.
-func (o *rtpOut) write(data []byte, pts time.Duration, marker bool) error {
+// write sends one access unit and returns how many packets it took.
+func (o *rtpOut) write(data []byte, pts time.Duration, marker bool) (int, error) {
 	ts := uint32(o.timestamp(pts))
 	payloads := o.payloader.Payload(rtpMTU, data)
 	for i, pl := range payloads {
@@ -90,10 +90,10 @@ func (o *rtpOut) write(data []byte, pts time.Duration, marker bool) error {
 		}
 		o.seq++
 		if err := o.track.WriteRTP(&pkt); err != nil {
-			return err
+			return i, err
 		}
 	}
-	return nil
+	return len(payloads), nil
 }
 
 var (

@@ -12,6 +12,8 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/webrtc/v4"
 
 	ingest "github.com/mutstream/mutstream/ingest/webrtc"
@@ -28,9 +30,11 @@ type Server struct {
 	conn net.PacketConn
 	mux  ice.UDPMux
 
-	publishAPI  *webrtc.API
-	publishAuth authFunc
-	limit       *limiter
+	publishAPI   *webrtc.API
+	ccMu         sync.Mutex            // serialises viewer PeerConnection creation
+	newEstimator cc.BandwidthEstimator // handed over by the cc interceptor under ccMu
+	publishAuth  authFunc
+	limit        *limiter
 
 	mu       sync.Mutex
 	sessions map[string]session
@@ -67,7 +71,8 @@ func NewServer(cfg Config, hub *stream.Hub, log *slog.Logger) (*Server, error) {
 
 func (s *Server) newAPI() (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
-	videoFB := []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}}
+	var err error
+	videoFB := []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}, {Type: webrtc.TypeRTCPFBTransportCC}}
 	for i, profile := range []string{"42e01f", "42001f"} {
 		if err := me.RegisterCodec(webrtc.RTPCodecParameters{
 			RTPCodecCapability: webrtc.RTPCodecCapability{
@@ -84,6 +89,7 @@ func (s *Server) newAPI() (*webrtc.API, error) {
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{
 			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1",
+			RTCPFeedback: []webrtc.RTCPFeedback{{Type: webrtc.TypeRTCPFBTransportCC}},
 		},
 		PayloadType: 111,
 	}, webrtc.RTPCodecTypeAudio); err != nil {
@@ -93,6 +99,26 @@ func (s *Server) newAPI() (*webrtc.API, error) {
 		return nil, fmt.Errorf("register playout-delay: %w", err)
 	}
 	ir := &interceptor.Registry{}
+	// Send-side bandwidth estimation per viewer: GCC on transport-wide
+	// congestion control feedback. No pacer: the controller keeps the send
+	// rate under the estimate by its choice of rung, and pacing would add
+	// latency. The cc interceptor goes before the NACK responder.
+	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+		return gcc.NewSendSideBWE(
+			gcc.SendSideBWEInitialBitrate(s.cfg.InitialBitrate),
+			gcc.SendSideBWEMinBitrate(s.cfg.Adapt.MinEstimate),
+			gcc.SendSideBWEMaxBitrate(s.cfg.Adapt.MaxEstimate),
+			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
+		)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("congestion control: %w", err)
+	}
+	ccf.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) { s.newEstimator = e })
+	ir.Add(ccf)
+	if err := webrtc.ConfigureTWCCHeaderExtensionSender(me, ir); err != nil {
+		return nil, fmt.Errorf("transport-cc: %w", err)
+	}
 	if err := webrtc.ConfigureNack(me, ir); err != nil {
 		return nil, fmt.Errorf("nack interceptor: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/mutstream/mutstream/adapt"
 	"github.com/mutstream/mutstream/metrics"
 	"github.com/mutstream/mutstream/stream"
 )
@@ -26,9 +28,12 @@ const connectTimeout = 15 * time.Second
 
 // controlMessage is what the player and mediad say on the "control" data channel.
 type controlMessage struct {
-	Type   string `json:"type"`
-	Rung   string `json:"rung,omitempty"`
-	Reason string `json:"reason,omitempty"`
+	Type     string `json:"type"`
+	Rung     string `json:"rung,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	Estimate int    `json:"estimate,omitempty"` // GCC's estimate, bps
+	Smoothed int    `json:"smoothed,omitempty"` // what the controller decides on
+	State    string `json:"state,omitempty"`    // the controller's state
 }
 
 // viewerSession sends one stream to one WHEP client. One goroutine (run)
@@ -46,6 +51,9 @@ type viewerSession struct {
 	video, audio *webrtc.TrackLocalStaticRTP
 	rungReq      chan string
 	playoutExt   uint8 // negotiated id of the playout-delay extension, 0 if none
+	adapt        *viewerAdapt
+	link         linkStats
+	manualRung   bool // the viewer asked for its rung by name
 	connected    chan struct{}
 	connOnce     sync.Once
 	dc           atomic.Pointer[webrtc.DataChannel]
@@ -57,7 +65,7 @@ type viewerSession struct {
 
 // newViewerSession negotiates a PeerConnection for offer and starts sending
 // the given rung. It returns the answer SDP.
-func (s *Server) newViewerSession(st *stream.Stream, rung *stream.Feed, offer string) (*viewerSession, string, error) {
+func (s *Server) newViewerSession(st *stream.Stream, rung *stream.Feed, manual bool, offer string) (*viewerSession, string, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	v := &viewerSession{
 		resourceBase: newResourceBase("whep", st.Name()),
@@ -69,6 +77,7 @@ func (s *Server) newViewerSession(st *stream.Stream, rung *stream.Feed, offer st
 		rungReq:      make(chan string, 4),
 		connected:    make(chan struct{}),
 	}
+	v.manualRung = manual
 	v.log = s.log.With("stream", st.Name(), "session", v.id[:8])
 	if err := s.add(v, s.cfg.MaxViewers, ErrTooManyViewers); err != nil {
 		cancel()
@@ -98,10 +107,16 @@ func (s *Server) newViewerSession(st *stream.Stream, rung *stream.Feed, offer st
 }
 
 func (v *viewerSession) negotiate(offer string) (string, error) {
+	v.srv.ccMu.Lock()
+	v.srv.newEstimator = nil
 	pc, err := v.srv.api.NewPeerConnection(webrtc.Configuration{ICEServers: v.srv.iceServers()})
+	est := v.srv.newEstimator
+	v.srv.newEstimator = nil
+	v.srv.ccMu.Unlock()
 	if err != nil {
 		return "", fmt.Errorf("new peer connection: %w", err)
 	}
+	v.adapt = &viewerAdapt{est: est, stats: &v.link}
 	v.pc = pc
 	v.video, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000}, "video", "mediad-"+v.st.Name())
 	if err != nil {
@@ -191,7 +206,9 @@ func (v *viewerSession) readRTCP(sender *webrtc.RTPSender) {
 		if err != nil {
 			return
 		}
+		now := time.Now()
 		for _, p := range pkts {
+			v.link.observe(p, now)
 			switch p.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				if f := v.feed.Load(); f != nil {
@@ -240,7 +257,8 @@ func (v *viewerSession) Close() {
 }
 
 // run is the session's media loop: it moves packets from the feeds to the
-// tracks and carries out rung switches at keyframes.
+// tracks, runs the viewer's controller, and carries out rung switches at
+// keyframes.
 func (v *viewerSession) run(rung *stream.Feed) {
 	defer v.wg.Done()
 	// Start reading only once media can flow, so the first keyframe
@@ -262,10 +280,18 @@ func (v *viewerSession) run(rung *stream.Feed) {
 	}
 	aout := newRTPOut(v.audio, &codecs.OpusPayloader{}, 48000, 960)
 
+	ad := v.adapt
+	ad.ctrl = adapt.New(v.srv.cfg.Adapt, adaptRungs(v.st.Rungs()), time.Now())
+	if v.manualRung {
+		ad.manual = ad.ctrl.SetManual(rung.Info().Name) == nil
+	}
 	cur := rung.Subscribe(q)
 	v.feed.Store(rung)
+	ad.setRung(rung.Info().Name, rung.Info().Bitrate)
+	metrics.ViewerRung.WithLabelValues(v.st.Name(), v.id[:8], rung.Info().Name).Set(1)
 	v.send(controlMessage{Type: "rung", Rung: rung.Info().Name, Reason: "initial"})
 	var pending *stream.Reader
+	pendingReason := ""
 	audioFeed := v.st.Audio()
 	var audio *stream.Reader
 	var audioC <-chan *stream.Packet
@@ -281,16 +307,41 @@ func (v *viewerSession) run(rung *stream.Feed) {
 		if audio != nil {
 			audio.Close()
 		}
+		metrics.ViewerRung.DeletePartialMatch(map[string]string{"session": v.id[:8]})
+		metrics.ViewerEstimate.DeleteLabelValues(v.st.Name(), v.id[:8])
 		v.teardown()
 	}()
+	// switchTo starts reading f; the switch happens at its first packet,
+	// a keyframe, asked for now.
+	switchTo := func(f *stream.Feed, reason string) {
+		if pending != nil {
+			if pending.Feed() == f {
+				return
+			}
+			pending.Close()
+			pending = nil
+		}
+		if f == cur.Feed() {
+			return
+		}
+		pending, pendingReason = f.Subscribe(q), reason
+	}
+	audioOnly := false
+	var lastStill time.Time
 	live := v.st.Live()
 	ended := v.st.Ended()
 	events, unsubscribe := v.st.SubscribeEvents(64)
 	defer unsubscribe()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	var pendingC <-chan *stream.Packet
+	adaptTick := time.NewTicker(adaptInterval)
+	defer adaptTick.Stop()
+	rungNames := ladderNames(v.st.Rungs())
 	for {
+		var pendingC <-chan *stream.Packet
+		if pending != nil {
+			pendingC = pending.C()
+		}
 		select {
 		case <-v.ctx.Done():
 			return
@@ -300,17 +351,28 @@ func (v *viewerSession) run(rung *stream.Feed) {
 			v.log.Info("stream ended: releasing viewer")
 			return
 		case p := <-cur.C():
-			if err := vout.write(p.Data, p.PTS, true); err != nil && errors.Is(err, errClosedPipe) {
+			if audioOnly && !p.Keyframe {
+				continue // audio only: a still picture now and then
+			}
+			n, err := vout.write(p.Data, p.PTS, true)
+			ad.packets += n
+			if err != nil && errors.Is(err, errClosedPipe) {
 				return
 			}
 		case p := <-pendingC:
 			// The first packet of a new reader is a keyframe: switch here.
+			from := cur.Feed().Info().Name
 			cur.Close()
-			cur, pending, pendingC = pending, nil, nil
-			v.feed.Store(cur.Feed())
-			_ = vout.write(p.Data, p.PTS, true)
-			v.send(controlMessage{Type: "rung", Rung: cur.Feed().Info().Name, Reason: "manual"})
-			v.log.Info("rung switched", "rung", cur.Feed().Info().Name)
+			cur, pending = pending, nil
+			f := cur.Feed()
+			v.feed.Store(f)
+			n, _ := vout.write(p.Data, p.PTS, true)
+			ad.packets += n
+			ad.setRung(f.Info().Name, f.Info().Bitrate)
+			metrics.ViewerRung.DeleteLabelValues(v.st.Name(), v.id[:8], from)
+			metrics.ViewerRung.WithLabelValues(v.st.Name(), v.id[:8], f.Info().Name).Set(1)
+			v.send(controlMessage{Type: "rung", Rung: f.Info().Name, Reason: pendingReason})
+			v.log.Info("rung switched", "from", from, "rung", f.Info().Name, "reason", pendingReason)
 		case ev := <-events:
 			if dc := v.eventsDC.Load(); dc != nil && dc.ReadyState() == webrtc.DataChannelStateOpen {
 				if err := dc.SendText(string(ev)); err != nil {
@@ -318,29 +380,43 @@ func (v *viewerSession) run(rung *stream.Feed) {
 				}
 			}
 		case p := <-audioC:
-			_ = aout.write(p.Data, p.PTS, false)
+			_, _ = aout.write(p.Data, p.PTS, false)
+		case now := <-adaptTick.C:
+			d := ad.update(now, v.st.Name(), v.id[:8])
+			cur.SetDemand(ad.ctrl.Smoothed())
+			if d.AudioOnly != audioOnly {
+				audioOnly = d.AudioOnly
+				v.send(controlMessage{Type: "audio_only", Reason: d.Reason, Rung: fmt.Sprint(audioOnly)})
+			}
+			if audioOnly && now.Sub(lastStill) >= v.srv.cfg.Adapt.StillEvery {
+				lastStill = now
+				cur.Feed().RequestKeyframe()
+			}
+			if f, err := v.st.Rung(d.Rung); err == nil && f != cur.Feed() {
+				switchTo(f, d.Reason)
+			}
 		case name := <-v.rungReq:
-			if name == "auto" {
-				name = "" // automatic choice: the top rung until adaptation lands
+			if name == "auto" || name == "" {
+				ad.manual = false
+				ad.ctrl.ClearManual()
+				v.send(controlMessage{Type: "rung", Rung: cur.Feed().Info().Name, Reason: "auto"})
+				continue
 			}
 			f, err := v.st.Rung(name)
-			if err != nil {
+			if err != nil || ad.ctrl.SetManual(name) != nil {
 				v.send(controlMessage{Type: "error", Reason: fmt.Sprintf("no rung %q", name)})
 				continue
 			}
-			if pending != nil {
-				pending.Close()
-				pending, pendingC = nil, nil
-			}
+			ad.manual = true
 			if f == cur.Feed() {
 				v.send(controlMessage{Type: "rung", Rung: f.Info().Name, Reason: "manual"})
 				continue
 			}
-			pending = f.Subscribe(q)
-			pendingC = pending.C()
+			switchTo(f, "manual")
 		case <-cur.Feed().Gone():
-			// The ladder changed under a new publisher: take the rung of
-			// the same name, else the top one.
+			// The ladder changed (a new publisher, or the source rung
+			// withdrawn for a mutation chain): take the rung of the same
+			// name, else the top one.
 			f, err := v.st.Rung(cur.Feed().Info().Name)
 			if err != nil {
 				f, err = v.st.Rung("")
@@ -351,6 +427,7 @@ func (v *viewerSession) run(rung *stream.Feed) {
 			cur.Close()
 			cur = f.Subscribe(q)
 			v.feed.Store(f)
+			ad.setRung(f.Info().Name, f.Info().Bitrate)
 			v.send(controlMessage{Type: "rung", Rung: f.Info().Name, Reason: "ladder"})
 			v.log.Info("rung left the ladder; viewer moved", "rung", f.Info().Name)
 			if af := v.st.Audio(); af != nil && (audio == nil || af != audio.Feed()) {
@@ -376,8 +453,23 @@ func (v *viewerSession) run(rung *stream.Feed) {
 				audio = af.Subscribe(q)
 				audioC = audio.C()
 			}
+			if feeds := v.st.Rungs(); ladderNames(feeds) != rungNames {
+				rungNames = ladderNames(feeds)
+				ad.ctrl.SetRungs(adaptRungs(feeds))
+			}
+			in := ad.snapshot()
+			v.send(controlMessage{Type: "stats", Estimate: in.Estimate, Smoothed: ad.ctrl.Smoothed(), State: in.State, Rung: in.Rung})
 		}
 	}
+}
+
+func ladderNames(feeds []*stream.Feed) string {
+	var b strings.Builder
+	for _, f := range feeds {
+		in := f.Info()
+		fmt.Fprintf(&b, "%s:%d:%d;", in.Name, in.Width, in.Bitrate)
+	}
+	return b.String()
 }
 
 func (v *viewerSession) teardown() {

@@ -69,7 +69,7 @@ func (s *Server) handleViewerOffer(c *gin.Context) {
 		refuse(c, kind, http.StatusBadRequest, fmt.Sprintf("no rung %q (have %s)", rungName, rungNames(st)))
 		return
 	}
-	v, answer, err := s.newViewerSession(st, rung, string(body))
+	v, answer, err := s.newViewerSession(st, rung, rungName != "", string(body))
 	if err != nil {
 		if errors.Is(err, ErrTooManyViewers) {
 			c.Header("Retry-After", "10")

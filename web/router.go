@@ -39,6 +39,9 @@ type Options struct {
 	OverBudget error
 	// Capabilities returns what /api/v1/capabilities shows.
 	Capabilities func() any
+	// Viewers returns a stream's viewers with their recent history, for
+	// GET /api/v1/streams/NAME/viewers and the dashboard.
+	Viewers func(stream string) any
 	// Done, when closed, ends long-lived responses (server-sent events) so
 	// the server can shut down.
 	Done <-chan struct{}
@@ -79,6 +82,16 @@ func NewRouter(hub *stream.Hub, log *slog.Logger, opts Options, mounters ...Moun
 	v1.GET("/streams", api.listStreams)
 	v1.GET("/streams/:name", api.getStream)
 	v1.GET("/streams/:name/events", api.events)
+	if opts.Viewers != nil {
+		v1.GET("/streams/:name/viewers", func(c *gin.Context) {
+			if _, err := hub.Lookup(c.Param("name")); errors.Is(err, stream.ErrNotFound) {
+				api.fail(c, err)
+				return
+			}
+			c.JSON(http.StatusOK, gin.H{"stream": c.Param("name"), "viewers": opts.Viewers(c.Param("name"))})
+		})
+	}
+	r.GET("/dashboard", page("dashboard.html"))
 	if opts.Mutations != nil {
 		v1.GET("/streams/:name/mutations", api.getMutations)
 		v1.PUT("/streams/:name/mutations", api.admin, api.putMutations)

@@ -1,0 +1,33 @@
+package metrics
+
+import "github.com/prometheus/client_golang/prometheus"
+
+var (
+	// ViewerEstimate is each viewer's smoothed bandwidth estimate.
+	ViewerEstimate = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mediad_viewer_estimate_bps",
+		Help: "Each viewer's smoothed bandwidth estimate (GCC), by stream and session.",
+	}, []string{"stream", "session"})
+
+	// ViewerRung is 1 for the rung each viewer is on.
+	ViewerRung = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mediad_viewer_rung",
+		Help: "1 for the rung each viewer receives, by stream, session and rung.",
+	}, []string{"stream", "session", "rung"})
+
+	// ViewerSwitches counts rung switches by reason.
+	ViewerSwitches = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mediad_viewer_switches_total",
+		Help: "Rung switches decided for viewers, by stream and reason.",
+	}, []string{"stream", "reason"})
+
+	// ViewerRungSeconds counts viewer-seconds spent at each rung.
+	ViewerRungSeconds = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mediad_viewer_rung_seconds_total",
+		Help: "Viewer-seconds spent at each rung, by stream and rung.",
+	}, []string{"stream", "rung"})
+)
+
+func init() {
+	Registry.MustRegister(ViewerEstimate, ViewerRung, ViewerSwitches, ViewerRungSeconds)
+}

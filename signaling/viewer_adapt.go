@@ -1,0 +1,225 @@
+package signaling
+
+import (
+	"math/bits"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/rtcp"
+
+	"github.com/mutstream/mutstream/adapt"
+	"github.com/mutstream/mutstream/metrics"
+	"github.com/mutstream/mutstream/stream"
+)
+
+// adaptInterval is how often a viewer's controller decides.
+const adaptInterval = 200 * time.Millisecond
+
+// historyLen bounds a viewer's history: five minutes at two samples a second.
+const historyLen = 600
+
+// linkStats gathers what a viewer's RTCP says, written by the RTCP readers
+// and read by the session loop.
+type linkStats struct {
+	lossPPM atomic.Int64 // fraction lost in the last receiver report, parts per million
+	rttUS   atomic.Int64 // round-trip time from the last receiver report
+	nacks   atomic.Int64 // packets NACKed since start
+}
+
+// observe takes one RTCP packet from the viewer.
+func (l *linkStats) observe(p rtcp.Packet, now time.Time) {
+	switch r := p.(type) {
+	case *rtcp.ReceiverReport:
+		for _, rep := range r.Reports {
+			l.lossPPM.Store(int64(rep.FractionLost) * 1_000_000 / 256)
+			if rep.LastSenderReport != 0 {
+				mid := uint32(ntpTime(now) >> 16)
+				if rtt := mid - rep.LastSenderReport - rep.Delay; rtt < 1<<20 { // under 16 s
+					l.rttUS.Store(int64(rtt) * 1_000_000 / 65536)
+				}
+			}
+		}
+	case *rtcp.TransportLayerNack:
+		n := 0
+		for _, pair := range r.Nacks {
+			n += 1 + bits.OnesCount16(uint16(pair.LostPackets))
+		}
+		l.nacks.Add(int64(n))
+	}
+}
+
+// ntpTime is t as a 64-bit NTP timestamp (RFC 3550).
+func ntpTime(t time.Time) uint64 {
+	const ntpEpochOffset = 2208988800
+	secs := uint64(t.Unix()) + ntpEpochOffset
+	frac := uint64(t.Nanosecond()) << 32 / 1_000_000_000
+	return secs<<32 | frac
+}
+
+// Sample is one point of a viewer's history.
+type Sample struct {
+	T         float64 `json:"t"` // Unix seconds
+	Estimate  int     `json:"estimate"`
+	Smoothed  int     `json:"smoothed"`
+	Rung      string  `json:"rung"`
+	Bitrate   int     `json:"bitrate"` // the rung's target bitrate
+	Loss      float64 `json:"loss"`
+	RTTMS     float64 `json:"rtt_ms"`
+	AudioOnly bool    `json:"audio_only,omitempty"`
+}
+
+// Switch is one change of rung.
+type Switch struct {
+	T      float64 `json:"t"`
+	From   string  `json:"from"`
+	To     string  `json:"to"`
+	Reason string  `json:"reason"`
+}
+
+// ViewerInfo is a viewer's state and recent history, for the dashboard.
+type ViewerInfo struct {
+	ID        string   `json:"id"`
+	Rung      string   `json:"rung"`
+	State     string   `json:"state"`
+	Estimate  int      `json:"estimate"`
+	Loss      float64  `json:"loss"`
+	RTTMS     float64  `json:"rtt_ms"`
+	Manual    bool     `json:"manual"`
+	AudioOnly bool     `json:"audio_only"`
+	History   []Sample `json:"history"`
+	Switches  []Switch `json:"switches"`
+}
+
+// viewerAdapt is one viewer's controller and what it has decided, owned by
+// the session loop; info is read by the API under mu.
+type viewerAdapt struct {
+	ctrl    *adapt.Controller
+	est     cc.BandwidthEstimator
+	stats   *linkStats
+	packets int // video packets sent since the last update
+	nacks   int64
+	manual  bool
+	last    adapt.Decision
+	since   time.Time // when the current rung began, for seconds-at-rung
+
+	mu       sync.Mutex
+	info     ViewerInfo
+	lastHist time.Time
+}
+
+// adaptRungs converts a stream's ladder for the controller. The source
+// rung has no target bitrate: it is taken as 20 % above the top
+// transcoded rung.
+func adaptRungs(feeds []*stream.Feed) []adapt.Rung {
+	top := 0
+	for _, f := range feeds {
+		if b := f.Info().Bitrate; b > top {
+			top = b
+		}
+	}
+	out := make([]adapt.Rung, 0, len(feeds))
+	for _, f := range feeds {
+		in := f.Info()
+		b := in.Bitrate
+		if b == 0 {
+			b = top * 6 / 5
+			if b == 0 {
+				b = 1_000_000
+			}
+		}
+		out = append(out, adapt.Rung{Name: in.Name, Width: in.Width, Height: in.Height, FPS: in.FPS, Bitrate: b})
+	}
+	return out
+}
+
+// update runs the controller once and records the outcome.
+func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decision {
+	s := adapt.Stats{Now: now, Packets: a.packets}
+	a.packets = 0
+	if a.est != nil {
+		s.Estimate = a.est.GetTargetBitrate()
+		if u, ok := a.est.GetStats()["usage"].(string); ok && u == "overuse" {
+			s.Overuse = true
+		}
+	}
+	s.Loss = float64(a.stats.lossPPM.Load()) / 1e6
+	s.RTT = time.Duration(a.stats.rttUS.Load()) * time.Microsecond
+	n := a.stats.nacks.Load()
+	s.NACKs = int(n - a.nacks)
+	a.nacks = n
+	d := a.ctrl.Update(s)
+	prev := a.last
+	a.last = d
+	if d.Changed && prev.Rung != "" {
+		metrics.ViewerSwitches.WithLabelValues(streamName, d.Reason).Inc()
+	}
+	if prev.Rung != "" && !a.since.IsZero() {
+		metrics.ViewerRungSeconds.WithLabelValues(streamName, prev.Rung).Add(now.Sub(a.since).Seconds())
+	}
+	a.since = now
+	metrics.ViewerEstimate.WithLabelValues(streamName, id).Set(float64(a.ctrl.Smoothed()))
+
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	in := &a.info
+	in.Estimate, in.Loss, in.RTTMS = s.Estimate, s.Loss, float64(s.RTT.Microseconds())/1000
+	in.State, in.AudioOnly, in.Manual = a.ctrl.State(), d.AudioOnly, a.manual
+	if d.Changed && prev.Rung != "" {
+		in.Switches = append(in.Switches, Switch{T: unix(now), From: prev.Rung, To: d.Rung, Reason: d.Reason})
+		if len(in.Switches) > 100 {
+			in.Switches = in.Switches[len(in.Switches)-100:]
+		}
+	}
+	if now.Sub(a.lastHist) >= 500*time.Millisecond {
+		a.lastHist = now
+		in.History = append(in.History, Sample{T: unix(now), Estimate: s.Estimate, Smoothed: a.ctrl.Smoothed(),
+			Rung: in.Rung, Loss: s.Loss, RTTMS: in.RTTMS, AudioOnly: d.AudioOnly})
+		if len(in.History) > historyLen {
+			in.History = in.History[len(in.History)-historyLen:]
+		}
+	}
+	return d
+}
+
+// setRung records the rung actually being sent.
+func (a *viewerAdapt) setRung(name string, bitrate int) {
+	a.mu.Lock()
+	a.info.Rung = name
+	if n := len(a.info.History); n > 0 {
+		a.info.History[n-1].Rung = name
+		a.info.History[n-1].Bitrate = bitrate
+	}
+	a.mu.Unlock()
+}
+
+func (a *viewerAdapt) snapshot() ViewerInfo {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	in := a.info
+	in.History = append([]Sample(nil), a.info.History...)
+	in.Switches = append([]Switch(nil), a.info.Switches...)
+	return in
+}
+
+func unix(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
+
+// Viewers returns the state and history of every viewer of a stream.
+func (s *Server) Viewers(streamName string) []ViewerInfo {
+	s.mu.Lock()
+	var vs []*viewerSession
+	for _, x := range s.sessions {
+		if v, ok := x.(*viewerSession); ok && v.StreamName() == streamName {
+			vs = append(vs, v)
+		}
+	}
+	s.mu.Unlock()
+	out := make([]ViewerInfo, 0, len(vs))
+	for _, v := range vs {
+		in := v.adapt.snapshot()
+		in.ID = v.id[:8]
+		out = append(out, in)
+	}
+	return out
+}
