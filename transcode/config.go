@@ -47,9 +47,9 @@ type Config struct {
 	// NoSourceRung lists stream names, or path.Match patterns ("test-*"),
 	// for which the source rung is off.
 	NoSourceRung []string `yaml:"no_source_rung"`
-	// PauseIdleRungs stops scaling and encoding a rung with no viewers: a
-	// rung with no viewers is not encoded; it resumes with an IDR when one
-	// arrives. The source rung costs nothing and is never paused.
+	// PauseIdleRungs: a rung with no viewers is not encoded; it resumes
+	// with an IDR when one arrives. A paused rung is neither scaled nor
+	// encoded; the source rung costs nothing and is never paused.
 	PauseIdleRungs bool `yaml:"pause_idle_rungs"`
 	// MinBitrateRatio is the lowest fraction of a rung's bitrate its
 	// encoder may be retuned to for its viewers: once a second each running
