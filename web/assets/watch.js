@@ -4,12 +4,16 @@
 // operator panel (operator.js): the stream's mutation chain and events.
 //
 // window.mediad.events holds the stream events received on the "events"
-// data channel, newest last, at most MAX_EVENTS.
+// data channel, newest last, at most MAX_EVENTS. window.mediad.server is
+// what the server says about this viewer's adaptation (whep.js): its
+// bandwidth estimate, controller state, audio-only mode and the rung
+// switches, newest last.
 import { WhepPlayer, formatBitrate } from '/assets/whep.js';
 import { LatencyMeter } from '/assets/latency.js';
 import { initOperator } from '/assets/operator.js';
 
 const MAX_EVENTS = 500;
+const SHOWN_SWITCHES = 5;
 
 const $ = (id) => document.getElementById(id);
 const video = $('video');
@@ -36,6 +40,7 @@ window.mediad = {
   get rung() { return player.rung; },
   get stats() { return player.stats; },
   get requestedRung() { return player.requestedRung; },
+  get server() { return player.server; },
   player,
   events,
   setRung(r) {
@@ -87,6 +92,53 @@ if (player.requestedRung) {
 player.on('rung', ({ rung, reason }) => {
   $('st-rung').textContent = rung ? (reason ? `${rung} (${reason})` : rung) : '–';
 });
+
+// ---- what the server says (estimate, controller, switches) ---------------
+const clockTime = (t) => new Date(t * 1000).toLocaleTimeString([], { hour12: false });
+
+function showServer(sv) {
+  const est = $('st-est');
+  if (sv.estimate == null) {
+    est.textContent = '–';
+  } else {
+    est.textContent = formatBitrate(sv.estimate);
+    if (sv.smoothed != null) est.title = `smoothed ${formatBitrate(sv.smoothed)}`;
+  }
+  const ctl = $('st-ctl').firstElementChild;
+  ctl.textContent = sv.state || '–';
+  ctl.dataset.state = sv.state || '';
+
+  const badge = $('audio-only');
+  badge.hidden = !sv.audioOnly;
+  badge.textContent = sv.audioOnlyReason ? `audio only · ${sv.audioOnlyReason}` : 'audio only';
+  document.body.classList.toggle('audio-only', !!sv.audioOnly);
+  const rung = sv.rung || player.rung;
+  const reason = sv.reason || player.rungReason;
+  if (sv.audioOnly) $('st-rung').textContent = `audio only${rung ? ` (${rung} stills)` : ''}`;
+  else $('st-rung').textContent = rung ? (reason ? `${rung} (${reason})` : rung) : '–';
+
+  const list = $('switches');
+  const last = sv.switches.slice(-SHOWN_SWITCHES).reverse();
+  if (last.length === 0) {
+    list.replaceChildren(Object.assign(document.createElement('li'), { className: 'muted', textContent: 'none yet' }));
+    return;
+  }
+  list.replaceChildren(...last.map((w) => {
+    const li = document.createElement('li');
+    const time = document.createElement('time');
+    time.textContent = clockTime(w.t);
+    time.dateTime = new Date(w.t * 1000).toISOString();
+    const what = document.createElement('span');
+    what.textContent = w.from && w.from !== w.to ? `${w.from} → ${w.to}` : w.to || '–';
+    const why = document.createElement('span');
+    why.className = 'reason';
+    why.dataset.reason = w.reason.split(':')[0];
+    why.textContent = w.reason || '–';
+    li.append(time, what, why);
+    return li;
+  }));
+}
+player.on('server', showServer);
 
 // ---- stream info from the API ------------------------------------------
 async function refreshInfo() {

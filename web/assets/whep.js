@@ -11,11 +11,20 @@
 //   rung   {rung, reason}    the rung the server now sends
 //   stats  stats object      see parseStats()
 //   event  parsed JSON       a stream event (only with events: true)
+//   server player.server     after each rung, stats or audio_only message
+//
+// player.server is what the server says about this viewer's adaptation:
+//   {estimate, smoothed (bps, null until known), state (controller state:
+//    stable|congested|holding|probing|audio-only|manual, '' until known),
+//    rung, reason, audioOnly, audioOnlyReason,
+//    switches: [{t (Unix s, this clock), from, to, reason}, ...] newest
+//    last, at most MAX_SWITCHES; kept across reconnects}
 
 const GATHER_TIMEOUT_MS = 2000;
 const DISCONNECT_GRACE_MS = 4000;
 const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 15000;
+const MAX_SWITCHES = 100;
 
 /** Path of the WHEP endpoint for a stream, with an optional rung. */
 export function whepPath(name, rung = '') {
@@ -40,6 +49,10 @@ export class WhepPlayer {
     this.eventsDC = null;
     this.sessionURL = null;
     this.stats = null;
+    this.server = {
+      estimate: null, smoothed: null, state: '', rung: '', reason: '',
+      audioOnly: false, audioOnlyReason: '', switches: [],
+    };
     this.retryAt = 0;
     this._listeners = {};
     this._gen = 0;
@@ -119,6 +132,7 @@ export class WhepPlayer {
     clearTimeout(this._retryTimer);
     const gen = this._gen;
     this._offline = false;
+    this._resetServer();
     this._setState('connecting');
 
     let pc;
@@ -210,11 +224,37 @@ export class WhepPlayer {
     try { msg = JSON.parse(data); } catch { return; }
     if (!msg || typeof msg !== 'object') return;
     switch (msg.type) {
-      case 'rung':
+      case 'rung': {
+        const from = this.rung;
         this.rung = String(msg.rung || '');
         this.rungReason = String(msg.reason || '');
+        const sv = this.server;
+        sv.rung = this.rung;
+        sv.reason = this.rungReason;
+        sv.switches.push({ t: Date.now() / 1000, from, to: this.rung, reason: this.rungReason });
+        if (sv.switches.length > MAX_SWITCHES) sv.switches.splice(0, sv.switches.length - MAX_SWITCHES);
         this._emit('rung', { rung: this.rung, reason: this.rungReason });
+        this._emit('server', sv);
         break;
+      }
+      case 'stats': {
+        // Fields are left out when zero.
+        const sv = this.server;
+        sv.estimate = finiteOr(msg.estimate, 0);
+        sv.smoothed = finiteOr(msg.smoothed, 0);
+        sv.state = String(msg.state || '');
+        if (msg.rung) sv.rung = String(msg.rung);
+        this._emit('server', sv);
+        break;
+      }
+      case 'audio_only': {
+        // rung carries "true" or "false".
+        const sv = this.server;
+        sv.audioOnly = msg.rung === true || msg.rung === 'true';
+        sv.audioOnlyReason = String(msg.reason || '');
+        this._emit('server', sv);
+        break;
+      }
       case 'offline':
         this._offline = true;
         this._setState('offline', 'publisher went away');
@@ -234,6 +274,14 @@ export class WhepPlayer {
         break;
       default: // unknown types are ignored
     }
+  }
+
+  _resetServer() {
+    const sv = this.server;
+    sv.estimate = sv.smoothed = null;
+    sv.state = sv.rung = sv.reason = sv.audioOnlyReason = '';
+    sv.audioOnly = false;
+    this._emit('server', sv);
   }
 
   _onEvent(data) {
@@ -382,6 +430,11 @@ export function formatDuration(sec) {
 function normRung(name) {
   name = name == null ? '' : String(name);
   return name === 'auto' ? '' : name;
+}
+
+function finiteOr(x, dflt) {
+  const n = Number(x);
+  return x != null && isFinite(n) ? n : dflt;
 }
 
 function clamp(x, lo, hi) {
