@@ -37,7 +37,11 @@ func startServer(t testing.TB, demo bool) *Server {
 	cfg.WebRTC.RateLimit.PerSecond = 0
 	cfg.Demo.Enabled = demo
 	cfg.Demo.Width, cfg.Demo.Height, cfg.Demo.FPS = 320, 180, 15
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	level := slog.LevelInfo
+	if os.Getenv("MEDIAD_TEST_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	srv, err := New(cfg, log)
 	if err != nil {
 		t.Fatal(err)

@@ -100,3 +100,32 @@ var (
 	_ rtp.Payloader = (*codecs.H264Payloader)(nil)
 	_ rtp.Payloader = (*codecs.OpusPayloader)(nil)
 )
+
+// paddingSize is the padding carried by one probe packet.
+const paddingSize = 255
+
+// writePadding sends n padding-only packets (RFC 3550 5.1) continuing the
+// sequence, at the last timestamp: probe traffic the receiver discards but
+// acknowledges in its transport-wide congestion control feedback.
+func (o *rtpOut) writePadding(n int) error {
+	if !o.have {
+		return nil
+	}
+	for i := 0; i < n; i++ {
+		pkt := rtp.Packet{Header: rtp.Header{
+			Version:        2,
+			Padding:        true,
+			PaddingSize:    paddingSize,
+			SequenceNumber: o.seq,
+			Timestamp:      uint32(o.lastTS),
+		}}
+		if o.extID != 0 {
+			_ = pkt.Header.SetExtension(o.extID, o.extData)
+		}
+		o.seq++
+		if err := o.track.WriteRTP(&pkt); err != nil {
+			return err
+		}
+	}
+	return nil
+}

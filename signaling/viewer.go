@@ -336,6 +336,8 @@ func (v *viewerSession) run(rung *stream.Feed) {
 	defer tick.Stop()
 	adaptTick := time.NewTicker(adaptInterval)
 	defer adaptTick.Stop()
+	padTick := time.NewTicker(20 * time.Millisecond)
+	defer padTick.Stop()
 	rungNames := ladderNames(v.st.Rungs())
 	for {
 		var pendingC <-chan *stream.Packet
@@ -356,6 +358,7 @@ func (v *viewerSession) run(rung *stream.Feed) {
 			}
 			n, err := vout.write(p.Data, p.PTS, true)
 			ad.packets += n
+			ad.bytes += len(p.Data)
 			if err != nil && errors.Is(err, errClosedPipe) {
 				return
 			}
@@ -368,6 +371,7 @@ func (v *viewerSession) run(rung *stream.Feed) {
 			v.feed.Store(f)
 			n, _ := vout.write(p.Data, p.PTS, true)
 			ad.packets += n
+			ad.bytes += len(p.Data)
 			ad.setRung(f.Info().Name, f.Info().Bitrate)
 			metrics.ViewerRung.DeleteLabelValues(v.st.Name(), v.id[:8], from)
 			metrics.ViewerRung.WithLabelValues(v.st.Name(), v.id[:8], f.Info().Name).Set(1)
@@ -394,6 +398,12 @@ func (v *viewerSession) run(rung *stream.Feed) {
 			}
 			if f, err := v.st.Rung(d.Rung); err == nil && f != cur.Feed() {
 				switchTo(f, d.Reason)
+			}
+		case <-padTick.C:
+			if ad.probeRate > 0 && !audioOnly {
+				if n := ad.paddingPackets(cur.Feed().Info().Bitrate, 20*time.Millisecond); n > 0 {
+					_ = vout.writePadding(n)
+				}
 			}
 		case name := <-v.rungReq:
 			if name == "auto" || name == "" {
@@ -458,6 +468,7 @@ func (v *viewerSession) run(rung *stream.Feed) {
 				ad.ctrl.SetRungs(adaptRungs(feeds))
 			}
 			in := ad.snapshot()
+			v.log.Debug("adapt", "estimate", in.Estimate, "smoothed", ad.ctrl.Smoothed(), "state", in.State, "rung", in.Rung, "loss", in.Loss, "rtt_ms", in.RTTMS, "probe", ad.probeRate, "probe_ok", ad.probeOK, "probe_target", ad.ctrl.ProbeTarget())
 			v.send(controlMessage{Type: "stats", Estimate: in.Estimate, Smoothed: ad.ctrl.Smoothed(), State: in.State, Rung: in.Rung})
 		}
 	}

@@ -99,10 +99,21 @@ type viewerAdapt struct {
 	est     cc.BandwidthEstimator
 	stats   *linkStats
 	packets int // video packets sent since the last update
+	bytes   int // video bytes sent since the last update
 	nacks   int64
-	manual  bool
-	last    adapt.Decision
-	since   time.Time // when the current rung began, for seconds-at-rung
+	lastUpd time.Time
+
+	// Probing: padding up to probeRate to find out whether the link
+	// carries the next rung; a clean probe raises the estimate.
+	probeRate  int       // bps being probed, 0 = not probing
+	probeStart time.Time // when the current probe began
+	probeOK    int       // the rate a clean probe showed the link carries
+	probeUntil time.Time // until when probeOK counts
+	floorSum   int       // delivered rate over the last clean updates
+	floorN     int
+	manual     bool
+	last       adapt.Decision
+	since      time.Time // when the current rung began, for seconds-at-rung
 
 	mu       sync.Mutex
 	info     ViewerInfo
@@ -137,7 +148,13 @@ func adaptRungs(feeds []*stream.Feed) []adapt.Rung {
 // update runs the controller once and records the outcome.
 func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decision {
 	s := adapt.Stats{Now: now, Packets: a.packets}
-	a.packets = 0
+	sentBps := 0
+	if !a.lastUpd.IsZero() {
+		if dt := now.Sub(a.lastUpd).Seconds(); dt > 0 {
+			sentBps = int(float64(a.bytes*8) / dt)
+		}
+	}
+	a.lastUpd, a.packets, a.bytes = now, 0, 0
 	if a.est != nil {
 		s.Estimate = a.est.GetTargetBitrate()
 		if u, ok := a.est.GetStats()["usage"].(string); ok && u == "overuse" {
@@ -149,6 +166,31 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 	n := a.stats.nacks.Load()
 	s.NACKs = int(n - a.nacks)
 	a.nacks = n
+	// Heavy loss says what the link carries now, sooner than GCC's
+	// estimate falls: what was sent, less what was lost. Without loss or
+	// overuse the link carries at least what gets through, whatever GCC
+	// says after one of its sharp drops.
+	delivered := int(float64(sentBps) * (1 - s.Loss))
+	switch {
+	case s.Loss > lossCapThreshold && sentBps > 0:
+		if s.Estimate == 0 || delivered < s.Estimate {
+			s.Estimate = delivered
+		}
+	case !s.Overuse && s.RTT < 200*time.Millisecond && delivered > s.Estimate:
+		a.floorSum += delivered
+		a.floorN++
+		if a.floorN >= 5 { // a second of clean delivery
+			if f := a.floorSum / a.floorN; f > s.Estimate {
+				s.Estimate = f
+			}
+		}
+	default:
+		a.floorSum, a.floorN = 0, 0
+	}
+	a.probe(now, s)
+	if now.Before(a.probeUntil) && a.probeOK > s.Estimate && s.Loss <= lossCapThreshold && !s.Overuse {
+		s.Estimate = a.probeOK
+	}
 	d := a.ctrl.Update(s)
 	prev := a.last
 	a.last = d
@@ -222,4 +264,50 @@ func (s *Server) Viewers(streamName string) []ViewerInfo {
 		out = append(out, in)
 	}
 	return out
+}
+
+// lossCapThreshold is the loss above which the delivered rate caps the
+// estimate, and under which a probe counts as clean.
+const lossCapThreshold = 0.02
+
+// probeClean is how long a probe must run clean to count.
+const probeClean = 1500 * time.Millisecond
+
+// probe starts, ends and judges probes; the session loop pads up to
+// probeRate while it is non-zero.
+func (a *viewerAdapt) probe(now time.Time, s adapt.Stats) {
+	target := a.ctrl.ProbeTarget()
+	congested := s.Overuse || s.Loss > lossCapThreshold
+	// Probes climb in steps of twice the smoothed estimate towards the
+	// target, so one that fails overloads the link only a little.
+	step := func() int {
+		base := max(a.ctrl.Smoothed(), a.probeOK)
+		return min(target, max(base*2, base+100_000))
+	}
+	switch {
+	case a.probeRate == 0 && target > 0 && !congested:
+		a.probeRate, a.probeStart = step(), now
+	case a.probeRate > 0 && congested:
+		a.probeRate = 0 // failed: the controller sees the congestion and backs off
+	case a.probeRate > 0 && now.Sub(a.probeStart) >= probeClean:
+		// Clean: the link carries the probed rate. Hold that long enough
+		// for the controller's hold before stepping up.
+		a.probeOK, a.probeUntil = a.probeRate, now.Add(4*time.Second)
+		a.probeStart = now
+		if target == 0 {
+			a.probeRate = 0
+		} else {
+			a.probeRate = step()
+		}
+	}
+}
+
+// paddingPackets is how many padding packets to send in the next dt to
+// bring the video rate up to the probe rate.
+func (a *viewerAdapt) paddingPackets(videoBps int, dt time.Duration) int {
+	if a.probeRate <= videoBps {
+		return 0
+	}
+	n := int(float64(a.probeRate-videoBps) / 8 * dt.Seconds() / (paddingSize + 12))
+	return min(n, 100)
 }
