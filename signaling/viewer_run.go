@@ -1,0 +1,243 @@
+package signaling
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/mutstream/mutstream/adapt"
+	"github.com/mutstream/mutstream/metrics"
+	"github.com/mutstream/mutstream/stream"
+)
+
+// run is the session's media loop: it moves packets from the feeds to the
+// tracks, runs the viewer's controller, and carries out rung switches at
+// keyframes.
+func (v *viewerSession) run(rung *stream.Feed) {
+	defer v.wg.Done()
+	// Start reading only once media can flow, so the first keyframe
+	// reaches the browser instead of an unconnected transport.
+	select {
+	case <-v.connected:
+	case <-time.After(connectTimeout):
+		v.log.Info("viewer never connected", "timeout", connectTimeout)
+		v.teardown()
+		return
+	case <-v.ctx.Done():
+		v.teardown()
+		return
+	}
+	q := v.srv.cfg.ViewerQueue
+	vout := newRTPOut(v.video, &codecs.H264Payloader{}, 90000, 3000)
+	if v.playoutExt != 0 {
+		vout.extID, vout.extData = v.playoutExt, playoutDelay(0, 0)
+	}
+	aout := newRTPOut(v.audio, &codecs.OpusPayloader{}, 48000, 960)
+
+	ad := v.adapt
+	ad.ctrl = adapt.New(v.srv.cfg.Adapt, adaptRungs(v.st.Rungs()), time.Now())
+	if v.manualRung {
+		ad.manual = ad.ctrl.SetManual(rung.Info().Name) == nil
+	}
+	cur := rung.Subscribe(q)
+	v.feed.Store(rung)
+	ad.setRung(rung.Info().Name, rung.Info().Bitrate)
+	metrics.ViewerRung.WithLabelValues(v.st.Name(), v.id[:8], rung.Info().Name).Set(1)
+	v.send(controlMessage{Type: "rung", Rung: rung.Info().Name, Reason: "initial"})
+	var pending *stream.Reader
+	pendingReason := ""
+	audioFeed := v.st.Audio()
+	var audio *stream.Reader
+	var audioC <-chan *stream.Packet
+	if audioFeed != nil {
+		audio = audioFeed.Subscribe(q)
+		audioC = audio.C()
+	}
+	defer func() {
+		cur.Close()
+		if pending != nil {
+			pending.Close()
+		}
+		if audio != nil {
+			audio.Close()
+		}
+		metrics.ViewerRung.DeletePartialMatch(map[string]string{"session": v.id[:8]})
+		metrics.ViewerEstimate.DeleteLabelValues(v.st.Name(), v.id[:8])
+		v.teardown()
+	}()
+	// switchTo starts reading f; the switch happens at its first packet,
+	// a keyframe, asked for now.
+	switchTo := func(f *stream.Feed, reason string) {
+		if pending != nil {
+			if pending.Feed() == f {
+				return
+			}
+			pending.Close()
+			pending = nil
+		}
+		if f == cur.Feed() {
+			return
+		}
+		pending, pendingReason = f.Subscribe(q), reason
+	}
+	audioOnly := false
+	var lastStill time.Time
+	live := v.st.Live()
+	ended := v.st.Ended()
+	events, unsubscribe := v.st.SubscribeEvents(64)
+	defer unsubscribe()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	adaptTick := time.NewTicker(adaptInterval)
+	defer adaptTick.Stop()
+	padTick := time.NewTicker(20 * time.Millisecond)
+	defer padTick.Stop()
+	rungNames := ladderNames(v.st.Rungs())
+	for {
+		var pendingC <-chan *stream.Packet
+		if pending != nil {
+			pendingC = pending.C()
+		}
+		select {
+		case <-v.ctx.Done():
+			return
+		case <-ended:
+			v.send(controlMessage{Type: "ended"})
+			v.flushControl(500 * time.Millisecond)
+			v.log.Info("stream ended: releasing viewer")
+			return
+		case p := <-cur.C():
+			if audioOnly && !p.Keyframe {
+				continue // audio only: a still picture now and then
+			}
+			n, err := vout.write(p.Data, p.PTS, true)
+			ad.packets += n
+			ad.bytes += len(p.Data)
+			if err != nil && errors.Is(err, errClosedPipe) {
+				return
+			}
+		case p := <-pendingC:
+			// The first packet of a new reader is a keyframe: switch here.
+			from := cur.Feed().Info().Name
+			cur.Close()
+			cur, pending = pending, nil
+			f := cur.Feed()
+			v.feed.Store(f)
+			n, _ := vout.write(p.Data, p.PTS, true)
+			ad.packets += n
+			ad.bytes += len(p.Data)
+			ad.setRung(f.Info().Name, f.Info().Bitrate)
+			metrics.ViewerRung.DeleteLabelValues(v.st.Name(), v.id[:8], from)
+			metrics.ViewerRung.WithLabelValues(v.st.Name(), v.id[:8], f.Info().Name).Set(1)
+			v.send(controlMessage{Type: "rung", Rung: f.Info().Name, Reason: pendingReason})
+			v.log.Info("rung switched", "from", from, "rung", f.Info().Name, "reason", pendingReason)
+		case ev := <-events:
+			if dc := v.eventsDC.Load(); dc != nil && dc.ReadyState() == webrtc.DataChannelStateOpen {
+				if err := dc.SendText(string(ev)); err != nil {
+					v.log.Debug("event send", "err", err)
+				}
+			}
+		case p := <-audioC:
+			_, _ = aout.write(p.Data, p.PTS, false)
+		case now := <-adaptTick.C:
+			d := ad.update(now, v.st.Name(), v.id[:8])
+			cur.SetDemand(ad.ctrl.Smoothed())
+			if d.AudioOnly != audioOnly {
+				audioOnly = d.AudioOnly
+				v.send(controlMessage{Type: "audio_only", Reason: d.Reason, Rung: fmt.Sprint(audioOnly)})
+			}
+			if audioOnly && now.Sub(lastStill) >= v.srv.cfg.Adapt.StillEvery {
+				lastStill = now
+				cur.Feed().RequestKeyframe()
+			}
+			if f, err := v.st.Rung(d.Rung); err == nil && f != cur.Feed() {
+				switchTo(f, d.Reason)
+			}
+		case <-padTick.C:
+			if ad.probeRate > 0 && !audioOnly {
+				if n := ad.paddingPackets(cur.Feed().Info().Bitrate, 20*time.Millisecond); n > 0 {
+					_ = vout.writePadding(n)
+				}
+			}
+		case name := <-v.rungReq:
+			if name == "auto" || name == "" {
+				ad.manual = false
+				ad.ctrl.ClearManual()
+				v.send(controlMessage{Type: "rung", Rung: cur.Feed().Info().Name, Reason: "auto"})
+				continue
+			}
+			f, err := v.st.Rung(name)
+			if err != nil || ad.ctrl.SetManual(name) != nil {
+				v.send(controlMessage{Type: "error", Reason: fmt.Sprintf("no rung %q", name)})
+				continue
+			}
+			ad.manual = true
+			if f == cur.Feed() {
+				v.send(controlMessage{Type: "rung", Rung: f.Info().Name, Reason: "manual"})
+				continue
+			}
+			switchTo(f, "manual")
+		case <-cur.Feed().Gone():
+			// The ladder changed (a new publisher, or the source rung
+			// withdrawn for a mutation chain): take the rung of the same
+			// name, else the top one.
+			f, err := v.st.Rung(cur.Feed().Info().Name)
+			if err != nil {
+				f, err = v.st.Rung("")
+			}
+			if err != nil {
+				return
+			}
+			cur.Close()
+			cur = f.Subscribe(q)
+			v.feed.Store(f)
+			ad.setRung(f.Info().Name, f.Info().Bitrate)
+			v.send(controlMessage{Type: "rung", Rung: f.Info().Name, Reason: "ladder"})
+			v.log.Info("rung left the ladder; viewer moved", "rung", f.Info().Name)
+			if af := v.st.Audio(); af != nil && (audio == nil || af != audio.Feed()) {
+				if audio != nil {
+					audio.Close()
+				}
+				audio = af.Subscribe(q)
+				audioC = audio.C()
+			}
+		case <-tick.C:
+			if now := v.st.Live(); now != live {
+				live = now
+				if live {
+					v.send(controlMessage{Type: "live"})
+				} else {
+					v.send(controlMessage{Type: "offline"})
+				}
+			}
+			if af := v.st.Audio(); af != nil && (audio == nil || af != audio.Feed()) {
+				if audio != nil {
+					audio.Close()
+				}
+				audio = af.Subscribe(q)
+				audioC = audio.C()
+			}
+			if feeds := v.st.Rungs(); ladderNames(feeds) != rungNames {
+				rungNames = ladderNames(feeds)
+				ad.ctrl.SetRungs(adaptRungs(feeds))
+			}
+			in := ad.snapshot()
+			v.log.Debug("adapt", "estimate", in.Estimate, "smoothed", ad.ctrl.Smoothed(), "state", in.State, "rung", in.Rung, "loss", in.Loss, "rtt_ms", in.RTTMS, "probe", ad.probeRate, "probe_ok", ad.probeOK, "probe_target", ad.ctrl.ProbeTarget())
+			v.send(controlMessage{Type: "stats", Estimate: in.Estimate, Smoothed: ad.ctrl.Smoothed(), State: in.State, Rung: in.Rung})
+		}
+	}
+}
+
+func ladderNames(feeds []*stream.Feed) string {
+	var b strings.Builder
+	for _, f := range feeds {
+		in := f.Info()
+		fmt.Fprintf(&b, "%s:%d:%d;", in.Name, in.Width, in.Bitrate)
+	}
+	return b.String()
+}
+
