@@ -240,4 +240,3 @@ func ladderNames(feeds []*stream.Feed) string {
 	}
 	return b.String()
 }
-
