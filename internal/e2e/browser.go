@@ -56,6 +56,9 @@ func NewBrowser(t testing.TB) *Browser {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-quic", true),
+		// Gather 127.0.0.1 too: in a network namespace with only a loopback
+		// interface it is the only address there is.
+		chromedp.Flag("allow-loopback-in-peer-connection", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 		// Tabs that are not in front keep their timers, animation frames and
 		// media running: a test has a publisher and viewers side by side.
