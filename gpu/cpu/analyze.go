@@ -9,7 +9,7 @@ import (
 func init() { Register("analyze", newAnalyze) }
 
 // analyzeBins is the number of bins of the luma histogram.
-const analyzeBins = 32
+const analyzeBins = gpu.AnalyzeBins
 
 // rowStats is what one sampled row contributes to a frame's measures.
 type rowStats struct {
@@ -19,31 +19,18 @@ type rowStats struct {
 	hist [analyzeBins]int32
 }
 
-// section is an open black or frozen section.
-type section struct {
-	open    bool
-	from    float64
-	started bool // its _start event was sent
-}
-
 // analyzeOp measures sampled luma and emits events; it does not change the
 // frame.
 type analyzeOp struct {
-	p           gpu.AnalyzeParams
-	w, h        int
-	format      gpu.PixelFormat
-	cols, rows  int    // sampled columns and rows
-	prev, cur   []byte // sampled luma, cols*rows
-	stats       []rowStats
-	hist, phist [analyzeBins]int // this frame's and the previous frame's
-	f           *gpu.Frame
-	frames      int // frames seen since the (re)start
-	lastPTS     float64
-	lastCut     float64
-	cutSeen     bool
-	black       section
-	frozen      section
-	last        gpu.Measure
+	p          gpu.AnalyzeParams
+	w, h       int
+	format     gpu.PixelFormat
+	cols, rows int    // sampled columns and rows
+	prev, cur  []byte // sampled luma, cols*rows
+	stats      []rowStats
+	f          *gpu.Frame
+	sums       gpu.AnalyzeSums
+	rules      gpu.AnalyzeRules // measures and events, shared with the CUDA backend
 }
 
 var (
@@ -62,7 +49,7 @@ func newAnalyze(p gpu.Params, w, h int, format gpu.PixelFormat) (Op, error) {
 	s := ap.Subsample
 	cols, rows := (w+s-1)/s, (h+s-1)/s
 	return &analyzeOp{
-		p: *ap, w: w, h: h, format: format, cols: cols, rows: rows,
+		p: *ap, w: w, h: h, format: format, cols: cols, rows: rows, rules: gpu.AnalyzeRules{P: *ap},
 		prev:  make([]byte, cols*rows),
 		cur:   make([]byte, cols*rows),
 		stats: make([]rowStats, rows),
@@ -70,7 +57,7 @@ func newAnalyze(p gpu.Params, w, h int, format gpu.PixelFormat) (Op, error) {
 }
 
 // Measure returns the measures of the last frame.
-func (op *analyzeOp) Measure() gpu.Measure { return op.last }
+func (op *analyzeOp) Measure() gpu.Measure { return op.rules.Measure() }
 
 // Band samples rows [r0, r1) of the sampled grid.
 func (op *analyzeOp) Band(r0, r1 int) {
@@ -107,86 +94,18 @@ func (op *analyzeOp) Apply(f *gpu.Frame, info gpu.FrameInfo, pool *Pool) error {
 	pool.Run(op.rows, op)
 	op.f = nil
 
-	n := op.cols * op.rows
-	sum, dark, diff := 0, 0, 0
-	op.hist = [analyzeBins]int{}
+	sums := &op.sums
+	*sums = gpu.AnalyzeSums{N: op.cols * op.rows}
 	for i := range op.stats {
 		st := &op.stats[i]
-		sum += st.sum
-		dark += st.dark
-		diff += st.diff
+		sums.Sum += st.sum
+		sums.Dark += st.dark
+		sums.Diff += st.diff
 		for b, c := range st.hist {
-			op.hist[b] += int(c)
+			sums.Hist[b] += int(c)
 		}
 	}
-	t := info.PTS.Seconds()
-	if op.frames > 0 && t < op.lastPTS {
-		op.restart()
-	}
-	m := gpu.Measure{MeanLuma: float64(sum) / float64(n)}
-	if op.frames > 0 {
-		m.Motion = float64(diff) / (255 * float64(n))
-		hd := 0
-		for b := range op.hist {
-			d := op.hist[b] - op.phist[b]
-			if d < 0 {
-				d = -d
-			}
-			hd += d
-		}
-		m.SceneScore = float64(hd) / (2 * float64(n))
-	}
-	op.last = m
-	emit := func(e gpu.Event) {
-		if info.Emit != nil {
-			e.Stream = info.Stream
-			info.Emit(e)
-		}
-	}
-
-	if op.frames > 0 && m.SceneScore >= op.p.SceneThreshold && (!op.cutSeen || t-op.lastCut >= gpu.SceneCutMinGap) {
-		op.cutSeen, op.lastCut = true, t
-		emit(gpu.Event{Type: gpu.EventSceneCut, PTS: t, Score: m.SceneScore})
-	}
-	isBlack := m.MeanLuma <= float64(op.p.BlackLuma) && float64(dark) >= 0.98*float64(n)
-	op.track(&op.black, isBlack, t, t, gpu.EventBlackStart, gpu.EventBlack, emit)
-	isFrozen := op.frames > 0 && m.Motion < op.p.FreezeThreshold
-	op.track(&op.frozen, isFrozen, op.lastPTS, t, gpu.EventFrozenStart, gpu.EventFrozen, emit)
-
+	op.rules.Frame(sums, info)
 	op.prev, op.cur = op.cur, op.prev
-	op.phist = op.hist
-	op.lastPTS = t
-	op.frames++
 	return nil
-}
-
-// track advances a black or frozen section: on is whether this frame (at t)
-// belongs to one, which began at from if it is new.
-func (op *analyzeOp) track(s *section, on bool, from, t float64, startType, endType string, emit func(gpu.Event)) {
-	minDur := op.p.MinDuration
-	switch {
-	case on && !s.open:
-		*s = section{open: true, from: from}
-		fallthrough
-	case on:
-		if !s.started && t-s.from >= minDur {
-			s.started = true
-			emit(gpu.Event{Type: startType, PTS: s.from, From: s.from})
-		}
-	case s.open:
-		if t-s.from >= minDur {
-			if !s.started {
-				emit(gpu.Event{Type: startType, PTS: s.from, From: s.from})
-			}
-			emit(gpu.Event{Type: endType, PTS: t, From: s.from, To: t})
-		}
-		*s = section{}
-	}
-}
-
-// restart forgets the stream's past, when its PTS goes back.
-func (op *analyzeOp) restart() {
-	op.frames = 0
-	op.cutSeen = false
-	op.black, op.frozen = section{}, section{}
 }

@@ -24,24 +24,11 @@ type analyzeOp struct {
 	res        [analyzeOut]uint64
 	zero       [analyzeOut]uint64
 
-	hist, phist [32]int
-	frames      int
-	lastPTS     float64
-	lastCut     float64
-	cutSeen     bool
-	black       section
-	frozen      section
-	last        gpu.Measure
+	sums  gpu.AnalyzeSums
+	rules gpu.AnalyzeRules // measures and events, shared with the CPU backend
 }
 
 var _ gpu.Measurer = (*analyzeOp)(nil)
-
-// section is an open black or frozen section.
-type section struct {
-	open    bool
-	from    float64
-	started bool // its _start event was sent
-}
 
 func newAnalyze(p gpu.Params, w, h int, _ gpu.PixelFormat) (op, error) {
 	ap, ok := p.(*gpu.AnalyzeParams)
@@ -52,7 +39,7 @@ func newAnalyze(p gpu.Params, w, h int, _ gpu.PixelFormat) (op, error) {
 		return nil, fmt.Errorf("analyze: subsample %d: must be >= 1", ap.Subsample)
 	}
 	s := ap.Subsample
-	o := &analyzeOp{p: *ap, cols: (w + s - 1) / s, rows: (h + s - 1) / s}
+	o := &analyzeOp{p: *ap, cols: (w + s - 1) / s, rows: (h + s - 1) / s, rules: gpu.AnalyzeRules{P: *ap}}
 	var err error
 	if o.prev, err = allocBytes(make([]byte, o.cols*o.rows)); err != nil {
 		return nil, fmt.Errorf("analyze: %w", err)
@@ -65,7 +52,7 @@ func newAnalyze(p gpu.Params, w, h int, _ gpu.PixelFormat) (op, error) {
 }
 
 // Measure returns the measures of the last frame.
-func (o *analyzeOp) Measure() gpu.Measure { return o.last }
+func (o *analyzeOp) Measure() gpu.Measure { return o.rules.Measure() }
 
 func (o *analyzeOp) apply(l *launcher, p *planes, info gpu.FrameInfo) error {
 	if err := o.out.upload(u64Bytes(o.zero[:])); err != nil {
@@ -84,71 +71,12 @@ func (o *analyzeOp) apply(l *launcher, p *planes, info gpu.FrameInfo) error {
 	if err := o.out.download(u64Bytes(o.res[:])); err != nil {
 		return err
 	}
-	for b := range o.hist {
-		o.hist[b] = int(o.res[2+b])
+	o.sums = gpu.AnalyzeSums{N: n, Sum: int(o.res[0]), Diff: int(o.res[1]), Dark: int(o.res[34])}
+	for b := range o.sums.Hist {
+		o.sums.Hist[b] = int(o.res[2+b])
 	}
-	o.update(int(o.res[0]), int(o.res[1]), int(o.res[34]), n, info)
+	o.rules.Frame(&o.sums, info)
 	return nil
-}
-
-// update turns one frame's sums into the measure and events.
-func (o *analyzeOp) update(sum, diff, dark, n int, info gpu.FrameInfo) {
-	t := info.PTS.Seconds()
-	if o.frames > 0 && t < o.lastPTS {
-		o.frames, o.cutSeen = 0, false
-		o.black, o.frozen = section{}, section{}
-	}
-	m := gpu.Measure{MeanLuma: float64(sum) / float64(n)}
-	if o.frames > 0 {
-		m.Motion = float64(diff) / (255 * float64(n))
-		hd := 0
-		for b := range o.hist {
-			hd += max(o.hist[b]-o.phist[b], o.phist[b]-o.hist[b])
-		}
-		m.SceneScore = float64(hd) / (2 * float64(n))
-	}
-	o.last = m
-	emit := func(e gpu.Event) {
-		if info.Emit != nil {
-			e.Stream = info.Stream
-			info.Emit(e)
-		}
-	}
-	if o.frames > 0 && m.SceneScore >= o.p.SceneThreshold && (!o.cutSeen || t-o.lastCut >= gpu.SceneCutMinGap) {
-		o.cutSeen, o.lastCut = true, t
-		emit(gpu.Event{Type: gpu.EventSceneCut, PTS: t, Score: m.SceneScore})
-	}
-	isBlack := m.MeanLuma <= float64(o.p.BlackLuma) && float64(dark) >= 0.98*float64(n)
-	o.track(&o.black, isBlack, t, t, gpu.EventBlackStart, gpu.EventBlack, emit)
-	isFrozen := o.frames > 0 && m.Motion < o.p.FreezeThreshold
-	o.track(&o.frozen, isFrozen, o.lastPTS, t, gpu.EventFrozenStart, gpu.EventFrozen, emit)
-	o.phist = o.hist
-	o.lastPTS = t
-	o.frames++
-}
-
-// track advances a black or frozen section: on says whether the frame at t
-// belongs to one, which began at from if it is new.
-func (o *analyzeOp) track(s *section, on bool, from, t float64, startType, endType string, emit func(gpu.Event)) {
-	minDur := o.p.MinDuration
-	switch {
-	case on:
-		if !s.open {
-			*s = section{open: true, from: from}
-		}
-		if !s.started && t-s.from >= minDur {
-			s.started = true
-			emit(gpu.Event{Type: startType, PTS: s.from, From: s.from})
-		}
-	case s.open:
-		if t-s.from >= minDur {
-			if !s.started {
-				emit(gpu.Event{Type: startType, PTS: s.from, From: s.from})
-			}
-			emit(gpu.Event{Type: endType, PTS: t, From: s.from, To: t})
-		}
-		*s = section{}
-	}
 }
 
 func (o *analyzeOp) close() {
