@@ -189,7 +189,7 @@ func (m *mutations) SetChain(name string, body []byte) (any, error) {
 	m.mu.Lock()
 	m.chains[name] = specs
 	m.mu.Unlock()
-	m.log.Info("mutation chain set", "stream", name, "ops", len(specs), "cost_ms", res.CostMS)
+	m.log.Info("mutation chain set", "component", "mutate", "stream", name, "ops", len(specs), "cost_ms", res.CostMS)
 	return res, nil
 }
 

@@ -49,11 +49,13 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: log, closing: make(chan struct{})}
 	transcode.RouteFFmpegLogs(log)
-	s.report = probe.Probe(cfg.GPU.Mode)
+	for _, l := range transcode.CaptureFFmpegLogs(func() { s.report = probe.Probe(cfg.GPU.Mode) }) {
+		log.Debug("ffmpeg said during the capability probe", "msg", l)
+	}
 	if err := s.report.Err(); err != nil {
 		return nil, err
 	}
-	muts, err := newMutations(cfg, mutateBackend(cfg.GPU.Mode, log), log.With("component", "mutate"))
+	muts, err := newMutations(cfg, mutateBackend(cfg.GPU.Mode, log), log)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/mutstream/mutstream/config"
 	"github.com/mutstream/mutstream/gpu/probe"
 	"github.com/mutstream/mutstream/server"
+	"github.com/mutstream/mutstream/transcode"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -180,6 +181,7 @@ func probeCmd(args []string, stdout, stderr io.Writer) int {
 	cfgPath := fs.String("config", "", "YAML config file (its gpu.mode is used)")
 	mode := fs.String("gpu", "", "auto, off or require (default: the config's, else auto)")
 	asJSON := fs.Bool("json", false, "print JSON, as GET /api/v1/capabilities does")
+	verbose := fs.Bool("verbose", false, "also print what FFmpeg said while probing")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -197,12 +199,18 @@ func probeCmd(args []string, stdout, stderr io.Writer) int {
 	if *mode != "" {
 		cfg.GPU.Mode = *mode
 	}
-	r := probe.Probe(cfg.GPU.Mode)
+	var r probe.Report
+	said := transcode.CaptureFFmpegLogs(func() { r = probe.Probe(cfg.GPU.Mode) })
 	if *asJSON {
 		b, _ := json.MarshalIndent(r, "", "  ")
 		fmt.Fprintln(stdout, string(b))
 	} else {
 		fmt.Fprint(stdout, r.String())
+	}
+	if *verbose {
+		for _, l := range said {
+			fmt.Fprintln(stdout, "ffmpeg:", l)
+		}
 	}
 	if err := r.Err(); err != nil {
 		fmt.Fprintln(stderr, "mediad:", err)
