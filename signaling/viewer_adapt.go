@@ -111,6 +111,10 @@ type viewerAdapt struct {
 	probeUntil time.Time // until when probeOK counts
 	floorSum   int       // delivered rate over the last clean updates
 	floorN     int
+	rungs      []adapt.Rung  // the ladder as the controller sees it
+	rungBps    int           // the target bitrate of the rung being sent
+	minRTT     time.Duration // the lowest RTT seen: the link's base delay
+	headroom   float64
 	manual     bool
 	last       adapt.Decision
 	since      time.Time // when the current rung began, for seconds-at-rung
@@ -187,6 +191,18 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 	default:
 		a.floorSum, a.floorN = 0, 0
 	}
+	// A fall of GCC's estimate with no sign of congestion (no loss, no
+	// overuse, RTT near the link's base) is one of its known artefacts
+	// (it grows without bound while the sender is application-limited,
+	// then drops sharply on one delay spike): it does not take the viewer
+	// off the rung it is on.
+	if s.RTT > 0 && (a.minRTT == 0 || s.RTT < a.minRTT) {
+		a.minRTT = s.RTT
+	}
+	clean := s.Loss <= lossCapThreshold && !s.Overuse && (s.RTT == 0 || s.RTT < 2*a.minRTT+30*time.Millisecond)
+	if need := int(float64(a.rungBps) * a.headroom); clean && a.rungBps > 0 && s.Estimate < need {
+		s.Estimate = need
+	}
 	a.probe(now, s)
 	if now.Before(a.probeUntil) && a.probeOK > s.Estimate && s.Loss <= lossCapThreshold && !s.Overuse {
 		s.Estimate = a.probeOK
@@ -217,7 +233,7 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 	if now.Sub(a.lastHist) >= 500*time.Millisecond {
 		a.lastHist = now
 		in.History = append(in.History, Sample{T: unix(now), Estimate: s.Estimate, Smoothed: a.ctrl.Smoothed(),
-			Rung: in.Rung, Loss: s.Loss, RTTMS: in.RTTMS, AudioOnly: d.AudioOnly})
+			Rung: in.Rung, Bitrate: a.rungBps, Loss: s.Loss, RTTMS: in.RTTMS, AudioOnly: d.AudioOnly})
 		if len(in.History) > historyLen {
 			in.History = in.History[len(in.History)-historyLen:]
 		}
@@ -227,6 +243,12 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 
 // setRung records the rung actually being sent.
 func (a *viewerAdapt) setRung(name string, bitrate int) {
+	for _, r := range a.rungs {
+		if r.Name == name {
+			bitrate = r.Bitrate // the source rung's stand-in bitrate too
+		}
+	}
+	a.rungBps = bitrate
 	a.mu.Lock()
 	a.info.Rung = name
 	if n := len(a.info.History); n > 0 {
@@ -280,9 +302,11 @@ func (a *viewerAdapt) probe(now time.Time, s adapt.Stats) {
 	congested := s.Overuse || s.Loss > lossCapThreshold
 	// Probes climb in steps of twice the smoothed estimate towards the
 	// target, so one that fails overloads the link only a little.
+	// The last step goes 10 % past the target: the smoothed estimate only
+	// approaches what it is fed, and must reach the target.
 	step := func() int {
 		base := max(a.ctrl.Smoothed(), a.probeOK)
-		return min(target, max(base*2, base+100_000))
+		return min(target+target/10, max(base*2, base+100_000))
 	}
 	switch {
 	case a.probeRate == 0 && target > 0 && !congested:

@@ -39,7 +39,9 @@ func (v *viewerSession) run(rung *stream.Feed) {
 	aout := newRTPOut(v.audio, &codecs.OpusPayloader{}, 48000, 960)
 
 	ad := v.adapt
-	ad.ctrl = adapt.New(v.srv.cfg.Adapt, adaptRungs(v.st.Rungs()), time.Now())
+	ad.rungs = adaptRungs(v.st.Rungs())
+	ad.headroom = v.srv.cfg.Adapt.Headroom
+	ad.ctrl = adapt.New(v.srv.cfg.Adapt, ad.rungs, time.Now())
 	if v.manualRung {
 		ad.manual = ad.ctrl.SetManual(rung.Info().Name) == nil
 	}
@@ -223,7 +225,8 @@ func (v *viewerSession) run(rung *stream.Feed) {
 			}
 			if feeds := v.st.Rungs(); ladderNames(feeds) != rungNames {
 				rungNames = ladderNames(feeds)
-				ad.ctrl.SetRungs(adaptRungs(feeds))
+				ad.rungs = adaptRungs(feeds)
+				ad.ctrl.SetRungs(ad.rungs)
 			}
 			in := ad.snapshot()
 			v.log.Debug("adapt", "estimate", in.Estimate, "smoothed", ad.ctrl.Smoothed(), "state", in.State, "rung", in.Rung, "loss", in.Loss, "rtt_ms", in.RTTMS, "probe", ad.probeRate, "probe_ok", ad.probeOK, "probe_target", ad.ctrl.ProbeTarget())
