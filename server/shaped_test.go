@@ -125,8 +125,8 @@ func shapedInner(t *testing.T) {
 			down = time.Since(drop)
 			break
 		}
-		if time.Since(drop) > 10*time.Second {
-			t.Fatalf("no step down within 10 s of the drop to 600 kb/s: %+v", s)
+		if time.Since(drop) > 20*time.Second {
+			t.Fatalf("no step down within 20 s of the drop to 600 kb/s: %+v", s)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
