@@ -2,8 +2,6 @@ package stream
 
 import (
 	"sync"
-
-	"github.com/mutstream/mutstream/metrics"
 )
 
 // eventBus fans a stream's events (JSON objects, such as what analysis
@@ -23,7 +21,7 @@ func (s *Stream) EmitEvent(data []byte) {
 		select {
 		case ch <- data:
 		default:
-			metrics.DroppedFrames.WithLabelValues("slow_event_subscriber").Inc()
+			dropSlowEvents.Inc()
 		}
 	}
 }

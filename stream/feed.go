@@ -3,8 +3,6 @@ package stream
 import (
 	"sync"
 	"sync/atomic"
-
-	"github.com/mutstream/mutstream/metrics"
 )
 
 // FeedInfo describes what a Feed carries.
@@ -188,7 +186,7 @@ func (r *Reader) offer(p *Packet) (wantKey bool) {
 	if r.needKey {
 		if !p.Keyframe {
 			r.drops.Add(1)
-			metrics.DroppedFrames.WithLabelValues("await_keyframe").Inc()
+			dropAwaitKey.Inc()
 			return false
 		}
 		r.needKey = false
@@ -199,7 +197,7 @@ func (r *Reader) offer(p *Packet) (wantKey bool) {
 	default:
 	}
 	r.drops.Add(1)
-	metrics.DroppedFrames.WithLabelValues("slow_viewer").Inc()
+	dropSlowViewer.Inc()
 	if p.Kind == KindVideo {
 		r.needKey = true
 		return true

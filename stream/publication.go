@@ -72,7 +72,7 @@ func (p *Publication) WritePacket(pkt *Packet) error {
 	defer p.writeMu.Unlock()
 	if pkt.Kind == KindVideo && p.needKey {
 		if !pkt.Keyframe {
-			metrics.DroppedFrames.WithLabelValues("ingest_await_keyframe").Inc()
+			dropIngestAwaitKey.Inc()
 			return nil
 		}
 		p.needKey = false
@@ -83,7 +83,7 @@ func (p *Publication) WritePacket(pkt *Packet) error {
 	select {
 	case p.packets <- pkt:
 	default:
-		metrics.DroppedFrames.WithLabelValues("pipeline_behind").Inc()
+		dropPipelineBehind.Inc()
 		if pkt.Kind == KindVideo {
 			p.needKey = true
 		}

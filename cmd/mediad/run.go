@@ -66,13 +66,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	cfg := config.Default()
-	if *cfgPath != "" {
-		var err error
-		if cfg, err = config.Load(*cfgPath); err != nil {
-			fmt.Fprintln(stderr, "mediad:", err)
-			return 2
-		}
+	cfg, ok := loadConfig(*cfgPath, stderr)
+	if !ok {
+		return 2
 	}
 	if *httpAddr != "" {
 		cfg.HTTP.Addr = *httpAddr
@@ -188,13 +184,9 @@ func probeCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	cfg := config.Default()
-	if *cfgPath != "" {
-		var err error
-		if cfg, err = config.Load(*cfgPath); err != nil {
-			fmt.Fprintln(stderr, "mediad:", err)
-			return 2
-		}
+	cfg, ok := loadConfig(*cfgPath, stderr)
+	if !ok {
+		return 2
 	}
 	if *mode != "" {
 		cfg.GPU.Mode = *mode
@@ -217,4 +209,18 @@ func probeCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// loadConfig reads path over the defaults (the defaults alone when path is
+// empty), saying on stderr what is wrong.
+func loadConfig(path string, stderr io.Writer) (config.Config, bool) {
+	if path == "" {
+		return config.Default(), true
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		fmt.Fprintln(stderr, "mediad:", err)
+		return cfg, false
+	}
+	return cfg, true
 }

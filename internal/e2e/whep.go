@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -39,19 +40,8 @@ func DialWHEP(url string) (*WHEPClient, error) {
 	if err := me.RegisterDefaultCodecs(); err != nil {
 		return nil, err
 	}
-	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	pc, cut, err := loopbackPeer(me, nil)
 	if err != nil {
-		return nil, err
-	}
-	cut := &cuttableConn{PacketConn: conn}
-	se := webrtc.SettingEngine{}
-	se.SetICEUDPMux(webrtc.NewICEUDPMux(nil, cut))
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se))
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		_ = conn.Close()
 		return nil, err
 	}
 	c := &WHEPClient{PC: pc, dcOpen: make(chan struct{}), conn: cut}
@@ -183,4 +173,28 @@ func (c *cuttableConn) ReadFrom(b []byte) (int, net.Addr, error) {
 			return n, addr, err
 		}
 	}
+}
+
+// loopbackPeer makes a client PeerConnection whose ICE runs on one UDP
+// socket on 127.0.0.1 that the test can cut (Vanish). ir may be nil.
+func loopbackPeer(me *webrtc.MediaEngine, ir *interceptor.Registry) (*webrtc.PeerConnection, *cuttableConn, error) {
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	cut := &cuttableConn{PacketConn: conn}
+	se := webrtc.SettingEngine{}
+	se.SetICEUDPMux(webrtc.NewICEUDPMux(nil, cut))
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	opts := []func(*webrtc.API){webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se)}
+	if ir != nil {
+		opts = append(opts, webrtc.WithInterceptorRegistry(ir))
+	}
+	pc, err := webrtc.NewAPI(opts...).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		_ = conn.Close()
+		return nil, nil, err
+	}
+	return pc, cut, nil
 }

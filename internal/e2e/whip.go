@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -69,19 +68,8 @@ func DialWHIP(url, token string, opt WHIPOptions) (*WHIPClient, error) {
 	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
 		return nil, err
 	}
-	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	pc, cut, err := loopbackPeer(me, ir)
 	if err != nil {
-		return nil, err
-	}
-	cut := &cuttableConn{PacketConn: conn}
-	se := webrtc.SettingEngine{}
-	se.SetICEUDPMux(webrtc.NewICEUDPMux(nil, cut))
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		_ = conn.Close()
 		return nil, err
 	}
 	c := &WHIPClient{PC: pc, token: token, conn: cut, stop: make(chan struct{})}

@@ -449,6 +449,15 @@ function deleteSession(url) {
 /** Resolves when ICE gathering is complete, or after timeoutMs. */
 export function waitForGathering(pc, timeoutMs) {
   if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return waitForNewGathering(pc, timeoutMs);
+}
+
+/**
+ * Like waitForGathering, but for a gathering that is starting now (an ICE
+ * restart): right after setLocalDescription the state may still say
+ * 'complete' from before, so only the events count.
+ */
+export function waitForNewGathering(pc, timeoutMs) {
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer);

@@ -11,7 +11,7 @@
 // fails it publishes afresh with a new POST, with back-off.
 //
 // Events (c.on(type, fn)):  state {state, detail}  connecting|publishing|error|stopped
-import { waitForGathering, httpError } from '/assets/whep.js';
+import { waitForGathering, waitForNewGathering, httpError } from '/assets/whep.js';
 import { buildSdpFrag, parseSdpFrag, applySdpFrag, preferH264, preferOpus } from '/assets/sdp.js';
 
 const GATHER_TIMEOUT_MS = 2000;
@@ -325,24 +325,6 @@ function addSender(pc, kind, track, maxBitrate) {
     console.warn(`setCodecPreferences(${kind}):`, err);
   }
   return t;
-}
-
-// Like waitForGathering, but for the gathering an ICE restart starts: right
-// after setLocalDescription the state may still say 'complete' from before.
-function waitForNewGathering(pc, timeoutMs) {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      pc.removeEventListener('icegatheringstatechange', onState);
-      pc.removeEventListener('icecandidate', onCandidate);
-      resolve();
-    };
-    const onState = () => { if (pc.iceGatheringState === 'complete') done(); };
-    const onCandidate = (ev) => { if (!ev.candidate) done(); };
-    const timer = setTimeout(done, timeoutMs);
-    pc.addEventListener('icegatheringstatechange', onState);
-    pc.addEventListener('icecandidate', onCandidate);
-  });
 }
 
 function waitConnected(pc, timeoutMs) {
