@@ -32,7 +32,7 @@ const firstFrameJS = `(async () => {
   });
   let res;
   for (;;) {
-    res = await fetch('/whep/NAME', {method: 'POST', headers: {'Content-Type': 'application/sdp'}, body: pc.localDescription.sdp});
+    res = await fetch('/whep/NAME' + (typeof RUNG === 'string' && RUNG ? '?rung=' + RUNG : ''), {method: 'POST', headers: {'Content-Type': 'application/sdp'}, body: pc.localDescription.sdp});
     if (res.status === 201) break;
     await new Promise((r) => setTimeout(r, 50));
   }
