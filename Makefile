@@ -4,7 +4,7 @@ BIN       := bin/mediad
 VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 DEB_BUILD := pkg-config libavcodec-dev libavformat-dev libavfilter-dev libavdevice-dev \
              libswscale-dev libswresample-dev libavutil-dev
-DEB_TEST  := ffmpeg chromium fonts-liberation iproute2
+DEB_TEST  := ffmpeg chromium fonts-liberation iproute2 nodejs
 TEST_TIMEOUT ?= 20m
 
 .PHONY: all build run test test-deps deps bench fuzz vet clean
@@ -33,11 +33,12 @@ vet:
 	$(GO) vet ./...
 
 ## test: everything, with the race detector, real ffmpeg and real Chromium,
-## then the WHIP/WHEP offer fuzzer briefly, then cuda-check (the cuda build
+## then the players' script checks under node, then the WHIP/WHEP offer fuzzer briefly, then cuda-check (the cuda build
 ## and an NVRTC compile of every kernel; skipped, saying so, without the
 ## CUDA headers: make deps-cuda).
 test: test-deps vet
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+	@for f in web/assets/*.test.mjs; do node $$f || { echo "FAIL: $$f"; exit 1; }; done; echo "ok  	web/assets/*.test.mjs (node)"
 	$(GO) test -run '^$$' -fuzz '^FuzzOffer$$' -fuzztime 10s ./signaling/
 	@$(MAKE) --no-print-directory cuda-check
 

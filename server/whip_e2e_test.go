@@ -17,16 +17,10 @@ func TestWHIPBrowserToBrowser(t *testing.T) {
 	defer srv.Close()
 	browser := e2e.NewBrowser(t)
 	pubTab := browser.Open(t, srv.url("/publish/cam?source=camera&autostart=1&width=640&height=360&token="+testToken))
-	var state string
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) && state != "publishing" {
-		_ = pubTab.Eval("window.mediadPublish && window.mediadPublish.state", &state)
-		time.Sleep(200 * time.Millisecond)
-	}
-	if state != "publishing" {
-		var e string
-		_ = pubTab.Eval("window.mediadPublish && window.mediadPublish.error", &e)
-		t.Fatalf("publisher state %q: %s", state, e)
+	waitPublishing(t, pubTab, 30*time.Second)
+	// The page's default codec choice (auto) prefers H.264.
+	if got := waitPublisherCodec(t, pubTab, 10*time.Second); got != "H264" {
+		t.Fatalf("publish page negotiated %q by default, want H264", got)
 	}
 	info := waitLive(t, srv, "cam", 20*time.Second)
 	// The browser starts small and climbs as its bandwidth estimate (fed by
@@ -64,7 +58,8 @@ func TestWHIPBrowserToBrowser(t *testing.T) {
 	if err := pubTab.Eval("window.mediadPublish.stop()", nil); err != nil {
 		t.Fatal(err)
 	}
-	deadline = time.Now().Add(15 * time.Second)
+	var state string
+	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) && state != "offline" && state != "ended" {
 		_ = viewer.Eval("window.mediad.state", &state)
 		time.Sleep(200 * time.Millisecond)
@@ -162,6 +157,22 @@ func TestWHIPPublisherVanishes(t *testing.T) {
 	}
 	if !ended {
 		t.Fatalf("viewer was not told the stream ended: %v", viewer.Messages())
+	}
+}
+
+// waitPublishing waits for the publish page in tab to say it is publishing.
+func waitPublishing(t *testing.T, tab *e2e.Tab, timeout time.Duration) {
+	t.Helper()
+	var state string
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) && state != "publishing" {
+		_ = tab.Eval("window.mediadPublish && window.mediadPublish.state", &state)
+		time.Sleep(200 * time.Millisecond)
+	}
+	if state != "publishing" {
+		var e string
+		_ = tab.Eval("window.mediadPublish && window.mediadPublish.error", &e)
+		t.Fatalf("publisher state %q: %s", state, e)
 	}
 }
 

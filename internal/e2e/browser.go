@@ -128,6 +128,7 @@ type PlayerStats struct {
 	RTT           float64 `json:"rtt"`
 	Lost          int64   `json:"lost"`
 	FreezeCount   int     `json:"freezeCount"`
+	Codec         string  `json:"codec"` // video, lower case: "h264"
 }
 
 // Stats reads the player's latest stats.

@@ -1,16 +1,17 @@
 // publish.js — the publisher page, /publish/NAME (or ?stream=NAME).
 //
 // Query parameters (for automated tests): token, source (camera|screen|clock),
-// width, height, fps, bitrate (kb/s), autostart=1.
+// width, height, fps, bitrate (kb/s), codec (auto|h264|vp8), autostart=1.
 import { WhipClient, whipPath } from '/assets/whip.js';
 import { whepPath, formatBitrate } from '/assets/whep.js';
 import { clockStream } from '/assets/clock.js';
+import { parseVideoCodecChoice } from '/assets/sdp.js';
 
 const $ = (id) => document.getElementById(id);
 const preview = $('preview');
 const statusEl = $('status');
 const sourceSel = $('source'), cameraSel = $('camera'), micSel = $('mic');
-const resSel = $('resolution'), bitrateIn = $('bitrate'), tokenIn = $('token');
+const resSel = $('resolution'), bitrateIn = $('bitrate'), tokenIn = $('token'), codecSel = $('codec');
 const startBtn = $('start'), stopBtn = $('stop');
 
 const params = new URLSearchParams(location.search);
@@ -40,6 +41,15 @@ try { tokenIn.value = params.get('token') || localStorage.getItem(tokenKey) || '
 if (params.get('source')) sourceSel.value = params.get('source');
 if (params.get('width') && params.get('height')) setResolution(+params.get('width'), +params.get('height'));
 if (params.get('bitrate')) bitrateIn.value = params.get('bitrate');
+const codecParamOK = !params.get('codec') || setCodec(params.get('codec'));
+
+// Selects a video codec choice given as text (auto, h264, H.264, vp8...);
+// one it does not know leaves the choice as it is, and returns false.
+function setCodec(text) {
+  const c = parseVideoCodecChoice(text);
+  if (c) codecSel.value = c;
+  return c !== null;
+}
 
 function setResolution(w, h) {
   const v = `${w}x${h}`;
@@ -64,7 +74,7 @@ function setState(s, detail = '') {
   const busy = s === 'connecting' || s === 'publishing';
   startBtn.disabled = busy || !name;
   stopBtn.disabled = !busy;
-  sourceSel.disabled = resSel.disabled = tokenIn.disabled = busy;
+  sourceSel.disabled = resSel.disabled = tokenIn.disabled = codecSel.disabled = busy;
 }
 
 function showMessage(text, kind = 'error') {
@@ -206,6 +216,7 @@ function readForm() {
     height,
     fps: Number(params.get('fps')) || 30,
     maxBitrate: kbps > 0 ? Math.round(kbps * 1000) : 0,
+    videoCodec: codecSel.value || 'auto',
   };
 }
 
@@ -213,6 +224,9 @@ function readForm() {
 function applyOptions(opts) {
   if (opts.source) sourceSel.value = opts.source;
   if (opts.token != null) tokenIn.value = String(opts.token);
+  if (opts.videoCodec && !setCodec(opts.videoCodec)) {
+    throw new Error(`unknown video codec ${opts.videoCodec}: choose auto, h264 or vp8`);
+  }
   if (opts.width && opts.height) setResolution(Number(opts.width), Number(opts.height));
   if (opts.maxBitrate != null) {
     const b = Number(opts.maxBitrate);
@@ -225,7 +239,12 @@ async function start(opts = {}) {
   if (!name) throw new Error('no stream name in the URL');
   if (client || media) stop();
   const my = ++run;
-  applyOptions(opts);
+  try {
+    applyOptions(opts);
+  } catch (err) {
+    fail(err);
+    throw err;
+  }
   const o = readForm();
   if (opts.fps) o.fps = Number(opts.fps);
   if (!['camera', 'screen', 'clock'].includes(o.source)) {
@@ -258,13 +277,13 @@ async function start(opts = {}) {
         release();
       } else if (s !== 'stopped') {
         setState(s, detail);
-        if (s === 'publishing') showMessage('');
+        if (s === 'publishing') showMessage(c.codecNote, 'info');
       }
     });
     await c.start({
       video: m.stream.getVideoTracks()[0] || null,
       audio: m.stream.getAudioTracks()[0] || null,
-    }, { maxBitrate: o.maxBitrate });
+    }, { maxBitrate: o.maxBitrate, videoCodec: o.videoCodec });
   } catch (err) {
     if (my === run) { // not stopped meanwhile, nor failed by the state handler
       release();
@@ -347,11 +366,19 @@ function showStats(s) {
   $('st-res').textContent = s && s.width ? `${s.width}×${s.height}` : '–';
   $('st-fps').textContent = s && s.fps != null ? s.fps.toFixed(1) : '–';
   $('st-br').textContent = s ? formatBitrate(s.bitrate) : '–';
-  const profile = s && /profile-level-id=([0-9a-f]+)/i.exec(s.codecParams);
-  $('st-codec').textContent = s && s.codec ? `${s.codec}${profile ? ` ${profile[1]}` : ''}` : '–';
+  const c = s ? videoCodec() : null;
+  const profile = c && /profile-level-id=([0-9a-f]+)/i.exec(c.fmtp);
+  $('st-codec').textContent = c ? `${c.name}${profile ? ` ${profile[1]}` : ''}` : '–';
   $('st-rtt').textContent = s && s.rtt != null ? `${Math.round(s.rtt * 1000)} ms` : '–';
   $('st-sent').textContent = s && s.bytesSent ? `${(s.bytesSent / 1e6).toFixed(1)} MB` : '–';
   $('st-limit').textContent = (s && s.limitation) || '–';
+}
+
+// The video codec in use: {name, fmtp} as the sender's stats say, or as the
+// answer settled on before any stats; null when not publishing.
+function videoCodec() {
+  if (stats && stats.codec) return { name: stats.codec, fmtp: stats.codecParams };
+  return (client && client.negotiated && client.negotiated.video) || null;
 }
 
 async function poll() {
@@ -389,6 +416,9 @@ window.mediadPublish = {
   get error() { return error ? error.message : null; },
   get errorStatus() { return error ? error.status : null; },
   get stats() { return stats; },
+  // The video codec negotiated ('VP8', 'H264'...) and the one asked for (auto, h264, vp8).
+  get codec() { const c = videoCodec(); return c ? c.name : null; },
+  get codecChoice() { return codecSel.value; },
   get sessionURL() { return client ? client.sessionURL : null; },
   get client() { return client; },
   start,
@@ -399,6 +429,8 @@ setState('idle');
 if (!name) {
   setState('error', 'no stream name in the URL');
   showMessage('No stream name: open /publish/NAME.');
+} else if (!codecParamOK) {
+  fail(new Error(`unknown video codec ${params.get('codec')} in the URL: choose auto, h264 or vp8`));
 } else if (params.get('autostart') === '1') {
   start().catch(() => {}); // shown on the page and in mediadPublish.error
 }

@@ -1,6 +1,7 @@
 // sdp.js — small pure SDP helpers for the WHIP client (whip.js): codec
-// ordering and the trickle-ice-sdpfrag bodies of an ICE restart (RFC 8840,
-// RFC 9725 4.3). No imports: node runs sdp.test.mjs against this file.
+// ordering and choice, the codec an answer settled on, and the
+// trickle-ice-sdpfrag bodies of an ICE restart (RFC 8840, RFC 9725 4.3).
+// No imports: node runs sdp.test.mjs against this file.
 
 /** Splits SDP text into {session: [lines], media: [[lines], ...]} (no line ends). */
 export function splitSdp(text) {
@@ -119,4 +120,56 @@ export function preferH264(codecs) {
 export function preferOpus(codecs) {
   const opus = codecs.filter((c) => /^audio\/opus$/i.test(c.mimeType || ''));
   return opus.concat(codecs.filter((c) => !opus.includes(c)));
+}
+
+// Entries of a codec list that are not codecs of their own but repair or
+// protect the media codec they go with: they stay whatever is chosen.
+const HELPER_CODEC = /^video\/(rtx|red|ulpfec|flexfec(-03)?)$/i;
+
+/**
+ * The publisher's video codec choice from free text ('auto', 'h264',
+ * 'H.264', 'vp8', 'VP8'...): 'auto', 'h264' or 'vp8'; null for anything else.
+ */
+export function parseVideoCodecChoice(text) {
+  const v = String(text == null ? '' : text).trim().toLowerCase().replace(/[.\s_-]/g, '');
+  if (v === '' || v === 'auto') return 'auto';
+  if (v === 'h264' || v === 'avc') return 'h264';
+  if (v === 'vp8') return 'vp8';
+  return null;
+}
+
+/**
+ * Codec list (RTCRtpCodec[]) for a video codec choice, for
+ * setCodecPreferences. 'auto' is preferH264: every codec, H.264 first.
+ * 'h264' or 'vp8' keeps only that codec (H.264 in preferH264's order) and
+ * the helpers (rtx, red, ulpfec, flexfec), so that nothing else can be
+ * negotiated. Returns null when the list has no entry of the chosen codec:
+ * the caller falls back to 'auto'.
+ */
+export function videoCodecsFor(codecs, choice) {
+  const c = parseVideoCodecChoice(choice);
+  if (c === 'auto' || c === null) return preferH264(codecs);
+  const mime = c === 'h264' ? /^video\/h264$/i : /^video\/vp8$/i;
+  const kept = codecs.filter((x) => mime.test(x.mimeType || '') || HELPER_CODEC.test(x.mimeType || ''));
+  if (!kept.some((x) => mime.test(x.mimeType || ''))) return null;
+  return c === 'h264' ? preferH264(kept) : kept;
+}
+
+/**
+ * The codec an answer settled on for the first m-section of kind ('video'
+ * or 'audio'): its first payload type's {name, fmtp} (name as in its
+ * rtpmap, e.g. 'VP8', 'H264', 'opus'); null when there is none.
+ */
+export function answeredCodec(sdp, kind) {
+  const { media } = splitSdp(sdp);
+  const m = media.find((lines) => lines[0].startsWith(`m=${kind} `));
+  if (!m) return null;
+  const parts = m[0].split(' ');
+  if (parts.length < 4 || parts[1] === '0') return null; // no formats, or rejected
+  const pt = parts[3];
+  const rtpmap = m.find((l) => l.startsWith(`a=rtpmap:${pt} `));
+  if (!rtpmap) return null;
+  const name = rtpmap.slice(`a=rtpmap:${pt} `.length).split('/')[0];
+  const fmtp = m.find((l) => l.startsWith(`a=fmtp:${pt} `));
+  return { name, fmtp: fmtp ? fmtp.slice(`a=fmtp:${pt} `.length) : '' };
 }

@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 
 const src = readFileSync(new URL('./sdp.js', import.meta.url), 'utf8');
-const { buildSdpFrag, parseSdpFrag, applySdpFrag, preferH264, preferOpus, splitSdp } =
+const { buildSdpFrag, parseSdpFrag, applySdpFrag, preferH264, preferOpus, splitSdp,
+  parseVideoCodecChoice, videoCodecsFor, answeredCodec } =
   await import('data:text/javascript;base64,' + Buffer.from(src).toString('base64'));
 
 let failures = 0;
@@ -101,6 +102,40 @@ check(sorted[2] === vc[2] && sorted[3] === vc[5], 'other H.264 next, in order');
 check(sorted[4] === vc[0] && sorted[5] === vc[1] && sorted[6] === vc[6], 'rest in order');
 const ac = [{ mimeType: 'audio/red' }, { mimeType: 'audio/opus' }, { mimeType: 'audio/PCMU' }];
 check(preferOpus(ac)[0] === ac[1] && preferOpus(ac).length === 3, 'opus first');
+
+// Video codec choice.
+check(parseVideoCodecChoice('') === 'auto' && parseVideoCodecChoice(null) === 'auto', 'empty choice is auto');
+check(parseVideoCodecChoice('VP8') === 'vp8' && parseVideoCodecChoice(' vp8 ') === 'vp8', 'vp8 choice');
+check(parseVideoCodecChoice('H.264') === 'h264' && parseVideoCodecChoice('h264') === 'h264', 'h264 choice');
+check(parseVideoCodecChoice('av1') === null, 'unknown choice');
+const auto = videoCodecsFor(vc, 'auto');
+check(auto.length === vc.length && auto.every((c, i) => c === sorted[i]), 'auto is preferH264');
+const vcFec = vc.concat([{ mimeType: 'video/red' }, { mimeType: 'video/ulpfec' }]);
+const only8 = videoCodecsFor(vcFec, 'vp8');
+check(only8.length === 4 && only8[0] === vc[0] && only8[1] === vc[1], 'vp8: VP8 first, then rtx');
+check(only8[2] === vcFec[7] && only8[3] === vcFec[8], 'vp8: red and ulpfec kept');
+check(!only8.some((c) => /h264|vp9/i.test(c.mimeType)), 'vp8: no other media codec');
+const only264 = videoCodecsFor(vc, 'H.264');
+check(only264.length === 5 && only264[0] === vc[4] && only264[1] === vc[3] && only264[4] === vc[1], 'h264: H.264 only, preferH264 order, rtx last');
+check(!only264.some((c) => /vp8|vp9/i.test(c.mimeType)), 'h264: no other media codec');
+check(videoCodecsFor([{ mimeType: 'video/H264' }, { mimeType: 'video/rtx' }], 'vp8') === null, 'vp8 missing: null');
+check(videoCodecsFor(vc, 'av1').length === vc.length, 'unknown choice: auto');
+
+// The codec an answer settled on.
+const ans = [
+  'v=0', 'o=- 5 6 IN IP4 0.0.0.0', 's=-', 't=0 0',
+  'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'a=rtpmap:111 opus/48000/2', 'a=fmtp:111 minptime=10;useinbandfec=1',
+  'm=video 9 UDP/TLS/RTP/SAVPF 96 97 102', 'a=rtpmap:96 VP8/90000', 'a=rtpmap:97 rtx/90000', 'a=fmtp:97 apt=96',
+  'a=rtpmap:102 H264/90000', 'a=fmtp:102 profile-level-id=42e01f',
+].join('\r\n') + '\r\n';
+const av = answeredCodec(ans, 'video');
+check(av && av.name === 'VP8' && av.fmtp === '', 'answered video codec VP8');
+const aa = answeredCodec(ans, 'audio');
+check(aa && aa.name === 'opus' && aa.fmtp === 'minptime=10;useinbandfec=1', 'answered audio codec opus');
+const ah = answeredCodec(ans.replace('96 97 102', '102 96 97'), 'video');
+check(ah && ah.name === 'H264' && ah.fmtp === 'profile-level-id=42e01f', 'first payload type wins');
+check(answeredCodec(ans.replace('m=video 9', 'm=video 0'), 'video') === null, 'rejected section: null');
+check(answeredCodec('v=0\r\n', 'video') === null, 'no section: null');
 
 if (failures) {
   console.error(`sdp: ${failures} checks failed`);

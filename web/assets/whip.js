@@ -1,18 +1,24 @@
 // whip.js — a send-only WHIP client (RFC 9725) for mediad.
 //
 // const c = new WhipClient(name, {token});
-// await c.start({video, audio}, {maxBitrate});  // resolves once media flows
-// c.stop();                                      // DELETE, close
+// await c.start({video, audio}, {maxBitrate, videoCodec});  // resolves once media flows
+// c.stop();                                                  // DELETE, close
 //
-// H.264 (constrained baseline first) is preferred so the server can forward
-// the video as it is; Opus for audio. When the connection fails, or stays
+// videoCodec 'auto' (the default) prefers H.264 (constrained baseline
+// first) so the server can forward the video as it is, and lets the others
+// follow; 'h264' or 'vp8' offers only that codec, where the browser has it
+// and RTCRtpTransceiver.setCodecPreferences (otherwise the browser's own
+// order goes out, and c.codecNote says why). c.negotiated holds the codecs
+// the answer settled on. Opus for audio. When the connection fails, or stays
 // disconnected for 3 s, the client restarts ICE with a PATCH (new
 // credentials and candidates as an sdpfrag, If-Match with the ETag); if that
 // fails it publishes afresh with a new POST, with back-off.
 //
 // Events (c.on(type, fn)):  state {state, detail}  connecting|publishing|error|stopped
 import { waitForGathering, waitForNewGathering, httpError } from '/assets/whep.js';
-import { buildSdpFrag, parseSdpFrag, applySdpFrag, preferH264, preferOpus } from '/assets/sdp.js';
+import {
+  buildSdpFrag, parseSdpFrag, applySdpFrag, preferOpus, videoCodecsFor, parseVideoCodecChoice, answeredCodec,
+} from '/assets/sdp.js';
 
 const GATHER_TIMEOUT_MS = 2000;
 const CONNECT_TIMEOUT_MS = 15000;
@@ -41,6 +47,9 @@ export class WhipClient {
     this.answer = null;      // the remote description in force
     this.tracks = { video: null, audio: null };
     this.maxBitrate = 0;
+    this.videoCodec = 'auto'; // the choice: auto, h264 or vp8
+    this.codecNote = '';      // why the choice could not be applied, if so
+    this.negotiated = null;   // {video, audio}: {name, fmtp} from the answer, or null
     this._listeners = {};
     this._running = false;
     this._gen = 0;
@@ -75,11 +84,14 @@ export class WhipClient {
    * Publishes tracks {video, audio} (either may be null). Resolves when the
    * connection is up; rejects with the error (state 'error') otherwise.
    */
-  async start(tracks, { maxBitrate = 0 } = {}) {
+  async start(tracks, { maxBitrate = 0, videoCodec = 'auto' } = {}) {
     if (this._running) throw new Error('already started');
+    const choice = parseVideoCodecChoice(videoCodec);
+    if (choice === null) throw new Error(`unknown video codec ${videoCodec} (auto, h264 or vp8)`);
     this._running = true;
     this.tracks = { video: tracks.video || null, audio: tracks.audio || null };
     this.maxBitrate = maxBitrate;
+    this.videoCodec = choice;
     this.error = null;
     try {
       await this._publish();
@@ -132,9 +144,11 @@ export class WhipClient {
     this._setState('connecting');
     const pc = new RTCPeerConnection({ iceServers: this.iceServers, bundlePolicy: 'max-bundle' });
     this.pc = pc;
+    this.codecNote = '';
+    const note = (n) => { if (n) this.codecNote = n; };
     this._transceivers = {
-      video: addSender(pc, 'video', this.tracks.video, this.maxBitrate),
-      audio: addSender(pc, 'audio', this.tracks.audio, 0),
+      video: addSender(pc, 'video', this.tracks.video, this.maxBitrate, this.videoCodec, note),
+      audio: addSender(pc, 'audio', this.tracks.audio, 0, 'auto', note),
     };
     pc.onconnectionstatechange = pc.oniceconnectionstatechange = () => {
       if (this.pc === pc) this._onConnState(pc);
@@ -167,6 +181,7 @@ export class WhipClient {
     this.etag = etag;
     await pc.setRemoteDescription({ type: 'answer', sdp });
     this.answer = sdp;
+    this.negotiated = { video: answeredCodec(sdp, 'video'), audio: answeredCodec(sdp, 'audio') };
     if (this.maxBitrate) await this.setMaxBitrate(this.maxBitrate);
     await waitConnected(pc, CONNECT_TIMEOUT_MS);
     this._check(gen);
@@ -294,6 +309,7 @@ export class WhipClient {
     this.sessionURL = null;
     this.etag = null;
     this.answer = null;
+    this.negotiated = null;
     this._transceivers = null;
     if (pc) {
       pc.onconnectionstatechange = pc.oniceconnectionstatechange = null;
@@ -309,20 +325,32 @@ export class WhipClient {
   }
 }
 
-// A send-only transceiver for a track (or an empty one, to keep the m-line).
-function addSender(pc, kind, track, maxBitrate) {
+// A send-only transceiver for a track (or an empty one, to keep the
+// m-line), offering its codecs in the order of choice (video: auto, h264 or
+// vp8). When the choice cannot be applied it goes on with what the browser
+// offers, and tells note why.
+function addSender(pc, kind, track, maxBitrate, choice, note) {
   const init = { direction: 'sendonly' };
   if (track) init.streams = [new MediaStream([track])];
   if (maxBitrate > 0) init.sendEncodings = [{ maxBitrate }];
   const t = pc.addTransceiver(track || kind, init);
+  const named = kind === 'video' && choice !== 'auto' ? choice.toUpperCase().replace('H264', 'H.264') : '';
   try {
     const caps = (RTCRtpReceiver.getCapabilities && RTCRtpReceiver.getCapabilities(kind)) ||
       (RTCRtpSender.getCapabilities && RTCRtpSender.getCapabilities(kind));
-    if (caps && caps.codecs && t.setCodecPreferences) {
-      t.setCodecPreferences(kind === 'video' ? preferH264(caps.codecs) : preferOpus(caps.codecs));
+    if (!caps || !caps.codecs || !t.setCodecPreferences) {
+      if (named) note(`this browser cannot choose codecs; it sends what it prefers instead of ${named}`);
+      return t;
     }
+    let codecs = kind === 'video' ? videoCodecsFor(caps.codecs, choice) : preferOpus(caps.codecs);
+    if (!codecs) {
+      note(`this browser cannot send ${named}; codec left to it and the server`);
+      codecs = videoCodecsFor(caps.codecs, 'auto');
+    }
+    t.setCodecPreferences(codecs);
   } catch (err) {
     console.warn(`setCodecPreferences(${kind}):`, err);
+    if (named) note(`could not choose ${named} (${err.message || err})`);
   }
   return t;
 }
