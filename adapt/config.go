@@ -31,6 +31,11 @@ type Config struct {
 	// OveruseConfirm is how many consecutive updates with GCC overuse count
 	// as congestion.
 	OveruseConfirm int `yaml:"overuse_confirm"`
+	// DelayDown is the queueing delay (one-way delay above the link's base,
+	// from transport-wide feedback) above which the controller steps down;
+	// it sees a queue build before GCC's estimate falls and before the
+	// queue overflows into loss. 0 turns it off.
+	DelayDown time.Duration `yaml:"delay_down"`
 	// LossDown is the RTCP loss fraction above which the controller steps down.
 	LossDown float64 `yaml:"loss_down"`
 	// NACKDown is the NACK rate (NACKs per video packet sent) above which
@@ -52,6 +57,10 @@ type Config struct {
 	// HoldUp is how long the estimate must stay above the next rung (with
 	// UpMargin and no congestion) before a step up.
 	HoldUp time.Duration `yaml:"hold_up"`
+	// ProbeHold replaces HoldUp after a probe that ran clean at the next
+	// rung's rate: the probe already showed the link carries it. At most
+	// HoldUp; doubled holds are scaled alike.
+	ProbeHold time.Duration `yaml:"probe_hold"`
 	// FailWindow is how soon after an up-switch congestion counts as a
 	// failed switch: the controller backs off and doubles that rung's hold.
 	FailWindow time.Duration `yaml:"fail_window"`
@@ -78,10 +87,11 @@ type Config struct {
 
 // DefaultConfig returns the defaults: estimate clamped to 30 kb/s..20 Mb/s,
 // drops taken after 2 updates, rises with alpha 0.3, headroom 1.25, up
-// margin 1.4 held for 3 s (doubling to 40 s after a failure within 5 s,
-// reset after 30 s), steps down on 2 updates of overuse or more than 10%
-// loss or NACKs (one step per 1 s), audio-only under 0.6 x the lowest rung for 2 s, a still
-// every 2 s, and a probe backoff of 2 s doubling to 30 s.
+// margin 1.4 held for 3 s, or 1 s after a clean probe (doubling to 40 s
+// after a failure within 5 s, reset after 30 s), steps down on 2 updates of
+// overuse, 80 ms of queueing delay, or more than 10% loss or NACKs (one
+// step per 1 s), audio-only under 0.6 x the lowest rung for 2 s, a still
+// every 2 s, and a probe backoff of 2 s doubling to 4 s.
 func DefaultConfig() Config {
 	return Config{
 		MinEstimate:     30_000,
@@ -90,12 +100,14 @@ func DefaultConfig() Config {
 		RiseAlpha:       0.3,
 		Headroom:        1.25,
 		OveruseConfirm:  2,
+		DelayDown:       80 * time.Millisecond,
 		LossDown:        0.10,
 		NACKDown:        0.10,
 		NACKMinPackets:  10,
 		DownSettle:      time.Second,
 		UpMargin:        1.4,
 		HoldUp:          3 * time.Second,
+		ProbeHold:       time.Second,
 		FailWindow:      5 * time.Second,
 		MaxHoldUp:       40 * time.Second,
 		HoldReset:       30 * time.Second,
@@ -103,7 +115,7 @@ func DefaultConfig() Config {
 		AudioOnlyAfter:  2 * time.Second,
 		StillEvery:      2 * time.Second,
 		ProbeBackoff:    2 * time.Second,
-		MaxProbeBackoff: 30 * time.Second,
+		MaxProbeBackoff: 4 * time.Second,
 	}
 }
 
@@ -152,6 +164,12 @@ var checks = []check{
 	{"hold_up must be above 0",
 		func(c *Config) bool { return c.HoldUp > 0 },
 		func(c *Config, d Config) { c.HoldUp = d.HoldUp }},
+	{"delay_down must not be negative",
+		func(c *Config) bool { return c.DelayDown >= 0 },
+		func(c *Config, d Config) { c.DelayDown = d.DelayDown }},
+	{"probe_hold must be in (0, hold_up]",
+		func(c *Config) bool { return c.ProbeHold > 0 && c.ProbeHold <= c.HoldUp },
+		func(c *Config, d Config) { c.ProbeHold = min(d.ProbeHold, c.HoldUp) }},
 	{"fail_window must be above 0",
 		func(c *Config) bool { return c.FailWindow > 0 },
 		func(c *Config, d Config) { c.FailWindow = d.FailWindow }},

@@ -33,12 +33,15 @@ type Controller struct {
 	lastCongestion time.Time
 	probe          int
 	probeBackoff   time.Duration
+	probeFailed    time.Time // when the latest probe met congestion
 
 	lastDown   time.Time // latest step down on congestion
 	rtt        time.Duration
 	heldSince  time.Time // at the current level since
 	upSince    time.Time // the next level up has been affordable since; zero = not
 	upReason   string
+	upProbed   bool // the step up rests on a clean probe: ProbeHold applies
+	probed     bool // the latest Stats.Probed
 	upPending  bool // an up-switch within its fail window
 	upSwitchAt time.Time
 	upLevel    int
@@ -162,12 +165,15 @@ func bitrateOf(rungs []Rung, name string) int {
 
 // Update takes the stats of the latest interval and returns the decision.
 func (c *Controller) Update(s Stats) Decision {
-	c.now = s.Now
+	c.now, c.probed = s.Now, s.Probed
 	if s.RTT > 0 {
 		c.rtt = s.RTT
 	}
 	cause := c.congestion(s)
 	c.est.observe(s.Estimate, cause != "", &c.cfg)
+	if s.Probed && float64(c.est.raw) > c.est.value {
+		c.est.value = float64(c.est.raw) // measured, not guessed: no need to rise slowly
+	}
 	c.congestedNow = cause != ""
 	if c.congestedNow {
 		c.lastCongestion, c.hadCongestion = s.Now, true
@@ -202,6 +208,8 @@ func (c *Controller) congestion(s Stats) string {
 	switch {
 	case c.overuseRun >= c.cfg.OveruseConfirm:
 		return ReasonOveruse
+	case c.cfg.DelayDown > 0 && s.QueueDelay > c.cfg.DelayDown:
+		return ReasonDelay
 	case s.Loss > c.cfg.LossDown:
 		return ReasonLoss
 	case s.Packets > 0 && s.Packets >= c.cfg.NACKMinPackets &&

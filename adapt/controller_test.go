@@ -73,6 +73,9 @@ func TestCongestionStepsDown(t *testing.T) {
 		{"one overuse with a drop is a spike", []Stats{{Estimate: 1e6, Overuse: true}}, "720p", ReasonStart},
 		{"two overuses", []Stats{{Estimate: 5e6, Overuse: true}, {Estimate: 5e6, Overuse: true}}, "360p", ReasonOveruse},
 		{"loss", []Stats{{Estimate: 5e6, Loss: 0.15}}, "360p", ReasonLoss},
+		{"queueing delay", []Stats{{Estimate: 5e6, QueueDelay: 150 * time.Millisecond}}, "360p", ReasonDelay},
+		{"queueing delay under the line", []Stats{{Estimate: 5e6, QueueDelay: 60 * time.Millisecond}}, "720p", ReasonStart},
+		{"queueing delay with the delivered rate goes further", []Stats{{Estimate: 600_000, QueueDelay: 150 * time.Millisecond}}, "180p", ReasonDelay},
 		{"loss under the line", []Stats{{Estimate: 5e6, Loss: 0.05}}, "720p", ReasonStart},
 		{"nack rate", []Stats{{Estimate: 5e6, NACKs: 15, Packets: 100}}, "360p", ReasonNACK},
 		{"nack rate on few packets", []Stats{{Estimate: 5e6, NACKs: 3, Packets: 5}}, "720p", ReasonStart},
@@ -321,8 +324,8 @@ func TestProbeTarget(t *testing.T) {
 		t.Fatalf("probe = %d state %s, want 3.5 Mb/s probing", got, f.c.State())
 	}
 	// Each failed probe (congestion while probing) keeps the rung, which
-	// still fits, and doubles the pause before the next probe: 2, 4, ..., 30 s.
-	for _, want := range []time.Duration{4, 8, 16, 30, 30} {
+	// still fits, and doubles the pause before the next probe: 2, 4, 4 s.
+	for _, want := range []time.Duration{4, 4, 4} {
 		d := f.next(Stats{Estimate: 2e6, Loss: 0.2})
 		if d.Rung != "360p" || f.c.ProbeTarget() != 0 || f.c.State() != StateCongested {
 			t.Fatalf("failed probe: %+v probe %d %s", d, f.c.ProbeTarget(), f.c.State())
@@ -409,5 +412,56 @@ func TestDownSettle(t *testing.T) {
 		if steps != tc.wait || f.c.last.Rung != "180p" || f.c.last.Reason != ReasonLoss {
 			t.Errorf("rtt %v: second step after %v to %+v, want %v", tc.rtt, steps, f.c.last, tc.wait)
 		}
+	}
+}
+
+// TestProbedStepsUpSooner: a clean probe's measured rate is taken at once,
+// and the step up it allows waits ProbeHold, not HoldUp.
+func TestProbedStepsUpSooner(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		probed bool
+		want   time.Duration
+	}{
+		{"estimate", false, 3 * time.Second},
+		{"probe", true, time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFeeder(DefaultConfig(), ladder)
+			f.hold(Stats{Estimate: 600_000}, 2*time.Second)
+			if f.c.last.Rung != "180p" {
+				t.Fatalf("start: %+v", f.c.last)
+			}
+			start := f.d
+			for f.c.last.Rung == "180p" && f.d-start < 10*time.Second {
+				f.next(Stats{Estimate: 1_300_000, Probed: tc.probed})
+			}
+			got := f.d - start
+			if f.c.last.Rung != "360p" || got < tc.want || got > tc.want+time.Second {
+				t.Errorf("up to %s after %v, want 360p after %v (and within 1 s more for the rise)", f.c.last.Rung, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestFailedProbeAftermath: the queue a failed probe built is not taken for
+// the link failing while it drains; congestion later is.
+func TestFailedProbeAftermath(t *testing.T) {
+	f := newFeeder(DefaultConfig(), ladder)
+	f.hold(Stats{Estimate: 2e6}, time.Second)
+	if f.c.ProbeTarget() == 0 || f.c.last.Rung != "360p" {
+		t.Fatalf("not probing from 360p: %+v probe %d", f.c.last, f.c.ProbeTarget())
+	}
+	for i := 0; i < 4; i++ { // 800 ms of the probe's queue draining
+		if d := f.next(Stats{Estimate: 2e6, QueueDelay: 150 * time.Millisecond}); d.Rung != "360p" || d.FPSCap != 0 {
+			t.Fatalf("update %d after the failed probe: %+v", i, d)
+		}
+	}
+	f.hold(Stats{Estimate: 2e6}, 2*time.Second)
+	if f.c.ProbeTarget() != 0 {
+		t.Fatalf("probing again 2 s after a failed probe")
+	}
+	if d := f.next(Stats{Estimate: 2e6, QueueDelay: 150 * time.Millisecond}); d.Rung != "180p" || d.Reason != ReasonDelay {
+		t.Fatalf("congestion 2 s after the probe: %+v, want a step down to 180p", d)
 	}
 }

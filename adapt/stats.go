@@ -11,6 +11,12 @@ type Stats struct {
 	Estimate int
 	// Overuse is true while GCC's delay-based detector reports overuse.
 	Overuse bool
+	// QueueDelay is the one-way delay above the link's base, from
+	// transport-wide feedback; 0 means none or not known.
+	QueueDelay time.Duration
+	// Probed says Estimate was measured by a probe that ran clean: the
+	// smoothed estimate takes it at once instead of rising to it.
+	Probed bool
 	// Loss is the fraction lost (0..1) from the latest RTCP receiver report
 	// (RFC 3550 section 6.4.1).
 	Loss float64
@@ -50,6 +56,8 @@ const (
 	ReasonEstimate = "estimate"
 	// ReasonOveruse is a step down on GCC delay overuse.
 	ReasonOveruse = "congestion:overuse"
+	// ReasonDelay is a step down on queueing delay.
+	ReasonDelay = "congestion:delay"
 	// ReasonLoss is a step down on RTCP loss.
 	ReasonLoss = "congestion:loss"
 	// ReasonNACK is a step down on the NACK rate.

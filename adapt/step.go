@@ -81,7 +81,11 @@ func (c *Controller) congested(cause string, wasProbing bool) {
 		// Our own padding likely caused it: stop probing for longer.
 		c.probeBackoff = min(2*c.probeBackoff, c.cfg.MaxProbeBackoff)
 		c.overuseRun = 0
+		c.probeFailed = c.now
 	}
+	// The queue a failed probe built takes a while to drain: congestion
+	// until then is the probe's too.
+	afterProbe := wasProbing || (!c.probeFailed.IsZero() && c.now.Sub(c.probeFailed) < max(c.cfg.DownSettle, 2*c.rtt))
 	if c.level >= n {
 		// Capped or audio-only: nothing lower to step to on congestion.
 		return
@@ -106,9 +110,9 @@ func (c *Controller) congested(cause string, wasProbing bool) {
 	case failedUp:
 		// The up-switch failed: wait twice as long before trying it again.
 		name := c.rungs[c.level].Name
-		c.holdUp[name] = min(2*c.holdFor(c.level), c.cfg.MaxHoldUp)
+		c.holdUp[name] = min(2*c.baseHold(c.level), c.cfg.MaxHoldUp)
 		c.congestionDown(target, ReasonBackoff)
-	case wasProbing:
+	case afterProbe:
 		// Step down only if the rung no longer fits the estimate.
 		if ref > 0 && c.fitLevel(ref) > c.level {
 			c.congestionDown(target, cause)
@@ -133,7 +137,7 @@ func (c *Controller) up(smoothed int, wasProbing bool) {
 	need := int(float64(c.rungAt(next).Bitrate) * c.cfg.UpMargin)
 	if smoothed >= need {
 		if c.upSince.IsZero() {
-			c.upSince = c.now
+			c.upSince, c.upProbed = c.now, c.probed
 			switch {
 			case c.level >= n:
 				c.upReason = ReasonRecovered
@@ -159,8 +163,18 @@ func (c *Controller) up(smoothed int, wasProbing bool) {
 }
 
 // holdFor returns how long level l must stay affordable before a step up
-// to it.
+// to it: its hold, scaled down to ProbeHold when a clean probe found it.
 func (c *Controller) holdFor(l int) time.Duration {
+	h := c.baseHold(l)
+	if c.upProbed {
+		h = time.Duration(float64(h) * float64(c.cfg.ProbeHold) / float64(c.cfg.HoldUp))
+	}
+	return h
+}
+
+// baseHold returns level l's hold: HoldUp, or its doubled hold after a
+// failed up-switch.
+func (c *Controller) baseHold(l int) time.Duration {
 	if h, ok := c.holdUp[c.rungAt(l).Name]; ok {
 		return h
 	}

@@ -26,8 +26,14 @@ var (
 		Name: "mediad_viewer_rung_seconds_total",
 		Help: "Viewer-seconds spent at each rung, by stream and rung.",
 	}, []string{"stream", "rung"})
+
+	// ViewerResendsDropped counts NACKed packets not sent again, by reason.
+	ViewerResendsDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mediad_viewer_resends_dropped_total",
+		Help: "Retransmissions asked for by viewers' NACKs and not sent, by reason: budget (over the retransmission share of the estimate), stale (from before a rung switch), late (the link's queue would make it arrive too late).",
+	}, []string{"reason"})
 )
 
 func init() {
-	Registry.MustRegister(ViewerEstimate, ViewerRung, ViewerSwitches, ViewerRungSeconds)
+	Registry.MustRegister(ViewerEstimate, ViewerRung, ViewerSwitches, ViewerRungSeconds, ViewerResendsDropped)
 }

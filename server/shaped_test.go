@@ -2,8 +2,10 @@ package server
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +17,8 @@ import (
 const shapedEnv = "MEDIAD_SHAPED_INNER"
 
 // TestShapedLink plays a stream in Chromium over a link shaped with tc in a
-// network namespace (only UDP, so RTMP ingest and HTTP are untouched):
+// network namespace (only the media mediad sends, so the viewer's feedback,
+// RTMP ingest and HTTP are untouched):
 // 5 Mb/s, then 600 kb/s, then 5 Mb/s. The picture must step down to a rung
 // the link carries, without long freezes, and climb back. The test re-runs
 // itself inside a fresh namespace whose loopback has a 1500-byte MTU.
@@ -51,12 +54,11 @@ func TestShapedLink(t *testing.T) {
 	in("tc", "class", "add", "dev", "lo", "parent", "1:", "classid", "1:10", "htb", "rate", "10gbit")
 	in("tc", "class", "add", "dev", "lo", "parent", "1:", "classid", "1:20", "htb", "rate", "5mbit", "ceil", "5mbit")
 	in("tc", "qdisc", "add", "dev", "lo", "parent", "1:20", "handle", "20:", "pfifo", "limit", "60")
-	in("tc", "filter", "add", "dev", "lo", "protocol", "ip", "parent", "1:0", "prio", "1", "u32", "match", "ip", "protocol", "17", "0xff", "flowid", "1:20")
 	cmd := exec.Command("ip", "netns", "exec", ns, os.Args[0], "-test.run=^TestShapedLink$", "-test.v", "-test.count=1", "-test.timeout=6m")
 	cmd.Env = append(os.Environ(), shapedEnv+"=1")
 	out, err := cmd.CombinedOutput()
 	for _, l := range strings.Split(string(out), "\n") {
-		if strings.Contains(l, "shaped_test.go") || strings.Contains(l, "rung switched") || strings.Contains(l, "msg=adapt") || strings.HasPrefix(strings.TrimSpace(l), "---") {
+		if strings.Contains(l, "shaped_test.go") || strings.Contains(l, "rung switched") || strings.Contains(l, "msg=adapt") || strings.Contains(l, "msg=congestion") || strings.HasPrefix(strings.TrimSpace(l), "---") {
 			t.Log(strings.TrimSpace(l))
 		}
 	}
@@ -92,6 +94,13 @@ func setRate(t *testing.T, rate string) {
 func shapedInner(t *testing.T) {
 	srv := startServer(t, false)
 	defer srv.Close()
+	// Only what mediad sends over UDP is shaped: the viewer's downlink.
+	// Its feedback, RTMP ingest and HTTP are not.
+	port := strconv.Itoa(srv.UDPAddr().(*net.UDPAddr).Port)
+	if out, err := exec.Command("tc", "filter", "add", "dev", "lo", "protocol", "ip", "parent", "1:0", "prio", "1", "u32",
+		"match", "ip", "protocol", "17", "0xff", "match", "ip", "sport", port, "0xffff", "flowid", "1:20").CombinedOutput(); err != nil {
+		t.Fatalf("tc filter: %v: %s", err, out)
+	}
 	pub := e2e.PublishTestPattern(t, srv.rtmpURL("cam", testToken), "640x360", 30, 0)
 	defer pub.Stop()
 	waitLive(t, srv, "cam", 30*time.Second)
@@ -114,44 +123,80 @@ func shapedInner(t *testing.T) {
 	}
 	t.Logf("playing 640 wide at 5 Mb/s")
 	time.Sleep(3 * time.Second)
-	before := sample()
 
 	setRate(t, "600kbit")
 	drop := time.Now()
-	var down time.Duration
-	for {
-		s := sample()
-		if s.W > 0 && s.W < 640 {
-			down = time.Since(drop)
-			break
-		}
-		if time.Since(drop) > 20*time.Second {
-			t.Fatalf("no step down within 20 s of the drop to 600 kb/s: %+v", s)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	time.Sleep(20 * time.Second)
-	mid := sample()
-	t.Logf("FIGURE step-down: %d wide %.1f s after the drop to 600 kb/s; freezes in the 20 s at 600 kb/s: %d, %.0f ms in all (longest unknown; mean %.0f ms)",
-		mid.W, down.Seconds(), mid.FC-before.FC, (mid.FD-before.FD)*1000, (mid.FD-before.FD)*1000/float64(max(1, mid.FC-before.FC)))
+	t.Logf("link at 600 kb/s from %s", drop.UTC().Format("15:04:05.000"))
+	atDrop := watchPlayback(t, sample, 20*time.Second, func(s videoStats) bool { return s.W > 0 && s.W < 640 })
+	t.Logf("FIGURE step-down: %s after the drop to 600 kb/s; %s", atDrop.reached(), atDrop.freezes())
 
 	setRate(t, "5mbit")
-	rec := time.Now()
-	// Climbing back is measured, not asserted: on a loaded 2-core machine
-	// it has taken from 18 s to more than 45 s (see BENCHMARKS.md).
-	for s := sample(); s.W != 640 && time.Since(rec) < 45*time.Second; s = sample() {
-		time.Sleep(200 * time.Millisecond)
+	t.Logf("link at 5 Mb/s from %s", time.Now().UTC().Format("15:04:05.000"))
+	atRecovery := watchPlayback(t, sample, 20*time.Second, func(s videoStats) bool { return s.W == 640 })
+	t.Logf("FIGURE climb-back: %s after the link returned to 5 Mb/s; %s", atRecovery.reached(), atRecovery.freezes())
+
+	// The issue's budgets are down within 2 s, no freeze over 300 ms and
+	// back within 10 s; the figures above are what BENCHMARKS.md reports.
+	// What is asserted leaves room for a loaded 2-core CI machine.
+	if atDrop.at < 0 || atDrop.at > 5*time.Second {
+		t.Errorf("the picture did not step down within 5 s of the drop to 600 kb/s (%s)", atDrop.reached())
 	}
-	after := sample()
-	if after.W == 640 {
-		t.Logf("FIGURE climb-back: 640 wide %.1f s after the link returned to 5 Mb/s; freezes over the whole run %d (%.0f ms)", time.Since(rec).Seconds(), after.FC-before.FC, (after.FD-before.FD)*1000)
-	} else {
-		t.Logf("FIGURE climb-back: still %d wide 45 s after the link returned to 5 Mb/s", after.W)
+	if atDrop.maxWidthAfter >= 640 {
+		t.Errorf("the picture went back up to %d wide on a 600 kb/s link", atDrop.maxWidthAfter)
 	}
-	if mid.W >= 640 {
-		t.Errorf("the picture went back up to %d wide on a 600 kb/s link", mid.W)
+	if atRecovery.at < 0 || atRecovery.at > 20*time.Second {
+		t.Errorf("the picture did not climb back within 20 s of the link's return (%s)", atRecovery.reached())
 	}
-	// The timing budgets of the issue (down within 2 s, freezes under
-	// 300 ms, back within 10 s) are figures, reported in BENCHMARKS.md from
-	// this test's log.
+}
+
+// playback is what watchPlayback saw.
+type playback struct {
+	at            time.Duration // when the condition first held; -1 = never
+	freezeCount   int
+	freezeTotal   time.Duration
+	longest       time.Duration // the longest single freeze
+	maxWidthAfter int           // the widest frame from 2 s after the condition held
+}
+
+func (p playback) reached() string {
+	if p.at < 0 {
+		return "not reached"
+	}
+	return fmt.Sprintf("reached in %.1f s", p.at.Seconds())
+}
+
+func (p playback) freezes() string {
+	return fmt.Sprintf("freezes: %d, longest %.0f ms, %.0f ms in all", p.freezeCount, float64(p.longest.Milliseconds()), float64(p.freezeTotal.Milliseconds()))
+}
+
+// watchPlayback samples the viewer's stats every 50 ms for d: when cond
+// first holds, and each freeze (Chrome's freezeCount and
+// totalFreezesDuration; at this sampling rate each new freeze shows alone).
+func watchPlayback(t *testing.T, sample func() videoStats, d time.Duration, cond func(videoStats) bool) playback {
+	t.Helper()
+	p := playback{at: -1}
+	start := time.Now()
+	prev := sample()
+	for time.Since(start) < d {
+		time.Sleep(50 * time.Millisecond)
+		s := sample()
+		if s.FC > prev.FC {
+			dur := time.Duration((s.FD - prev.FD) * float64(time.Second))
+			p.freezeCount += s.FC - prev.FC
+			p.freezeTotal += dur
+			if s.FC-prev.FC == 1 && dur > p.longest {
+				p.longest = dur
+			}
+		}
+		if p.at < 0 && cond(s) {
+			p.at = time.Since(start)
+		}
+		if p.at >= 0 && time.Since(start) > p.at+2*time.Second && s.W > p.maxWidthAfter {
+			p.maxWidthAfter = s.W
+		}
+		if s.F > 0 {
+			prev = s
+		}
+	}
+	return p
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 
 	ingest "github.com/mutstream/mutstream/ingest/webrtc"
@@ -29,10 +30,15 @@ type Server struct {
 	api  *webrtc.API
 	conn net.PacketConn
 	mux  ice.UDPMux
+	// nw, when set, is the network every PeerConnection runs on instead
+	// of the shared UDP port (conn and mux are nil then): tests put
+	// sessions on pion's virtual network.
+	nw transport.Net
 
 	publishAPI   *webrtc.API
 	ccMu         sync.Mutex            // serialises viewer PeerConnection creation
 	newEstimator cc.BandwidthEstimator // handed over by the cc interceptor under ccMu
+	newMeter     *linkMeter            // handed over by the link meter under ccMu
 	publishAuth  authFunc
 	limit        *limiter
 
@@ -44,29 +50,47 @@ type Server struct {
 
 // NewServer listens on the configured UDP port and builds the pion API.
 func NewServer(cfg Config, hub *stream.Hub, log *slog.Logger) (*Server, error) {
+	return newServer(cfg, hub, log, nil)
+}
+
+// newServer is NewServer, or, when nw is not nil, a server whose
+// PeerConnections run on nw (pion's vnet in tests) with no UDP port of
+// its own.
+func newServer(cfg Config, hub *stream.Hub, log *slog.Logger, nw transport.Net) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("webrtc config: %w", err)
 	}
 	if log == nil {
 		log = slog.Default()
 	}
-	conn, err := net.ListenPacket("udp", net.JoinHostPort(cfg.UDPAddr, strconv.Itoa(cfg.UDPPort)))
-	if err != nil {
-		return nil, fmt.Errorf("listen on WebRTC UDP port %d: %w (set webrtc.udp_port or --webrtc-udp)", cfg.UDPPort, err)
+	s := &Server{cfg: cfg, hub: hub, log: log.With("component", "whep"), nw: nw, sessions: map[string]session{}, limit: newLimiter(cfg.RateLimit)}
+	if nw == nil {
+		conn, err := net.ListenPacket("udp", net.JoinHostPort(cfg.UDPAddr, strconv.Itoa(cfg.UDPPort)))
+		if err != nil {
+			return nil, fmt.Errorf("listen on WebRTC UDP port %d: %w (set webrtc.udp_port or --webrtc-udp)", cfg.UDPPort, err)
+		}
+		s.conn = conn
+		s.mux = webrtc.NewICEUDPMux(nil, conn)
 	}
-	s := &Server{cfg: cfg, hub: hub, log: log.With("component", "whep"), conn: conn, sessions: map[string]session{}, limit: newLimiter(cfg.RateLimit)}
-	s.mux = webrtc.NewICEUDPMux(nil, conn)
 	api, err := s.newAPI()
 	if err != nil {
-		_ = s.mux.Close()
+		_ = s.closeMux()
 		return nil, err
 	}
 	s.api = api
 	if s.publishAPI, err = s.newPublishAPI(); err != nil {
-		_ = s.mux.Close()
+		_ = s.closeMux()
 		return nil, err
 	}
 	return s, nil
+}
+
+// closeMux releases the shared UDP port, if the server has one.
+func (s *Server) closeMux() error {
+	if s.mux == nil {
+		return nil
+	}
+	return s.mux.Close()
 }
 
 func (s *Server) newAPI() (*webrtc.API, error) {
@@ -99,6 +123,9 @@ func (s *Server) newAPI() (*webrtc.API, error) {
 		return nil, fmt.Errorf("register playout-delay: %w", err)
 	}
 	ir := &interceptor.Registry{}
+	// The link meter first, closest to the network: it sees each packet's
+	// transport-wide sequence number and the raw feedback.
+	ir.Add(&meterFactory{onNew: func(m *linkMeter) { s.newMeter = m }})
 	// Send-side bandwidth estimation per viewer: GCC on transport-wide
 	// congestion control feedback. No pacer: the controller keeps the send
 	// rate under the estimate by its choice of rung, and pacing would add
@@ -147,10 +174,16 @@ func (s *Server) newPublishAPI() (*webrtc.API, error) {
 
 func (s *Server) settingEngine(disconnected, failed time.Duration) webrtc.SettingEngine {
 	se := webrtc.SettingEngine{}
-	se.SetICEUDPMux(s.mux)
-	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+	if s.nw != nil {
+		// A virtual network: IPv4 only, no loopback.
+		se.SetNet(s.nw)
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	} else {
+		se.SetICEUDPMux(s.mux)
+		se.SetIncludeLoopbackCandidate(true)
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+	}
 	keepalive := disconnected / 3
 	if keepalive > 2*time.Second {
 		keepalive = 2 * time.Second
@@ -162,8 +195,14 @@ func (s *Server) settingEngine(disconnected, failed time.Duration) webrtc.Settin
 	return se
 }
 
-// UDPAddr returns the address of the shared ICE port.
-func (s *Server) UDPAddr() net.Addr { return s.conn.LocalAddr() }
+// UDPAddr returns the address of the shared ICE port, nil on a server
+// without one (a virtual network).
+func (s *Server) UDPAddr() net.Addr {
+	if s.conn == nil {
+		return nil
+	}
+	return s.conn.LocalAddr()
+}
 
 // Sessions returns the number of live sessions of kind ("whip", "whep"),
 // or of both when kind is empty.
@@ -237,7 +276,7 @@ func (s *Server) Close() error {
 		go v.Close()
 	}
 	s.wg.Wait()
-	return s.mux.Close()
+	return s.closeMux()
 }
 
 func newID() string {

@@ -105,15 +105,22 @@ func (s *Server) newViewerSession(st *stream.Stream, rung *stream.Feed, manual b
 
 func (v *viewerSession) negotiate(offer string) (string, error) {
 	v.srv.ccMu.Lock()
-	v.srv.newEstimator = nil
+	v.srv.newEstimator, v.srv.newMeter = nil, nil
 	pc, err := v.srv.api.NewPeerConnection(webrtc.Configuration{ICEServers: v.srv.iceServers()})
-	est := v.srv.newEstimator
-	v.srv.newEstimator = nil
+	est, meter := v.srv.newEstimator, v.srv.newMeter
+	v.srv.newEstimator, v.srv.newMeter = nil, nil
 	v.srv.ccMu.Unlock()
 	if err != nil {
 		return "", fmt.Errorf("new peer connection: %w", err)
 	}
-	v.adapt = &viewerAdapt{est: est, stats: &v.link}
+	v.adapt = &viewerAdapt{est: est, meter: meter, stats: &v.link}
+	if meter != nil {
+		meter.onResendDropped = func() {
+			if f := v.feed.Load(); f != nil {
+				f.RequestKeyframe()
+			}
+		}
+	}
 	v.pc = pc
 	v.video, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000}, "video", "mediad-"+v.st.Name())
 	if err != nil {

@@ -97,6 +97,7 @@ type ViewerInfo struct {
 type viewerAdapt struct {
 	ctrl    *adapt.Controller
 	est     cc.BandwidthEstimator
+	meter   *linkMeter // nil when the PeerConnection has none
 	stats   *linkStats
 	packets int // video packets sent since the last update
 	bytes   int // video bytes sent since the last update
@@ -109,7 +110,12 @@ type viewerAdapt struct {
 	probeStart time.Time // when the current probe began
 	probeOK    int       // the rate a clean probe showed the link carries
 	probeUntil time.Time // until when probeOK counts
-	floorSum   int       // delivered rate over the last clean updates
+	probeGap   time.Duration
+	queue      time.Duration // the latest queueing delay, for logs
+	lastStats  adapt.Stats   // the latest stats given to the controller, for logs
+	delivered  int           // the latest delivered rate from feedback, for logs
+	probeNext  time.Time     // no probe before this, after one cut short
+	floorSum   int           // delivered rate over the last clean updates
 	floorN     int
 	rungs      []adapt.Rung  // the ladder as the controller sees it
 	rungBps    int           // the target bitrate of the rung being sent
@@ -170,17 +176,47 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 	n := a.stats.nacks.Load()
 	s.NACKs = int(n - a.nacks)
 	a.nacks = n
-	// Heavy loss says what the link carries now, sooner than GCC's
-	// estimate falls: what was sent, less what was lost. Without loss or
-	// overuse the link carries at least what gets through, whatever GCC
-	// says after one of its sharp drops.
+	// The transport-wide feedback says how much queue the link holds and
+	// what it delivers; without it, the delivered rate is what was sent
+	// less what RTCP reports lost.
+	var ls linkSample
+	if a.meter != nil {
+		ls = a.meter.take(now)
+	}
+	metered := ls.Acked > 0 || ls.QueueDelay > 0
+	s.QueueDelay = ls.QueueDelay
+	a.queue, a.delivered = ls.QueueDelay, ls.Delivered
 	delivered := int(float64(sentBps) * (1 - s.Loss))
+	if ls.Delivered > 0 {
+		delivered = ls.Delivered
+	}
+	if s.RTT > 0 && (a.minRTT == 0 || s.RTT < a.minRTT) {
+		a.minRTT = s.RTT
+	}
+	queued := metered && s.QueueDelay > queueCapDelay
+	clean := s.Loss <= lossCapThreshold && !s.Overuse && !queued
+	if metered {
+		clean = clean && s.QueueDelay < queueCleanDelay
+	} else {
+		clean = clean && (s.RTT == 0 || s.RTT < 2*a.minRTT+30*time.Millisecond)
+	}
 	switch {
+	case queued && delivered > 0:
+		// A queue stands: the link carries what it delivers, whatever GCC
+		// says (it lags a drop, then collapses far below the link after
+		// one).
+		s.Estimate = delivered
+		a.floorSum, a.floorN = 0, 0
 	case s.Loss > lossCapThreshold && sentBps > 0:
+		// Heavy loss says what the link carries now, sooner than GCC's
+		// estimate falls: what was sent, less what was lost.
 		if s.Estimate == 0 || delivered < s.Estimate {
 			s.Estimate = delivered
 		}
-	case !s.Overuse && s.RTT < 200*time.Millisecond && delivered > s.Estimate:
+		a.floorSum, a.floorN = 0, 0
+	case clean && delivered > s.Estimate:
+		// Without loss, overuse or a queue the link carries at least what
+		// gets through, whatever GCC says after one of its sharp drops.
 		a.floorSum += delivered
 		a.floorN++
 		if a.floorN >= 5 { // a second of clean delivery
@@ -191,23 +227,22 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 	default:
 		a.floorSum, a.floorN = 0, 0
 	}
-	// A fall of GCC's estimate with no sign of congestion (no loss, no
-	// overuse, RTT near the link's base) is one of its known artefacts
-	// (it grows without bound while the sender is application-limited,
-	// then drops sharply on one delay spike): it does not take the viewer
-	// off the rung it is on.
-	if s.RTT > 0 && (a.minRTT == 0 || s.RTT < a.minRTT) {
-		a.minRTT = s.RTT
-	}
-	clean := s.Loss <= lossCapThreshold && !s.Overuse && (s.RTT == 0 || s.RTT < 2*a.minRTT+30*time.Millisecond)
+	// A fall of GCC's estimate with no sign of congestion is one of its
+	// known artefacts (it grows without bound while the sender is
+	// application-limited, then drops sharply on one delay spike): it does
+	// not take the viewer off the rung it is on.
 	if need := int(float64(a.rungBps) * a.headroom); clean && a.rungBps > 0 && s.Estimate < need {
 		s.Estimate = need
 	}
-	a.probe(now, s)
-	if now.Before(a.probeUntil) && a.probeOK > s.Estimate && s.Loss <= lossCapThreshold && !s.Overuse {
-		s.Estimate = a.probeOK
+	a.probe(now, s, metered, delivered)
+	if now.Before(a.probeUntil) && a.probeOK > s.Estimate && clean {
+		s.Estimate, s.Probed = a.probeOK, true
 	}
 	d := a.ctrl.Update(s)
+	a.lastStats = s
+	if a.meter != nil {
+		a.meter.setResendBudget(a.ctrl.Smoothed())
+	}
 	prev := a.last
 	a.last = d
 	if d.Changed && prev.Rung != "" {
@@ -292,32 +327,67 @@ func (s *Server) Viewers(streamName string) []ViewerInfo {
 // estimate, and under which a probe counts as clean.
 const lossCapThreshold = 0.02
 
-// probeClean is how long a probe must run clean to count.
-const probeClean = 1500 * time.Millisecond
+// Queueing delay (from transport-wide feedback) above which a queue
+// stands, and under which the link counts as clean; a probe is cut short
+// above queueProbeAbort.
+const (
+	queueCapDelay   = 50 * time.Millisecond
+	queueCleanDelay = 25 * time.Millisecond
+	queueProbeAbort = 40 * time.Millisecond
+)
+
+// probeClean is how long a probe must run clean to count; its rate ramps
+// up over the first probeRamp of it.
+const (
+	probeClean = time.Second
+	probeRamp  = 500 * time.Millisecond
+)
+
+// Pause after a probe cut short on queueing delay, doubling up to the
+// most; a clean probe resets it.
+const (
+	probeRetry    = time.Second
+	probeRetryMax = 4 * time.Second
+)
 
 // probe starts, ends and judges probes; the session loop pads up to
-// probeRate while it is non-zero.
-func (a *viewerAdapt) probe(now time.Time, s adapt.Stats) {
+// probeRate while it is non-zero. metered says transport-wide feedback
+// came in; delivered is the rate the link delivered.
+func (a *viewerAdapt) probe(now time.Time, s adapt.Stats, metered bool, delivered int) {
 	target := a.ctrl.ProbeTarget()
-	congested := s.Overuse || s.Loss > lossCapThreshold
-	// Probes climb in steps of twice the smoothed estimate towards the
-	// target, so one that fails overloads the link only a little.
-	// The last step goes 10 % past the target: the smoothed estimate only
-	// approaches what it is fed, and must reach the target.
+	congested := s.Overuse || s.Loss > lossCapThreshold || (metered && s.QueueDelay > queueProbeAbort)
+	// With feedback a probe goes straight to 10 % past the target (the
+	// smoothed estimate only approaches what it is fed, and must reach the
+	// target): one that fails shows in the queue within a few hundred
+	// milliseconds and is cut short. Without, probes climb in steps of
+	// twice the smoothed estimate, so one that fails overloads the link
+	// only a little.
 	step := func() int {
+		if metered {
+			return target + target/10
+		}
 		base := max(a.ctrl.Smoothed(), a.probeOK)
 		return min(target+target/10, max(base*2, base+100_000))
 	}
 	switch {
-	case a.probeRate == 0 && target > 0 && !congested:
+	case a.probeRate == 0 && target > 0 && !congested && !now.Before(a.probeNext):
 		a.probeRate, a.probeStart = step(), now
 	case a.probeRate > 0 && congested:
-		a.probeRate = 0 // failed: the controller sees the congestion and backs off
+		// Failed: the controller sees any congestion and backs off; a
+		// probe cut short on delay waits here.
+		a.probeFailed(now)
 	case a.probeRate > 0 && now.Sub(a.probeStart) >= probeClean:
+		if metered && delivered < a.probeRate*85/100 {
+			if now.Sub(a.probeStart) < 2*probeClean {
+				return // not all through yet
+			}
+			a.probeFailed(now)
+			return
+		}
 		// Clean: the link carries the probed rate. Hold that long enough
 		// for the controller's hold before stepping up.
 		a.probeOK, a.probeUntil = a.probeRate, now.Add(4*time.Second)
-		a.probeStart = now
+		a.probeStart, a.probeGap = now, 0
 		if target == 0 {
 			a.probeRate = 0
 		} else {
@@ -326,12 +396,46 @@ func (a *viewerAdapt) probe(now time.Time, s adapt.Stats) {
 	}
 }
 
+// probeFailed ends a probe that built a queue or did not get through, and
+// waits before the next.
+func (a *viewerAdapt) probeFailed(now time.Time) {
+	a.probeRate = 0
+	a.probeGap = min(max(2*a.probeGap, probeRetry), probeRetryMax)
+	a.probeNext = now.Add(a.probeGap)
+}
+
+// checkProbe cuts a probe short as soon as the feedback shows it built a
+// queue, between the controller's updates: a probe well over the link's
+// rate builds a queue fast.
+func (a *viewerAdapt) checkProbe(now time.Time) {
+	if a.probeRate > 0 && a.meter != nil && a.meter.queueNow() > queueProbeAbort {
+		a.probeFailed(now)
+	}
+}
+
+// urgent says the controller should decide now rather than at the next
+// tick: the latest feedback shows a queue over limit (the controller's
+// DelayDown), and the last decision is at least urgentGap old.
+func (a *viewerAdapt) urgent(now time.Time, limit time.Duration) bool {
+	return limit > 0 && a.meter != nil && now.Sub(a.lastUpd) >= urgentGap && a.meter.queueNow() > limit
+}
+
+// urgentGap is the least time between two decisions.
+const urgentGap = 50 * time.Millisecond
+
 // paddingPackets is how many padding packets to send in the next dt to
 // bring the video rate up to the probe rate.
-func (a *viewerAdapt) paddingPackets(videoBps int, dt time.Duration) int {
+// The probe's rate ramps up from the video's over probeRamp, so that on a
+// link that cannot carry it the queue starts to build near the link's rate
+// and the probe is cut short before it overflows.
+func (a *viewerAdapt) paddingPackets(now time.Time, videoBps int, dt time.Duration) int {
 	if a.probeRate <= videoBps {
 		return 0
 	}
-	n := int(float64(a.probeRate-videoBps) / 8 * dt.Seconds() / (paddingSize + 12))
+	rate := float64(a.probeRate - videoBps)
+	if ramp := now.Sub(a.probeStart); ramp < probeRamp {
+		rate *= float64(ramp) / float64(probeRamp)
+	}
+	n := int(rate / 8 * dt.Seconds() / (paddingSize + 12))
 	return min(n, 100)
 }

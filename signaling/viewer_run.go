@@ -88,6 +88,25 @@ func (v *viewerSession) run(rung *stream.Feed) {
 	}
 	audioOnly := false
 	var lastStill time.Time
+	// decide runs the controller and acts on its decision.
+	decide := func(now time.Time) {
+		d := ad.update(now, v.st.Name(), v.id[:8])
+		if st := ad.lastStats; ad.ctrl.State() == adapt.StateCongested {
+			v.log.Debug("congestion", "overuse", st.Overuse, "queue_ms", st.QueueDelay.Milliseconds(), "loss", st.Loss, "nacks", st.NACKs, "packets", st.Packets, "estimate", st.Estimate, "rung", d.Rung)
+		}
+		cur.SetDemand(ad.ctrl.Smoothed())
+		if d.AudioOnly != audioOnly {
+			audioOnly = d.AudioOnly
+			v.send(controlMessage{Type: "audio_only", Reason: d.Reason, Rung: fmt.Sprint(audioOnly)})
+		}
+		if audioOnly && now.Sub(lastStill) >= v.srv.cfg.Adapt.StillEvery {
+			lastStill = now
+			cur.Feed().RequestKeyframe()
+		}
+		if f, err := v.st.Rung(d.Rung); err == nil && f != cur.Feed() {
+			switchTo(f, d.Reason)
+		}
+	}
 	live := v.st.Live()
 	ended := v.st.Ended()
 	events, unsubscribe := v.st.SubscribeEvents(64)
@@ -129,6 +148,11 @@ func (v *viewerSession) run(rung *stream.Feed) {
 			cur, pending = pending, nil
 			f := cur.Feed()
 			v.feed.Store(f)
+			if ad.meter != nil {
+				// Packets of the old rung before this keyframe are of
+				// no more use to the viewer.
+				ad.meter.dropResendsBefore(vout.seq)
+			}
 			n, _ := vout.write(p.Data, p.PTS, true)
 			ad.packets += n
 			ad.bytes += len(p.Data)
@@ -146,22 +170,14 @@ func (v *viewerSession) run(rung *stream.Feed) {
 		case p := <-audioC:
 			_, _ = aout.write(p.Data, p.PTS, false)
 		case now := <-adaptTick.C:
-			d := ad.update(now, v.st.Name(), v.id[:8])
-			cur.SetDemand(ad.ctrl.Smoothed())
-			if d.AudioOnly != audioOnly {
-				audioOnly = d.AudioOnly
-				v.send(controlMessage{Type: "audio_only", Reason: d.Reason, Rung: fmt.Sprint(audioOnly)})
+			decide(now)
+		case now := <-padTick.C:
+			ad.checkProbe(now)
+			if ad.urgent(now, v.srv.cfg.Adapt.DelayDown) {
+				decide(now) // a queue builds: do not wait for the next tick
 			}
-			if audioOnly && now.Sub(lastStill) >= v.srv.cfg.Adapt.StillEvery {
-				lastStill = now
-				cur.Feed().RequestKeyframe()
-			}
-			if f, err := v.st.Rung(d.Rung); err == nil && f != cur.Feed() {
-				switchTo(f, d.Reason)
-			}
-		case <-padTick.C:
 			if ad.probeRate > 0 && !audioOnly {
-				if n := ad.paddingPackets(cur.Feed().Info().Bitrate, 20*time.Millisecond); n > 0 {
+				if n := ad.paddingPackets(now, cur.Feed().Info().Bitrate, 20*time.Millisecond); n > 0 {
 					_ = vout.writePadding(n)
 				}
 			}
@@ -229,7 +245,7 @@ func (v *viewerSession) run(rung *stream.Feed) {
 				ad.ctrl.SetRungs(ad.rungs)
 			}
 			in := ad.snapshot()
-			v.log.Debug("adapt", "estimate", in.Estimate, "smoothed", ad.ctrl.Smoothed(), "state", in.State, "rung", in.Rung, "loss", in.Loss, "rtt_ms", in.RTTMS, "probe", ad.probeRate, "probe_ok", ad.probeOK, "probe_target", ad.ctrl.ProbeTarget())
+			v.log.Debug("adapt", "estimate", in.Estimate, "smoothed", ad.ctrl.Smoothed(), "state", in.State, "rung", in.Rung, "loss", in.Loss, "rtt_ms", in.RTTMS, "probe", ad.probeRate, "probe_ok", ad.probeOK, "probe_target", ad.ctrl.ProbeTarget(), "queue_ms", ad.queue.Milliseconds(), "delivered", ad.delivered)
 			v.send(controlMessage{Type: "stats", Estimate: in.Estimate, Smoothed: ad.ctrl.Smoothed(), State: in.State, Rung: in.Rung})
 		}
 	}

@@ -1,0 +1,395 @@
+package signaling
+
+import (
+	"encoding/binary"
+	"sync"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
+
+	"github.com/mutstream/mutstream/metrics"
+)
+
+// A linkMeter reads a viewer's transport-wide congestion control feedback
+// (draft-holmer-rmcat-transport-wide-cc-extensions-01) against what was
+// sent, and says what GCC's estimate alone says late or not at all: how
+// much queueing delay the link has built up now, and the rate it actually
+// delivers. While a queue stands, the delivered rate is the link's capacity.
+//
+// It is an interceptor, registered first so that it sits closest to the
+// network: outgoing packets already carry their transport-wide sequence
+// number. One instance serves one PeerConnection.
+type linkMeter struct {
+	interceptor.NoOp
+
+	mu    sync.Mutex
+	start time.Time
+	sent  [meterRing]sentPacket
+	recv  [meterRing]recvPacket // acknowledged packets, by arrival
+	nRecv int                   // total written to recv
+	// base one-way delay: the least seen in each of the latest
+	// meterBaseBuckets periods of meterBaseBucket.
+	baseMin   [meterBaseBuckets]int64
+	baseAt    [meterBaseBuckets]int64 // start of each bucket, µs since start
+	baseFirst bool
+
+	// Since the latest take.
+	excessSum  int64 // µs of one-way delay above base, summed
+	excessN    int
+	lost       int
+	reported   int
+	lastAckAt  int64 // send time (µs since start) of the newest acknowledged packet
+	lastSentAt int64 // send time of the newest packet sent
+	lastExcess int64 // µs of queueing delay of the latest packet acknowledged
+
+	// Retransmissions: a token bucket, and the switch before which they
+	// are useless.
+	resendRate   int // bps
+	resendTokens float64
+	resendAt     time.Time
+	cutoff       uint16
+	haveCutoff   bool
+	// onResendDropped, when set before the PeerConnection sends, asks for
+	// a keyframe; called at most once per resendKeyframeGap.
+	onResendDropped func()
+	lastKeyframeAsk time.Time
+}
+
+// resendKeyframeGap is the least time between two keyframes asked for on
+// dropped retransmissions.
+const resendKeyframeGap = 250 * time.Millisecond
+
+// keyframeDue says whether a dropped retransmission may ask for a keyframe
+// now, and records that it does.
+func (m *linkMeter) keyframeDue(now time.Time) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.onResendDropped == nil || now.Sub(m.lastKeyframeAsk) < resendKeyframeGap {
+		return false
+	}
+	m.lastKeyframeAsk = now
+	return true
+}
+
+const (
+	meterRing        = 4096 // packets remembered: over a second at 25 Mb/s
+	meterBaseBuckets = 6
+	meterBaseBucket  = 5 * time.Second // base delay is the least over the last 30 s
+	deliveredWindow  = 200 * time.Millisecond
+)
+
+type sentPacket struct {
+	seq   uint16
+	at    int64 // µs since start
+	size  int
+	valid bool
+	acked bool
+}
+
+type recvPacket struct {
+	arrival int64 // µs, receiver's clock
+	size    int
+}
+
+// linkSample is what a linkMeter saw since its previous take.
+type linkSample struct {
+	// QueueDelay is the mean one-way delay above the link's base over the
+	// packets acknowledged; when packets were sent but none acknowledged,
+	// how long ago the newest acknowledged one was sent.
+	QueueDelay time.Duration
+	// Delivered is the rate, in bps, at which the receiver got packets over
+	// the latest deliveredWindow of its clock; 0 when not known.
+	Delivered int
+	// Loss is the fraction of packets the feedback reported lost.
+	Loss float64
+	// Acked is how many packets the feedback acknowledged.
+	Acked int
+}
+
+func newLinkMeter() *linkMeter { return &linkMeter{start: time.Now()} }
+
+// meterFactory hands each new meter to onNew, like the cc interceptor hands
+// its estimator: the viewer picks it up under Server.ccMu.
+type meterFactory struct{ onNew func(*linkMeter) }
+
+func (f *meterFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
+	m := newLinkMeter()
+	if f.onNew != nil {
+		f.onNew(m)
+	}
+	return m, nil
+}
+
+// BindLocalStream records each outgoing packet that carries a
+// transport-wide sequence number.
+func (m *linkMeter) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	id := 0
+	for _, e := range info.RTPHeaderExtensions {
+		if e.URI == sdp.TransportCCURI {
+			id = e.ID
+		}
+	}
+	if id == 0 {
+		return w
+	}
+	var highest uint16 // the newest RTP sequence number written
+	have := false
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		size := h.MarshalSize() + len(payload) + int(h.PaddingSize)
+		now := time.Now()
+		if have && int16(h.SequenceNumber-highest) <= 0 {
+			// Not newer than what was sent: the NACK responder resending.
+			if reason := m.gateResend(h.SequenceNumber, size, now); reason != "" {
+				metrics.ViewerResendsDropped.WithLabelValues(reason).Inc()
+				if reason != "stale" && m.keyframeDue(now) {
+					// The receiver cannot complete that frame now: a
+					// keyframe sooner than its PLI would ask.
+					m.onResendDropped()
+				}
+				return size, nil
+			}
+		} else {
+			highest, have = h.SequenceNumber, true
+		}
+		if ext := h.GetExtension(uint8(id)); len(ext) >= 2 {
+			m.onSend(binary.BigEndian.Uint16(ext), size, now)
+		}
+		return w.Write(h, payload, a)
+	})
+}
+
+// Retransmissions get at most resendShare of the estimate (set by the
+// viewer), with a bucket of resendBurst of that rate but at least
+// resendMinBucket bytes; none is sent behind more than resendLateQueue of
+// queueing delay, where it would come too late to help and only deepen the
+// queue (the receiver's PLI brings a keyframe instead).
+const (
+	resendShare     = 0.2
+	resendMinRate   = 64_000
+	resendBurst     = 250 * time.Millisecond
+	resendMinBucket = 16_000
+	resendLateQueue = 250 * time.Millisecond
+)
+
+// setResendBudget sets the rate retransmissions may take from the
+// estimate in bps.
+func (m *linkMeter) setResendBudget(estimate int) {
+	m.mu.Lock()
+	m.resendRate = max(int(float64(estimate)*resendShare), resendMinRate)
+	m.mu.Unlock()
+}
+
+// dropResendsBefore makes retransmissions of packets before seq useless:
+// the viewer switched rungs at seq, a keyframe.
+func (m *linkMeter) dropResendsBefore(seq uint16) {
+	m.mu.Lock()
+	m.cutoff, m.haveCutoff = seq, true
+	m.mu.Unlock()
+}
+
+// gateResend says why a retransmission of seq is not to be sent, "" when
+// it is.
+func (m *linkMeter) gateResend(seq uint16, size int, now time.Time) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.haveCutoff && int16(seq-m.cutoff) < 0 {
+		return "stale"
+	}
+	if time.Duration(m.lastExcess)*time.Microsecond > resendLateQueue {
+		return "late"
+	}
+	rate := m.resendRate
+	if rate == 0 {
+		rate = resendMinRate
+	}
+	depth := max(float64(rate)/8*resendBurst.Seconds(), resendMinBucket)
+	if !m.resendAt.IsZero() {
+		m.resendTokens += float64(rate) / 8 * now.Sub(m.resendAt).Seconds()
+	} else {
+		m.resendTokens = depth
+	}
+	m.resendTokens = min(m.resendTokens, depth)
+	m.resendAt = now
+	if m.resendTokens < float64(size) {
+		return "budget"
+	}
+	m.resendTokens -= float64(size)
+	return ""
+}
+
+// BindRTCPReader reads the feedback on its way to the application.
+func (m *linkMeter) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPReader {
+	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
+		n, attr, err := r.Read(b, a)
+		if err != nil {
+			return n, attr, err
+		}
+		if attr == nil {
+			attr = interceptor.Attributes{}
+		}
+		pkts, perr := attr.GetRTCPPackets(b[:n])
+		if perr != nil {
+			return n, attr, err
+		}
+		for _, p := range pkts {
+			if fb, ok := p.(*rtcp.TransportLayerCC); ok {
+				m.onFeedback(fb)
+			}
+		}
+		return n, attr, err
+	})
+}
+
+func (m *linkMeter) onSend(seq uint16, size int, now time.Time) {
+	at := now.Sub(m.start).Microseconds()
+	m.mu.Lock()
+	m.sent[seq%meterRing] = sentPacket{seq: seq, at: at, size: size, valid: true}
+	m.lastSentAt = at
+	m.mu.Unlock()
+}
+
+// onFeedback walks one feedback packet: each status in order, with the
+// arrival delta of each received packet.
+func (m *linkMeter) onFeedback(fb *rtcp.TransportLayerCC) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	arrival := int64(fb.ReferenceTime) * 64_000 // µs
+	seq := fb.BaseSequenceNumber
+	left := int(fb.PacketStatusCount)
+	deltas := fb.RecvDeltas
+	status := func(sym uint16) {
+		if left <= 0 {
+			return
+		}
+		left--
+		s := seq
+		seq++
+		m.reported++
+		if sym == rtcp.TypeTCCPacketNotReceived || sym == rtcp.TypeTCCPacketReceivedWithoutDelta {
+			if sym == rtcp.TypeTCCPacketNotReceived {
+				m.lost++
+			}
+			return
+		}
+		if len(deltas) == 0 {
+			return
+		}
+		arrival += deltas[0].Delta
+		deltas = deltas[1:]
+		m.onArrival(s, arrival)
+	}
+	for _, c := range fb.PacketChunks {
+		switch c := c.(type) {
+		case *rtcp.RunLengthChunk:
+			for i := 0; i < int(c.RunLength) && left > 0; i++ {
+				status(c.PacketStatusSymbol)
+			}
+		case *rtcp.StatusVectorChunk:
+			for _, sym := range c.SymbolList {
+				if c.SymbolSize == rtcp.TypeTCCSymbolSizeOneBit && sym == 1 {
+					sym = rtcp.TypeTCCPacketReceivedSmallDelta
+				}
+				status(sym)
+			}
+		}
+	}
+}
+
+// onArrival takes one acknowledged packet; m.mu is held.
+func (m *linkMeter) onArrival(seq uint16, arrival int64) {
+	p := &m.sent[seq%meterRing]
+	if !p.valid || p.seq != seq || p.acked {
+		return
+	}
+	p.acked = true
+	m.recv[m.nRecv%meterRing] = recvPacket{arrival: arrival, size: p.size}
+	m.nRecv++
+	if p.at > m.lastAckAt {
+		m.lastAckAt = p.at
+	}
+	owd := arrival - p.at
+	m.lastExcess = owd - m.observeBase(p.at, owd)
+	m.excessSum += m.lastExcess
+	m.excessN++
+}
+
+// observeBase takes a one-way delay (arbitrary offset, µs) of a packet sent
+// at at and returns the base: the least over the recent buckets.
+func (m *linkMeter) observeBase(at, owd int64) int64 {
+	bucket := meterBaseBucket.Microseconds()
+	i := int(at/bucket) % meterBaseBuckets
+	if start := at / bucket * bucket; !m.baseFirst || m.baseAt[i] != start {
+		if !m.baseFirst {
+			for j := range m.baseMin {
+				m.baseMin[j], m.baseAt[j] = owd, -1
+			}
+			m.baseFirst = true
+		}
+		m.baseAt[i], m.baseMin[i] = start, owd
+	} else if owd < m.baseMin[i] {
+		m.baseMin[i] = owd
+	}
+	base := m.baseMin[i]
+	for j, v := range m.baseMin {
+		if m.baseAt[j] >= 0 && at-m.baseAt[j] < meterBaseBuckets*bucket && v < base {
+			base = v
+		}
+	}
+	return base
+}
+
+// queueNow returns the queueing delay of the latest packet acknowledged.
+func (m *linkMeter) queueNow() time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return time.Duration(m.lastExcess) * time.Microsecond
+}
+
+// take returns what was seen since the previous take, at now.
+func (m *linkMeter) take(now time.Time) linkSample {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var s linkSample
+	s.Acked = m.excessN
+	switch {
+	case m.excessN > 0:
+		s.QueueDelay = time.Duration(m.excessSum/int64(m.excessN)) * time.Microsecond
+	case m.lastSentAt > m.lastAckAt && m.lastAckAt > 0:
+		// Sent, and nothing acknowledged: the feedback lags by at least this.
+		s.QueueDelay = time.Duration(now.Sub(m.start).Microseconds()-m.lastAckAt) * time.Microsecond
+	}
+	if m.reported > 0 {
+		s.Loss = float64(m.lost) / float64(m.reported)
+	}
+	s.Delivered = m.delivered()
+	m.excessSum, m.excessN, m.lost, m.reported = 0, 0, 0, 0
+	return s
+}
+
+// delivered is the received rate over the latest deliveredWindow of
+// arrival time, 0 when the packets span less than half of it; m.mu is held.
+func (m *linkMeter) delivered() int {
+	if m.nRecv == 0 {
+		return 0
+	}
+	last := m.recv[(m.nRecv-1)%meterRing].arrival
+	from := last - deliveredWindow.Microseconds()
+	bytes, first, firstSize := 0, last, 0
+	for i := m.nRecv - 1; i >= 0 && i > m.nRecv-meterRing; i-- {
+		r := m.recv[i%meterRing]
+		if r.arrival <= from {
+			break
+		}
+		bytes += r.size
+		first, firstSize = r.arrival, r.size
+	}
+	span := last - first
+	if span < deliveredWindow.Microseconds()/2 {
+		return 0
+	}
+	// The first packet's bytes arrived before the span began.
+	return int(int64(bytes-firstSize) * 8 * 1_000_000 / span)
+}

@@ -1,0 +1,208 @@
+package signaling
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
+)
+
+// meterLink drives a linkMeter with packets of size bytes sent every gap,
+// through a bottleneck of rate bps with a fixed propagation delay, and real
+// TWCC feedback built by pion's receiver-side recorder.
+type meterLink struct {
+	t        *testing.T
+	m        *linkMeter
+	rec      *twcc.Recorder
+	seq      uint16
+	now      time.Time
+	free     time.Time // when the bottleneck is free again
+	rate     int
+	drop     func(seq uint16) bool
+	sinceFb  int
+	sentSize int
+}
+
+func newMeterLink(t *testing.T, rate int) *meterLink {
+	m := newLinkMeter()
+	return &meterLink{t: t, m: m, rec: twcc.NewRecorder(1), now: m.start, free: m.start, rate: rate}
+}
+
+// run sends for d at one packet of size bytes every gap, sending feedback
+// every 20 packets.
+func (l *meterLink) run(d, gap time.Duration, size int) {
+	end := l.now.Add(d)
+	for ; l.now.Before(end); l.now = l.now.Add(gap) {
+		l.m.onSend(l.seq, size, l.now)
+		if l.drop == nil || !l.drop(l.seq) {
+			start := l.now
+			if l.free.After(start) {
+				start = l.free
+			}
+			l.free = start.Add(time.Duration(int64(size) * 8 * int64(time.Second) / int64(l.rate)))
+			arrival := l.free.Add(10 * time.Millisecond) // propagation
+			l.rec.Record(7, l.seq, arrival.Sub(l.m.start).Microseconds()+5_000_000)
+		}
+		l.seq++
+		if l.sinceFb++; l.sinceFb == 20 {
+			l.feedback()
+		}
+	}
+}
+
+func (l *meterLink) feedback() {
+	l.sinceFb = 0
+	for _, p := range l.rec.BuildFeedbackPacket() {
+		raw, err := p.Marshal()
+		if err != nil {
+			l.t.Fatal(err)
+		}
+		back, err := rtcp.Unmarshal(raw)
+		if err != nil {
+			l.t.Fatal(err)
+		}
+		for _, q := range back {
+			if fb, ok := q.(*rtcp.TransportLayerCC); ok {
+				l.m.onFeedback(fb)
+			}
+		}
+	}
+}
+
+func near(got, want, tol float64) bool { return got >= want*(1-tol) && got <= want*(1+tol) }
+
+func TestLinkMeterClean(t *testing.T) {
+	// 1 Mb/s of 1000-byte packets over a 5 Mb/s link: no queue.
+	l := newMeterLink(t, 5_000_000)
+	l.run(2*time.Second, 8*time.Millisecond, 1000)
+	s := l.m.take(l.now)
+	if s.QueueDelay > 2*time.Millisecond {
+		t.Errorf("queue delay %v on an idle link", s.QueueDelay)
+	}
+	if !near(float64(s.Delivered), 1_000_000, 0.05) {
+		t.Errorf("delivered %d b/s, want about 1 Mb/s (what was sent)", s.Delivered)
+	}
+	if s.Loss != 0 || s.Acked < 200 {
+		t.Errorf("loss %.3f acked %d", s.Loss, s.Acked)
+	}
+}
+
+func TestLinkMeterQueue(t *testing.T) {
+	// 1 Mb/s into a link that falls to 600 kb/s: a queue builds at
+	// 400 kb/s, about 0.67 ms of delay per ms, and the receiver gets
+	// 600 kb/s.
+	l := newMeterLink(t, 5_000_000)
+	l.run(2*time.Second, 8*time.Millisecond, 1000)
+	l.m.take(l.now)
+	l.rate = 600_000
+	l.run(300*time.Millisecond, 8*time.Millisecond, 1000)
+	s := l.m.take(l.now)
+	if s.QueueDelay < 50*time.Millisecond || s.QueueDelay > 250*time.Millisecond {
+		t.Errorf("queue delay %v 300 ms into the drop, want roughly 100 ms", s.QueueDelay)
+	}
+	l.run(500*time.Millisecond, 8*time.Millisecond, 1000)
+	s2 := l.m.take(l.now)
+	if s2.QueueDelay <= s.QueueDelay {
+		t.Errorf("queue delay did not grow: %v then %v", s.QueueDelay, s2.QueueDelay)
+	}
+	if !near(float64(s2.Delivered), 600_000, 0.05) {
+		t.Errorf("delivered %d b/s under a standing queue, want the link's 600 kb/s", s2.Delivered)
+	}
+	// Sending less than the link carries drains the queue.
+	l.run(2*time.Second, 40*time.Millisecond, 1000)
+	l.m.take(l.now)
+	l.run(time.Second, 40*time.Millisecond, 1000)
+	if s3 := l.m.take(l.now); s3.QueueDelay > 20*time.Millisecond { // serialization at 600 kb/s is 13 ms
+		t.Errorf("queue delay %v after draining", s3.QueueDelay)
+	}
+}
+
+func TestLinkMeterLoss(t *testing.T) {
+	l := newMeterLink(t, 5_000_000)
+	l.drop = func(seq uint16) bool { return seq%10 == 3 }
+	l.run(time.Second, 8*time.Millisecond, 1000)
+	s := l.m.take(l.now)
+	if !near(s.Loss, 0.1, 0.25) {
+		t.Errorf("loss %.3f, want about 0.10", s.Loss)
+	}
+}
+
+func TestLinkMeterFeedbackStalls(t *testing.T) {
+	l := newMeterLink(t, 5_000_000)
+	l.run(time.Second, 8*time.Millisecond, 1000)
+	l.m.take(l.now)
+	// Sent for 400 ms with no feedback at all.
+	for i := 0; i < 50; i++ {
+		l.now = l.now.Add(8 * time.Millisecond)
+		l.m.onSend(l.seq, 1000, l.now)
+		l.seq++
+	}
+	if s := l.m.take(l.now); s.QueueDelay < 350*time.Millisecond {
+		t.Errorf("queue delay %v with no feedback for 400 ms", s.QueueDelay)
+	}
+}
+
+// TestLinkMeterCountsPadding: a probe's padding-only packets count with
+// their padding, read from the transport-wide sequence number extension.
+func TestLinkMeterCountsPadding(t *testing.T) {
+	m := newLinkMeter()
+	info := &interceptor.StreamInfo{RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: sdp.TransportCCURI, ID: 5}}}
+	w := m.BindLocalStream(info, interceptor.RTPWriterFunc(func(h *rtp.Header, p []byte, _ interceptor.Attributes) (int, error) {
+		return h.MarshalSize() + len(p), nil
+	}))
+	h := rtp.Header{Version: 2, Padding: true, PaddingSize: 255, SequenceNumber: 9}
+	if err := h.SetExtension(5, []byte{0x01, 0x02}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(&h, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	p := m.sent[0x0102%meterRing]
+	if !p.valid || p.seq != 0x0102 || p.size != h.MarshalSize()+255 {
+		t.Fatalf("recorded %+v, want seq 0x0102 and %d bytes", p, h.MarshalSize()+255)
+	}
+}
+
+// TestResendGate: retransmissions from before a rung switch, behind a deep
+// queue, or over the budget are not sent; the rest are.
+func TestResendGate(t *testing.T) {
+	m := newLinkMeter()
+	now := m.start
+	m.setResendBudget(400_000) // 80 kb/s for retransmissions: a 16 kB bucket
+	if r := m.gateResend(100, 1200, now); r != "" {
+		t.Fatalf("first resend refused: %s", r)
+	}
+	m.dropResendsBefore(200)
+	if r := m.gateResend(150, 1200, now); r != "stale" {
+		t.Errorf("resend from before the switch: %q, want stale", r)
+	}
+	if r := m.gateResend(201, 1200, now); r != "" {
+		t.Errorf("resend after the switch refused: %s", r)
+	}
+	sent := 2400
+	for m.gateResend(202, 1200, now) == "" {
+		sent += 1200
+	}
+	if sent <= 16_000-1200 || sent > 16_000 {
+		t.Errorf("a burst of %d bytes went out, want the 16 kB bucket", sent)
+	}
+	// A second refills 10 kB at 80 kb/s.
+	now = now.Add(time.Second)
+	n := 0
+	for m.gateResend(203, 1000, now) == "" {
+		n++
+	}
+	if n != 10 {
+		t.Errorf("%d resends of 1 kB after a second, want 10", n)
+	}
+	m.mu.Lock()
+	m.lastExcess = (300 * time.Millisecond).Microseconds()
+	m.mu.Unlock()
+	if r := m.gateResend(204, 100, now.Add(time.Second)); r != "late" {
+		t.Errorf("resend behind a 300 ms queue: %q, want late", r)
+	}
+}
