@@ -59,6 +59,12 @@ func (c *Controller) followEstimate() bool {
 	if v <= 0 || c.level >= n {
 		return false
 	}
+	// Without congestion a rung is kept while the estimate carries its
+	// bitrate: the headroom applies to the choice, not to staying, so an
+	// estimate hovering near the line does not flap.
+	if float64(v) >= float64(c.rungs[c.level].Bitrate) {
+		return false
+	}
 	fit := c.fitLevel(v)
 	if fit <= c.level {
 		return false

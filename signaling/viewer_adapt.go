@@ -131,9 +131,9 @@ type viewerAdapt struct {
 }
 
 // adaptRungs converts a stream's ladder for the controller. The source
-// rung has no target bitrate: it is taken as 20 % above the top
-// transcoded rung.
-func adaptRungs(feeds []*stream.Feed) []adapt.Rung {
+// rung has no target bitrate: it is taken as its measured rate (srcBps,
+// when known), else as 20 % above the top transcoded rung.
+func adaptRungs(feeds []*stream.Feed, srcBps int) []adapt.Rung {
 	top := 0
 	for _, f := range feeds {
 		if b := f.Info().Bitrate; b > top {
@@ -144,15 +144,60 @@ func adaptRungs(feeds []*stream.Feed) []adapt.Rung {
 	for _, f := range feeds {
 		in := f.Info()
 		b := in.Bitrate
-		if b == 0 {
+		switch {
+		case b > 0:
+		case srcBps > 0:
+			b = srcBps
+		case top > 0:
 			b = top * 6 / 5
-			if b == 0 {
-				b = 1_000_000
-			}
+		default:
+			b = 1_000_000
 		}
 		out = append(out, adapt.Rung{Name: in.Name, Width: in.Width, Height: in.Height, FPS: in.FPS, Bitrate: b})
 	}
 	return out
+}
+
+// sourceRate follows the bitrate of a ladder's rung without a target (the
+// source rung, forwarded as it comes), sampled once a second and averaged
+// over about 5 s.
+type sourceRate struct {
+	bytes uint64
+	at    time.Time
+	bps   float64
+	n     int
+}
+
+// sample takes the source feed's byte count at now and returns the rate
+// in bps once 3 samples are in, else 0.
+func (r *sourceRate) sample(feeds []*stream.Feed, now time.Time) int {
+	var src *stream.Feed
+	for _, f := range feeds {
+		if f.Info().Bitrate == 0 {
+			src = f
+		}
+	}
+	if src == nil {
+		*r = sourceRate{}
+		return 0
+	}
+	_, b := src.Stats()
+	if !r.at.IsZero() && b >= r.bytes {
+		if dt := now.Sub(r.at).Seconds(); dt > 0 {
+			v := float64(b-r.bytes) * 8 / dt
+			if r.n == 0 {
+				r.bps = v
+			} else {
+				r.bps += (v - r.bps) / 5
+			}
+			r.n++
+		}
+	}
+	r.bytes, r.at = b, now
+	if r.n < 3 {
+		return 0
+	}
+	return int(r.bps)
 }
 
 // update runs the controller once and records the outcome.

@@ -39,7 +39,9 @@ func (v *viewerSession) run(rung *stream.Feed) {
 	aout := newRTPOut(v.audio, &codecs.OpusPayloader{}, 48000, 960)
 
 	ad := v.adapt
-	ad.rungs = adaptRungs(v.st.Rungs())
+	ad.rungs = adaptRungs(v.st.Rungs(), 0)
+	var srcRate sourceRate
+	srcApplied := 0 // the source rate the controller's ladder was built with
 	ad.headroom = v.srv.cfg.Adapt.Headroom
 	ad.ctrl = adapt.New(v.srv.cfg.Adapt, ad.rungs, time.Now())
 	if v.manualRung {
@@ -223,9 +225,9 @@ func (v *viewerSession) run(rung *stream.Feed) {
 				audio = af.Subscribe(q)
 				audioC = audio.C()
 			}
-		case <-tick.C:
-			if now := v.st.Live(); now != live {
-				live = now
+		case now := <-tick.C:
+			if l := v.st.Live(); l != live {
+				live = l
 				if live {
 					v.send(controlMessage{Type: "live"})
 				} else {
@@ -239,10 +241,21 @@ func (v *viewerSession) run(rung *stream.Feed) {
 				audio = af.Subscribe(q)
 				audioC = audio.C()
 			}
-			if feeds := v.st.Rungs(); ladderNames(feeds) != rungNames {
+			feeds := v.st.Rungs()
+			src := srcRate.sample(feeds, now)
+			// The source rung's stand-in follows its measured rate when
+			// that moves by a quarter or more.
+			srcMoved := src > 0 && (srcApplied == 0 || src > srcApplied*5/4 || src < srcApplied*3/4)
+			if ladderNames(feeds) != rungNames || srcMoved {
 				rungNames = ladderNames(feeds)
-				ad.rungs = adaptRungs(feeds)
+				if srcMoved {
+					srcApplied = src
+				}
+				ad.rungs = adaptRungs(feeds, srcApplied)
 				ad.ctrl.SetRungs(ad.rungs)
+				if f := cur.Feed(); f != nil {
+					ad.setRung(f.Info().Name, f.Info().Bitrate)
+				}
 			}
 			in := ad.snapshot()
 			v.log.Debug("adapt", "estimate", in.Estimate, "smoothed", ad.ctrl.Smoothed(), "state", in.State, "rung", in.Rung, "loss", in.Loss, "rtt_ms", in.RTTMS, "probe", ad.probeRate, "probe_ok", ad.probeOK, "probe_target", ad.ctrl.ProbeTarget(), "queue_ms", ad.queue.Milliseconds(), "delivered", ad.delivered)
