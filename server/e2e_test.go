@@ -111,9 +111,11 @@ func TestEndToEnd(t *testing.T) {
 	pub := e2e.PublishTestPattern(t, srv.rtmpURL("cam", testToken), "640x360", 30, 0)
 	info := waitLive(t, srv, "cam", 20*time.Second)
 	// A constrained-baseline source is forwarded as the "source" rung; the
-	// 720p rung is dropped: never upscale.
-	if got := len(info.Rungs); got != 3 || info.Rungs[0].Name != "source" || info.Rungs[1].Name != "360p" || info.Rungs[2].Name != "180p" {
-		t.Fatalf("640x360 source should give rungs source, 360p and 180p only, got %+v", info.Rungs)
+	// 720p rung is dropped: never upscale. The lowest rung has its
+	// frame-rate-capped variant for links too thin for it.
+	if got := len(info.Rungs); got != 4 || info.Rungs[0].Name != "source" || info.Rungs[1].Name != "360p" || info.Rungs[2].Name != "180p" ||
+		info.Rungs[3].Name != "180p-lowfps" || info.Rungs[3].LowFPSOf != "180p" || info.Rungs[3].FPS != 7 {
+		t.Fatalf("640x360 source should give rungs source, 360p, 180p and 180p-lowfps (7 fps) only, got %+v", info.Rungs)
 	}
 	if info.Source == nil || info.Source.Width != 640 || info.Source.Height != 360 {
 		t.Fatalf("source info %+v", info.Source)
@@ -122,7 +124,7 @@ func TestEndToEnd(t *testing.T) {
 	for _, r := range []struct {
 		rung string
 		w, h int
-	}{{"source", 640, 360}, {"360p", 640, 360}, {"180p", 320, 180}} {
+	}{{"source", 640, 360}, {"360p", 640, 360}, {"180p", 320, 180}, {"180p-lowfps", 320, 180}} {
 		t.Run("rung "+r.rung, func(t *testing.T) {
 			tab := browser.Open(t, srv.url("/watch/cam?rung="+r.rung))
 			defer tab.Close()

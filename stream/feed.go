@@ -15,6 +15,11 @@ type FeedInfo struct {
 	Height  int    `json:"height,omitempty"`
 	FPS     int    `json:"fps,omitempty"`
 	Bitrate int    `json:"bitrate,omitempty"` // target, bits per second
+	// LowFPSOf names the rung this feed is the frame-rate-capped variant
+	// of: the same pictures at the same size, at a lower frame rate and
+	// bitrate (a viewer whose link is too thin for that rung watches it
+	// instead). Empty for every other feed, and then left out of JSON.
+	LowFPSOf string `json:"low_fps_of,omitempty"`
 }
 
 // DefaultReaderQueue is the number of packets a reader may hold before it

@@ -13,7 +13,9 @@ const pausedBenchSeconds = 15
 
 // BenchmarkPausedRungs reports the pipeline's CPU seconds per media second
 // through the default ladder (pause_idle_rungs on) for a 720p30 clip, with
-// a viewer on every rung and with a viewer on 180p only.
+// a viewer on every rung (180p-lowfps included), with a viewer on 180p
+// only, and with a viewer on 180p-lowfps only (180p paused, its scaler
+// still feeding the capped variant).
 func BenchmarkPausedRungs(b *testing.B) {
 	src := makeInput(b, "paused.flv",
 		"-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30",
@@ -59,9 +61,12 @@ func BenchmarkPausedRungs(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		all := run(fmt.Sprintf("all%d", i), func(string) bool { return true })
 		low := run(fmt.Sprintf("low%d", i), func(r string) bool { return r == "180p" })
+		capped := run(fmt.Sprintf("lowfps%d", i), func(r string) bool { return r == "180p-lowfps" })
 		b.ReportMetric(all, "cpu-s/media-s-all-watched")
 		b.ReportMetric(low, "cpu-s/media-s-180p-only")
-		fmt.Printf("viewers on every rung: %.3f CPU s per media s\nviewer on 180p only:   %.3f CPU s per media s (%.0f%%)\n",
-			all, low, (low/all-1)*100)
+		b.ReportMetric(capped, "cpu-s/media-s-180p-lowfps-only")
+		fmt.Printf("viewers on every rung: %.3f CPU s per media s\nviewer on 180p only:   %.3f CPU s per media s (%.0f%%)\n"+
+			"viewer on 180p-lowfps only: %.3f CPU s per media s (%.0f%%)\n",
+			all, low, (low/all-1)*100, capped, (capped/all-1)*100)
 	}
 }

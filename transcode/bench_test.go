@@ -33,6 +33,7 @@ func BenchmarkLadder(b *testing.B) {
 	tracks, pkts := demux(b, src)
 	cfg := DefaultConfig()
 	cfg.PauseIdleRungs = false // no viewers here: encode every rung anyway
+	cfg.LowFPSRung = false     // the ffmpeg CLI run encodes the configured ladder only
 	ff := needFFmpeg(b)
 	args := ffmpegLadderArgs(src, cfg)
 	b.ResetTimer()

@@ -49,7 +49,9 @@ type Config struct {
 	NoSourceRung []string `yaml:"no_source_rung"`
 	// PauseIdleRungs: a rung with no viewers is not encoded; it resumes
 	// with an IDR when one arrives. A paused rung is neither scaled nor
-	// encoded; the source rung costs nothing and is never paused.
+	// encoded (except that the lowest rung's scaler runs while its
+	// frame-rate-capped variant is watched); the source rung costs nothing
+	// and is never paused.
 	PauseIdleRungs bool `yaml:"pause_idle_rungs"`
 	// MinBitrateRatio is the lowest fraction of a rung's bitrate its
 	// encoder may be retuned to for its viewers: once a second each running
@@ -57,12 +59,21 @@ type Config struct {
 	// carry, between this fraction of the rung's bitrate and the bitrate
 	// itself. 1 turns retuning off.
 	MinBitrateRatio float64 `yaml:"min_bitrate_ratio"`
+	// LowFPSRung adds one more rung below the lowest transcoded one, named
+	// "<lowest>-lowfps" (e.g. "180p-lowfps"): the same size at half its
+	// frame rate (at least 1 fps) and half its bitrate, for viewers whose
+	// link is too thin for the lowest rung. It encodes about every other
+	// frame the lowest rung keeps, from that rung's scaled pictures (no
+	// scaler of its own), with the same scheduled keyframes; like every
+	// rung it is paused while nobody watches it.
+	LowFPSRung bool `yaml:"low_fps_rung"`
 }
 
 // DefaultConfig returns a three-rung ladder (720p, 360p, 180p at 15 fps)
 // with x264 veryfast and 96 kb/s Opus, a browser-playable source forwarded
-// as the top rung on every stream, rungs with no viewers paused, and
-// encoders retuned down to 30 % of their rung's bitrate for their viewers.
+// as the top rung on every stream, a frame-rate-capped variant of the
+// lowest rung, rungs with no viewers paused, and encoders retuned down to
+// 30 % of their rung's bitrate for their viewers.
 func DefaultConfig() Config {
 	return Config{
 		Ladder: []Rung{
@@ -77,6 +88,7 @@ func DefaultConfig() Config {
 		SourceRung:          true,
 		PauseIdleRungs:      true,
 		MinBitrateRatio:     0.3,
+		LowFPSRung:          true,
 	}
 }
 
@@ -126,7 +138,29 @@ func (c Config) Validate() error {
 	if !(c.MinBitrateRatio > 0 && c.MinBitrateRatio <= 1) {
 		return fmt.Errorf("min_bitrate_ratio: %w: must be above 0 and at most 1", ErrInvalidConfig)
 	}
+	if err := c.validateLowFPSRung(); err != nil {
+		return err
+	}
 	return c.validateSourceRung()
+}
+
+// validateLowFPSRung checks that no rung is named like the capped variant
+// of another: any rung may be the lowest one of a small source's ladder.
+func (c Config) validateLowFPSRung() error {
+	if !c.LowFPSRung {
+		return nil
+	}
+	index := make(map[string]int, len(c.Ladder))
+	for i, r := range c.Ladder {
+		index[r.Name] = i
+	}
+	for _, r := range c.Ladder {
+		if i, ok := index[lowFPSName(r.Name)]; ok {
+			return fmt.Errorf("ladder[%d].name: %w: %q is the name of the frame-rate-capped variant of rung %q (rename it or set low_fps_rung: false)",
+				i, ErrInvalidConfig, c.Ladder[i].Name, r.Name)
+		}
+	}
+	return nil
 }
 
 // validateSourceRung checks the source rung's name and patterns.

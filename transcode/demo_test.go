@@ -28,8 +28,10 @@ func TestDemo(t *testing.T) {
 		if useReal {
 			return Start(pub, cfg, log)
 		}
-		pub.Stream().SetLadder([]stream.FeedInfo{{Name: "180p", Codec: stream.CodecH264, Width: 320, Height: 180, FPS: 15, Bitrate: 250_000}},
-			stream.FeedInfo{Name: "audio", Codec: stream.CodecOpus})
+		pub.Stream().SetLadder([]stream.FeedInfo{
+			{Name: "180p", Codec: stream.CodecH264, Width: 320, Height: 180, FPS: 15, Bitrate: 250_000},
+			{Name: "180p-lowfps", Codec: stream.CodecH264, Width: 320, Height: 180, FPS: 7, Bitrate: 125_000, LowFPSOf: "180p"},
+		}, stream.FeedInfo{Name: "audio", Codec: stream.CodecOpus})
 		return nopPipeline{}, nil
 	}, log)
 	pre, err := hub.Publish(DemoStreamName, "test", []stream.Track{{Kind: stream.KindVideo, Codec: stream.CodecH264}}, func() {})
@@ -48,8 +50,8 @@ func TestDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(1500 * time.Millisecond)
-	if got := st.Rungs(); len(got) != 1 || got[0] != feeds[0] || st.Audio() != a.Feed() {
-		t.Fatalf("demo ladder %v: want the one 180p feed kept", got)
+	if got := st.Rungs(); len(got) != 2 || got[0] != feeds[0] || got[1] != feeds[1] || st.Audio() != a.Feed() {
+		t.Fatalf("demo ladder %v: want the 180p and 180p-lowfps feeds kept", rungNames(got))
 	}
 	d.Close()
 	d.Close() // idempotent

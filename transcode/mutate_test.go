@@ -156,8 +156,8 @@ func TestMutateChainAtStart(t *testing.T) {
 	st := pub.Stream()
 	first := publishFirstVideo(t, pub, pkts)
 	feeds := waitRungs(t, st)
-	if got := rungNames(feeds); !slices.Equal(got, []string{"180p"}) {
-		t.Fatalf("rungs = %v, want [180p]", got)
+	if got := rungNames(feeds); !slices.Equal(got, []string{"180p", "180p-lowfps"}) {
+		t.Fatalf("rungs = %v, want [180p 180p-lowfps]", got)
 	}
 	r := feeds[0].Subscribe(4096)
 	publishAll(t, pub, pkts[first:])
@@ -218,8 +218,8 @@ func TestSetChainAtRunTime(t *testing.T) {
 
 	first := publishFirstVideo(t, pub, pkts)
 	feeds := waitRungs(t, st)
-	if got := rungNames(feeds); !slices.Equal(got, []string{"source", "180p"}) {
-		t.Fatalf("rungs = %v, want [source 180p]", got)
+	if got := rungNames(feeds); !slices.Equal(got, []string{"source", "180p", "180p-lowfps"}) {
+		t.Fatalf("rungs = %v, want [source 180p 180p-lowfps]", got)
 	}
 	r := feeds[1].Subscribe(4096)
 	publishAll(t, pub, pkts[first:s1])
@@ -230,8 +230,8 @@ func TestSetChainAtRunTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitGone(t, feeds[0], "SetChain(invert)")
-	if got := rungNames(st.Rungs()); !slices.Equal(got, []string{"180p"}) {
-		t.Errorf("rungs with a chain = %v, want [180p]", got)
+	if got := rungNames(st.Rungs()); !slices.Equal(got, []string{"180p", "180p-lowfps"}) {
+		t.Errorf("rungs with a chain = %v, want [180p 180p-lowfps]", got)
 	}
 	pl.SetSourceRung(true) // does not bring the source back while a chain is set
 
@@ -243,7 +243,7 @@ func TestSetChainAtRunTime(t *testing.T) {
 	}
 	publishAll(t, pub, pkts[s1:s2])
 	waitIdle(t, st, pub)
-	if got := rungNames(st.Rungs()); !slices.Equal(got, []string{"180p"}) {
+	if got := rungNames(st.Rungs()); !slices.Equal(got, []string{"180p", "180p-lowfps"}) {
 		t.Errorf("rungs = %v: the source came back while a chain is set", got)
 	}
 

@@ -1,7 +1,9 @@
 package transcode
 
 import (
+	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,8 +35,8 @@ func TestPipelineLadder(t *testing.T) {
 	for _, f := range feeds {
 		names = append(names, f.Info().Name)
 	}
-	if !slices.Equal(names, []string{"360p", "180p"}) {
-		t.Fatalf("rungs = %v, want [360p 180p] (no upscale of a 640x360 source)", names)
+	if !slices.Equal(names, []string{"360p", "180p", "180p-lowfps"}) {
+		t.Fatalf("rungs = %v, want [360p 180p 180p-lowfps] (no upscale of a 640x360 source)", names)
 	}
 	readers := make([]*stream.Reader, len(feeds))
 	for i, f := range feeds {
@@ -196,19 +198,65 @@ func TestConfigValidate(t *testing.T) {
 	if err := c.Validate(); err == nil {
 		t.Error("bad preset accepted")
 	}
+	// A rung named like the capped variant of another: any rung may be
+	// the lowest of a small source's ladder.
+	c = DefaultConfig()
+	c.Ladder = append(c.Ladder, Rung{Name: "360p-lowfps", Width: 320, Height: 180, FPS: 10, Bitrate: 100_000})
+	err := c.Validate()
+	if !errors.Is(err, ErrInvalidConfig) || !strings.HasPrefix(err.Error(), "ladder[3].name") || !strings.Contains(err.Error(), "low_fps_rung") {
+		t.Errorf("rung named 360p-lowfps: %v, want a ladder[3].name error", err)
+	}
+	c.LowFPSRung = false
+	if err := c.Validate(); err != nil {
+		t.Errorf("rung named 360p-lowfps with low_fps_rung off: %v", err)
+	}
 }
 
 func TestPlanLadder(t *testing.T) {
 	l := DefaultConfig().Ladder
-	if got := planLadder(l, 1920, 1080); len(got) != 3 {
+	names := func(rs []plannedRung) []string {
+		var out []string
+		for _, r := range rs {
+			out = append(out, r.Name)
+		}
+		return out
+	}
+	if got := planLadder(l, 1920, 1080, false); !slices.Equal(names(got), []string{"720p", "360p", "180p"}) {
 		t.Errorf("1080p source: %v", got)
 	}
-	if got := planLadder(l, 640, 360); len(got) != 2 || got[0].Name != "360p" {
+	got := planLadder(l, 1920, 1080, true)
+	if !slices.Equal(names(got), []string{"720p", "360p", "180p", "180p-lowfps"}) {
+		t.Errorf("1080p source with the capped rung: %v", got)
+	}
+	want := plannedRung{Rung: Rung{Name: "180p-lowfps", Width: 320, Height: 180, FPS: 7, Bitrate: 125_000}, lowFPSOf: "180p"}
+	if low := got[len(got)-1]; low != want {
+		t.Errorf("capped rung %+v, want %+v", low, want)
+	}
+	for _, r := range got[:len(got)-1] {
+		if r.lowFPSOf != "" {
+			t.Errorf("rung %s marked as the capped variant of %q", r.Name, r.lowFPSOf)
+		}
+	}
+	if got := planLadder(l, 640, 360, true); !slices.Equal(names(got), []string{"360p", "180p", "180p-lowfps"}) {
 		t.Errorf("360p source: %v", got)
 	}
-	got := planLadder(l, 240, 136)
-	if len(got) != 1 || got[0].Name != "136p" || got[0].FPS != 15 || got[0].Bitrate != 250000 {
+	got = planLadder(l, 240, 136, true)
+	if len(got) != 2 || got[0].Name != "136p" || got[0].FPS != 15 || got[0].Bitrate != 250000 || got[0].lowFPSOf != "" {
 		t.Errorf("tiny source: %v", got)
+	}
+	want = plannedRung{Rung: Rung{Name: "136p-lowfps", Width: 240, Height: 136, FPS: 7, Bitrate: 125_000}, lowFPSOf: "136p"}
+	if len(got) == 2 && got[1] != want {
+		t.Errorf("tiny source's capped rung %+v, want %+v", got[1], want)
+	}
+	// The capped variant of the lowest rung that fits; at least 1 fps.
+	l2 := []Rung{{Name: "hi", Width: 640, Height: 360, FPS: 30, Bitrate: 800_000}, {Name: "slow", Width: 320, Height: 180, FPS: 1, Bitrate: 40_000}}
+	got = planLadder(l2, 640, 360, true)
+	want = plannedRung{Rung: Rung{Name: "slow-lowfps", Width: 320, Height: 180, FPS: 1, Bitrate: 20_000}, lowFPSOf: "slow"}
+	if len(got) != 3 || got[2] != want {
+		t.Errorf("1 fps lowest rung: %+v, want last %+v", got, want)
+	}
+	if got := planLadder(nil, 640, 360, true); len(got) != 0 {
+		t.Errorf("empty ladder: %v", got)
 	}
 	if w, h := fitSize(1440, 1080, 1280, 720); w != 960 || h != 720 {
 		t.Errorf("4:3 in 720p box = %dx%d", w, h)

@@ -1,6 +1,7 @@
 package transcode
 
 import (
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -13,12 +14,17 @@ import (
 )
 
 // rungEncoder scales, decimates and encodes the source frames of one rung
-// into its feed. Only the pipeline goroutine calls its methods, except
-// requestKeyframe.
+// into its feed. The frame-rate-capped variant of a rung has no scaler of
+// its own: it is its base rung's low, and encodes some of the frames that
+// rung scaled (see encode). Only the pipeline goroutine calls its methods,
+// except requestKeyframe.
 type rungEncoder struct {
-	rung Rung
+	rung plannedRung
 	feed *stream.Feed
 	w, h int
+
+	// low is this rung's frame-rate-capped variant, nil when it has none.
+	low *rungEncoder
 
 	cc     *astiav.CodecContext
 	sws    *astiav.SoftwareScaleContext
@@ -51,7 +57,7 @@ type rungEncoder struct {
 	encSeconds prometheus.Observer
 }
 
-func newRungEncoder(streamName string, r Rung, feed *stream.Feed, w, h int, cfg Config) (*rungEncoder, error) {
+func newRungEncoder(streamName string, r plannedRung, feed *stream.Feed, w, h int, cfg Config) (*rungEncoder, error) {
 	e := &rungEncoder{
 		rung:        r,
 		feed:        feed,
@@ -67,15 +73,17 @@ func newRungEncoder(streamName string, r Rung, feed *stream.Feed, w, h int, cfg 
 	if e.cc, err = openH264Encoder(w, h, r.FPS, r.Bitrate, cfg); err != nil {
 		return nil, fmt.Errorf("rung %s: %w", r.Name, err)
 	}
-	if e.scaled, err = allocFrame(); err != nil {
-		e.close()
-		return nil, err
+	if r.lowFPSOf == "" { // a variant encodes its base rung's scaled frames
+		if e.scaled, err = allocFrame(); err != nil {
+			e.close()
+			return nil, err
+		}
 	}
 	if e.pkt, err = allocPacket(); err != nil {
 		e.close()
 		return nil, err
 	}
-	e.v = newRungViewers(streamName, r, cfg)
+	e.v = newRungViewers(streamName, r.Rung, cfg)
 	return e, nil
 }
 
@@ -126,10 +134,21 @@ func (e *rungEncoder) wantIDR(pts int64, scheduledKey bool) bool {
 	return force
 }
 
-// encode scales src (whose timestamp is pts, 90 kHz) and encodes it when
-// the rung keeps it.
-func (e *rungEncoder) encode(src *astiav.Frame, pts int64, scheduledKey bool) error {
+// encode scales src (whose timestamp is pts, 90 kHz) once when this rung
+// keeps the frame, and encodes it on this rung when run and on its
+// frame-rate-capped variant when lowRun and the variant keeps it too. The
+// variant decimates this rung's sequence by timestamp as this rung
+// decimates the source (keep), to its own lower fps: every other frame of
+// this rung's when its fps is even (30 -> 15), and scheduled keyframes
+// always, so IDRs stay aligned. run and lowRun say which of the two have
+// viewers; this rung's sequence is followed whenever either runs, and a
+// frame only the variant would skip is not scaled.
+func (e *rungEncoder) encode(src *astiav.Frame, pts int64, scheduledKey, run, lowRun bool) error {
 	if !e.keep(pts, scheduledKey) {
+		return nil
+	}
+	lowKeep := lowRun && e.low != nil && e.low.keep(pts, scheduledKey)
+	if !run && !lowKeep {
 		return nil
 	}
 	if err := e.ensureScaler(src); err != nil {
@@ -138,15 +157,28 @@ func (e *rungEncoder) encode(src *astiav.Frame, pts int64, scheduledKey bool) er
 	if err := e.sws.ScaleFrame(src, e.scaled); err != nil {
 		return fmt.Errorf("rung %s: scale: %w", e.rung.Name, err)
 	}
-	e.scaled.SetPts(pts)
-	e.scaled.SetKeyFrame(false)
+	var errRun, errLow error
+	if run {
+		errRun = e.send(e.scaled, pts, scheduledKey)
+	}
+	if lowKeep {
+		errLow = e.low.send(e.scaled, pts, scheduledKey)
+	}
+	return errors.Join(errRun, errLow)
+}
+
+// send encodes the scaled frame f at pts, as an IDR when one is due on
+// this rung. The encoder references f only until send returns.
+func (e *rungEncoder) send(f *astiav.Frame, pts int64, scheduledKey bool) error {
+	f.SetPts(pts)
+	f.SetKeyFrame(false)
 	if e.wantIDR(pts, scheduledKey) {
-		e.scaled.SetPictureType(astiav.PictureTypeI)
+		f.SetPictureType(astiav.PictureTypeI)
 	} else {
-		e.scaled.SetPictureType(astiav.PictureTypeNone)
+		f.SetPictureType(astiav.PictureTypeNone)
 	}
 	start := time.Now()
-	if err := e.cc.SendFrame(e.scaled); err != nil {
+	if err := e.cc.SendFrame(f); err != nil {
 		return fmt.Errorf("rung %s: encode: %w", e.rung.Name, err)
 	}
 	err := drainPackets(e.cc, e.pkt, e.write)
@@ -223,5 +255,6 @@ func (e *rungEncoder) close() {
 
 // info is the rung's FeedInfo.
 func (e *rungEncoder) info() stream.FeedInfo {
-	return stream.FeedInfo{Name: e.rung.Name, Codec: stream.CodecH264, Width: e.w, Height: e.h, FPS: e.rung.FPS, Bitrate: e.rung.Bitrate}
+	return stream.FeedInfo{Name: e.rung.Name, Codec: stream.CodecH264, Width: e.w, Height: e.h, FPS: e.rung.FPS, Bitrate: e.rung.Bitrate,
+		LowFPSOf: e.rung.lowFPSOf}
 }

@@ -89,8 +89,8 @@ func TestPauseIdleRungs(t *testing.T) {
 	st := pub.Stream()
 	first := publishFirstVideo(t, pub, pkts)
 	feeds := waitRungs(t, st)
-	if got := rungNames(feeds); !slices.Equal(got, []string{"360p", "180p"}) {
-		t.Fatalf("rungs = %v, want [360p 180p]", got)
+	if got := rungNames(feeds); !slices.Equal(got, []string{"360p", "180p", "180p-lowfps"}) {
+		t.Fatalf("rungs = %v, want [360p 180p 180p-lowfps]", got)
 	}
 	r180 := feeds[1].Subscribe(4096)
 	split := slices.IndexFunc(pkts, func(p *stream.Packet) bool { return p.Kind == stream.KindVideo && p.DTS >= 1500*time.Millisecond })

@@ -57,10 +57,15 @@ func (p *Pipeline) logSourceChange(wasDecided, wasEligible bool) {
 // openRungs opens the encoders for a srcW x srcH source; syncLadder then
 // installs them.
 func (p *Pipeline) openRungs(srcW, srcH int) error {
-	rungs := planLadder(p.cfg.Ladder, srcW, srcH)
+	rungs := planLadder(p.cfg.Ladder, srcW, srcH, p.cfg.LowFPSRung)
 	encs := make([]*rungEncoder, 0, len(rungs))
+	byName := make(map[string]*rungEncoder, len(rungs))
 	for _, r := range rungs {
 		w, h := fitSize(srcW, srcH, r.Width, r.Height)
+		base := byName[r.lowFPSOf]
+		if base != nil {
+			w, h = base.w, base.h // it encodes its base rung's scaled frames
+		}
 		e, err := newRungEncoder(p.name, r, nil, w, h, p.cfg)
 		if err != nil {
 			for _, e := range encs {
@@ -68,7 +73,11 @@ func (p *Pipeline) openRungs(srcW, srcH int) error {
 			}
 			return err
 		}
+		if base != nil {
+			base.low = e
+		}
 		encs = append(encs, e)
+		byName[r.Name] = e
 	}
 	if p.hasAudio && p.audioTrack.Codec != stream.CodecOpus && p.audioEnc == nil {
 		var err error

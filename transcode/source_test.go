@@ -120,8 +120,8 @@ func TestSourceRungAndOpusPassthrough(t *testing.T) {
 	// The ladder comes with the first keyframe.
 	publishAll(t, pub, pkts[:first+1])
 	feeds := waitRungs(t, st)
-	if got := rungNames(feeds); !slices.Equal(got, []string{"source", "360p", "180p"}) {
-		t.Fatalf("rungs = %v, want [source 360p 180p]", got)
+	if got := rungNames(feeds); !slices.Equal(got, []string{"source", "360p", "180p", "180p-lowfps"}) {
+		t.Fatalf("rungs = %v, want [source 360p 180p 180p-lowfps]", got)
 	}
 	want := stream.FeedInfo{Name: "source", Kind: stream.KindVideo, Codec: stream.CodecH264, Width: 640, Height: 360, FPS: 30}
 	if got := feeds[0].Info(); got != want {
@@ -176,8 +176,8 @@ func TestSourceRungAndOpusPassthrough(t *testing.T) {
 	// Off: the source feed retires and 360p is on top.
 	pl.SetSourceRung(false)
 	waitGone(t, srcFeed, "SetSourceRung(false)")
-	if got := rungNames(st.Rungs()); !slices.Equal(got, []string{"360p", "180p"}) {
-		t.Fatalf("rungs after SetSourceRung(false) = %v, want [360p 180p]", got)
+	if got := rungNames(st.Rungs()); !slices.Equal(got, []string{"360p", "180p", "180p-lowfps"}) {
+		t.Fatalf("rungs after SetSourceRung(false) = %v, want [360p 180p 180p-lowfps]", got)
 	}
 	if !slices.Contains(st.Rungs(), feeds[1]) {
 		t.Error("360p feed was replaced; its viewers would have been moved")
@@ -232,8 +232,8 @@ func TestSourceRungIneligible(t *testing.T) {
 	}
 	publishAll(t, pub, pkts)
 	feeds := waitRungs(t, pub.Stream())
-	if got := rungNames(feeds); !slices.Equal(got, []string{"180p"}) {
-		t.Errorf("rungs = %v, want [180p]: a source with B-frames is no rung", got)
+	if got := rungNames(feeds); !slices.Equal(got, []string{"180p", "180p-lowfps"}) {
+		t.Errorf("rungs = %v, want [180p 180p-lowfps]: a source with B-frames is no rung", got)
 	}
 	pub.Close()
 	hub.Close()
@@ -270,14 +270,14 @@ func TestSourceRungTurnsIneligible(t *testing.T) {
 	publishAll(t, pub, pkts[:1])
 	st := pub.Stream()
 	feeds := waitRungs(t, st)
-	if got := rungNames(feeds); !slices.Equal(got, []string{"source", "180p"}) {
-		t.Fatalf("rungs = %v, want [source 180p]", got)
+	if got := rungNames(feeds); !slices.Equal(got, []string{"source", "180p", "180p-lowfps"}) {
+		t.Fatalf("rungs = %v, want [source 180p 180p-lowfps]", got)
 	}
 	publishAll(t, pub, pkts[1:])
 	waitGone(t, feeds[0], "switch to B-frames")
 	waitIdle(t, st, pub)
-	if got := rungNames(st.Rungs()); !slices.Equal(got, []string{"180p"}) {
-		t.Errorf("rungs after the switch = %v, want [180p]", got)
+	if got := rungNames(st.Rungs()); !slices.Equal(got, []string{"180p", "180p-lowfps"}) {
+		t.Errorf("rungs after the switch = %v, want [180p 180p-lowfps]", got)
 	}
 	if p, _ := feeds[0].Stats(); p < 25 || p > 35 {
 		t.Errorf("source feed carried %d packets, want the 30 of the baseline second", p)

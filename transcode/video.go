@@ -84,10 +84,15 @@ func (v *videoPath) frame(f *astiav.Frame) {
 	f = v.p.mut.apply(f, pts)
 	due := v.scheduledKey(pts)
 	for _, e := range v.rungs {
-		if e.idle(v.p.log) {
+		if e.rung.lowFPSOf != "" {
+			continue // a capped variant is encoded with its base rung
+		}
+		run := !e.idle(v.p.log)
+		lowRun := e.low != nil && !e.low.idle(v.p.log)
+		if !run && !lowRun {
 			continue // nobody watches: neither scaled nor encoded
 		}
-		if err := e.encode(f, pts, due); err != nil {
+		if err := e.encode(f, pts, due, run, lowRun); err != nil {
 			if n, ok := v.encErrs.allow(time.Now()); ok {
 				v.p.log.Warn("encode error", "rung", e.rung.Name, "err", err, "since_last_log", n)
 			}
