@@ -32,17 +32,18 @@ type Config struct {
 	// as congestion.
 	OveruseConfirm int `yaml:"overuse_confirm"`
 	// DelayDown is the queueing delay (one-way delay above the link's base,
-	// from transport-wide feedback) above which the controller steps down;
-	// it sees a queue build before GCC's estimate falls and before the
-	// queue overflows into loss. 0 turns it off.
+	// from transport-wide feedback) above which, in two updates in a row
+	// or at three times the line in one, the controller steps down; it sees
+	// a queue build before GCC's estimate falls and before the queue
+	// overflows into loss. 0 turns it off.
 	DelayDown time.Duration `yaml:"delay_down"`
 	// LossDown is the RTCP loss fraction above which the controller steps down.
 	LossDown float64 `yaml:"loss_down"`
-	// NACKDown is the NACK rate (NACKs per video packet sent) above which
-	// the controller steps down.
+	// NACKDown is the NACK rate (newly NACKed packets per video packet
+	// sent, over the latest second) above which the controller steps down.
 	NACKDown float64 `yaml:"nack_down"`
-	// NACKMinPackets is the fewest packets sent in an update for the NACK
-	// rate to count (a few packets make a noisy rate).
+	// NACKMinPackets is the fewest packets sent over the latest second for
+	// the NACK rate to count (a few packets make a noisy rate).
 	NACKMinPackets int `yaml:"nack_min_packets"`
 	// DownSettle is how long after a step down on congestion the next one
 	// waits, so that the sender's lower rate shows in the feedback (RTCP
@@ -103,7 +104,7 @@ func DefaultConfig() Config {
 		DelayDown:       80 * time.Millisecond,
 		LossDown:        0.10,
 		NACKDown:        0.10,
-		NACKMinPackets:  10,
+		NACKMinPackets:  50,
 		DownSettle:      time.Second,
 		UpMargin:        1.4,
 		HoldUp:          3 * time.Second,

@@ -28,6 +28,9 @@ type Controller struct {
 	emitted bool
 
 	overuseRun     int
+	delayRun       int                // consecutive updates with queueing delay over DelayDown
+	nackWin        [nackWindow][2]int // NACKs and packets of the latest updates
+	nackAt         int
 	congestedNow   bool
 	hadCongestion  bool
 	lastCongestion time.Time
@@ -200,6 +203,12 @@ func (c *Controller) Update(s Stats) Decision {
 
 // congestion returns the congestion reason of s, "" if none.
 func (c *Controller) congestion(s Stats) string {
+	nacks, packets := c.nackRate(s)
+	if c.cfg.DelayDown > 0 && s.QueueDelay > c.cfg.DelayDown {
+		c.delayRun++
+	} else {
+		c.delayRun = 0
+	}
 	if s.Overuse {
 		c.overuseRun++
 	} else {
@@ -208,15 +217,31 @@ func (c *Controller) congestion(s Stats) string {
 	switch {
 	case c.overuseRun >= c.cfg.OveruseConfirm:
 		return ReasonOveruse
-	case c.cfg.DelayDown > 0 && s.QueueDelay > c.cfg.DelayDown:
+	case c.delayRun >= 2 || (c.cfg.DelayDown > 0 && s.QueueDelay > 3*c.cfg.DelayDown):
+		// Twice in a row, or deep at once: one reading over the line may
+		// be a keyframe's burst passing.
 		return ReasonDelay
 	case s.Loss > c.cfg.LossDown:
 		return ReasonLoss
-	case s.Packets > 0 && s.Packets >= c.cfg.NACKMinPackets &&
-		float64(s.NACKs)/float64(s.Packets) > c.cfg.NACKDown:
+	case packets > 0 && packets >= c.cfg.NACKMinPackets && float64(nacks)/float64(packets) > c.cfg.NACKDown:
 		return ReasonNACK
 	}
 	return ""
+}
+
+// nackWindow is how many updates the NACK rate is taken over: about a
+// second.
+const nackWindow = 5
+
+// nackRate adds s to the window and returns its NACKs and packets.
+func (c *Controller) nackRate(s Stats) (nacks, packets int) {
+	c.nackWin[c.nackAt%nackWindow] = [2]int{s.NACKs, s.Packets}
+	c.nackAt++
+	for _, w := range c.nackWin {
+		nacks += w[0]
+		packets += w[1]
+	}
+	return nacks, packets
 }
 
 // begin picks the level from the smoothed estimate, else keeps the level

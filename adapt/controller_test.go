@@ -73,9 +73,11 @@ func TestCongestionStepsDown(t *testing.T) {
 		{"one overuse with a drop is a spike", []Stats{{Estimate: 1e6, Overuse: true}}, "720p", ReasonStart},
 		{"two overuses", []Stats{{Estimate: 5e6, Overuse: true}, {Estimate: 5e6, Overuse: true}}, "360p", ReasonOveruse},
 		{"loss", []Stats{{Estimate: 5e6, Loss: 0.15}}, "360p", ReasonLoss},
-		{"queueing delay", []Stats{{Estimate: 5e6, QueueDelay: 150 * time.Millisecond}}, "360p", ReasonDelay},
+		{"queueing delay", []Stats{{Estimate: 5e6, QueueDelay: 150 * time.Millisecond}, {Estimate: 5e6, QueueDelay: 150 * time.Millisecond}}, "360p", ReasonDelay},
+		{"one queueing delay reading is a burst", []Stats{{Estimate: 5e6, QueueDelay: 150 * time.Millisecond}}, "720p", ReasonStart},
+		{"a deep queue at once", []Stats{{Estimate: 5e6, QueueDelay: 300 * time.Millisecond}}, "360p", ReasonDelay},
 		{"queueing delay under the line", []Stats{{Estimate: 5e6, QueueDelay: 60 * time.Millisecond}}, "720p", ReasonStart},
-		{"queueing delay with the delivered rate goes further", []Stats{{Estimate: 600_000, QueueDelay: 150 * time.Millisecond}}, "180p", ReasonDelay},
+		{"queueing delay with the delivered rate goes further", []Stats{{Estimate: 600_000, QueueDelay: 300 * time.Millisecond}}, "180p", ReasonDelay},
 		{"loss under the line", []Stats{{Estimate: 5e6, Loss: 0.05}}, "720p", ReasonStart},
 		{"nack rate", []Stats{{Estimate: 5e6, NACKs: 15, Packets: 100}}, "360p", ReasonNACK},
 		{"nack rate on few packets", []Stats{{Estimate: 5e6, NACKs: 3, Packets: 5}}, "720p", ReasonStart},
@@ -467,6 +469,7 @@ func TestFailedProbeAftermath(t *testing.T) {
 	if f.c.ProbeTarget() != 0 {
 		t.Fatalf("probing again 2 s after a failed probe")
 	}
+	f.next(Stats{Estimate: 2e6, QueueDelay: 150 * time.Millisecond})
 	if d := f.next(Stats{Estimate: 2e6, QueueDelay: 150 * time.Millisecond}); d.Rung != "180p" || d.Reason != ReasonDelay {
 		t.Fatalf("congestion 2 s after the probe: %+v, want a step down to 180p", d)
 	}

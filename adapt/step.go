@@ -128,8 +128,10 @@ func (c *Controller) congested(cause string, wasProbing bool) {
 	}
 }
 
-// up steps up one level once the next level has been affordable for its
-// hold, else asks for a probe when allowed.
+// up steps up once the next level has been affordable for its hold, to
+// the highest level the estimate then affords (a clean probe may show the
+// link carries several rungs more), else asks for a probe towards the top
+// rung when allowed.
 func (c *Controller) up(smoothed int, wasProbing bool) {
 	n := len(c.rungs)
 	if c.level == 0 || smoothed <= 0 {
@@ -153,8 +155,12 @@ func (c *Controller) up(smoothed int, wasProbing bool) {
 				c.upReason = ReasonEstimate
 			}
 		}
-		if c.now.Sub(c.upSince) >= c.holdFor(next) {
-			c.moveUp(next, c.upReason)
+		best := next
+		for l := next - 1; l >= 0 && smoothed >= int(float64(c.rungs[l].Bitrate)*c.cfg.UpMargin); l-- {
+			best = l
+		}
+		if c.now.Sub(c.upSince) >= c.holdFor(best) {
+			c.moveUp(best, c.upReason)
 		}
 		return
 	}
@@ -165,7 +171,7 @@ func (c *Controller) up(smoothed int, wasProbing bool) {
 	if c.hadCongestion && c.now.Sub(c.lastCongestion) < c.probeBackoff {
 		return
 	}
-	c.probe = need
+	c.probe = int(float64(c.rungs[0].Bitrate) * c.cfg.UpMargin)
 }
 
 // holdFor returns how long level l must stay affordable before a step up

@@ -151,8 +151,9 @@ func TestAudioOnlyAndBack(t *testing.T) {
 	if !ok || back.dec.Reason != ReasonRecovered || back.at-30*time.Second > 10*time.Second {
 		t.Fatalf("left audio-only at %v with %+v, want recovered within 10 s of 30 s", back.at, back.dec)
 	}
-	if back.dec.Rung != "180p" || back.dec.FPSCap != 0 {
-		t.Errorf("left audio-only to %+v, want 180p at full fps", back.dec)
+	// A recovered link goes straight to the rung it affords.
+	if back.dec.Rung != "360p" || back.dec.FPSCap != 0 {
+		t.Errorf("left audio-only to %+v, want 360p, the rung 2 Mb/s affords", back.dec)
 	}
 	if last := steps[len(steps)-1].dec; last.Rung != "360p" {
 		t.Errorf("final %+v, want 360p at 2 Mb/s", last)

@@ -348,6 +348,13 @@ func (m *linkMeter) queueNow() time.Duration {
 	return time.Duration(m.lastExcess) * time.Microsecond
 }
 
+// deliveredNow returns the delivered rate as of the latest feedback.
+func (m *linkMeter) deliveredNow() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.delivered()
+}
+
 // take returns what was seen since the previous take, at now.
 func (m *linkMeter) take(now time.Time) linkSample {
 	m.mu.Lock()

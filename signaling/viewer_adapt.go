@@ -1,7 +1,6 @@
 package signaling
 
 import (
-	"math/bits"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,7 +24,30 @@ const historyLen = 600
 type linkStats struct {
 	lossPPM atomic.Int64 // fraction lost in the last receiver report, parts per million
 	rttUS   atomic.Int64 // round-trip time from the last receiver report
-	nacks   atomic.Int64 // packets NACKed since start
+	nacks   atomic.Int64 // distinct packets NACKed since start
+
+	mu     sync.Mutex
+	nacked [4096]uint32 // seq+1 of recently NACKed packets, by seq
+}
+
+// fresh counts the packets of one NACK not NACKed before: receivers
+// repeat a NACK until the packet comes (some forever), and a repeat is not
+// more loss.
+func (l *linkStats) fresh(r *rtcp.TransportLayerNack) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, pair := range r.Nacks {
+		pair.Range(func(seq uint16) bool {
+			slot := &l.nacked[seq%uint16(len(l.nacked))]
+			if *slot != uint32(seq)+1 {
+				*slot = uint32(seq) + 1
+				n++
+			}
+			return true
+		})
+	}
+	return n
 }
 
 // observe takes one RTCP packet from the viewer.
@@ -42,11 +64,7 @@ func (l *linkStats) observe(p rtcp.Packet, now time.Time) {
 			}
 		}
 	case *rtcp.TransportLayerNack:
-		n := 0
-		for _, pair := range r.Nacks {
-			n += 1 + bits.OnesCount16(uint16(pair.LostPackets))
-		}
-		l.nacks.Add(int64(n))
+		l.nacks.Add(int64(l.fresh(r)))
 	}
 }
 
@@ -122,6 +140,7 @@ type viewerAdapt struct {
 	minRTT     time.Duration // the lowest RTT seen: the link's base delay
 	headroom   float64
 	manual     bool
+	manualFeed string // a manual frame-rate-capped feed (the controller has its base rung)
 	last       adapt.Decision
 	since      time.Time // when the current rung began, for seconds-at-rung
 
@@ -143,6 +162,9 @@ func adaptRungs(feeds []*stream.Feed, srcBps int) []adapt.Rung {
 	out := make([]adapt.Rung, 0, len(feeds))
 	for _, f := range feeds {
 		in := f.Info()
+		if in.LowFPSOf != "" {
+			continue // the controller's frame-rate cap, not a rung of its own
+		}
 		b := in.Bitrate
 		switch {
 		case b > 0:
@@ -156,6 +178,41 @@ func adaptRungs(feeds []*stream.Feed, srcBps int) []adapt.Rung {
 		out = append(out, adapt.Rung{Name: in.Name, Width: in.Width, Height: in.Height, FPS: in.FPS, Bitrate: b})
 	}
 	return out
+}
+
+// setManual makes the rung in the viewer's choice until auto; a
+// frame-rate-capped variant is its base rung for the controller.
+func (a *viewerAdapt) setManual(in stream.FeedInfo) error {
+	if in.LowFPSOf == "" {
+		a.manualFeed = ""
+		return a.ctrl.SetManual(in.Name)
+	}
+	if err := a.ctrl.SetManual(in.LowFPSOf); err != nil {
+		return err
+	}
+	a.manualFeed = in.Name
+	return nil
+}
+
+// feedFor returns the feed that carries decision d: the rung, or its
+// frame-rate-capped variant when d caps the frame rate (the rung itself
+// when the ladder has none); nil when the stream has no such rung.
+func (a *viewerAdapt) feedFor(st *stream.Stream, d adapt.Decision) *stream.Feed {
+	name := d.Rung
+	if a.manual && a.manualFeed != "" {
+		name = a.manualFeed
+	} else if d.FPSCap > 0 && !d.AudioOnly {
+		for _, f := range st.Rungs() {
+			if f.Info().LowFPSOf == d.Rung {
+				return f
+			}
+		}
+	}
+	f, err := st.Rung(name)
+	if err != nil {
+		return nil
+	}
+	return f
 }
 
 // sourceRate follows the bitrate of a ladder's rung without a target (the
@@ -293,7 +350,7 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 	if d.Changed && prev.Rung != "" {
 		metrics.ViewerSwitches.WithLabelValues(streamName, d.Reason).Inc()
 	}
-	if prev.Rung != "" && !a.since.IsZero() {
+	if prev.Rung != "" && !a.since.IsZero() && now.After(a.since) { // TEMP rfc8867 bench
 		metrics.ViewerRungSeconds.WithLabelValues(streamName, prev.Rung).Add(now.Sub(a.since).Seconds())
 	}
 	a.since = now
@@ -370,7 +427,7 @@ func (s *Server) Viewers(streamName string) []ViewerInfo {
 
 // lossCapThreshold is the loss above which the delivered rate caps the
 // estimate, and under which a probe counts as clean.
-const lossCapThreshold = 0.02
+const lossCapThreshold = 0.05
 
 // Queueing delay (from transport-wide feedback) above which a queue
 // stands, and under which the link counts as clean; a probe is cut short
@@ -420,7 +477,11 @@ func (a *viewerAdapt) probe(now time.Time, s adapt.Stats, metered bool, delivere
 	case a.probeRate > 0 && congested:
 		// Failed: the controller sees any congestion and backs off; a
 		// probe cut short on delay waits here.
-		a.probeFailed(now)
+		if metered && s.Loss <= lossCapThreshold {
+			a.probeCut(now, delivered)
+		} else {
+			a.probeFailed(now)
+		}
 	case a.probeRate > 0 && now.Sub(a.probeStart) >= probeClean:
 		if metered && delivered < a.probeRate*85/100 {
 			if now.Sub(a.probeStart) < 2*probeClean {
@@ -454,8 +515,18 @@ func (a *viewerAdapt) probeFailed(now time.Time) {
 // rate builds a queue fast.
 func (a *viewerAdapt) checkProbe(now time.Time) {
 	if a.probeRate > 0 && a.meter != nil && a.meter.queueNow() > queueProbeAbort {
-		a.probeFailed(now)
+		a.probeCut(now, a.meter.deliveredNow())
 	}
+}
+
+// probeCut ends a probe that built a queue. The rate the link delivered
+// while the queue built is what it carries: it counts as a probe result
+// when above the smoothed estimate.
+func (a *viewerAdapt) probeCut(now time.Time, delivered int) {
+	if delivered > a.ctrl.Smoothed() {
+		a.probeOK, a.probeUntil = delivered, now.Add(4*time.Second)
+	}
+	a.probeFailed(now)
 }
 
 // urgent says the controller should decide now rather than at the next

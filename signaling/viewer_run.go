@@ -45,7 +45,7 @@ func (v *viewerSession) run(rung *stream.Feed) {
 	ad.headroom = v.srv.cfg.Adapt.Headroom
 	ad.ctrl = adapt.New(v.srv.cfg.Adapt, ad.rungs, time.Now())
 	if v.manualRung {
-		ad.manual = ad.ctrl.SetManual(rung.Info().Name) == nil
+		ad.manual = ad.setManual(rung.Info()) == nil
 	}
 	cur := rung.Subscribe(q)
 	v.feed.Store(rung)
@@ -105,7 +105,7 @@ func (v *viewerSession) run(rung *stream.Feed) {
 			lastStill = now
 			cur.Feed().RequestKeyframe()
 		}
-		if f, err := v.st.Rung(d.Rung); err == nil && f != cur.Feed() {
+		if f := ad.feedFor(v.st, d); f != nil && f != cur.Feed() {
 			switchTo(f, d.Reason)
 		}
 	}
@@ -185,13 +185,13 @@ func (v *viewerSession) run(rung *stream.Feed) {
 			}
 		case name := <-v.rungReq:
 			if name == "auto" || name == "" {
-				ad.manual = false
+				ad.manual, ad.manualFeed = false, ""
 				ad.ctrl.ClearManual()
 				v.send(controlMessage{Type: "rung", Rung: cur.Feed().Info().Name, Reason: "auto"})
 				continue
 			}
 			f, err := v.st.Rung(name)
-			if err != nil || ad.ctrl.SetManual(name) != nil {
+			if err != nil || ad.setManual(f.Info()) != nil {
 				v.send(controlMessage{Type: "error", Reason: fmt.Sprintf("no rung %q", name)})
 				continue
 			}

@@ -69,7 +69,9 @@ function ensureOption(value) {
   select.append(new Option(value, value));
 }
 
-function setRungOptions(rungs) {
+function setRungOptions(all) {
+  // A frame-rate-capped variant is picked by the adaptation, not offered.
+  const rungs = all.filter((r) => !r.low_fps_of);
   const want = ['auto', ...rungs.map((r) => r.name)];
   const have = [...select.options].map((o) => o.value);
   if (want.join('\n') === have.join('\n')) return;
