@@ -33,8 +33,8 @@ type Config struct {
 	OveruseConfirm int `yaml:"overuse_confirm"`
 	// DelayDown is the queueing delay (one-way delay above the link's base,
 	// from transport-wide feedback) above which, in two updates in a row
-	// or at three times the line in one, the controller steps down; it sees
-	// a queue build before GCC's estimate falls and before the queue
+	// or at three times the line in one, and not draining, the controller
+	// steps down; it sees a queue build before GCC's estimate falls and before the queue
 	// overflows into loss. 0 turns it off.
 	DelayDown time.Duration `yaml:"delay_down"`
 	// LossDown is the RTCP loss fraction above which the controller steps down.

@@ -28,7 +28,9 @@ type Controller struct {
 	emitted bool
 
 	overuseRun     int
-	delayRun       int                // consecutive updates with queueing delay over DelayDown
+	delayRun       int                // consecutive updates with a queue over DelayDown, not draining
+	lastQueue      time.Duration      // the queueing delay of the previous update
+	peakQueue      time.Duration      // the highest since the latest step down on congestion
 	nackWin        [nackWindow][2]int // NACKs and packets of the latest updates
 	nackAt         int
 	congestedNow   bool
@@ -204,8 +206,20 @@ func (c *Controller) Update(s Stats) Decision {
 // congestion returns the congestion reason of s, "" if none.
 func (c *Controller) congestion(s Stats) string {
 	nacks, packets := c.nackRate(s)
-	if c.cfg.DelayDown > 0 && s.QueueDelay > c.cfg.DelayDown {
+	// A queue that drains (10 % less than at the previous update, or than
+	// its peak since the latest step down) is not congestion: the sender is
+	// already under the link's rate.
+	if s.QueueDelay < c.cfg.DelayDown/2 {
+		c.peakQueue = 0 // drained: a queue from now on is a new one
+	}
+	c.peakQueue = max(c.peakQueue, s.QueueDelay)
+	draining := (c.lastQueue > 0 && s.QueueDelay < c.lastQueue*9/10) ||
+		(!c.lastDown.IsZero() && s.QueueDelay < c.peakQueue*9/10)
+	c.lastQueue = s.QueueDelay
+	deep := false
+	if c.cfg.DelayDown > 0 && s.QueueDelay > c.cfg.DelayDown && !draining {
 		c.delayRun++
+		deep = s.QueueDelay > 3*c.cfg.DelayDown
 	} else {
 		c.delayRun = 0
 	}
@@ -217,7 +231,7 @@ func (c *Controller) congestion(s Stats) string {
 	switch {
 	case c.overuseRun >= c.cfg.OveruseConfirm:
 		return ReasonOveruse
-	case c.delayRun >= 2 || (c.cfg.DelayDown > 0 && s.QueueDelay > 3*c.cfg.DelayDown):
+	case c.delayRun >= 2 || deep:
 		// Twice in a row, or deep at once: one reading over the line may
 		// be a keyframe's burst passing.
 		return ReasonDelay

@@ -474,3 +474,31 @@ func TestFailedProbeAftermath(t *testing.T) {
 		t.Fatalf("congestion 2 s after the probe: %+v, want a step down to 180p", d)
 	}
 }
+
+// TestDrainingQueueIsNotCongestion: after a step down on a queue, the
+// queue's drain (past its peak) does not step down again; a queue that
+// keeps growing does.
+func TestDrainingQueueIsNotCongestion(t *testing.T) {
+	q := func(ms int) Stats { return Stats{Estimate: 2e6, QueueDelay: time.Duration(ms) * time.Millisecond} }
+	f := newFeeder(DefaultConfig(), ladder)
+	f.hold(Stats{Estimate: 5e6}, time.Second)
+	f.next(q(300))
+	if f.c.last.Rung != "360p" {
+		t.Fatalf("no step down on a deep queue: %+v", f.c.last)
+	}
+	for _, ms := range []int{500, 700, 600, 620, 500, 400, 420, 300, 200, 100} {
+		if d := f.next(q(ms)); d.Rung != "360p" {
+			t.Fatalf("stepped down to %s while the queue drained (%d ms)", d.Rung, ms)
+		}
+	}
+	// A new queue that grows, with the delivered rate under 360p's need
+	// (the controller may be probing: congestion then steps down only if
+	// the rung no longer fits).
+	f.hold(Stats{Estimate: 2e6}, 2*time.Second)
+	for _, ms := range []int{150, 200, 260} {
+		f.next(Stats{Estimate: 900_000, QueueDelay: time.Duration(ms) * time.Millisecond})
+	}
+	if f.c.last.Rung != "180p" {
+		t.Fatalf("a growing queue did not step down: %+v", f.c.last)
+	}
+}

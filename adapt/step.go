@@ -82,8 +82,7 @@ func (c *Controller) followEstimate() bool {
 func (c *Controller) congested(cause string, wasProbing bool) {
 	n := len(c.rungs)
 	c.upSince = time.Time{}
-	failedUp := c.upPending && c.level == c.upLevel
-	if wasProbing && !failedUp {
+	if wasProbing {
 		// Our own padding likely caused it: stop probing for longer.
 		c.probeBackoff = min(2*c.probeBackoff, c.cfg.MaxProbeBackoff)
 		c.overuseRun = 0
@@ -92,6 +91,9 @@ func (c *Controller) congested(cause string, wasProbing bool) {
 	// The queue a failed probe built takes a while to drain: congestion
 	// until then is the probe's too.
 	afterProbe := wasProbing || (!c.probeFailed.IsZero() && c.now.Sub(c.probeFailed) < max(c.cfg.DownSettle, 2*c.rtt))
+	// Congestion from our own probe after an up-switch is the probe's,
+	// not the new rung's.
+	failedUp := c.upPending && c.level == c.upLevel && !afterProbe
 	if c.level >= n {
 		// Capped or audio-only: nothing lower to step to on congestion.
 		return
@@ -155,6 +157,9 @@ func (c *Controller) up(smoothed int, wasProbing bool) {
 				c.upReason = ReasonEstimate
 			}
 		}
+		if c.probed {
+			c.upProbed = true // a clean probe confirms the rise under way
+		}
 		best := next
 		for l := next - 1; l >= 0 && smoothed >= int(float64(c.rungs[l].Bitrate)*c.cfg.UpMargin); l-- {
 			best = l
@@ -165,8 +170,8 @@ func (c *Controller) up(smoothed int, wasProbing bool) {
 		return
 	}
 	c.upSince = time.Time{}
-	if c.upPending {
-		return
+	if c.upPending && c.now.Sub(c.upSwitchAt) < c.cfg.ProbeHold {
+		return // the new rung runs clean a while before probing on
 	}
 	if c.hadCongestion && c.now.Sub(c.lastCongestion) < c.probeBackoff {
 		return
@@ -198,6 +203,7 @@ func (c *Controller) baseHold(l int) time.Duration {
 func (c *Controller) congestionDown(l int, reason string) {
 	c.moveDown(l, reason)
 	c.lastDown = c.now
+	c.peakQueue = c.lastQueue
 }
 
 // moveDown goes to the lower level l.

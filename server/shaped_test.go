@@ -27,33 +27,7 @@ func TestShapedLink(t *testing.T) {
 		shapedInner(t)
 		return
 	}
-	e2e.FFmpegPath(t)
-	e2e.ChromiumPath(t)
-	if os.Geteuid() != 0 {
-		t.Skip("shaped-link test skipped: it needs root for a network namespace and tc")
-	}
-	for _, tool := range []string{"ip", "tc"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("shaped-link test skipped: %s not installed (Debian package iproute2)", tool)
-		}
-	}
-	ns := fmt.Sprintf("mediadtest%d", os.Getpid())
-	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-		t.Skipf("shaped-link test skipped: network namespaces not permitted here: %v: %s", err, out)
-	}
-	defer exec.Command("ip", "netns", "del", ns).Run()
-	in := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...).CombinedOutput(); err != nil {
-			t.Fatalf("%v: %v: %s", args, err, out)
-		}
-	}
-	in("ip", "link", "set", "lo", "mtu", "1500")
-	in("ip", "link", "set", "lo", "up")
-	in("tc", "qdisc", "add", "dev", "lo", "root", "handle", "1:", "htb", "default", "10")
-	in("tc", "class", "add", "dev", "lo", "parent", "1:", "classid", "1:10", "htb", "rate", "10gbit")
-	in("tc", "class", "add", "dev", "lo", "parent", "1:", "classid", "1:20", "htb", "rate", "5mbit", "ceil", "5mbit")
-	in("tc", "qdisc", "add", "dev", "lo", "parent", "1:20", "handle", "20:", "pfifo", "limit", "60")
+	ns := shapedNamespace(t, "shaped-link test", "5mbit")
 	cmd := exec.Command("ip", "netns", "exec", ns, os.Args[0], "-test.run=^TestShapedLink$", "-test.v", "-test.count=1", "-test.timeout=6m")
 	cmd.Env = append(os.Environ(), shapedEnv+"=1")
 	out, err := cmd.CombinedOutput()
@@ -64,6 +38,56 @@ func TestShapedLink(t *testing.T) {
 	}
 	if err != nil {
 		t.Fatalf("inner run failed: %v", err)
+	}
+}
+
+// shapedNamespace skips t (its messages name what) unless ffmpeg, Chromium,
+// root, ip and tc are here and a network namespace can be made; then it
+// makes one, deleted when t ends, whose loopback has a 1500-byte MTU, all
+// traffic in an unshaped htb class 1:10 by default, and a class 1:20 at
+// rate (setRate changes it) feeding a 60-packet pfifo. shapeMedia, run
+// inside, puts the media that mediad sends in 1:20. It returns the name.
+func shapedNamespace(t testing.TB, what, rate string) string {
+	t.Helper()
+	e2e.FFmpegPath(t)
+	e2e.ChromiumPath(t)
+	if os.Geteuid() != 0 {
+		t.Skipf("%s skipped: it needs root for a network namespace and tc", what)
+	}
+	for _, tool := range []string{"ip", "tc"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s skipped: %s not installed (Debian package iproute2)", what, tool)
+		}
+	}
+	ns := fmt.Sprintf("mediadtest%d", os.Getpid())
+	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+		t.Skipf("%s skipped: network namespaces not permitted here: %v: %s", what, err, out)
+	}
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	in := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v: %s", args, err, out)
+		}
+	}
+	in("ip", "link", "set", "lo", "mtu", "1500")
+	in("ip", "link", "set", "lo", "up")
+	in("tc", "qdisc", "add", "dev", "lo", "root", "handle", "1:", "htb", "default", "10")
+	in("tc", "class", "add", "dev", "lo", "parent", "1:", "classid", "1:10", "htb", "rate", "10gbit")
+	in("tc", "class", "add", "dev", "lo", "parent", "1:", "classid", "1:20", "htb", "rate", rate, "ceil", rate)
+	in("tc", "qdisc", "add", "dev", "lo", "parent", "1:20", "handle", "20:", "pfifo", "limit", "60")
+	return ns
+}
+
+// shapeMedia, inside the namespace, puts only what srv sends over UDP in
+// the shaped class: the viewer's downlink. Its feedback, RTMP ingest and
+// HTTP are not shaped.
+func shapeMedia(t testing.TB, srv *Server) {
+	t.Helper()
+	port := strconv.Itoa(srv.UDPAddr().(*net.UDPAddr).Port)
+	if out, err := exec.Command("tc", "filter", "add", "dev", "lo", "protocol", "ip", "parent", "1:0", "prio", "1", "u32",
+		"match", "ip", "protocol", "17", "0xff", "match", "ip", "sport", port, "0xffff", "flowid", "1:20").CombinedOutput(); err != nil {
+		t.Fatalf("tc filter: %v: %s", err, out)
 	}
 }
 
@@ -83,7 +107,9 @@ const videoStatsJS = `(async () => {
   return o;
 })()`
 
-func setRate(t *testing.T, rate string) {
+// setRate sets the shaped class to rate (a tc rate: "600kbit"), inside
+// the namespace.
+func setRate(t testing.TB, rate string) {
 	t.Helper()
 	if out, err := exec.Command("tc", "class", "change", "dev", "lo", "parent", "1:", "classid", "1:20", "htb", "rate", rate, "ceil", rate).CombinedOutput(); err != nil {
 		t.Fatalf("tc: %v: %s", err, out)
@@ -96,11 +122,7 @@ func shapedInner(t *testing.T) {
 	defer srv.Close()
 	// Only what mediad sends over UDP is shaped: the viewer's downlink.
 	// Its feedback, RTMP ingest and HTTP are not.
-	port := strconv.Itoa(srv.UDPAddr().(*net.UDPAddr).Port)
-	if out, err := exec.Command("tc", "filter", "add", "dev", "lo", "protocol", "ip", "parent", "1:0", "prio", "1", "u32",
-		"match", "ip", "protocol", "17", "0xff", "match", "ip", "sport", port, "0xffff", "flowid", "1:20").CombinedOutput(); err != nil {
-		t.Fatalf("tc filter: %v: %s", err, out)
-	}
+	shapeMedia(t, srv)
 	pub := e2e.PublishTestPattern(t, srv.rtmpURL("cam", testToken), "640x360", 30, 0)
 	defer pub.Stop()
 	waitLive(t, srv, "cam", 30*time.Second)

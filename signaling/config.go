@@ -78,14 +78,6 @@ type RateLimit struct {
 	Burst int `yaml:"burst"`
 }
 
-// defaultAdapt is the controller's defaults with a shorter probe back-off:
-// a link that recovers is found within seconds.
-func defaultAdapt() adapt.Config {
-	c := adapt.DefaultConfig()
-	c.MaxProbeBackoff = 8 * time.Second
-	return c
-}
-
 // DefaultConfig returns the defaults: port 8189; a vanished viewer is reaped
 // within 13 s and a vanished publisher noticed within 8 s; 5 requests a
 // second (bursts of 20) per client address.
@@ -97,7 +89,7 @@ func DefaultConfig() Config {
 		ViewerQueue:         256,
 		LowLatencyPlayout:   true,
 		InitialBitrate:      1_500_000,
-		Adapt:               defaultAdapt(),
+		Adapt:               adapt.DefaultConfig(),
 		WHIP:                ingest.DefaultConfig(),
 		RateLimit:           RateLimit{PerSecond: 5, Burst: 20},
 

@@ -41,9 +41,12 @@ type linkMeter struct {
 	excessN    int
 	lost       int
 	reported   int
-	lastAckAt  int64 // send time (µs since start) of the newest acknowledged packet
-	lastSentAt int64 // send time of the newest packet sent
-	lastExcess int64 // µs of queueing delay of the latest packet acknowledged
+	lastAckAt  int64        // send time (µs since start) of the newest acknowledged packet
+	lastSentAt int64        // send time of the newest packet sent
+	lastExcess int64        // µs of queueing delay of the latest packet acknowledged
+	lostRecent int          // packets reported lost since takeLost
+	recent     [64][2]int64 // arrival and queueing delay of the latest packets acknowledged
+	nRecent    int
 
 	// Retransmissions: a token bucket, and the switch before which they
 	// are useless.
@@ -271,6 +274,7 @@ func (m *linkMeter) onFeedback(fb *rtcp.TransportLayerCC) {
 		if sym == rtcp.TypeTCCPacketNotReceived || sym == rtcp.TypeTCCPacketReceivedWithoutDelta {
 			if sym == rtcp.TypeTCCPacketNotReceived {
 				m.lost++
+				m.lostRecent++
 			}
 			return
 		}
@@ -314,6 +318,8 @@ func (m *linkMeter) onArrival(seq uint16, arrival int64) {
 	m.lastExcess = owd - m.observeBase(p.at, owd)
 	m.excessSum += m.lastExcess
 	m.excessN++
+	m.recent[m.nRecent%len(m.recent)] = [2]int64{arrival, m.lastExcess}
+	m.nRecent++
 }
 
 // observeBase takes a one-way delay (arbitrary offset, µs) of a packet sent
@@ -341,11 +347,40 @@ func (m *linkMeter) observeBase(at, owd int64) int64 {
 	return base
 }
 
-// queueNow returns the queueing delay of the latest packet acknowledged.
+// standingWindow is how long, in arrival time, a queue must have held
+// for queueNow to report it: a keyframe's burst passing through a fast
+// link is shorter.
+const standingWindow = 40 * time.Millisecond
+
+// queueNow returns the queue that stands as of the latest feedback: the
+// least queueing delay of the packets that arrived over the latest
+// standingWindow.
 func (m *linkMeter) queueNow() time.Duration {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return time.Duration(m.lastExcess) * time.Microsecond
+	if m.nRecent == 0 {
+		return 0
+	}
+	n := len(m.recent)
+	newest := m.recent[(m.nRecent-1)%n]
+	least := newest[1]
+	for i := m.nRecent - 2; i >= 0 && i >= m.nRecent-n; i-- {
+		r := m.recent[i%n]
+		if r[0] < newest[0]-standingWindow.Microseconds() {
+			break
+		}
+		least = min(least, r[1])
+	}
+	return time.Duration(least) * time.Microsecond
+}
+
+// takeLost returns the packets reported lost since its previous call.
+func (m *linkMeter) takeLost() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := m.lostRecent
+	m.lostRecent = 0
+	return n
 }
 
 // deliveredNow returns the delivered rate as of the latest feedback.

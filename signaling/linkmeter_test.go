@@ -129,6 +129,9 @@ func TestLinkMeterLoss(t *testing.T) {
 	if !near(s.Loss, 0.1, 0.25) {
 		t.Errorf("loss %.3f, want about 0.10", s.Loss)
 	}
+	if n := l.m.takeLost(); n < 10 || l.m.takeLost() != 0 {
+		t.Errorf("takeLost = %d, then not 0", n)
+	}
 }
 
 func TestLinkMeterFeedbackStalls(t *testing.T) {
@@ -204,5 +207,27 @@ func TestResendGate(t *testing.T) {
 	m.mu.Unlock()
 	if r := m.gateResend(204, 100, now.Add(time.Second)); r != "late" {
 		t.Errorf("resend behind a 300 ms queue: %q, want late", r)
+	}
+}
+
+// TestQueueNowIgnoresBursts: a keyframe's burst through a fast link is not
+// a standing queue; a queue that holds is.
+func TestQueueNowIgnoresBursts(t *testing.T) {
+	l := newMeterLink(t, 5_000_000)
+	l.run(time.Second, 8*time.Millisecond, 1000)
+	// 30 packets at once: the last waits 48 ms behind the others.
+	for i := 0; i < 30; i++ {
+		l.run(time.Microsecond, time.Microsecond, 1000)
+	}
+	l.feedback()
+	if q := l.m.queueNow(); q > 20*time.Millisecond {
+		t.Errorf("queue %v after one burst, want it taken as passing", q)
+	}
+	l.run(2*time.Second, 8*time.Millisecond, 1000)
+	l.rate = 600_000
+	l.run(400*time.Millisecond, 8*time.Millisecond, 1000)
+	l.feedback()
+	if q := l.m.queueNow(); q < 100*time.Millisecond {
+		t.Errorf("queue %v 400 ms into a drop to 600 kb/s, want a standing queue", q)
 	}
 }

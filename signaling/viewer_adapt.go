@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -129,6 +130,7 @@ type viewerAdapt struct {
 	probeOK    int       // the rate a clean probe showed the link carries
 	probeUntil time.Time // until when probeOK counts
 	probeGap   time.Duration
+	born       time.Time     // the first update
 	queue      time.Duration // the latest queueing delay, for logs
 	lastStats  adapt.Stats   // the latest stats given to the controller, for logs
 	delivered  int           // the latest delivered rate from feedback, for logs
@@ -150,9 +152,9 @@ type viewerAdapt struct {
 }
 
 // adaptRungs converts a stream's ladder for the controller. The source
-// rung has no target bitrate: it is taken as its measured rate (srcBps,
-// when known), else as 20 % above the top transcoded rung.
-func adaptRungs(feeds []*stream.Feed, srcBps int) []adapt.Rung {
+// rung has no target bitrate: it is taken as its measured rate when known,
+// else as 20 % above the top transcoded rung.
+func adaptRungs(feeds []*stream.Feed) []adapt.Rung {
 	top := 0
 	for _, f := range feeds {
 		if b := f.Info().Bitrate; b > top {
@@ -166,18 +168,36 @@ func adaptRungs(feeds []*stream.Feed, srcBps int) []adapt.Rung {
 			continue // the controller's frame-rate cap, not a rung of its own
 		}
 		b := in.Bitrate
-		switch {
-		case b > 0:
-		case srcBps > 0:
-			b = srcBps
-		case top > 0:
+		if b == 0 {
+			b = f.Rate()
+		}
+		if b == 0 {
 			b = top * 6 / 5
-		default:
+		}
+		if b == 0 {
 			b = 1_000_000
 		}
 		out = append(out, adapt.Rung{Name: in.Name, Width: in.Width, Height: in.Height, FPS: in.FPS, Bitrate: b})
 	}
 	return out
+}
+
+// ladderMoved says whether the controller's ladder should be replaced by
+// next: a rung came or went, or a bitrate (the source rung's measured one)
+// moved by a quarter or more.
+func ladderMoved(cur, next []adapt.Rung) bool {
+	if len(cur) != len(next) {
+		return true
+	}
+	for i := range cur {
+		if cur[i].Name != next[i].Name || cur[i].Width != next[i].Width {
+			return true
+		}
+		if c, n := cur[i].Bitrate, next[i].Bitrate; n > c*5/4 || n < c*3/4 {
+			return true
+		}
+	}
+	return false
 }
 
 // setManual makes the rung in the viewer's choice until auto; a
@@ -273,6 +293,7 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 			s.Overuse = true
 		}
 	}
+	defer func() { a.lastStats = s }()
 	s.Loss = float64(a.stats.lossPPM.Load()) / 1e6
 	s.RTT = time.Duration(a.stats.rttUS.Load()) * time.Microsecond
 	n := a.stats.nacks.Load()
@@ -287,6 +308,11 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 	}
 	metered := ls.Acked > 0 || ls.QueueDelay > 0
 	s.QueueDelay = ls.QueueDelay
+	if metered && s.QueueDelay < queueCapDelay/2 {
+		// GCC's overuse state outlives the queue it saw by seconds; the
+		// feedback says whether a queue stands now.
+		s.Overuse = false
+	}
 	a.queue, a.delivered = ls.QueueDelay, ls.Delivered
 	delivered := int(float64(sentBps) * (1 - s.Loss))
 	if ls.Delivered > 0 {
@@ -297,9 +323,7 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 	}
 	queued := metered && s.QueueDelay > queueCapDelay
 	clean := s.Loss <= lossCapThreshold && !s.Overuse && !queued
-	if metered {
-		clean = clean && s.QueueDelay < queueCleanDelay
-	} else {
+	if !metered {
 		clean = clean && (s.RTT == 0 || s.RTT < 2*a.minRTT+30*time.Millisecond)
 	}
 	switch {
@@ -329,6 +353,16 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 	default:
 		a.floorSum, a.floorN = 0, 0
 	}
+	// GCC's estimate grows while the sender is application-limited, far
+	// past what the link has shown it carries: it counts for up to 1.5x
+	// what was delivered (after the first seconds, once that is known);
+	// more needs a probe.
+	if a.born.IsZero() {
+		a.born = now
+	}
+	if delivered > 0 && now.Sub(a.born) > 3*time.Second && s.Estimate > delivered*3/2 {
+		s.Estimate = delivered * 3 / 2
+	}
 	// A fall of GCC's estimate with no sign of congestion is one of its
 	// known artefacts (it grows without bound while the sender is
 	// application-limited, then drops sharply on one delay spike): it does
@@ -341,7 +375,6 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 		s.Estimate, s.Probed = a.probeOK, true
 	}
 	d := a.ctrl.Update(s)
-	a.lastStats = s
 	if a.meter != nil {
 		a.meter.setResendBudget(a.ctrl.Smoothed())
 	}
@@ -350,7 +383,7 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 	if d.Changed && prev.Rung != "" {
 		metrics.ViewerSwitches.WithLabelValues(streamName, d.Reason).Inc()
 	}
-	if prev.Rung != "" && !a.since.IsZero() && now.After(a.since) { // TEMP rfc8867 bench
+	if prev.Rung != "" && !a.since.IsZero() && now.After(a.since) {
 		metrics.ViewerRungSeconds.WithLabelValues(streamName, prev.Rung).Add(now.Sub(a.since).Seconds())
 	}
 	a.since = now
@@ -425,24 +458,25 @@ func (s *Server) Viewers(streamName string) []ViewerInfo {
 	return out
 }
 
-// lossCapThreshold is the loss above which the delivered rate caps the
-// estimate, and under which a probe counts as clean.
-const lossCapThreshold = 0.05
+// lossCapThreshold is the RTCP loss above which the delivered rate caps
+// the estimate, and under which a probe counts as clean: where GCC's
+// loss-based control decreases (a keyframe's burst may lose a few packets
+// at a short queue without the link being too thin).
+const lossCapThreshold = 0.10
 
 // Queueing delay (from transport-wide feedback) above which a queue
-// stands, and under which the link counts as clean; a probe is cut short
-// above queueProbeAbort.
+// stands (under it, with no loss or overuse, the link is clean); a probe
+// is cut short above queueProbeAbort.
 const (
 	queueCapDelay   = 50 * time.Millisecond
-	queueCleanDelay = 25 * time.Millisecond
 	queueProbeAbort = 40 * time.Millisecond
 )
 
-// probeClean is how long a probe must run clean to count; its rate ramps
-// up over the first probeRamp of it.
+// probeClean is how long a probe must run clean, at its full rate, to
+// count; its rate doubles every probeDouble until it is there.
 const (
-	probeClean = time.Second
-	probeRamp  = 500 * time.Millisecond
+	probeClean  = time.Second
+	probeDouble = 200 * time.Millisecond
 )
 
 // Pause after a probe cut short on queueing delay, doubling up to the
@@ -514,10 +548,23 @@ func (a *viewerAdapt) probeFailed(now time.Time) {
 // queue, between the controller's updates: a probe well over the link's
 // rate builds a queue fast.
 func (a *viewerAdapt) checkProbe(now time.Time) {
-	if a.probeRate > 0 && a.meter != nil && a.meter.queueNow() > queueProbeAbort {
+	if a.meter == nil {
+		return
+	}
+	lost := a.meter.takeLost()
+	if a.probeRate == 0 {
+		return
+	}
+	// A queue that overflows by packets before it builds delay (small
+	// padding packets fill a packet-limited queue fast) shows as loss.
+	if a.meter.queueNow() > queueProbeAbort || lost >= probeAbortLost {
 		a.probeCut(now, a.meter.deliveredNow())
 	}
 }
+
+// probeAbortLost is how many packets the feedback may report lost between
+// two looks (20 ms apart) before a probe is cut short.
+const probeAbortLost = 3
 
 // probeCut ends a probe that built a queue. The rate the link delivered
 // while the queue built is what it carries: it counts as a probe result
@@ -541,16 +588,19 @@ const urgentGap = 50 * time.Millisecond
 
 // paddingPackets is how many padding packets to send in the next dt to
 // bring the video rate up to the probe rate.
-// The probe's rate ramps up from the video's over probeRamp, so that on a
-// link that cannot carry it the queue starts to build near the link's rate
-// and the probe is cut short before it overflows.
+// The probe's rate ramps up from the video's, doubling every probeDouble,
+// so that on a link that cannot carry it the queue starts to build near
+// the link's rate and the probe is cut short before it overflows.
 func (a *viewerAdapt) paddingPackets(now time.Time, videoBps int, dt time.Duration) int {
 	if a.probeRate <= videoBps {
 		return 0
 	}
-	rate := float64(a.probeRate - videoBps)
-	if ramp := now.Sub(a.probeStart); ramp < probeRamp {
-		rate *= float64(ramp) / float64(probeRamp)
+	base := float64(max(videoBps, 100_000))
+	target := base * math.Exp2(float64(now.Sub(a.probeStart))/float64(probeDouble))
+	target = min(target, float64(a.probeRate))
+	rate := target - float64(videoBps)
+	if rate <= 0 {
+		return 0
 	}
 	n := int(rate / 8 * dt.Seconds() / (paddingSize + 12))
 	return min(n, 100)

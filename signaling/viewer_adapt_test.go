@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/rtcp"
 
 	"github.com/mutstream/mutstream/adapt"
@@ -11,29 +12,31 @@ import (
 )
 
 // TestSourceRungRate: the source rung's stand-in bitrate is its measured
-// rate once known, and 20 % over the top transcoded rung before.
+// rate once known, and 20 % over the top transcoded rung before; the
+// controller's ladder follows it when it moves by a quarter.
 func TestSourceRungRate(t *testing.T) {
-	src := stream.NewFeed(stream.FeedInfo{Name: "source", Width: 640, Height: 360})
+	src := stream.NewFeed(stream.FeedInfo{Name: "source", Kind: stream.KindVideo, Width: 640, Height: 360})
 	feeds := []*stream.Feed{src, stream.NewFeed(stream.FeedInfo{Name: "360p", Width: 640, Height: 360, Bitrate: 800_000})}
-	if r := adaptRungs(feeds, 0); r[0].Bitrate != 960_000 || r[1].Bitrate != 800_000 {
-		t.Fatalf("stand-in before a measure: %+v", r)
+	before := adaptRungs(feeds)
+	if before[0].Bitrate != 960_000 || before[1].Bitrate != 800_000 {
+		t.Fatalf("stand-in before a measure: %+v", before)
 	}
-	var rate sourceRate
-	now := time.Now()
-	got := 0
-	for i := 0; i < 6; i++ {
-		got = rate.sample(feeds, now)
-		// 2 Mb/s: 250 kB a second.
-		for j := 0; j < 250; j++ {
-			src.Write(&stream.Packet{Data: make([]byte, 1000)})
-		}
-		now = now.Add(time.Second)
+	// 2 Mb/s for 3.2 s.
+	for i := 0; i < 65; i++ {
+		src.Write(&stream.Packet{Kind: stream.KindVideo, Data: make([]byte, 12_500)})
+		time.Sleep(50 * time.Millisecond)
 	}
-	if got < 1_900_000 || got > 2_100_000 {
-		t.Fatalf("measured %d b/s, want about 2 Mb/s", got)
+	after := adaptRungs(feeds)
+	if after[0].Bitrate < 1_500_000 || after[0].Bitrate > 2_500_000 {
+		t.Fatalf("source rung at %d b/s, want its measured 2 Mb/s", after[0].Bitrate)
 	}
-	if r := adaptRungs(feeds, got); r[0].Bitrate != got {
-		t.Fatalf("source rung at %d b/s, want the measured rate", r[0].Bitrate)
+	if !ladderMoved(before, after) {
+		t.Error("a source rate twice the stand-in did not move the ladder")
+	}
+	same := append([]adapt.Rung(nil), after...)
+	same[0].Bitrate = after[0].Bitrate * 11 / 10
+	if ladderMoved(after, same) {
+		t.Error("a 10 % change moved the ladder")
 	}
 }
 
@@ -59,7 +62,7 @@ func TestFeedForFrameRateCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := pub.Stream()
-	rungs := adaptRungs(st.Rungs(), 0)
+	rungs := adaptRungs(st.Rungs())
 	if len(rungs) != 2 || rungs[1].Name != "lo" {
 		t.Fatalf("controller ladder %+v, want hi and lo only", rungs)
 	}
@@ -104,5 +107,44 @@ func TestNACKsCountOnce(t *testing.T) {
 	l.observe(&rtcp.TransportLayerNack{Nacks: []rtcp.NackPair{{PacketID: 103, LostPackets: 0b1}}}, time.Now()) // 103 again, 104
 	if n := l.nacks.Load(); n != 4 {
 		t.Fatalf("%d NACKed packets, want 4", n)
+	}
+}
+
+// fixedEstimate is a bandwidth estimator that always says the same.
+type fixedEstimate struct {
+	cc.BandwidthEstimator
+	bps int
+}
+
+func (f fixedEstimate) GetTargetBitrate() int    { return f.bps }
+func (f fixedEstimate) GetStats() map[string]any { return nil }
+
+// TestEstimateCappedByDelivery: GCC's estimate, grown while the sender was
+// application-limited, counts for no more than 1.5x what got through; a
+// clean probe's rate counts in full.
+func TestEstimateCappedByDelivery(t *testing.T) {
+	rungs := []adapt.Rung{{Name: "hi", Bitrate: 2_000_000}, {Name: "lo", Bitrate: 300_000}}
+	now := time.Now()
+	a := &viewerAdapt{est: fixedEstimate{bps: 5_000_000}, stats: &linkStats{}, rungs: rungs, headroom: 1.25,
+		ctrl: adapt.New(adapt.Config{StartRung: "lo"}, rungs, now)}
+	a.setRung("lo", 300_000)
+	a.probeNext = now.Add(time.Hour) // no probe: the estimate alone
+	for i := 0; i < 25; i++ {        // 5 s sending 400 kb/s: 10 kB per 200 ms
+		now = now.Add(adaptInterval)
+		a.bytes, a.packets = 10_000, 10
+		a.update(now, "cam", "v1")
+	}
+	if got := a.snapshot().Estimate; got > 600_000 {
+		t.Fatalf("estimate %d b/s with 400 kb/s delivered, want at most 600 kb/s", got)
+	}
+	if a.last.Rung != "lo" {
+		t.Fatalf("stepped up to %s on an estimate the link never showed", a.last.Rung)
+	}
+	a.probeOK, a.probeUntil = 3_000_000, now.Add(4*time.Second)
+	now = now.Add(adaptInterval)
+	a.bytes, a.packets = 10_000, 10
+	a.update(now, "cam", "v1")
+	if got := a.snapshot().Estimate; got != 3_000_000 {
+		t.Fatalf("estimate %d b/s after a clean probe at 3 Mb/s", got)
 	}
 }

@@ -3,7 +3,6 @@ package signaling
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/pion/rtp/codecs"
@@ -39,9 +38,7 @@ func (v *viewerSession) run(rung *stream.Feed) {
 	aout := newRTPOut(v.audio, &codecs.OpusPayloader{}, 48000, 960)
 
 	ad := v.adapt
-	ad.rungs = adaptRungs(v.st.Rungs(), 0)
-	var srcRate sourceRate
-	srcApplied := 0 // the source rate the controller's ladder was built with
+	ad.rungs = adaptRungs(v.st.Rungs())
 	ad.headroom = v.srv.cfg.Adapt.Headroom
 	ad.ctrl = adapt.New(v.srv.cfg.Adapt, ad.rungs, time.Now())
 	if v.manualRung {
@@ -91,7 +88,10 @@ func (v *viewerSession) run(rung *stream.Feed) {
 	audioOnly := false
 	var lastStill time.Time
 	// decide runs the controller and acts on its decision.
-	decide := func(now time.Time) {
+	decide := func() {
+		// Its own clock, not a tick's: a tick waiting in its channel can
+		// be older than an urgent decision already taken.
+		now := time.Now()
 		d := ad.update(now, v.st.Name(), v.id[:8])
 		if st := ad.lastStats; ad.ctrl.State() == adapt.StateCongested {
 			v.log.Debug("congestion", "overuse", st.Overuse, "queue_ms", st.QueueDelay.Milliseconds(), "loss", st.Loss, "nacks", st.NACKs, "packets", st.Packets, "estimate", st.Estimate, "rung", d.Rung)
@@ -119,7 +119,6 @@ func (v *viewerSession) run(rung *stream.Feed) {
 	defer adaptTick.Stop()
 	padTick := time.NewTicker(20 * time.Millisecond)
 	defer padTick.Stop()
-	rungNames := ladderNames(v.st.Rungs())
 	for {
 		var pendingC <-chan *stream.Packet
 		if pending != nil {
@@ -171,15 +170,19 @@ func (v *viewerSession) run(rung *stream.Feed) {
 			}
 		case p := <-audioC:
 			_, _ = aout.write(p.Data, p.PTS, false)
-		case now := <-adaptTick.C:
-			decide(now)
+		case <-adaptTick.C:
+			decide()
 		case now := <-padTick.C:
 			ad.checkProbe(now)
 			if ad.urgent(now, v.srv.cfg.Adapt.DelayDown) {
-				decide(now) // a queue builds: do not wait for the next tick
+				decide() // a queue builds: do not wait for the next tick
 			}
-			if ad.probeRate > 0 && !audioOnly {
-				if n := ad.paddingPackets(now, cur.Feed().Info().Bitrate, 20*time.Millisecond); n > 0 {
+			if ad.probeRate > 0 {
+				video := cur.Feed().Info().Bitrate
+				if audioOnly {
+					video = 0 // stills only: the probe pads nearly all of its rate
+				}
+				if n := ad.paddingPackets(now, video, 20*time.Millisecond); n > 0 {
 					_ = vout.writePadding(n)
 				}
 			}
@@ -225,7 +228,7 @@ func (v *viewerSession) run(rung *stream.Feed) {
 				audio = af.Subscribe(q)
 				audioC = audio.C()
 			}
-		case now := <-tick.C:
+		case <-tick.C:
 			if l := v.st.Live(); l != live {
 				live = l
 				if live {
@@ -241,17 +244,9 @@ func (v *viewerSession) run(rung *stream.Feed) {
 				audio = af.Subscribe(q)
 				audioC = audio.C()
 			}
-			feeds := v.st.Rungs()
-			src := srcRate.sample(feeds, now)
-			// The source rung's stand-in follows its measured rate when
-			// that moves by a quarter or more.
-			srcMoved := src > 0 && (srcApplied == 0 || src > srcApplied*5/4 || src < srcApplied*3/4)
-			if ladderNames(feeds) != rungNames || srcMoved {
-				rungNames = ladderNames(feeds)
-				if srcMoved {
-					srcApplied = src
-				}
-				ad.rungs = adaptRungs(feeds, srcApplied)
+			// The ladder changed, or the source rung's measured rate moved.
+			if next := adaptRungs(v.st.Rungs()); ladderMoved(ad.rungs, next) {
+				ad.rungs = next
 				ad.ctrl.SetRungs(ad.rungs)
 				if f := cur.Feed(); f != nil {
 					ad.setRung(f.Info().Name, f.Info().Bitrate)
@@ -262,13 +257,4 @@ func (v *viewerSession) run(rung *stream.Feed) {
 			v.send(controlMessage{Type: "stats", Estimate: in.Estimate, Smoothed: ad.ctrl.Smoothed(), State: in.State, Rung: in.Rung})
 		}
 	}
-}
-
-func ladderNames(feeds []*stream.Feed) string {
-	var b strings.Builder
-	for _, f := range feeds {
-		in := f.Info()
-		fmt.Fprintf(&b, "%s:%d:%d;", in.Name, in.Width, in.Bitrate)
-	}
-	return b.String()
 }

@@ -3,6 +3,7 @@ package stream
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // FeedInfo describes what a Feed carries.
@@ -39,7 +40,18 @@ type Feed struct {
 	goneCh  chan struct{}
 	packets atomic.Uint64
 	bytes   atomic.Uint64
+	// The rate written: the latest windows of rateWindow.
+	rateFrom  time.Time
+	rateBytes int
+	rateWins  [rateWindows]float64
+	rateN     int // windows measured
 }
+
+// rateWindows is how many windows Rate averages.
+const rateWindows = 4
+
+// rateWindow is the window Rate measures over.
+const rateWindow = time.Second
 
 // NewFeed returns an empty feed.
 func NewFeed(info FeedInfo) *Feed {
@@ -72,7 +84,17 @@ func (f *Feed) Write(p *Packet) {
 	f.packets.Add(1)
 	f.bytes.Add(uint64(len(p.Data)))
 	askKey := false
+	now := time.Now()
 	f.mu.Lock()
+	f.rateBytes += len(p.Data)
+	switch el := now.Sub(f.rateFrom); {
+	case f.rateFrom.IsZero():
+		f.rateFrom, f.rateBytes = now, len(p.Data)
+	case el >= rateWindow:
+		f.rateWins[f.rateN%rateWindows] = float64(f.rateBytes-len(p.Data)) * 8 / el.Seconds()
+		f.rateN++
+		f.rateFrom, f.rateBytes = now, len(p.Data)
+	}
 	for r := range f.readers {
 		if r.offer(p) {
 			askKey = true
@@ -109,6 +131,24 @@ func (f *Feed) Readers() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return len(f.readers)
+}
+
+// Rate returns the rate written in bits per second over the latest
+// seconds (up to rateWindows of them, the first second left out: an
+// encoder's start, with its first keyframe, says little about its rate);
+// 0 until three seconds are measured.
+func (f *Feed) Rate() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.rateN < 3 {
+		return 0
+	}
+	n := min(f.rateN-1, rateWindows)
+	sum := 0.0
+	for i := 0; i < n; i++ {
+		sum += f.rateWins[(f.rateN-1-i)%rateWindows]
+	}
+	return int(sum / float64(n))
 }
 
 // Stats returns the packets and bytes written so far.

@@ -54,3 +54,22 @@ func TestFeedInfoLowFPSOf(t *testing.T) {
 		t.Error("the replaced capped feed was not retired")
 	}
 }
+
+// TestFeedRate: the rate written, once a second has passed.
+func TestFeedRate(t *testing.T) {
+	f := NewFeed(FeedInfo{Name: "source", Kind: KindVideo})
+	if f.Rate() != 0 {
+		t.Fatal("a rate before anything was written")
+	}
+	// 10 kB every 50 ms for 4.2 s: 1.6 Mb/s.
+	for i := 0; i < 85; i++ {
+		if i == 30 && f.Rate() != 0 {
+			t.Fatalf("a rate after 1.5 s: %d", f.Rate())
+		}
+		f.Write(&Packet{Kind: KindVideo, Data: make([]byte, 10_000)})
+		time.Sleep(50 * time.Millisecond)
+	}
+	if r := f.Rate(); r < 1_200_000 || r > 2_000_000 {
+		t.Fatalf("rate %d b/s, want about 1.6 Mb/s", r)
+	}
+}

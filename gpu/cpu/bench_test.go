@@ -3,14 +3,13 @@ package cpu
 import (
 	"image"
 	"image/color"
-	"image/png"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mutstream/mutstream/gpu"
+	"github.com/mutstream/mutstream/internal/plot"
 )
 
 // benchOps are the ops measured one by one, by name; ops written elsewhere
@@ -138,13 +137,5 @@ func writeLogo(path string) error {
 			img.SetNRGBA(x, y, color.NRGBA{R: uint8(x), G: uint8(y * 2), B: 200, A: uint8(min(255, (x+y)*2))})
 		}
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := png.Encode(f, img); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return plot.WritePNG(path, img)
 }

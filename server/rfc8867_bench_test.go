@@ -1,0 +1,631 @@
+package server
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"image/color"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mutstream/mutstream/internal/e2e"
+	"github.com/mutstream/mutstream/internal/plot"
+	"github.com/mutstream/mutstream/signaling"
+)
+
+// rfc8867Env marks the inner run of BenchmarkRFC8867ShapedLink, inside its
+// namespace; rfc8867SummaryEnv names the file where the inner run leaves
+// the figures the outer one reports as metrics.
+const (
+	rfc8867Env        = "MEDIAD_RFC8867_INNER"
+	rfc8867SummaryEnv = "MEDIAD_RFC8867_SUMMARY"
+)
+
+// rfc8867Phase is one stretch of the capacity schedule.
+type rfc8867Phase struct {
+	dur  time.Duration
+	bps  int
+	best string // what the controller's rule picks at this capacity
+}
+
+// rfc8867Phases is RFC 8867 section 5.1 (variable available capacity, one
+// flow: 1 Mb/s for 40 s, 2.5 Mb/s for 20 s, 0.6 Mb/s for 20 s, 1 Mb/s for
+// 20 s) scaled x1.4 to this test's ladder, then two stretches of ours.
+//
+// The ladder of a 640x360 ffmpeg test pattern is: source (forwarded, about
+// 2.0 Mb/s measured), 360p at 800 kb/s and 180p at 250 kb/s, with Opus at
+// 96 kb/s and the packet overhead on the same shaped link. The controller
+// takes a rung when its bitrate x 1.25 (headroom) fits the estimate and
+// steps up when the smoothed estimate reaches 1.4 x the next rung, probing
+// 10 % past that. Scaled x1.4 each phase has a different best rung:
+// 1.4 Mb/s carries 360p (1.0 to 1.12 Mb/s needed, plus audio) but not the
+// source (2.5 Mb/s); 3.5 Mb/s carries the source (2.8 Mb/s to step up,
+// 3.1 Mb/s with the probe's overshoot, plus audio); 0.84 Mb/s carries 180p
+// but not 360p. Scaled x1.2, the source's probe would overshoot a 3 Mb/s
+// link; unscaled, 360p would have no room at 1 Mb/s.
+//
+// After the trace: 20 s at 150 kb/s, too thin for the lowest rung
+// (frame-rate cap, then audio only), and 20 s back at 3.5 Mb/s (video
+// returns and climbs); reported apart from the trace.
+var rfc8867Phases = []rfc8867Phase{
+	{40 * time.Second, 1_400_000, "360p"},
+	{20 * time.Second, 3_500_000, "source"},
+	{20 * time.Second, 840_000, "180p"},
+	{20 * time.Second, 1_400_000, "360p"},
+	{20 * time.Second, 150_000, "audio only"},
+	{20 * time.Second, 3_500_000, "source"},
+}
+
+// rfc8867TracePhases is how many of rfc8867Phases are the RFC's trace.
+const rfc8867TracePhases = 4
+
+func kbit(bps int) string { return strconv.Itoa(bps/1000) + "kbit" }
+
+// BenchmarkRFC8867ShapedLink plays the RFC 8867 section 5.1 trace (see
+// rfc8867Phases) on a real shaped link: mediad, the ffmpeg publisher
+// (640x360 30 fps over RTMP) and headless Chromium in a network namespace
+// whose loopback shapes the media mediad sends (htb + a 60-packet pfifo,
+// as TestShapedLink). Every 0.5 s it records the capacity, the viewer's
+// estimate, smoothed estimate, rung and rung bitrate (the server's viewer
+// history), and from Chromium's getStats() frameWidth, framesDecoded,
+// freezeCount, totalFreezesDuration and bytesReceived (video + audio).
+//
+// It prints, as lines starting "FIGURE rfc8867" (on stdout: the testing
+// package keeps only ten lines of a benchmark's log), for each capacity
+// change the time to the first rung change and the first frameWidth
+// change, the freezes and the link use when steady (received media rate
+// over capacity in the last 10 s of each phase), switches per minute, and
+// for the thin stretch the time to audio only and for video to return.
+// With MEDIAD_PLOT_DIR set it writes rfc8867-shaped.csv and
+// rfc8867-shaped.png there. Run it once, as root:
+//
+//	MEDIAD_PLOT_DIR=$PWD/docs go test -run '^$' -bench BenchmarkRFC8867ShapedLink -benchtime 1x -timeout 10m ./server/
+func BenchmarkRFC8867ShapedLink(b *testing.B) {
+	if os.Getenv(rfc8867Env) == "1" {
+		rfc8867Inner(b)
+		return
+	}
+	ns := shapedNamespace(b, "shaped-link benchmark", kbit(rfc8867Phases[0].bps))
+	sum := filepath.Join(b.TempDir(), "summary.json")
+	logf, err := os.CreateTemp("", "mediad-rfc8867-*.log")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer logf.Close()
+	cmd := exec.Command("ip", "netns", "exec", ns, os.Args[0], "-test.run=^$", "-test.bench=^BenchmarkRFC8867ShapedLink$",
+		"-test.benchtime=1x", "-test.count=1", "-test.timeout=8m")
+	cmd.Env = append(os.Environ(), rfc8867Env+"=1", rfc8867SummaryEnv+"="+sum)
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() {
+		err := cmd.Wait()
+		pw.Close()
+		waited <- err
+	}()
+	// The inner run's own lines, as they come; everything to the log file.
+	var tail []string
+	sc := bufio.NewScanner(pr)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		l := sc.Text()
+		fmt.Fprintln(logf, l)
+		tail = append(tail, l)
+		if len(tail) > 40 {
+			tail = tail[1:]
+		}
+		if t := strings.TrimSpace(l); strings.HasPrefix(t, "FIGURE rfc8867") || strings.HasPrefix(t, "rfc8867:") {
+			fmt.Println(t)
+		}
+	}
+	_, _ = io.Copy(logf, pr) // past a line too long to scan, if any
+	if err := <-waited; err != nil {
+		b.Fatalf("inner run failed: %v; its output is in %s, ending:\n%s", err, logf.Name(), strings.Join(tail, "\n"))
+	}
+	b.Logf("the inner run's whole output (server logs included) is in %s", logf.Name())
+	data, err := os.ReadFile(sum)
+	if err != nil {
+		b.Fatalf("no summary from the inner run: %v", err)
+	}
+	var metrics map[string]float64
+	if err := json.Unmarshal(data, &metrics); err != nil {
+		b.Fatal(err)
+	}
+	for unit, v := range metrics {
+		b.ReportMetric(v, unit)
+	}
+}
+
+// mediaStatsJS reads the player's inbound video and audio stats.
+const mediaStatsJS = `(async () => {
+  const pc = window.mediad && window.mediad.pc;
+  if (!pc) return {};
+  const r = await pc.getStats();
+  const o = {w: 0, f: 0, fc: 0, fd: 0, vb: 0, ab: 0};
+  r.forEach((s) => {
+    if (s.type !== 'inbound-rtp') return;
+    if (s.kind === 'video') { o.w = s.frameWidth || 0; o.f = s.framesDecoded || 0; o.fc = s.freezeCount || 0; o.fd = s.totalFreezesDuration || 0; o.vb = s.bytesReceived || 0; }
+    if (s.kind === 'audio') o.ab = s.bytesReceived || 0;
+  });
+  return o;
+})()`
+
+type mediaStats struct {
+	W  int     `json:"w"`
+	F  int     `json:"f"`
+	FC int     `json:"fc"`
+	FD float64 `json:"fd"`
+	VB int64   `json:"vb"`
+	AB int64   `json:"ab"`
+}
+
+// rfc8867Poll is one read of the player's stats.
+type rfc8867Poll struct {
+	t time.Duration
+	mediaStats
+}
+
+// rfc8867Row is one line of the CSV, every 0.5 s.
+type rfc8867Row struct {
+	t        time.Duration
+	capacity int
+	viewer   bool // the viewer's history was there
+	sample   signaling.Sample
+	poll     rfc8867Poll
+	mediaBps int // received (video + audio payload) over the last second
+}
+
+// rfc8867Run is what the inner run saw.
+type rfc8867Run struct {
+	changes  []time.Duration // when each phase's rate was set; changes[0] = 0
+	end      time.Duration
+	polls    []rfc8867Poll
+	rows     []rfc8867Row
+	switches []signaling.Switch // T in seconds from the start
+	first    time.Duration      // first frame decoded
+	widths   map[string]int     // each rung's width
+	capped   map[string]bool    // the ladder's frame-rate-capped variants
+}
+
+// rfc8867Inner runs inside the namespace.
+func rfc8867Inner(b *testing.B) {
+	srv := startServer(b, false)
+	defer srv.Close()
+	shapeMedia(b, srv)
+	pub := e2e.PublishTestPattern(b, srv.rtmpURL("cam", testToken), "640x360", 30, 0)
+	defer pub.Stop()
+	info := waitLive(b, srv, "cam", 30*time.Second)
+	var ladder []string
+	run := rfc8867Run{changes: []time.Duration{0}, widths: map[string]int{}, capped: map[string]bool{}}
+	for _, r := range info.Rungs {
+		ladder = append(ladder, fmt.Sprintf("%s %dx%d %d fps %d b/s", r.Name, r.Width, r.Height, r.FPS, r.Bitrate))
+		run.widths[r.Name] = r.Width
+		// A feed of the same size as another at a lower frame rate is
+		// what the controller's frame-rate cap sends.
+		for _, o := range info.Rungs {
+			if o.Width == r.Width && o.Height == r.Height && o.FPS > r.FPS {
+				run.capped[r.Name] = true
+			}
+		}
+	}
+	fmt.Printf("rfc8867: ladder %s (0 b/s: the source, at its measured rate)\n", strings.Join(ladder, ", "))
+	browser := e2e.NewBrowser(b)
+	start := time.Now()
+	tab := browser.Open(b, srv.url("/watch/cam"))
+	var total time.Duration
+	bounds := []time.Duration{0}
+	for _, p := range rfc8867Phases {
+		total += p.dur
+		bounds = append(bounds, total)
+	}
+	viewer := func() (signaling.ViewerInfo, bool) {
+		vs := srv.whep.Viewers("cam")
+		if len(vs) == 0 {
+			return signaling.ViewerInfo{}, false
+		}
+		return vs[0], true
+	}
+	phase := 0
+	nextRow := time.Duration(0)
+	tick := time.NewTicker(100 * time.Millisecond)
+	for range tick.C {
+		t := time.Since(start)
+		if t >= total {
+			break
+		}
+		if phase+1 < len(rfc8867Phases) && t >= bounds[phase+1] {
+			phase++
+			setRate(b, kbit(rfc8867Phases[phase].bps))
+			run.changes = append(run.changes, time.Since(start))
+			fmt.Printf("rfc8867: %5.1f s: link at %d kb/s\n", time.Since(start).Seconds(), rfc8867Phases[phase].bps/1000)
+		}
+		var s mediaStats
+		if err := tab.Eval(mediaStatsJS, &s); err != nil {
+			continue
+		}
+		p := rfc8867Poll{t: time.Since(start), mediaStats: s}
+		run.polls = append(run.polls, p)
+		if run.first == 0 && s.F > 0 {
+			run.first = p.t
+		}
+		if p.t < nextRow {
+			continue
+		}
+		nextRow += 500 * time.Millisecond
+		r := rfc8867Row{t: p.t, capacity: rfc8867Phases[phase].bps, poll: p}
+		if v, ok := viewer(); ok && len(v.History) > 0 {
+			r.viewer, r.sample = true, v.History[len(v.History)-1]
+		}
+		if prev := run.pollAt(p.t - time.Second); prev.t > 0 {
+			if d := (p.VB + p.AB) - (prev.VB + prev.AB); d >= 0 {
+				r.mediaBps = int(float64(d*8) / (p.t - prev.t).Seconds())
+			}
+		}
+		run.rows = append(run.rows, r)
+	}
+	tick.Stop()
+	run.end = time.Since(start)
+	v, ok := viewer()
+	if !ok {
+		b.Fatal("the viewer is gone")
+	}
+	t0 := float64(start.UnixNano()) / 1e9
+	for _, s := range v.Switches {
+		s.T -= t0
+		run.switches = append(run.switches, s)
+	}
+	if run.first == 0 {
+		b.Fatal("the player never decoded a frame")
+	}
+	run.report(b)
+	if dir := os.Getenv("MEDIAD_PLOT_DIR"); dir != "" {
+		if err := run.writeCSV(filepath.Join(dir, "rfc8867-shaped.csv")); err != nil {
+			b.Fatal(err)
+		}
+		if err := plot.WritePNG(filepath.Join(dir, "rfc8867-shaped.png"), run.chart().Draw()); err != nil {
+			b.Fatal(err)
+		}
+		fmt.Printf("rfc8867: wrote %s and %s\n", filepath.Join(dir, "rfc8867-shaped.csv"), filepath.Join(dir, "rfc8867-shaped.png"))
+	}
+}
+
+// pollAt returns the last poll at or before t (the zero poll if none).
+func (r *rfc8867Run) pollAt(t time.Duration) rfc8867Poll {
+	var p rfc8867Poll
+	for _, q := range r.polls {
+		if q.t > t {
+			break
+		}
+		p = q
+	}
+	return p
+}
+
+// phaseEnd is when phase i ended.
+func (r *rfc8867Run) phaseEnd(i int) time.Duration {
+	if i+1 < len(r.changes) {
+		return r.changes[i+1]
+	}
+	return r.end
+}
+
+// rungChanges are the switches of rung (not of frame-rate cap or audio
+// only) from a to b.
+func (r *rfc8867Run) rungChanges(a, b time.Duration) []signaling.Switch {
+	var out []signaling.Switch
+	for _, s := range r.switches {
+		if at := secs(s.T); at >= a && at < b && s.From != s.To {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func secs(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+
+// freezes counts the player's freezes that ended from a to b: how many,
+// the longest and the total.
+func (r *rfc8867Run) freezes(a, b time.Duration) (n int, longest, total time.Duration) {
+	var prev *rfc8867Poll
+	for i := range r.polls {
+		p := &r.polls[i]
+		if prev != nil && p.t >= a && p.t < b && p.FC > prev.FC {
+			d := secs(p.FD - prev.FD)
+			n += p.FC - prev.FC
+			total += d
+			if p.FC-prev.FC == 1 && d > longest {
+				longest = d
+			}
+		}
+		if p.F > 0 {
+			prev = p
+		}
+	}
+	return n, longest, total
+}
+
+// mediaRate is the received media rate (video + audio payload) from a to b.
+func (r *rfc8867Run) mediaRate(a, b time.Duration) float64 {
+	p, q := r.pollAt(a), r.pollAt(b)
+	if q.t <= p.t {
+		return 0
+	}
+	return float64((q.VB+q.AB)-(p.VB+p.AB)) * 8 / (q.t - p.t).Seconds()
+}
+
+// framesIn is how many frames the player decoded from a to b.
+func (r *rfc8867Run) framesIn(a, b time.Duration) int { return r.pollAt(b).F - r.pollAt(a).F }
+
+// figure prints one reported figure.
+func figure(format string, args ...any) {
+	fmt.Printf("FIGURE rfc8867 "+format+"\n", args...)
+}
+
+// report prints the figures and leaves the metrics for the outer run.
+func (r *rfc8867Run) report(b *testing.B) {
+	metrics := map[string]float64{}
+	for _, s := range r.switches {
+		fmt.Printf("rfc8867: %5.1f s: switch %s -> %s (%s)\n", s.T, s.From, s.To, s.Reason)
+	}
+	figure("first frame %.1f s after the page opened", r.first.Seconds())
+	var downs, ups []float64
+	var useSum float64
+	for i := range r.changes {
+		ph := rfc8867Phases[i]
+		a, e := r.changes[i], r.phaseEnd(i)
+		name := fmt.Sprintf("phase %d (%.0f-%.0f s, %d kb/s)", i+1, a.Seconds(), e.Seconds(), ph.bps/1000)
+		if i > 0 {
+			prev := rfc8867Phases[i-1].bps
+			dir := "down"
+			if ph.bps > prev {
+				dir = "up"
+			}
+			rung := "no rung change"
+			same := ""
+			if cs := r.rungChanges(a, e); len(cs) > 0 {
+				if w := r.widths[cs[0].From]; w == r.widths[cs[0].To] {
+					same = fmt.Sprintf(" (%s and %s are both %d wide)", cs[0].From, cs[0].To, w)
+				}
+				d := secs(cs[0].T) - a
+				rung = fmt.Sprintf("first rung change %.1f s (%s -> %s, %s)", d.Seconds(), cs[0].From, cs[0].To, cs[0].Reason)
+				if i < rfc8867TracePhases {
+					if dir == "down" {
+						downs = append(downs, d.Seconds())
+					} else {
+						ups = append(ups, d.Seconds())
+					}
+				}
+			}
+			w0 := 0
+			for _, p := range r.polls {
+				if p.t <= a && p.W > 0 {
+					w0 = p.W
+				}
+			}
+			width := fmt.Sprintf("frameWidth %d unchanged%s", w0, same)
+			for _, p := range r.polls {
+				if p.t > a && p.t < e && p.W > 0 && p.W != w0 {
+					width = fmt.Sprintf("first frameWidth change %.1f s (%d -> %d)", (p.t - a).Seconds(), w0, p.W)
+					break
+				}
+			}
+			figure("%s, step %s from %d kb/s: %s; %s", name, dir, prev/1000, rung, width)
+		}
+		n, longest, total := r.freezes(a, e)
+		figure("%s: freezes %d, longest %.0f ms, %.0f ms in all", name, n, ms(longest), ms(total))
+		steady := max(a, e-10*time.Second)
+		rate := r.mediaRate(steady, e)
+		use := rate / float64(ph.bps)
+		last := "?"
+		for _, row := range r.rows {
+			if row.t < e && row.viewer {
+				last = row.sample.Rung
+				if row.sample.AudioOnly {
+					last = "audio only"
+				}
+			}
+		}
+		// Settled: the last switch of the phase (of rung, frame-rate cap
+		// or audio only), when it ends on its best rung.
+		settled := "not on it at the end"
+		if last == ph.best {
+			at := time.Duration(0)
+			for _, s := range r.switches {
+				if t := secs(s.T); t >= a && t < e {
+					at = t - a
+				}
+			}
+			settled = fmt.Sprintf("there from %.1f s into the phase", at.Seconds())
+		}
+		figure("%s: link use when steady (last 10 s) %.0f %% (%.0f kb/s received); on %s at the end; best %s, %s",
+			name, use*100, rate/1000, last, ph.best, settled)
+		if i < rfc8867TracePhases {
+			useSum += use
+			metrics[fmt.Sprintf("%%-use-phase%d", i+1)] = use * 100
+		}
+	}
+	traceEnd := r.phaseEnd(rfc8867TracePhases - 1)
+	nTrace := len(r.rungChanges(0, traceEnd))
+	nAll := len(r.rungChanges(0, r.end))
+	figure("switches of rung: %d in the trace's %.0f s (%.1f per minute), %d in the whole %.0f s (%.1f per minute)",
+		nTrace, traceEnd.Seconds(), float64(nTrace)/traceEnd.Minutes(), nAll, r.end.Seconds(), float64(nAll)/r.end.Minutes())
+	metrics["switches/min"] = float64(nTrace) / traceEnd.Minutes()
+	n, longest, total := r.freezes(0, traceEnd)
+	figure("trace freezes: %d, longest %.0f ms, %.0f ms in all", n, ms(longest), ms(total))
+	metrics["ms-freezes-trace"] = ms(total)
+	if len(downs) > 0 {
+		metrics["s-first-step-down"] = mean(downs)
+	}
+	if len(ups) > 0 {
+		metrics["s-first-step-up"] = mean(ups)
+	}
+
+	// The thin stretch and the return.
+	thin, back := rfc8867TracePhases, rfc8867TracePhases+1
+	if thin < len(r.changes) {
+		a, e := r.changes[thin], r.phaseEnd(thin)
+		capAt, audioAt := time.Duration(-1), time.Duration(-1)
+		// The cap comes as a switch of its own (too-thin) or with a step
+		// down (to the lowest rung, capped): the feed sent says which.
+		for _, row := range r.rows {
+			if row.t >= a && row.t < e && row.viewer && r.capped[row.sample.Rung] {
+				capAt = row.t - a
+				break
+			}
+		}
+		for _, s := range r.switches {
+			at := secs(s.T)
+			if at < a || at >= e {
+				continue
+			}
+			if s.Reason == "too-thin" && (capAt < 0 || at-a < capAt) {
+				capAt = at - a
+			}
+			if s.Reason == "audio-only" && audioAt < 0 {
+				audioAt = at - a
+			}
+		}
+		// The player's view: no more than a frame a second over 2 s
+		// (audio only sends a still every 2 s).
+		stopAt := time.Duration(-1)
+		for _, p := range r.polls {
+			if p.t >= a+2*time.Second && p.t < e && r.framesIn(p.t-2*time.Second, p.t) <= 2 {
+				stopAt = p.t - a
+				break
+			}
+		}
+		figure("thin stretch (%d kb/s): frame-rate cap %s, audio only %s (the server's decision); the player down to a still every 2 s %s",
+			rfc8867Phases[thin].bps/1000, after(capAt), after(audioAt), after(stopAt))
+		if audioAt >= 0 {
+			metrics["s-to-audio-only"] = audioAt.Seconds()
+		}
+	}
+	if back < len(r.changes) {
+		a, e := r.changes[back], r.phaseEnd(back)
+		videoAt := time.Duration(-1)
+		audioOnly := false
+		for _, s := range r.switches {
+			at := secs(s.T)
+			if at < a {
+				audioOnly = s.Reason == "audio-only"
+				continue
+			}
+			if at < e && videoAt < 0 {
+				videoAt = at - a
+			}
+		}
+		// The player's view: 10 frames in 2 s (a burst of what the queue
+		// held when the link opened is fewer), from the window's start.
+		playerAt := time.Duration(-1)
+		for _, p := range r.polls {
+			if p.t > a+2*time.Second && p.t < e && r.framesIn(p.t-2*time.Second, p.t) >= 10 {
+				playerAt = p.t - 2*time.Second - a
+				break
+			}
+		}
+		was := "the video was not off"
+		if audioOnly {
+			was = "out of audio only"
+		}
+		figure("back at %d kb/s: first decision %s (%s); the player at 5+ frames a second (over 2 s) %s",
+			rfc8867Phases[back].bps/1000, after(videoAt), was, after(playerAt))
+		if playerAt >= 0 {
+			metrics["s-video-back"] = playerAt.Seconds()
+		}
+	}
+	if path := os.Getenv(rfc8867SummaryEnv); path != "" {
+		data, _ := json.Marshal(metrics)
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func after(d time.Duration) string {
+	if d < 0 {
+		return "never"
+	}
+	return fmt.Sprintf("after %.1f s", d.Seconds())
+}
+
+func mean(v []float64) float64 {
+	s := 0.0
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
+}
+
+// writeCSV writes the rows.
+func (r *rfc8867Run) writeCSV(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(f)
+	_ = w.Write([]string{"t_s", "capacity_bps", "estimate_bps", "smoothed_bps", "rung", "rung_bps", "audio_only",
+		"frame_width", "frames_decoded", "freeze_count", "freezes_s", "bytes_received", "media_bps"})
+	for _, row := range r.rows {
+		est, sm, rung, rb, ao := "", "", "", "", ""
+		if row.viewer {
+			s := row.sample
+			est, sm, rung, rb, ao = strconv.Itoa(s.Estimate), strconv.Itoa(s.Smoothed), s.Rung, strconv.Itoa(s.Bitrate), strconv.FormatBool(s.AudioOnly)
+		}
+		p := row.poll
+		_ = w.Write([]string{fmt.Sprintf("%.1f", row.t.Seconds()), strconv.Itoa(row.capacity), est, sm, rung, rb, ao,
+			strconv.Itoa(p.W), strconv.Itoa(p.F), strconv.Itoa(p.FC), fmt.Sprintf("%.3f", p.FD),
+			strconv.FormatInt(p.VB+p.AB, 10), strconv.Itoa(row.mediaBps)})
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// chart draws the run: capacity grey, the viewer's estimate light blue,
+// received media rate green, smoothed estimate dark blue, the rung's
+// bitrate red (0 while audio only); 0 to 4 Mb/s up with a grid every
+// 0.5 Mb/s, a grid every 10 s across.
+func (r *rfc8867Run) chart() plot.Chart {
+	capacity := plot.Series{Color: color.RGBA{150, 150, 150, 255}}
+	for i, at := range r.changes {
+		capacity.Points = append(capacity.Points, plot.Point{T: at, V: float64(rfc8867Phases[i].bps)})
+	}
+	capacity.Points = append(capacity.Points, plot.Point{T: r.end, V: float64(rfc8867Phases[len(r.changes)-1].bps)})
+	est := plot.Series{Color: color.RGBA{140, 190, 240, 255}}
+	media := plot.Series{Color: color.RGBA{30, 160, 60, 255}}
+	smooth := plot.Series{Color: color.RGBA{20, 60, 200, 255}}
+	rung := plot.Series{Color: color.RGBA{220, 30, 30, 255}}
+	for _, row := range r.rows {
+		media.Points = append(media.Points, plot.Point{T: row.t, V: float64(row.mediaBps)})
+		if !row.viewer {
+			continue
+		}
+		s := row.sample
+		est.Points = append(est.Points, plot.Point{T: row.t, V: float64(s.Estimate)})
+		smooth.Points = append(smooth.Points, plot.Point{T: row.t, V: float64(s.Smoothed)})
+		b := float64(s.Bitrate)
+		if s.AudioOnly {
+			b = 0
+		}
+		rung.Points = append(rung.Points, plot.Point{T: row.t, V: b})
+	}
+	return plot.Chart{
+		W: 1140, H: 400, Margin: 20,
+		Span: r.end, Max: 4_000_000,
+		XGrid: 10 * time.Second, YGrid: 500_000,
+		Series: []plot.Series{capacity, est, media, smooth, rung},
+	}
+}
