@@ -47,6 +47,7 @@ type Controller struct {
 	upReason   string
 	upProbed   bool // the step up rests on a clean probe: ProbeHold applies
 	probed     bool // the latest Stats.Probed
+	probing    bool // the latest Stats.Probing
 	upPending  bool // an up-switch within its fail window
 	upSwitchAt time.Time
 	upLevel    int
@@ -170,7 +171,7 @@ func bitrateOf(rungs []Rung, name string) int {
 
 // Update takes the stats of the latest interval and returns the decision.
 func (c *Controller) Update(s Stats) Decision {
-	c.now, c.probed = s.Now, s.Probed
+	c.now, c.probed, c.probing = s.Now, s.Probed, s.Probing
 	if s.RTT > 0 {
 		c.rtt = s.RTT
 	}

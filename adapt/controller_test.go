@@ -334,7 +334,7 @@ func TestProbeTarget(t *testing.T) {
 	// Each failed probe (congestion while probing) keeps the rung, which
 	// still fits, and doubles the pause before the next probe: 2, 4, 4 s.
 	for _, want := range []time.Duration{4, 4, 4} {
-		d := f.next(Stats{Estimate: 2e6, Loss: 0.2})
+		d := f.next(Stats{Estimate: 2e6, Loss: 0.2, Probing: true})
 		if d.Rung != "360p" || f.c.ProbeTarget() != 0 || f.c.State() != StateCongested {
 			t.Fatalf("failed probe: %+v probe %d %s", d, f.c.ProbeTarget(), f.c.State())
 		}
@@ -461,7 +461,7 @@ func TestFailedProbeAftermath(t *testing.T) {
 		t.Fatalf("not probing from 360p: %+v probe %d", f.c.last, f.c.ProbeTarget())
 	}
 	for i := 0; i < 4; i++ { // 800 ms of the probe's queue draining
-		if d := f.next(Stats{Estimate: 2e6, QueueDelay: 150 * time.Millisecond}); d.Rung != "360p" || d.FPSCap != 0 {
+		if d := f.next(Stats{Estimate: 2e6, QueueDelay: 150 * time.Millisecond, Probing: true}); d.Rung != "360p" || d.FPSCap != 0 {
 			t.Fatalf("update %d after the failed probe: %+v", i, d)
 		}
 	}

@@ -107,7 +107,7 @@ func (l *link) stats(d time.Duration, sent, probe int) Stats {
 		est = l.estimate(d)
 	}
 	est = int(float64(est) * (0.97 + 0.06*l.rng.Float64()))
-	s := Stats{Now: t0.Add(d), Estimate: est, RTT: 50 * time.Millisecond}
+	s := Stats{Now: t0.Add(d), Estimate: est, RTT: 50 * time.Millisecond, Probing: probe > sent}
 	s.Overuse = l.dropWithin(d) || (probe > capacity && probe > sent)
 	s.Packets = int(int64(sent) * int64(tick) / int64(time.Second) / packetBits)
 	if sent > capacity {

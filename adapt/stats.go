@@ -14,6 +14,10 @@ type Stats struct {
 	// QueueDelay is the one-way delay above the link's base, from
 	// transport-wide feedback; 0 means none or not known.
 	QueueDelay time.Duration
+	// Probing says the sender padded to probe during the interval, or cut
+	// a probe short within about a second (its queue drains): congestion
+	// now is the probe's.
+	Probing bool
 	// Probed says Estimate was measured by a probe that ran clean: the
 	// smoothed estimate takes it at once instead of rising to it.
 	Probed bool

@@ -8,7 +8,7 @@ func (c *Controller) step(cause string) {
 	n := len(c.rungs)
 	now := c.now
 	smoothed := c.est.smoothed()
-	wasProbing := c.probe > 0
+	wasProbing := c.probe > 0 && c.probing
 	c.probe = 0
 
 	// An up-switch that outlived its fail window succeeded.
@@ -121,8 +121,9 @@ func (c *Controller) congested(cause string, wasProbing bool) {
 		c.holdUp[name] = min(2*c.baseHold(c.level), c.cfg.MaxHoldUp)
 		c.congestionDown(target, ReasonBackoff)
 	case afterProbe:
-		// Step down only if the rung no longer fits the estimate.
-		if ref > 0 && c.fitLevel(ref) > c.level {
+		// The probe's padding is gone and its queue drains: a failed probe
+		// never takes the media down, unless it cost heavy loss.
+		if cause == ReasonLoss && ref > 0 && c.fitLevel(ref) > c.level {
 			c.congestionDown(target, cause)
 		}
 	default:

@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -130,12 +131,13 @@ type viewerAdapt struct {
 	probeOK    int       // the rate a clean probe showed the link carries
 	probeUntil time.Time // until when probeOK counts
 	probeGap   time.Duration
+	probeEnded time.Time     // when the latest probe was cut short
 	born       time.Time     // the first update
 	queue      time.Duration // the latest queueing delay, for logs
 	lastStats  adapt.Stats   // the latest stats given to the controller, for logs
 	delivered  int           // the latest delivered rate from feedback, for logs
 	probeNext  time.Time     // no probe before this, after one cut short
-	floorSum   int           // delivered rate over the last clean updates
+	floor      [5]int        // delivered rate of the latest updates without a queue or heavy loss
 	floorN     int
 	rungs      []adapt.Rung  // the ladder as the controller sees it
 	rungBps    int           // the target bitrate of the rung being sent
@@ -332,26 +334,29 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 		// says (it lags a drop, then collapses far below the link after
 		// one).
 		s.Estimate = delivered
-		a.floorSum, a.floorN = 0, 0
+		a.floorN = 0
 	case s.Loss > lossCapThreshold && sentBps > 0:
 		// Heavy loss says what the link carries now, sooner than GCC's
 		// estimate falls: what was sent, less what was lost.
 		if s.Estimate == 0 || delivered < s.Estimate {
 			s.Estimate = delivered
 		}
-		a.floorSum, a.floorN = 0, 0
-	case clean && delivered > s.Estimate:
-		// Without loss, overuse or a queue the link carries at least what
-		// gets through, whatever GCC says after one of its sharp drops.
-		a.floorSum += delivered
+		a.floorN = 0
+	case delivered > 0:
+		// Without heavy loss or a standing queue the link carries at least
+		// what gets through (the least of the latest second), whatever GCC
+		// says after one of its sharp drops or while its overuse state
+		// outlives a probe.
+		a.floor[a.floorN%len(a.floor)] = delivered
 		a.floorN++
-		if a.floorN >= 5 { // a second of clean delivery
-			if f := a.floorSum / a.floorN; f > s.Estimate {
+		if a.floorN >= len(a.floor) {
+			f := slices.Min(a.floor[:])
+			if f > s.Estimate {
 				s.Estimate = f
 			}
 		}
 	default:
-		a.floorSum, a.floorN = 0, 0
+		a.floorN = 0
 	}
 	// GCC's estimate grows while the sender is application-limited, far
 	// past what the link has shown it carries: it counts for up to 1.5x
@@ -371,6 +376,7 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 		s.Estimate = need
 	}
 	a.probe(now, s, metered, delivered)
+	s.Probing = a.probeRate > 0 || (!a.probeEnded.IsZero() && now.Sub(a.probeEnded) < probeDrain)
 	if now.Before(a.probeUntil) && a.probeOK > s.Estimate && clean {
 		s.Estimate, s.Probed = a.probeOK, true
 	}
@@ -479,6 +485,10 @@ const (
 	probeDouble = 200 * time.Millisecond
 )
 
+// probeDrain is how long after a probe is cut short congestion still
+// counts as the probe's: its queue drains.
+const probeDrain = time.Second
+
 // Pause after a probe cut short on queueing delay, doubling up to the
 // most; a clean probe resets it.
 const (
@@ -539,7 +549,7 @@ func (a *viewerAdapt) probe(now time.Time, s adapt.Stats, metered bool, delivere
 // probeFailed ends a probe that built a queue or did not get through, and
 // waits before the next.
 func (a *viewerAdapt) probeFailed(now time.Time) {
-	a.probeRate = 0
+	a.probeRate, a.probeEnded = 0, now
 	a.probeGap = min(max(2*a.probeGap, probeRetry), probeRetryMax)
 	a.probeNext = now.Add(a.probeGap)
 }
