@@ -28,6 +28,7 @@ type mutations struct {
 	env      gpu.Env
 	backend  gpu.Backend
 	tcfg     transcode.Config
+	hw       transcode.Hardware // NVDEC / NVENC, from the probe
 	hub      *stream.Hub
 	log      *slog.Logger
 	defaults [][]gpu.Spec
@@ -75,9 +76,10 @@ func (m *mutations) start(pub *stream.Publication) (stream.Pipeline, error) {
 	st := pub.Stream()
 	name := st.Name()
 	p, err := transcode.StartWith(pub, m.tcfg, transcode.Deps{
-		Backend: m.backend,
-		Chain:   m.chainFor(name),
-		OnEvent: func(e gpu.Event) { m.emit(st, e) },
+		Backend:  m.backend,
+		Chain:    m.chainFor(name),
+		OnEvent:  func(e gpu.Event) { m.emit(st, e) },
+		Hardware: m.hw,
 	}, m.log)
 	if err != nil {
 		return nil, err

@@ -59,11 +59,28 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	muts.hw = hardwareFor(s.report, log)
 	s.muts = muts
 	s.hub = stream.NewHub(muts.start, log)
 	muts.hub = s.hub
 	s.hub.SetGrace(cfg.Ingest.Grace)
 	return s, nil
+}
+
+// hardwareFor says which video stages the pipelines try on NVIDIA hardware:
+// those the probe found working (gpu: off probes nothing). Each stream, and
+// each rung, still falls back to the CPU on its own when the hardware
+// refuses it.
+func hardwareFor(r probe.Report, log *slog.Logger) transcode.Hardware {
+	var hw transcode.Hardware
+	if s, ok := r.Stage(probe.StageDecode); ok && s.Backend == probe.BackendNVDEC {
+		hw.Decode = true
+	}
+	if s, ok := r.Stage(probe.StageEncode); ok && s.Backend == probe.BackendNVENC {
+		hw.Encode = true
+	}
+	log.Info("video backends", "decode_nvdec", hw.Decode, "encode_nvenc", hw.Encode, "gpu", r.GPU)
+	return hw
 }
 
 // Hub returns the server's hub.

@@ -3,6 +3,7 @@ package transcode
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/asticode/go-astiav"
 
@@ -23,15 +24,24 @@ type decoder struct {
 	frame *astiav.Frame
 	tb    astiav.Rational
 	buf   []byte
+
+	hw  *hwDecode    // NVDEC state; nil on the CPU (hwaccel.go)
+	log *slog.Logger // for NVDEC notices; may be nil
 }
 
-// openDecoder opens FFmpeg's decoder named by t.Codec.
+// openDecoder opens FFmpeg's decoder named by t.Codec on the CPU.
 func openDecoder(t stream.Track) (d *decoder, err error) {
+	return openDecoderOn(t, false, nil)
+}
+
+// openDecoderOn opens FFmpeg's decoder named by t.Codec, with FFmpeg's cuda
+// hwaccel (NVDEC) when cuda; its frames are downloaded to the host.
+func openDecoderOn(t stream.Track, cuda bool, log *slog.Logger) (d *decoder, err error) {
 	codec := astiav.FindDecoderByName(string(t.Codec))
 	if codec == nil {
 		return nil, fmt.Errorf("%w: no FFmpeg decoder named %q", ErrUnsupportedCodec, t.Codec)
 	}
-	d = &decoder{}
+	d = &decoder{log: log}
 	defer func() {
 		if err != nil {
 			d.close()
@@ -71,6 +81,17 @@ func openDecoder(t stream.Track) (d *decoder, err error) {
 		}
 	}
 	d.cc.SetTimeBase(d.tb)
+	if cuda {
+		if t.Kind != stream.KindVideo {
+			return d, fmt.Errorf("decoder %s: NVDEC decodes video only", t.Codec)
+		}
+		if err := d.useCUDA(codec); err != nil {
+			return d, err
+		}
+		if d.hw.host, err = allocFrame(); err != nil {
+			return d, err
+		}
+	}
 	if err := d.cc.Open(codec, nil); err != nil {
 		return d, fmt.Errorf("open decoder %s: %w", t.Codec, err)
 	}
@@ -111,6 +132,9 @@ func (d *decoder) receive() (*astiav.Frame, error) {
 		}
 		return nil, err
 	}
+	if d.hw != nil {
+		return d.download(d.frame)
+	}
 	return d.frame, nil
 }
 
@@ -118,6 +142,7 @@ func (d *decoder) close() {
 	if d == nil {
 		return
 	}
+	d.closeHW()
 	free(d.frame)
 	free(d.pkt)
 	free(d.cc)

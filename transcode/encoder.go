@@ -15,13 +15,30 @@ const x264GOPFrames = 1 << 20
 // openH264Encoder opens libx264 for one rung: constrained baseline, no
 // B-frames, zero latency, CBR-like VBV of about one second, Annex-B output
 // with SPS/PPS before every IDR.
-func openH264Encoder(w, h, fps, bitrate int, cfg Config) (cc *astiav.CodecContext, err error) {
-	codec := astiav.FindEncoderByName("libx264")
+func openH264Encoder(w, h, fps, bitrate int, cfg Config) (*astiav.CodecContext, error) {
+	rate := strconv.Itoa(bitrate)
+	return openH264With("libx264", w, h, fps, bitrate, cfg.Threads, [][2]string{
+		{"preset", cfg.Preset},
+		{"tune", "zerolatency"},
+		{"profile", "baseline"},
+		{"bf", "0"},
+		{"sc_threshold", "0"},
+		{"forced-idr", "1"},
+		{"maxrate", rate},
+		{"bufsize", rate},
+	})
+}
+
+// openH264With opens the H.264 encoder name at w x h, fps, bitrate
+// (yuv420p in, the pipeline's time base, a keyframe interval that never
+// fires: every keyframe is forced) with its private options.
+func openH264With(name string, w, h, fps, bitrate, threads int, options [][2]string) (cc *astiav.CodecContext, err error) {
+	codec := astiav.FindEncoderByName(name)
 	if codec == nil {
-		return nil, fmt.Errorf("%w: FFmpeg has no libx264 encoder", ErrUnsupportedCodec)
+		return nil, fmt.Errorf("%w: FFmpeg has no %s encoder", ErrUnsupportedCodec, name)
 	}
 	if cc = tracked(astiav.AllocCodecContext(codec)); cc == nil {
-		return nil, fmt.Errorf("libx264: %w", ErrFFmpeg)
+		return nil, fmt.Errorf("%s: %w", name, ErrFFmpeg)
 	}
 	defer func() {
 		if err != nil {
@@ -37,27 +54,17 @@ func openH264Encoder(w, h, fps, bitrate int, cfg Config) (cc *astiav.CodecContex
 	cc.SetFramerate(astiav.NewRational(fps, 1))
 	cc.SetBitRate(int64(bitrate))
 	cc.SetGopSize(x264GOPFrames)
-	cc.SetThreadCount(cfg.Threads)
+	cc.SetThreadCount(threads)
 
 	opts := tracked(astiav.NewDictionary())
 	defer free(opts)
-	rate := strconv.Itoa(bitrate)
-	for _, kv := range [][2]string{
-		{"preset", cfg.Preset},
-		{"tune", "zerolatency"},
-		{"profile", "baseline"},
-		{"bf", "0"},
-		{"sc_threshold", "0"},
-		{"forced-idr", "1"},
-		{"maxrate", rate},
-		{"bufsize", rate},
-	} {
+	for _, kv := range options {
 		if err := opts.Set(kv[0], kv[1], 0); err != nil {
-			return cc, fmt.Errorf("libx264 option %s: %w", kv[0], err)
+			return cc, fmt.Errorf("%s option %s: %w", name, kv[0], err)
 		}
 	}
 	if err := cc.Open(codec, opts); err != nil {
-		return cc, fmt.Errorf("open libx264 %dx%d: %w", w, h, err)
+		return cc, fmt.Errorf("open %s %dx%d: %w", name, w, h, err)
 	}
 	return cc, nil
 }

@@ -1,6 +1,7 @@
 // Package transcode runs one pipeline per live stream: it decodes the
-// publisher's packets with FFmpeg, scales them into the ladder's rungs,
-// encodes each rung with libx264 (IDRs at the same PTS on every rung) and
+// publisher's packets with FFmpeg (on NVDEC where Deps.Hardware asks for it
+// and it opens), scales them into the ladder's rungs, encodes each rung
+// with libx264 or h264_nvenc (IDRs at the same PTS on every rung) and
 // the audio with libopus (Opus passes through), and writes the results into
 // the stream's feeds. A source that browsers can play as it is (H.264
 // without B-frames) is also forwarded unchanged as the top rung, "source".
@@ -48,6 +49,7 @@ type Pipeline struct {
 	src        *sourceRung
 	installed  bool // the ladder has been installed
 	mut        *mutator
+	hw         Hardware
 }
 
 // Deps are what a pipeline runs with beside its Config.
@@ -61,6 +63,9 @@ type Deps struct {
 	// Event.Stream set. It is called on the pipeline goroutine and must not
 	// block.
 	OnEvent func(gpu.Event)
+	// Hardware says whether video decodes on NVDEC and rungs encode on
+	// NVENC, each falling back to the CPU on its own; zero means the CPU.
+	Hardware Hardware
 }
 
 // Start opens the publication's decoders and starts its pipeline, with no
@@ -96,6 +101,7 @@ func StartWith(pub *stream.Publication, cfg Config, deps Deps, log *slog.Logger)
 
 		srcNotify: make(chan struct{}, 1),
 		chainReq:  make(chan chainRequest),
+		hw:        deps.Hardware,
 	}
 	p.srcWant.Store(true)
 	p.src = newSourceRung(pub, vt, cfg)
@@ -106,7 +112,7 @@ func StartWith(pub *stream.Publication, cfg Config, deps Deps, log *slog.Logger)
 	if err := p.mut.set(deps.Chain, vt.Width, vt.Height); err != nil {
 		return nil, fmt.Errorf("stream %q: %w", name, err)
 	}
-	dec, err := openDecoder(vt)
+	dec, err := openVideoDecoder(vt, deps.Hardware, p.log)
 	if err != nil {
 		return nil, fmt.Errorf("stream %q video: %w", name, err)
 	}

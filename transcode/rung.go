@@ -3,6 +3,7 @@ package transcode
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync/atomic"
 	"time"
 
@@ -26,10 +27,11 @@ type rungEncoder struct {
 	// low is this rung's frame-rate-capped variant, nil when it has none.
 	low *rungEncoder
 
-	cc     *astiav.CodecContext
-	sws    *astiav.SoftwareScaleContext
-	scaled *astiav.Frame
-	pkt    *astiav.Packet
+	cc      *astiav.CodecContext
+	encoder string // h264_nvenc or libx264
+	sws     *astiav.SoftwareScaleContext
+	scaled  *astiav.Frame
+	pkt     *astiav.Packet
 
 	srcW, srcH int
 	srcFmt     astiav.PixelFormat
@@ -57,7 +59,7 @@ type rungEncoder struct {
 	encSeconds prometheus.Observer
 }
 
-func newRungEncoder(streamName string, r plannedRung, feed *stream.Feed, w, h int, cfg Config) (*rungEncoder, error) {
+func newRungEncoder(streamName string, r plannedRung, feed *stream.Feed, w, h int, cfg Config, hw Hardware, log *slog.Logger) (*rungEncoder, error) {
 	e := &rungEncoder{
 		rung:        r,
 		feed:        feed,
@@ -70,7 +72,7 @@ func newRungEncoder(streamName string, r plannedRung, feed *stream.Feed, w, h in
 		encSeconds:  metrics.EncodeSeconds.WithLabelValues(r.Name),
 	}
 	var err error
-	if e.cc, err = openH264Encoder(w, h, r.FPS, r.Bitrate, cfg); err != nil {
+	if e.cc, e.encoder, err = openVideoEncoder(w, h, r.FPS, r.Bitrate, cfg, hw, log.With("rung", r.Name)); err != nil {
 		return nil, fmt.Errorf("rung %s: %w", r.Name, err)
 	}
 	if r.lowFPSOf == "" { // a variant encodes its base rung's scaled frames

@@ -2,6 +2,7 @@ package transcode
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/mutstream/mutstream/metrics"
 	"github.com/mutstream/mutstream/stream"
@@ -66,7 +67,7 @@ func (p *Pipeline) openRungs(srcW, srcH int) error {
 		if base != nil {
 			w, h = base.w, base.h // it encodes its base rung's scaled frames
 		}
-		e, err := newRungEncoder(p.name, r, nil, w, h, p.cfg)
+		e, err := newRungEncoder(p.name, r, nil, w, h, p.cfg, p.hw, p.log)
 		if err != nil {
 			for _, e := range encs {
 				e.close()
@@ -88,7 +89,14 @@ func (p *Pipeline) openRungs(srcW, srcH int) error {
 	p.video.rungs = encs
 	p.video.srcW, p.video.srcH = srcW, srcH
 	p.pub.SetVideoSize(srcW, srcH)
-	p.log.Info("encoders ready", "source", fmt.Sprintf("%dx%d", srcW, srcH), "rungs", len(encs), "audio", p.hasAudio)
+	var backends strings.Builder
+	for i, e := range encs {
+		if i > 0 {
+			backends.WriteByte(' ')
+		}
+		backends.WriteString(e.rung.Name + ":" + e.encoder)
+	}
+	p.log.Info("encoders ready", "source", fmt.Sprintf("%dx%d", srcW, srcH), "rungs", len(encs), "encoders", backends.String(), "audio", p.hasAudio)
 	return nil
 }
 

@@ -71,7 +71,7 @@ func probeDecode(devErr error) Stage {
 		s.Reason = "no CUDA device: " + devErr.Error()
 	default:
 		s.Backend = BackendNVDEC
-		s.Reason = "h264 cuda hwaccel with a CUDA device on its primary context (the transcode pipeline still decodes on the CPU: NVDEC not wired yet)"
+		s.Reason = "h264 cuda hwaccel with a CUDA device on its primary context (frames are downloaded to the host for mutation and scaling; a stream NVDEC cannot open decodes on the CPU)"
 	}
 	return s
 }
@@ -104,7 +104,7 @@ func probeEncode(gpu string) Stage {
 	switch {
 	case err == nil:
 		s.Backend = BackendNVENC
-		s.Reason = "h264_nvenc opened a 64x64 session on " + gpu + " (the transcode pipeline still encodes with libx264: NVENC not wired yet)"
+		s.Reason = "h264_nvenc opened a 64x64 session on " + gpu + " (a rung whose NVENC session cannot open encodes with libx264)"
 	case gpu != "none":
 		s.Reason = "NVENC not present on " + gpu + ": " + err.Error()
 	default:
