@@ -32,7 +32,7 @@ func TestShapedLink(t *testing.T) {
 	cmd.Env = append(os.Environ(), shapedEnv+"=1")
 	out, err := cmd.CombinedOutput()
 	for _, l := range strings.Split(string(out), "\n") {
-		if strings.Contains(l, "shaped_test.go") || strings.Contains(l, "rung switched") || strings.Contains(l, "msg=adapt") || strings.Contains(l, "msg=congestion") || strings.HasPrefix(strings.TrimSpace(l), "---") {
+		if strings.Contains(l, "shaped_test.go") || strings.Contains(l, "rung switched") || strings.Contains(l, "msg=adapt") || strings.Contains(l, "msg=congestion") || strings.Contains(l, "video held") || strings.HasPrefix(strings.TrimSpace(l), "---") {
 			t.Log(strings.TrimSpace(l))
 		}
 	}

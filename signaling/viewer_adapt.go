@@ -3,6 +3,7 @@ package signaling
 import (
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -325,6 +326,9 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 	}
 	queued := metered && s.QueueDelay > queueCapDelay
 	clean := s.Loss <= lossCapThreshold && !s.Overuse && !queued
+	if queued || s.Loss > lossCapThreshold {
+		a.probeUntil = time.Time{} // what a probe showed no longer holds
+	}
 	if !metered {
 		clean = clean && (s.RTT == 0 || s.RTT < 2*a.minRTT+30*time.Millisecond)
 	}
@@ -585,6 +589,40 @@ func (a *viewerAdapt) probeCut(now time.Time, delivered int) {
 	}
 	a.probeFailed(now)
 }
+
+// videoHold is a switch down on congestion put off until the link's queue
+// drains: meanwhile no video is sent, and the new rung's keyframe then
+// finds room in the queue instead of overflowing it behind the old rung's
+// frames (a keyframe lost there is a freeze until the next one).
+type videoHold struct {
+	target   *stream.Feed // the rung to switch to; nil = no hold
+	reason   string
+	since    time.Time
+	peak     time.Duration // the deepest queue seen while holding
+	dropping bool          // the old rung's packets are dropped until the switch
+}
+
+// drained takes the queue now and says whether the hold may end: the
+// queue has passed its peak (the feedback lags it by the queue itself)
+// and is under resumeQueue.
+func (h *videoHold) drained(q time.Duration) bool {
+	h.peak = max(h.peak, q)
+	return q < resumeQueue && q < h.peak*9/10
+}
+
+// congestionDown says whether a decision's reason is a step down on
+// congestion (a failed up-switch's back-off included).
+func congestionDown(reason string) bool {
+	return strings.HasPrefix(reason, "congestion:") || reason == adapt.ReasonBackoff
+}
+
+// A switch down on congestion is held while a queue stands (over
+// holdQueue), until it has drained under resumeQueue or holdMax has passed.
+const (
+	holdQueue   = 40 * time.Millisecond
+	resumeQueue = 400 * time.Millisecond
+	holdMax     = 1500 * time.Millisecond
+)
 
 // urgent says the controller should decide now rather than at the next
 // tick: the latest feedback shows a queue over limit (the controller's

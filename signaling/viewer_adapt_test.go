@@ -148,3 +148,21 @@ func TestEstimateCappedByDelivery(t *testing.T) {
 		t.Fatalf("estimate %d b/s after a clean probe at 3 Mb/s", got)
 	}
 }
+
+// TestVideoHoldDrains: a held switch waits for the queue to pass its peak
+// (the feedback lags it) and fall under resumeQueue.
+func TestVideoHoldDrains(t *testing.T) {
+	var h videoHold
+	for _, ms := range []int{120, 300, 500, 700, 650} {
+		if h.drained(time.Duration(ms) * time.Millisecond) {
+			t.Fatalf("drained at %d ms while the queue grew or stood deep", ms)
+		}
+	}
+	if !h.drained(350 * time.Millisecond) {
+		t.Fatal("not drained at 350 ms, past a 700 ms peak")
+	}
+	var rising videoHold
+	if rising.drained(100 * time.Millisecond) {
+		t.Fatal("drained on the first, rising reading")
+	}
+}

@@ -87,6 +87,7 @@ func (v *viewerSession) run(rung *stream.Feed) {
 	}
 	audioOnly := false
 	var lastStill time.Time
+	var hold videoHold
 	// decide runs the controller and acts on its decision.
 	decide := func() {
 		// Its own clock, not a tick's: a tick waiting in its channel can
@@ -105,7 +106,26 @@ func (v *viewerSession) run(rung *stream.Feed) {
 			lastStill = now
 			cur.Feed().RequestKeyframe()
 		}
-		if f := ad.feedFor(v.st, d); f != nil && f != cur.Feed() {
+		f := ad.feedFor(v.st, d)
+		switch {
+		case f == nil:
+		case f == cur.Feed():
+			hold.target = nil // back to the rung being sent
+		case pending != nil && pending.Feed() == f:
+			// The switch is under way: its keyframe is coming.
+		case hold.target != nil || (congestionDown(d.Reason) && ad.meter != nil && ad.meter.queueNow() > holdQueue):
+			// A deep queue: stop sending video now and switch once it
+			// has drained, so that the new rung's keyframe finds room.
+			if hold.target == nil {
+				hold.since, hold.peak = now, 0
+				v.log.Debug("video held until the queue drains", "queue_ms", ad.meter.queueNow().Milliseconds(), "to", f.Info().Name)
+			}
+			hold.target, hold.reason, hold.dropping = f, d.Reason, true
+			if pending != nil {
+				pending.Close()
+				pending = nil
+			}
+		default:
 			switchTo(f, d.Reason)
 		}
 	}
@@ -136,6 +156,9 @@ func (v *viewerSession) run(rung *stream.Feed) {
 			if audioOnly && !p.Keyframe {
 				continue // audio only: a still picture now and then
 			}
+			if hold.dropping {
+				continue // the old rung's frames would only deepen the queue
+			}
 			n, err := vout.write(p.Data, p.PTS, true)
 			ad.packets += n
 			ad.bytes += len(p.Data)
@@ -147,6 +170,7 @@ func (v *viewerSession) run(rung *stream.Feed) {
 			from := cur.Feed().Info().Name
 			cur.Close()
 			cur, pending = pending, nil
+			hold.dropping = false
 			f := cur.Feed()
 			v.feed.Store(f)
 			if ad.meter != nil {
@@ -173,6 +197,13 @@ func (v *viewerSession) run(rung *stream.Feed) {
 		case <-adaptTick.C:
 			decide()
 		case now := <-padTick.C:
+			if hold.target != nil && (hold.drained(ad.meter.queueNow()) || now.Sub(hold.since) > holdMax) {
+				switchTo(hold.target, hold.reason)
+				hold.target = nil
+			}
+			if hold.dropping && hold.target == nil && (pending == nil || now.Sub(hold.since) > 2*holdMax) {
+				hold.dropping = false // no keyframe came: send what there is
+			}
 			ad.checkProbe(now)
 			if ad.urgent(now, v.srv.cfg.Adapt.DelayDown) {
 				decide() // a queue builds: do not wait for the next tick
