@@ -326,8 +326,9 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 	}
 	queued := metered && s.QueueDelay > queueCapDelay
 	clean := s.Loss <= lossCapThreshold && !s.Overuse && !queued
-	if queued || s.Loss > lossCapThreshold {
-		a.probeUntil = time.Time{} // what a probe showed no longer holds
+	ownQueue := a.probeRate > 0 || (!a.probeEnded.IsZero() && now.Sub(a.probeEnded) < probeDrain)
+	if (queued || s.Loss > lossCapThreshold) && !ownQueue {
+		a.probeUntil = time.Time{} // the link got worse: what a probe showed no longer holds
 	}
 	if !metered {
 		clean = clean && (s.RTT == 0 || s.RTT < 2*a.minRTT+30*time.Millisecond)
@@ -381,6 +382,7 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 	}
 	a.probe(now, s, metered, delivered)
 	s.Probing = a.probeRate > 0 || (!a.probeEnded.IsZero() && now.Sub(a.probeEnded) < probeDrain)
+	// (a probe started or cut just now counts too)
 	if now.Before(a.probeUntil) && a.probeOK > s.Estimate && clean {
 		s.Estimate, s.Probed = a.probeOK, true
 	}
