@@ -15,8 +15,9 @@ type Stats struct {
 	// transport-wide feedback; 0 means none or not known.
 	QueueDelay time.Duration
 	// Probing says the sender padded to probe during the interval, or cut
-	// a probe short within about a second (its queue drains): congestion
-	// now is the probe's.
+	// a probe short within the last two seconds (its queue drains, and the
+	// receiver report of its loss comes late): congestion now is the
+	// probe's.
 	Probing bool
 	// Probed says Estimate was measured by a probe that ran clean: the
 	// smoothed estimate takes it at once instead of rising to it.

@@ -122,10 +122,8 @@ func (c *Controller) congested(cause string, wasProbing bool) {
 		c.congestionDown(target, ReasonBackoff)
 	case afterProbe:
 		// The probe's padding is gone and its queue drains: a failed probe
-		// never takes the media down, unless it cost heavy loss.
-		if cause == ReasonLoss && ref > 0 && c.fitLevel(ref) > c.level {
-			c.congestionDown(target, cause)
-		}
+		// never takes the media down. Congestion that outlasts it is the
+		// link's, and is met then.
 	default:
 		c.congestionDown(target, cause)
 	}

@@ -492,8 +492,9 @@ const (
 )
 
 // probeDrain is how long after a probe is cut short congestion still
-// counts as the probe's: its queue drains.
-const probeDrain = time.Second
+// counts as the probe's: its queue drains, and the receiver report that
+// tells of the loss it caused comes about a second later.
+const probeDrain = 2 * time.Second
 
 // Pause after a probe cut short on queueing delay, doubling up to the
 // most; a clean probe resets it.
