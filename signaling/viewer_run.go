@@ -218,6 +218,7 @@ func (v *viewerSession) run(rung *stream.Feed) {
 				}
 			}
 		case name := <-v.rungReq:
+			hold = videoHold{} // a choice by hand is not held
 			if name == "auto" || name == "" {
 				ad.manual, ad.manualFeed = false, ""
 				ad.ctrl.ClearManual()
@@ -239,6 +240,7 @@ func (v *viewerSession) run(rung *stream.Feed) {
 			// The ladder changed (a new publisher, or the source rung
 			// withdrawn for a mutation chain): take the rung of the same
 			// name, else the top one.
+			hold = videoHold{}
 			f, err := v.st.Rung(cur.Feed().Info().Name)
 			if err != nil {
 				f, err = v.st.Rung("")
