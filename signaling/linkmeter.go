@@ -138,12 +138,23 @@ func (m *linkMeter) BindLocalStream(info *interceptor.StreamInfo, w interceptor.
 	if id == 0 {
 		return w
 	}
-	var highest uint16 // the newest RTP sequence number written
-	have := false
+	// The newest RTP sequence number written: the sender's loop and the
+	// NACK responder write concurrently.
+	var (
+		mu      sync.Mutex
+		highest uint16
+		have    bool
+	)
 	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
 		size := h.MarshalSize() + len(payload) + int(h.PaddingSize)
 		now := time.Now()
-		if have && int16(h.SequenceNumber-highest) <= 0 {
+		mu.Lock()
+		resend := have && int16(h.SequenceNumber-highest) <= 0
+		if !resend {
+			highest, have = h.SequenceNumber, true
+		}
+		mu.Unlock()
+		if resend {
 			// Not newer than what was sent: the NACK responder resending.
 			if reason := m.gateResend(h.SequenceNumber, size, now); reason != "" {
 				metrics.ViewerResendsDropped.WithLabelValues(reason).Inc()
@@ -154,8 +165,6 @@ func (m *linkMeter) BindLocalStream(info *interceptor.StreamInfo, w interceptor.
 				}
 				return size, nil
 			}
-		} else {
-			highest, have = h.SequenceNumber, true
 		}
 		if ext := h.GetExtension(uint8(id)); len(ext) >= 2 {
 			m.onSend(binary.BigEndian.Uint16(ext), size, now)
