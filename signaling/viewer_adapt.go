@@ -130,13 +130,12 @@ type viewerAdapt struct {
 	probeOK    int       // the rate a clean probe showed the link carries
 	probeUntil time.Time // until when probeOK counts
 	probeGap   time.Duration
-	probeEnded time.Time     // when the latest probe was cut short
-	born       time.Time     // the first update
-	queue      time.Duration // the latest queueing delay, for logs
-	lastStats  adapt.Stats   // the latest stats given to the controller, for logs
-	delivered  int           // the latest delivered rate from feedback, for logs
-	probeNext  time.Time     // no probe before this, after one cut short
-	floor      [5]int        // delivered rate of the latest updates without a queue or heavy loss
+	probeEnded time.Time   // when the latest probe was cut short
+	born       time.Time   // the first update
+	lastStats  adapt.Stats // the latest stats given to the controller, for logs
+	delivered  int         // the latest delivered rate from feedback, for logs
+	probeNext  time.Time   // no probe before this, after one cut short
+	floor      [5]int      // delivered rate of the latest updates without a queue or heavy loss
 	floorN     int
 	rungs      []adapt.Rung  // the ladder as the controller sees it
 	rungBps    int           // the target bitrate of the rung being sent
@@ -272,7 +271,7 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 		// feedback says whether a queue stands now.
 		s.Overuse = false
 	}
-	a.queue, a.delivered = ls.QueueDelay, ls.Delivered
+	a.delivered = ls.Delivered
 	delivered := int(float64(sentBps) * (1 - s.Loss))
 	if ls.Delivered > 0 {
 		delivered = ls.Delivered

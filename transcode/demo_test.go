@@ -69,9 +69,7 @@ func TestDemo(t *testing.T) {
 			t.Fatalf("bad audio packet %+v", p)
 		}
 	}
-	if n := LiveObjects(); n != 0 {
-		t.Errorf("LiveObjects() = %d after Close, want 0", n)
-	}
+	checkFreed(t)
 }
 
 type nopPipeline struct{}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -23,6 +24,14 @@ func needFFmpeg(tb testing.TB) string {
 		tb.Skip("ffmpeg CLI not found in PATH: install ffmpeg to run transcode tests")
 	}
 	return p
+}
+
+// testClip makes secs seconds of the lavfi video filter (testsrc2 with a
+// size and rate) as H.264 with B-frames and a keyframe every 30 frames.
+func testClip(tb testing.TB, name, filter string, secs int) string {
+	tb.Helper()
+	return makeInput(tb, name, "-f", "lavfi", "-i", filter,
+		"-t", strconv.Itoa(secs), "-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-g", "30")
 }
 
 // makeInput runs ffmpeg with args writing dir/name and returns the path.

@@ -165,9 +165,7 @@ func TestFallbackDecoderNVDEC(t *testing.T) {
 	if frames != 30 {
 		t.Errorf("%d frames, want 30", frames)
 	}
-	if n := LiveObjects(); n != 0 {
-		t.Errorf("LiveObjects() = %d after close, want 0", n)
-	}
+	checkFreed(t)
 }
 
 // TestFallbackEncoderNVENC opens a rung's encoder with NVENC asked for: on
@@ -257,8 +255,7 @@ func TestFallbackEncoderNVENC(t *testing.T) {
 // the rungs come out as usual; every FFmpeg object is freed at the end.
 func TestPipelineFallbackHardware(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	src := makeInput(t, "in.flv", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30",
-		"-t", "2", "-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-g", "30")
+	src := testClip(t, "in.flv", "testsrc2=size=640x360:rate=30", 2)
 	tracks, pkts := demux(t, src)
 	cfg := DefaultConfig()
 	cfg.SourceRung, cfg.LowFPSRung, cfg.PauseIdleRungs = false, false, false
@@ -307,7 +304,5 @@ func TestPipelineFallbackHardware(t *testing.T) {
 	if !stageOnGPU(probe.StageEncode, probe.BackendNVENC) && (!strings.Contains(s, "NVENC did not open") || !strings.Contains(s, "360p:libx264 180p:libx264")) {
 		t.Errorf("no NVENC fallback logged:\n%s", s)
 	}
-	if n := LiveObjects(); n != 0 {
-		t.Errorf("LiveObjects() = %d after Close, want 0", n)
-	}
+	checkFreed(t)
 }

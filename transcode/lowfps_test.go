@@ -90,9 +90,7 @@ func rungLabels(t *testing.T, streamName string) []string {
 // of its own.
 func TestLowFPSRung(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	src := makeInput(t, "in.flv",
-		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30",
-		"-t", "6", "-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-g", "30")
+	src := testClip(t, "in.flv", "testsrc2=size=640x360:rate=30", 6)
 	tracks, pkts := demux(t, src)
 	cfg := DefaultConfig()
 	cfg.Preset = "ultrafast"
@@ -226,12 +224,8 @@ func TestLowFPSRung(t *testing.T) {
 	if int(lowFrames) != len(all) {
 		t.Errorf("mediad_encoded_frames_total{180p-lowfps} = %v, want %d", lowFrames, len(all))
 	}
-	if s := rungSeries(t, "lowfps"); len(s) > 0 {
-		t.Errorf("series left after Close: %v", s)
-	}
-	if n := LiveObjects(); n != 0 {
-		t.Errorf("LiveObjects() = %d after Close, want 0", n)
-	}
+	checkNoSeries(t, "lowfps")
+	checkFreed(t)
 }
 
 // TestLowFPSRungReplan: when the source shrinks below 180p the capped
@@ -239,12 +233,8 @@ func TestLowFPSRung(t *testing.T) {
 // metrics.
 func TestLowFPSRungReplan(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	big := makeInput(t, "big.flv",
-		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30",
-		"-t", "1", "-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-g", "30")
-	small := makeInput(t, "small.flv",
-		"-f", "lavfi", "-i", "testsrc2=size=240x136:rate=30",
-		"-t", "3", "-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-g", "30")
+	big := testClip(t, "big.flv", "testsrc2=size=640x360:rate=30", 1)
+	small := testClip(t, "small.flv", "testsrc2=size=240x136:rate=30", 3)
 	tracks, pkts := demux(t, big)
 	_, later := demux(t, small)
 	cut := len(pkts)
@@ -316,17 +306,13 @@ func TestLowFPSRungReplan(t *testing.T) {
 	if n, w, h, errs := decodeVideo(t, out); errs > 0 || n != len(out) || w != 240 || h != 136 {
 		t.Errorf("136p-lowfps: %d frames of %d packets, %dx%d, %d errors; want all, 240x136, none", n, len(out), w, h, errs)
 	}
-	if n := LiveObjects(); n != 0 {
-		t.Errorf("LiveObjects() = %d after Close, want 0", n)
-	}
+	checkFreed(t)
 }
 
 // TestLowFPSRungOff: with low_fps_rung false there is no capped variant.
 func TestLowFPSRungOff(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	src := makeInput(t, "in.flv",
-		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30",
-		"-t", "1", "-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-g", "30")
+	src := testClip(t, "in.flv", "testsrc2=size=640x360:rate=30", 1)
 	tracks, pkts := demux(t, src)
 	cfg := DefaultConfig()
 	cfg.Preset = "ultrafast"
@@ -354,7 +340,5 @@ func TestLowFPSRungOff(t *testing.T) {
 	if slices.Contains(labels, "180p-lowfps") {
 		t.Errorf("metrics series for 180p-lowfps with low_fps_rung off (%v)", labels)
 	}
-	if n := LiveObjects(); n != 0 {
-		t.Errorf("LiveObjects() = %d after Close, want 0", n)
-	}
+	checkFreed(t)
 }

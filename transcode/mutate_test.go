@@ -192,9 +192,7 @@ func TestMutateChainAtStart(t *testing.T) {
 	if e := mutateErrors(t, "mutA"); e != 0 {
 		t.Errorf("%v mutate errors", e)
 	}
-	if n := LiveObjects(); n != 0 {
-		t.Errorf("LiveObjects() = %d after Close, want 0", n)
-	}
+	checkFreed(t)
 }
 
 // TestSetChainAtRunTime sets a chain on a running pipeline with a source
@@ -271,9 +269,7 @@ func TestSetChainAtRunTime(t *testing.T) {
 			t.Errorf("frame at %v: mean luma %.1f, want inverted=%v", p.PTS, out[i], inverted)
 		}
 	}
-	if n := LiveObjects(); n != 0 {
-		t.Errorf("LiveObjects() = %d after Close, want 0", n)
-	}
+	checkFreed(t)
 }
 
 // TestMutatorShapes drives the mutator directly: conversion of a format

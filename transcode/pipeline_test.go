@@ -120,9 +120,7 @@ func TestPipelineLadder(t *testing.T) {
 			t.Fatalf("bad Opus packet %+v", p)
 		}
 	}
-	if n := LiveObjects(); n != 0 {
-		t.Errorf("LiveObjects() = %d after Close, want 0", n)
-	}
+	checkFreed(t)
 }
 
 func TestPipelineCorruptH264(t *testing.T) {
@@ -179,9 +177,7 @@ func TestPipelineCorruptH264(t *testing.T) {
 	if n, _, _, derr := decodeVideo(t, out); derr > 0 || n < 40 {
 		t.Errorf("output: %d frames, %d decode errors", n, derr)
 	}
-	if n := LiveObjects(); n != 0 {
-		t.Errorf("LiveObjects() = %d after Close, want 0", n)
-	}
+	checkFreed(t)
 }
 
 func TestConfigValidate(t *testing.T) {

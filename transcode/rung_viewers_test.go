@@ -147,12 +147,8 @@ func TestPauseIdleRungs(t *testing.T) {
 	if paused <= 0 {
 		t.Errorf("mediad_rung_paused_seconds_total{360p} = %v, want > 0", paused)
 	}
-	if s := rungSeries(t, "pause"); len(s) > 0 {
-		t.Errorf("series left after Close: %v", s)
-	}
-	if n := LiveObjects(); n != 0 {
-		t.Errorf("LiveObjects() = %d after Close, want 0", n)
-	}
+	checkNoSeries(t, "pause")
+	checkFreed(t)
 }
 
 // TestRetuneToViewers publishes in real time (the retune runs on the
@@ -189,12 +185,8 @@ func TestRetuneToViewers(t *testing.T) {
 		}
 		pub.Close()
 		hub.Close()
-		if s := rungSeries(t, "retune"); len(s) > 0 {
-			t.Errorf("series left after Close: %v", s)
-		}
-		if n := LiveObjects(); n != 0 {
-			t.Errorf("LiveObjects() = %d after Close, want 0", n)
-		}
+		checkNoSeries(t, "retune")
+		checkFreed(t)
 	}()
 	target := func() float64 { return gaugeValue(t, metrics.RungTargetBitrate, "retune", "360p") }
 
@@ -312,6 +304,23 @@ func counterValue(t *testing.T, v *prometheus.CounterVec, streamName, rung strin
 }
 
 // rungSeries lists the mediad_rung_* series left for streamName.
+// checkFreed fails t if an FFmpeg object outlived its owner.
+func checkFreed(t *testing.T) {
+	t.Helper()
+	if n := LiveObjects(); n != 0 {
+		t.Errorf("LiveObjects() = %d after Close, want 0", n)
+	}
+}
+
+// checkNoSeries fails t if streamName's per-rung metric series outlived
+// its pipeline.
+func checkNoSeries(t *testing.T, streamName string) {
+	t.Helper()
+	if s := rungSeries(t, streamName); len(s) > 0 {
+		t.Errorf("series left after Close: %v", s)
+	}
+}
+
 func rungSeries(t *testing.T, streamName string) []string {
 	t.Helper()
 	mfs, err := metrics.Registry.Gather()

@@ -212,9 +212,7 @@ func TestSourceRungAndOpusPassthrough(t *testing.T) {
 
 	pub.Close()
 	hub.Close()
-	if n := LiveObjects(); n != 0 {
-		t.Errorf("LiveObjects() = %d after Close, want 0", n)
-	}
+	checkFreed(t)
 }
 
 func TestSourceRungIneligible(t *testing.T) {
@@ -237,9 +235,7 @@ func TestSourceRungIneligible(t *testing.T) {
 	}
 	pub.Close()
 	hub.Close()
-	if n := LiveObjects(); n != 0 {
-		t.Errorf("LiveObjects() = %d after Close, want 0", n)
-	}
+	checkFreed(t)
 }
 
 // TestSourceRungTurnsIneligible switches the publisher's encoder from
@@ -284,7 +280,5 @@ func TestSourceRungTurnsIneligible(t *testing.T) {
 	}
 	pub.Close()
 	hub.Close()
-	if n := LiveObjects(); n != 0 {
-		t.Errorf("LiveObjects() = %d after Close, want 0", n)
-	}
+	checkFreed(t)
 }

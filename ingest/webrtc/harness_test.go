@@ -3,7 +3,6 @@ package webrtc
 import (
 	"io"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	pion "github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 
+	"github.com/mutstream/mutstream/internal/e2e"
 	"github.com/mutstream/mutstream/stream"
 )
 
@@ -81,30 +81,7 @@ func (r *recorder) count(kind stream.Kind) int {
 
 // testLogger logs through t until the test ends, then drops: the hub's
 // grace timer may log after that.
-func testLogger(t *testing.T) *slog.Logger {
-	w := &testWriter{t: t}
-	t.Cleanup(func() {
-		w.mu.Lock()
-		w.done = true
-		w.mu.Unlock()
-	})
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
-}
-
-type testWriter struct {
-	t    *testing.T
-	mu   sync.Mutex
-	done bool
-}
-
-func (w *testWriter) Write(b []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.done {
-		w.t.Log(strings.TrimSuffix(string(b), "\n"))
-	}
-	return len(b), nil
-}
+func testLogger(t *testing.T) *slog.Logger { return e2e.TestLogger(t) }
 
 // settings returns a SettingEngine on the vnet when nw is set, else on
 // loopback UDP.
