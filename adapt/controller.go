@@ -31,6 +31,7 @@ type Controller struct {
 	delayRun       int                // consecutive updates with a queue over DelayDown, not draining
 	lastQueue      time.Duration      // the queueing delay of the previous update
 	peakQueue      time.Duration      // the highest since the latest step down on congestion
+	troughQueue    time.Duration      // the lowest since that peak
 	nackWin        [nackWindow][2]int // NACKs and packets of the latest updates
 	nackAt         int
 	congestedNow   bool
@@ -210,12 +211,18 @@ func (c *Controller) congestion(s Stats) string {
 	// A queue that drains (10 % less than at the previous update, or than
 	// its peak since the latest step down) is not congestion: the sender is
 	// already under the link's rate.
+	// One that grows again from its lowest since the peak does not drain.
 	if s.QueueDelay < c.cfg.DelayDown/2 {
-		c.peakQueue = 0 // drained: a queue from now on is a new one
+		c.peakQueue, c.troughQueue = 0, 0 // drained: a queue from now on is a new one
 	}
-	c.peakQueue = max(c.peakQueue, s.QueueDelay)
-	draining := (c.lastQueue > 0 && s.QueueDelay < c.lastQueue*9/10) ||
-		(!c.lastDown.IsZero() && s.QueueDelay < c.peakQueue*9/10)
+	regrowing := c.troughQueue > 0 && s.QueueDelay > c.troughQueue+max(regrowMin, c.troughQueue/10)
+	if s.QueueDelay >= c.peakQueue {
+		c.peakQueue, c.troughQueue = s.QueueDelay, s.QueueDelay
+	} else {
+		c.troughQueue = min(c.troughQueue, s.QueueDelay)
+	}
+	pastPeak := !c.lastDown.IsZero() && s.QueueDelay < c.peakQueue*9/10 && !regrowing
+	draining := (c.lastQueue > 0 && s.QueueDelay < c.lastQueue*9/10) || pastPeak
 	c.lastQueue = s.QueueDelay
 	deep := false
 	if c.cfg.DelayDown > 0 && s.QueueDelay > c.cfg.DelayDown && !draining {
@@ -224,7 +231,9 @@ func (c *Controller) congestion(s Stats) string {
 	} else {
 		c.delayRun = 0
 	}
-	if s.Overuse {
+	// GCC's overuse state outlives the queue it saw by seconds: while the
+	// queue of a step down drains, it is that queue's.
+	if s.Overuse && !pastPeak {
 		c.overuseRun++
 	} else {
 		c.overuseRun = 0
@@ -243,6 +252,10 @@ func (c *Controller) congestion(s Stats) string {
 	}
 	return ""
 }
+
+// regrowMin is how far a queue may rise over its lowest since its peak
+// and still count as draining (readings scatter by a few packets).
+const regrowMin = 20 * time.Millisecond
 
 // nackWindow is how many updates the NACK rate is taken over: about a
 // second.

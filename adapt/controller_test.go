@@ -502,3 +502,29 @@ func TestDrainingQueueIsNotCongestion(t *testing.T) {
 		t.Fatalf("a growing queue did not step down: %+v", f.c.last)
 	}
 }
+
+// TestOveruseWhileDraining: GCC's overuse state outlives the queue it saw;
+// while the queue drains after a step down it does not step down again,
+// and once the queue grows again it does.
+func TestOveruseWhileDraining(t *testing.T) {
+	q := func(ms int) Stats {
+		return Stats{Estimate: 2e6, Overuse: true, QueueDelay: time.Duration(ms) * time.Millisecond}
+	}
+	f := newFeeder(DefaultConfig(), ladder)
+	f.hold(Stats{Estimate: 5e6}, time.Second)
+	f.next(q(300))
+	if f.c.last.Rung != "360p" {
+		t.Fatalf("no step down on a deep queue: %+v", f.c.last)
+	}
+	for _, ms := range []int{700, 650, 500, 400, 300, 200, 180, 150} {
+		if d := f.next(q(ms)); d.Rung != "360p" {
+			t.Fatalf("stepped down to %s (%s) on overuse while the queue drained (%d ms)", d.Rung, d.Reason, ms)
+		}
+	}
+	for _, ms := range []int{170, 200, 240} {
+		f.next(q(ms))
+	}
+	if f.c.last.Rung != "180p" || f.c.last.Reason != ReasonOveruse {
+		t.Fatalf("overuse with a growing queue did not step down: %+v", f.c.last)
+	}
+}

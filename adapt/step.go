@@ -202,7 +202,7 @@ func (c *Controller) baseHold(l int) time.Duration {
 func (c *Controller) congestionDown(l int, reason string) {
 	c.moveDown(l, reason)
 	c.lastDown = c.now
-	c.peakQueue = c.lastQueue
+	c.peakQueue, c.troughQueue = c.lastQueue, c.lastQueue
 }
 
 // moveDown goes to the lower level l.
