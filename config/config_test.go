@@ -37,6 +37,8 @@ func TestLoadErrors(t *testing.T) {
 		{"bad log level", "log:\n  level: loud\n", []string{"log.level", "loud"}},
 		{"bad rung", "transcode:\n  ladder:\n    - {name: x, width: 7, height: 4, fps: 30, bitrate: 1000}\n", []string{"ladder[0].width"}},
 		{"bad port", "webrtc:\n  udp_port: 70000\n", []string{"udp_port"}},
+		{"bad sender", "webrtc:\n  sender:\n    probe: {retry: 5s, retry_max: 2s}\n    resend: {share: 1.5}\n", []string{"sender", "probe.retry_max", "resend.share"}},
+		{"unknown sender key", "webrtc:\n  sender:\n    hold: {resum: 1s}\n", []string{"resum"}},
 		{"bad gpu mode", "gpu:\n  mode: maybe\n", []string{"gpu.mode", "maybe"}},
 		{"bad default chain", "mutations:\n  defaults:\n    - streams: \"cam*\"\n      chain:\n        - {op: blurr}\n", []string{"mutations.defaults[0].chain", "unknown op"}},
 		{"bad stream name", "auth:\n  streams:\n    \"a b\": {token: x}\n", []string{"auth.streams.a b"}},

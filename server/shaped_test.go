@@ -31,8 +31,14 @@ func TestShapedLink(t *testing.T) {
 	cmd := exec.Command("ip", "netns", "exec", ns, os.Args[0], "-test.run=^TestShapedLink$", "-test.v", "-test.count=1", "-test.timeout=6m")
 	cmd.Env = append(os.Environ(), shapedEnv+"=1")
 	out, err := cmd.CombinedOutput()
+	if path := os.Getenv("MEDIAD_SHAPED_LOG"); path != "" {
+		// The whole inner run, for reading a run's decisions after it.
+		if werr := os.WriteFile(path, out, 0o644); werr != nil {
+			t.Logf("MEDIAD_SHAPED_LOG: %v", werr)
+		}
+	}
 	for _, l := range strings.Split(string(out), "\n") {
-		if strings.Contains(l, "shaped_test.go") || strings.Contains(l, "rung switched") || strings.Contains(l, "msg=adapt") || strings.Contains(l, "msg=congestion") || strings.Contains(l, "video held") || strings.HasPrefix(strings.TrimSpace(l), "---") {
+		if strings.Contains(l, "shaped_test.go") || strings.Contains(l, "rung switched") || strings.Contains(l, "msg=adapt") || strings.Contains(l, "msg=congestion") || strings.Contains(l, "video held") || strings.Contains(l, "video hold") || strings.HasPrefix(strings.TrimSpace(l), "---") {
 			t.Log(strings.TrimSpace(l))
 		}
 	}
@@ -199,13 +205,21 @@ func watchPlayback(t *testing.T, sample func() videoStats, d time.Duration, cond
 	p := playback{at: -1}
 	start := time.Now()
 	prev := sample()
+	var trail []string // the latest samples' frames decoded and width, for debugging
 	for time.Since(start) < d {
 		time.Sleep(50 * time.Millisecond)
 		s := sample()
+		if trail = append(trail, fmt.Sprintf("%s:%d/%d", time.Now().UTC().Format("05.000"), s.F, s.W)); len(trail) > 24 {
+			trail = trail[1:]
+		}
 		if s.FC > prev.FC {
 			dur := time.Duration((s.FD - prev.FD) * float64(time.Second))
 			p.freezeCount += s.FC - prev.FC
 			p.freezeTotal += dur
+			t.Logf("freeze of %.0f ms seen %.2f s in, %d wide", float64(dur.Milliseconds()), time.Since(start).Seconds(), s.W)
+			if os.Getenv("MEDIAD_TEST_DEBUG") != "" {
+				t.Logf("frames decoded before it, every 50 ms: %v", trail)
+			}
 			if s.FC-prev.FC == 1 && dur > p.longest {
 				p.longest = dur
 			}

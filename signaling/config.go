@@ -65,6 +65,9 @@ type Config struct {
 	InitialBitrate int `yaml:"initial_bitrate"`
 	// Adapt tunes the per-viewer controller that picks the rung.
 	Adapt adapt.Config `yaml:"adapt"`
+	// Sender tunes the mechanics under it: link readings, probes, the
+	// video hold and retransmissions.
+	Sender SenderConfig `yaml:"sender"`
 	// ViewerQueue is the number of packets a viewer may fall behind before it
 	// skips to the next keyframe.
 	ViewerQueue int `yaml:"viewer_queue"`
@@ -90,6 +93,7 @@ func DefaultConfig() Config {
 		LowLatencyPlayout:   true,
 		InitialBitrate:      1_500_000,
 		Adapt:               adapt.DefaultConfig(),
+		Sender:              DefaultSenderConfig(),
 		WHIP:                ingest.DefaultConfig(),
 		RateLimit:           RateLimit{PerSecond: 5, Burst: 20},
 
@@ -127,6 +131,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Adapt.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("adapt: %w", err))
+	}
+	if err := c.Sender.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("sender: %w", err))
 	}
 	if err := c.WHIP.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("whip: %w", err))

@@ -24,6 +24,7 @@ import (
 // number. One instance serves one PeerConnection.
 type linkMeter struct {
 	interceptor.NoOp
+	resend ResendConfig
 
 	mu    sync.Mutex
 	start time.Time
@@ -42,6 +43,9 @@ type linkMeter struct {
 	lost       int
 	reported   int
 	lastAckAt  int64        // send time (µs since start) of the newest acknowledged packet
+	lastAckEnd int64        // its arrival, in the sender's clock less the base delay
+	lastAckCum int64        // bytes sent up to and with it
+	sentBytes  int64        // bytes sent in all
 	lastSentAt int64        // send time of the newest packet sent
 	lastExcess int64        // µs of queueing delay of the latest packet acknowledged
 	lostRecent int          // packets reported lost since takeLost
@@ -87,6 +91,7 @@ const (
 type sentPacket struct {
 	seq   uint16
 	at    int64 // µs since start
+	cum   int64 // bytes sent up to and with this packet
 	size  int
 	valid bool
 	acked bool
@@ -112,14 +117,19 @@ type linkSample struct {
 	Acked int
 }
 
-func newLinkMeter() *linkMeter { return &linkMeter{start: time.Now()} }
+func newLinkMeter(resend ResendConfig) *linkMeter {
+	return &linkMeter{start: time.Now(), resend: resend}
+}
 
 // meterFactory hands each new meter to onNew, like the cc interceptor hands
 // its estimator: the viewer picks it up under Server.ccMu.
-type meterFactory struct{ onNew func(*linkMeter) }
+type meterFactory struct {
+	cfg   ResendConfig
+	onNew func(*linkMeter)
+}
 
 func (f *meterFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
-	m := newLinkMeter()
+	m := newLinkMeter(f.cfg)
 	if f.onNew != nil {
 		f.onNew(m)
 	}
@@ -173,24 +183,22 @@ func (m *linkMeter) BindLocalStream(info *interceptor.StreamInfo, w interceptor.
 	})
 }
 
-// Retransmissions get at most resendShare of the estimate (set by the
-// viewer), with a bucket of resendBurst of that rate but at least
-// resendMinBucket bytes; none is sent behind more than resendLateQueue of
-// queueing delay, where it would come too late to help and only deepen the
-// queue (the receiver's PLI brings a keyframe instead).
+// Retransmissions get at most Resend.Share of the estimate (set by the
+// viewer) but at least resendMinRate, with a bucket of resendBurst of that
+// rate but at least resendMinBucket bytes; none is sent behind more than
+// Resend.LateQueue of queueing delay, where it would come too late to help
+// and only deepen the queue (a keyframe is asked for instead).
 const (
-	resendShare     = 0.2
 	resendMinRate   = 64_000
 	resendBurst     = 250 * time.Millisecond
 	resendMinBucket = 16_000
-	resendLateQueue = 250 * time.Millisecond
 )
 
 // setResendBudget sets the rate retransmissions may take from the
 // estimate in bps.
 func (m *linkMeter) setResendBudget(estimate int) {
 	m.mu.Lock()
-	m.resendRate = max(int(float64(estimate)*resendShare), resendMinRate)
+	m.resendRate = max(int(float64(estimate)*m.resend.Share), resendMinRate)
 	m.mu.Unlock()
 }
 
@@ -210,7 +218,7 @@ func (m *linkMeter) gateResend(seq uint16, size int, now time.Time) string {
 	if m.haveCutoff && int16(seq-m.cutoff) < 0 {
 		return "stale"
 	}
-	if time.Duration(m.lastExcess)*time.Microsecond > resendLateQueue {
+	if time.Duration(m.lastExcess)*time.Microsecond > m.resend.LateQueue {
 		return "late"
 	}
 	rate := m.resendRate
@@ -258,7 +266,8 @@ func (m *linkMeter) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPRea
 func (m *linkMeter) onSend(seq uint16, size int, now time.Time) {
 	at := now.Sub(m.start).Microseconds()
 	m.mu.Lock()
-	m.sent[seq%meterRing] = sentPacket{seq: seq, at: at, size: size, valid: true}
+	m.sentBytes += int64(size)
+	m.sent[seq%meterRing] = sentPacket{seq: seq, at: at, cum: m.sentBytes, size: size, valid: true}
 	m.lastSentAt = at
 	m.mu.Unlock()
 }
@@ -320,11 +329,11 @@ func (m *linkMeter) onArrival(seq uint16, arrival int64) {
 	p.acked = true
 	m.recv[m.nRecv%meterRing] = recvPacket{arrival: arrival, size: p.size}
 	m.nRecv++
-	if p.at > m.lastAckAt {
-		m.lastAckAt = p.at
-	}
 	owd := arrival - p.at
 	m.lastExcess = owd - m.observeBase(p.at, owd)
+	if p.at >= m.lastAckAt {
+		m.lastAckAt, m.lastAckEnd, m.lastAckCum = p.at, p.at+m.lastExcess, p.cum
+	}
 	m.excessSum += m.lastExcess
 	m.excessN++
 	m.recent[m.nRecent%len(m.recent)] = [2]int64{arrival, m.lastExcess}
@@ -381,6 +390,26 @@ func (m *linkMeter) queueNow() time.Duration {
 		least = min(least, r[1])
 	}
 	return time.Duration(least) * time.Microsecond
+}
+
+// backlog predicts the queue the link holds now, free of the feedback's
+// lag (which is the queue itself, plus the feedback interval): the newest
+// acknowledged packet arrived at its send time plus its queueing delay;
+// what was sent after it takes its size over the delivered rate to get
+// through; less the time gone by since. Propagation delay is left out, so
+// the prediction errs low by it. known is false while the delivered rate is
+// not.
+func (m *linkMeter) backlog(now time.Time) (d time.Duration, known bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	rate := m.delivered()
+	if rate <= 0 || m.nRecv == 0 {
+		return 0, false
+	}
+	after := m.sentBytes - m.lastAckCum
+	end := m.lastAckEnd + after*8*1_000_000/int64(rate)
+	left := end - now.Sub(m.start).Microseconds()
+	return max(0, time.Duration(left)*time.Microsecond), true
 }
 
 // takeLost returns the packets reported lost since its previous call.

@@ -25,10 +25,42 @@ type meterLink struct {
 	drop     func(seq uint16) bool
 	sinceFb  int
 	sentSize int
+	// lag: feedback tells only of packets arrived by now (else of every
+	// packet sent, at the time it will arrive).
+	lag     bool
+	pending []arrival
+}
+
+type arrival struct {
+	seq uint16
+	at  time.Time
+}
+
+// arrive hands the recorder what has arrived by now (every packet without
+// lag).
+func (l *meterLink) arrive() {
+	n := 0
+	for _, a := range l.pending {
+		if l.lag && a.at.After(l.now) {
+			l.pending[n] = a
+			n++
+			continue
+		}
+		l.rec.Record(7, a.seq, a.at.Sub(l.m.start).Microseconds()+5_000_000)
+	}
+	l.pending = l.pending[:n]
+}
+
+// idle sends nothing for d, with feedback every step.
+func (l *meterLink) idle(d, step time.Duration, each func()) {
+	for end := l.now.Add(d); l.now.Before(end); l.now = l.now.Add(step) {
+		l.feedback()
+		each()
+	}
 }
 
 func newMeterLink(t *testing.T, rate int) *meterLink {
-	m := newLinkMeter()
+	m := newLinkMeter(DefaultSenderConfig().Resend)
 	return &meterLink{t: t, m: m, rec: twcc.NewRecorder(1), now: m.start, free: m.start, rate: rate}
 }
 
@@ -44,8 +76,7 @@ func (l *meterLink) run(d, gap time.Duration, size int) {
 				start = l.free
 			}
 			l.free = start.Add(time.Duration(int64(size) * 8 * int64(time.Second) / int64(l.rate)))
-			arrival := l.free.Add(10 * time.Millisecond) // propagation
-			l.rec.Record(7, l.seq, arrival.Sub(l.m.start).Microseconds()+5_000_000)
+			l.pending = append(l.pending, arrival{l.seq, l.free.Add(10 * time.Millisecond)}) // propagation
 		}
 		l.seq++
 		if l.sinceFb++; l.sinceFb == 20 {
@@ -56,6 +87,7 @@ func (l *meterLink) run(d, gap time.Duration, size int) {
 
 func (l *meterLink) feedback() {
 	l.sinceFb = 0
+	l.arrive()
 	for _, p := range l.rec.BuildFeedbackPacket() {
 		raw, err := p.Marshal()
 		if err != nil {
@@ -121,6 +153,37 @@ func TestLinkMeterQueue(t *testing.T) {
 	}
 }
 
+// TestLinkMeterBacklog: after a drop, with feedback that tells only of
+// what has arrived, the predicted queue follows the link's real queue as
+// it drains, while the feedback's own queue lags it by the queue itself.
+func TestLinkMeterBacklog(t *testing.T) {
+	l := newMeterLink(t, 5_000_000)
+	l.lag = true
+	l.run(2*time.Second, 8*time.Millisecond, 1000)
+	if b, known := l.m.backlog(l.now); !known || b > 20*time.Millisecond {
+		t.Fatalf("backlog %v (known %v) on a clean link", b, known)
+	}
+	// 2.2 Mb/s into 600 kb/s for 300 ms: 800 ms of queue.
+	l.rate = 600_000
+	l.run(300*time.Millisecond, 3636*time.Microsecond, 1000)
+	worst, lagged := time.Duration(0), time.Duration(0)
+	l.idle(time.Second, 20*time.Millisecond, func() {
+		want := max(0, l.free.Sub(l.now))
+		b, known := l.m.backlog(l.now)
+		if !known {
+			t.Fatalf("backlog unknown %v after the drop", l.now.Sub(l.m.start))
+		}
+		worst = max(worst, (b - want).Abs())
+		lagged = max(lagged, l.m.queueNow()-want)
+	})
+	if worst > 60*time.Millisecond {
+		t.Errorf("predicted queue off the real one by up to %v", worst)
+	}
+	if lagged < 200*time.Millisecond {
+		t.Errorf("the feedback's queue lagged the real one by at most %v: the test's feedback does not lag", lagged)
+	}
+}
+
 func TestLinkMeterLoss(t *testing.T) {
 	l := newMeterLink(t, 5_000_000)
 	l.drop = func(seq uint16) bool { return seq%10 == 3 }
@@ -152,7 +215,7 @@ func TestLinkMeterFeedbackStalls(t *testing.T) {
 // TestLinkMeterCountsPadding: a probe's padding-only packets count with
 // their padding, read from the transport-wide sequence number extension.
 func TestLinkMeterCountsPadding(t *testing.T) {
-	m := newLinkMeter()
+	m := newLinkMeter(DefaultSenderConfig().Resend)
 	info := &interceptor.StreamInfo{RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: sdp.TransportCCURI, ID: 5}}}
 	w := m.BindLocalStream(info, interceptor.RTPWriterFunc(func(h *rtp.Header, p []byte, _ interceptor.Attributes) (int, error) {
 		return h.MarshalSize() + len(p), nil
@@ -173,7 +236,7 @@ func TestLinkMeterCountsPadding(t *testing.T) {
 // TestResendGate: retransmissions from before a rung switch, behind a deep
 // queue, or over the budget are not sent; the rest are.
 func TestResendGate(t *testing.T) {
-	m := newLinkMeter()
+	m := newLinkMeter(DefaultSenderConfig().Resend)
 	now := m.start
 	m.setResendBudget(400_000) // 80 kb/s for retransmissions: a 16 kB bucket
 	if r := m.gateResend(100, 1200, now); r != "" {

@@ -125,7 +125,7 @@ func (s *Server) newAPI() (*webrtc.API, error) {
 	ir := &interceptor.Registry{}
 	// The link meter first, closest to the network: it sees each packet's
 	// transport-wide sequence number and the raw feedback.
-	ir.Add(&meterFactory{onNew: func(m *linkMeter) { s.newMeter = m }})
+	ir.Add(&meterFactory{cfg: s.cfg.Sender.Resend, onNew: func(m *linkMeter) { s.newMeter = m }})
 	// Send-side bandwidth estimation per viewer: GCC on transport-wide
 	// congestion control feedback. No pacer: the controller keeps the send
 	// rate under the estimate by its choice of rung, and pacing would add

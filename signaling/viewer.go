@@ -113,7 +113,7 @@ func (v *viewerSession) negotiate(offer string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("new peer connection: %w", err)
 	}
-	v.adapt = &viewerAdapt{est: est, meter: meter, stats: &v.link}
+	v.adapt = &viewerAdapt{est: est, meter: meter, stats: &v.link, sc: v.srv.cfg.Sender}
 	if meter != nil {
 		meter.onResendDropped = func() {
 			if f := v.feed.Load(); f != nil {

@@ -146,6 +146,8 @@ type viewerAdapt struct {
 	last       adapt.Decision
 	since      time.Time // when the current rung began, for seconds-at-rung
 
+	sc SenderConfig
+
 	mu       sync.Mutex
 	info     ViewerInfo
 	lastHist time.Time
@@ -266,7 +268,7 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 	}
 	metered := ls.Acked > 0 || ls.QueueDelay > 0
 	s.QueueDelay = ls.QueueDelay
-	if metered && s.QueueDelay < queueCapDelay/2 {
+	if metered && s.QueueDelay < a.sc.StandingQueue/2 {
 		// GCC's overuse state outlives the queue it saw by seconds; the
 		// feedback says whether a queue stands now.
 		s.Overuse = false
@@ -279,10 +281,10 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 	if s.RTT > 0 && (a.minRTT == 0 || s.RTT < a.minRTT) {
 		a.minRTT = s.RTT
 	}
-	queued := metered && s.QueueDelay > queueCapDelay
-	clean := s.Loss <= lossCapThreshold && !s.Overuse && !queued
-	ownQueue := a.probeRate > 0 || (!a.probeEnded.IsZero() && now.Sub(a.probeEnded) < probeDrain)
-	if (queued || s.Loss > lossCapThreshold) && !ownQueue {
+	queued := metered && s.QueueDelay > a.sc.StandingQueue
+	clean := s.Loss <= a.sc.LossCap && !s.Overuse && !queued
+	ownQueue := a.probeRate > 0 || (!a.probeEnded.IsZero() && now.Sub(a.probeEnded) < a.sc.Probe.Drain)
+	if (queued || s.Loss > a.sc.LossCap) && !ownQueue {
 		a.probeUntil = time.Time{} // the link got worse: what a probe showed no longer holds
 	}
 	if !metered {
@@ -295,7 +297,7 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 		// one).
 		s.Estimate = delivered
 		a.floorN = 0
-	case s.Loss > lossCapThreshold && sentBps > 0:
+	case s.Loss > a.sc.LossCap && sentBps > 0:
 		// Heavy loss says what the link carries now, sooner than GCC's
 		// estimate falls: what was sent, less what was lost.
 		if s.Estimate == 0 || delivered < s.Estimate {
@@ -336,7 +338,7 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 		s.Estimate = need
 	}
 	a.probe(now, s, metered, delivered)
-	s.Probing = a.probeRate > 0 || (!a.probeEnded.IsZero() && now.Sub(a.probeEnded) < probeDrain)
+	s.Probing = a.probeRate > 0 || (!a.probeEnded.IsZero() && now.Sub(a.probeEnded) < a.sc.Probe.Drain)
 	// (a probe started or cut just now counts too)
 	if now.Before(a.probeUntil) && a.probeOK > s.Estimate && clean {
 		s.Estimate, s.Probed = a.probeOK, true
@@ -424,9 +426,3 @@ func (s *Server) Viewers(streamName string) []ViewerInfo {
 	}
 	return out
 }
-
-// lossCapThreshold is the RTCP loss above which the delivered rate caps
-// the estimate, and under which a probe counts as clean: where GCC's
-// loss-based control decreases (a keyframe's burst may lose a few packets
-// at a short queue without the link being too thin).
-const lossCapThreshold = 0.10

@@ -66,7 +66,7 @@ func TestFeedForFrameRateCap(t *testing.T) {
 	if len(rungs) != 2 || rungs[1].Name != "lo" {
 		t.Fatalf("controller ladder %+v, want hi and lo only", rungs)
 	}
-	a := &viewerAdapt{ctrl: adapt.New(adapt.Config{}, rungs, time.Now())}
+	a := &viewerAdapt{ctrl: adapt.New(adapt.Config{}, rungs, time.Now()), sc: DefaultSenderConfig()}
 	for _, tc := range []struct {
 		d    adapt.Decision
 		want string
@@ -125,7 +125,7 @@ func (f fixedEstimate) GetStats() map[string]any { return nil }
 func TestEstimateCappedByDelivery(t *testing.T) {
 	rungs := []adapt.Rung{{Name: "hi", Bitrate: 2_000_000}, {Name: "lo", Bitrate: 300_000}}
 	now := time.Now()
-	a := &viewerAdapt{est: fixedEstimate{bps: 5_000_000}, stats: &linkStats{}, rungs: rungs, headroom: 1.25,
+	a := &viewerAdapt{est: fixedEstimate{bps: 5_000_000}, stats: &linkStats{}, rungs: rungs, headroom: 1.25, sc: DefaultSenderConfig(),
 		ctrl: adapt.New(adapt.Config{StartRung: "lo"}, rungs, now)}
 	a.setRung("lo", 300_000)
 	a.probeNext = now.Add(time.Hour) // no probe: the estimate alone
@@ -149,20 +149,30 @@ func TestEstimateCappedByDelivery(t *testing.T) {
 	}
 }
 
-// TestVideoHoldDrains: a held switch waits for the queue to pass its peak
-// (the feedback lags it) and fall under resumeQueue.
+// TestVideoHoldDrains: a held switch waits for the predicted queue to
+// fall under the resume line; without a prediction, for the feedback's
+// queue to pass its peak (it lags) and fall under resumeLagged.
 func TestVideoHoldDrains(t *testing.T) {
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	resume := DefaultSenderConfig().Hold.Resume
 	var h videoHold
-	for _, ms := range []int{120, 300, 500, 700, 650} {
-		if h.drained(time.Duration(ms) * time.Millisecond) {
-			t.Fatalf("drained at %d ms while the queue grew or stood deep", ms)
+	for _, q := range []int{120, 300, 500, 700, 650} {
+		if h.drained(ms(q), 0, false, resume) {
+			t.Fatalf("drained at %d ms while the queue grew or stood deep", q)
 		}
 	}
-	if !h.drained(350 * time.Millisecond) {
+	if !h.drained(ms(350), 0, false, resume) {
 		t.Fatal("not drained at 350 ms, past a 700 ms peak")
 	}
 	var rising videoHold
-	if rising.drained(100 * time.Millisecond) {
+	if rising.drained(ms(100), 0, false, resume) {
 		t.Fatal("drained on the first, rising reading")
+	}
+	var predicted videoHold
+	if predicted.drained(ms(600), ms(200), true, resume) {
+		t.Fatal("drained with 200 ms predicted")
+	}
+	if !predicted.drained(ms(650), ms(100), true, resume) {
+		t.Fatal("not drained with 100 ms predicted, though the lagging feedback still rises")
 	}
 }

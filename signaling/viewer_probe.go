@@ -9,39 +9,13 @@ import (
 	"github.com/mutstream/mutstream/stream"
 )
 
-// Queueing delay (from transport-wide feedback) above which a queue
-// stands (under it, with no loss or overuse, the link is clean); a probe
-// is cut short above queueProbeAbort.
-const (
-	queueCapDelay   = 50 * time.Millisecond
-	queueProbeAbort = 40 * time.Millisecond
-)
-
-// probeClean is how long a probe must run clean, at its full rate, to
-// count; its rate doubles every probeDouble until it is there.
-const (
-	probeClean  = time.Second
-	probeDouble = 200 * time.Millisecond
-)
-
-// probeDrain is how long after a probe is cut short congestion still
-// counts as the probe's: its queue drains, and the receiver report that
-// tells of the loss it caused comes about a second later.
-const probeDrain = 2 * time.Second
-
-// Pause after a probe cut short on queueing delay, doubling up to the
-// most; a clean probe resets it.
-const (
-	probeRetry    = time.Second
-	probeRetryMax = 4 * time.Second
-)
-
 // probe starts, ends and judges probes; the session loop pads up to
 // probeRate while it is non-zero. metered says transport-wide feedback
 // came in; delivered is the rate the link delivered.
 func (a *viewerAdapt) probe(now time.Time, s adapt.Stats, metered bool, delivered int) {
 	target := a.ctrl.ProbeTarget()
-	congested := s.Overuse || s.Loss > lossCapThreshold || (metered && s.QueueDelay > queueProbeAbort)
+	pc := a.sc.Probe
+	congested := s.Overuse || s.Loss > a.sc.LossCap || (metered && s.QueueDelay > pc.AbortQueue)
 	// With feedback a probe goes straight to 10 % past the target (the
 	// smoothed estimate only approaches what it is fed, and must reach the
 	// target): one that fails shows in the queue within a few hundred
@@ -61,14 +35,14 @@ func (a *viewerAdapt) probe(now time.Time, s adapt.Stats, metered bool, delivere
 	case a.probeRate > 0 && congested:
 		// Failed: the controller sees any congestion and backs off; a
 		// probe cut short on delay waits here.
-		if metered && s.Loss <= lossCapThreshold {
+		if metered && s.Loss <= a.sc.LossCap {
 			a.probeCut(now, delivered)
 		} else {
 			a.probeFailed(now)
 		}
-	case a.probeRate > 0 && now.Sub(a.probeStart) >= probeClean:
+	case a.probeRate > 0 && now.Sub(a.probeStart) >= pc.Clean:
 		if metered && delivered < a.probeRate*85/100 {
-			if now.Sub(a.probeStart) < 2*probeClean {
+			if now.Sub(a.probeStart) < 2*pc.Clean {
 				return // not all through yet
 			}
 			a.probeFailed(now)
@@ -76,7 +50,7 @@ func (a *viewerAdapt) probe(now time.Time, s adapt.Stats, metered bool, delivere
 		}
 		// Clean: the link carries the probed rate. Hold that long enough
 		// for the controller's hold before stepping up.
-		a.probeOK, a.probeUntil = a.probeRate, now.Add(4*time.Second)
+		a.probeOK, a.probeUntil = a.probeRate, now.Add(pc.Valid)
 		a.probeStart, a.probeGap = now, 0
 		if target == 0 {
 			a.probeRate = 0
@@ -90,7 +64,7 @@ func (a *viewerAdapt) probe(now time.Time, s adapt.Stats, metered bool, delivere
 // waits before the next.
 func (a *viewerAdapt) probeFailed(now time.Time) {
 	a.probeRate, a.probeEnded = 0, now
-	a.probeGap = min(max(2*a.probeGap, probeRetry), probeRetryMax)
+	a.probeGap = min(max(2*a.probeGap, a.sc.Probe.Retry), a.sc.Probe.RetryMax)
 	a.probeNext = now.Add(a.probeGap)
 }
 
@@ -107,21 +81,17 @@ func (a *viewerAdapt) checkProbe(now time.Time) {
 	}
 	// A queue that overflows by packets before it builds delay (small
 	// padding packets fill a packet-limited queue fast) shows as loss.
-	if a.meter.queueNow() > queueProbeAbort || lost >= probeAbortLost {
+	if a.meter.queueNow() > a.sc.Probe.AbortQueue || lost >= a.sc.Probe.AbortLost {
 		a.probeCut(now, a.meter.deliveredNow())
 	}
 }
-
-// probeAbortLost is how many packets the feedback may report lost between
-// two looks (20 ms apart) before a probe is cut short.
-const probeAbortLost = 3
 
 // probeCut ends a probe that built a queue. The rate the link delivered
 // while the queue built is what it carries: it counts as a probe result
 // when above the smoothed estimate.
 func (a *viewerAdapt) probeCut(now time.Time, delivered int) {
 	if delivered > a.ctrl.Smoothed() {
-		a.probeOK, a.probeUntil = delivered, now.Add(4*time.Second)
+		a.probeOK, a.probeUntil = delivered, now.Add(a.sc.Probe.Valid)
 	}
 	a.probeFailed(now)
 }
@@ -138,27 +108,32 @@ type videoHold struct {
 	dropping bool          // the old rung's packets are dropped until the switch
 }
 
-// drained takes the queue now and says whether the hold may end: the
-// queue has passed its peak (the feedback lags it by the queue itself)
-// and is under resumeQueue.
-func (h *videoHold) drained(q time.Duration) bool {
+// drained says whether the hold may end: the queue predicted for now
+// (backlog, when known) is under resume. Without a prediction the latest
+// feedback's queue q must have passed its peak (the feedback lags the
+// queue by the queue itself) and be under resumeLagged.
+func (h *videoHold) drained(q, backlog time.Duration, known bool, resume time.Duration) bool {
 	h.peak = max(h.peak, q)
-	return q < resumeQueue && q < h.peak*9/10
+	if known {
+		return backlog < resume
+	}
+	return q < resumeLagged && q < h.peak*9/10
 }
+
+// holdDrained says whether h may end now.
+func (a *viewerAdapt) holdDrained(h *videoHold, now time.Time) bool {
+	backlog, known := a.meter.backlog(now)
+	return h.drained(a.meter.queueNow(), backlog, known, a.sc.Hold.Resume)
+}
+
+// resumeLagged ends a hold judged on the feedback's lagging queue alone.
+const resumeLagged = 400 * time.Millisecond
 
 // congestionDown says whether a decision's reason is a step down on
 // congestion (a failed up-switch's back-off included).
 func congestionDown(reason string) bool {
 	return strings.HasPrefix(reason, "congestion:") || reason == adapt.ReasonBackoff
 }
-
-// A switch down on congestion is held while a queue stands (over
-// holdQueue), until it has drained under resumeQueue or holdMax has passed.
-const (
-	holdQueue   = 40 * time.Millisecond
-	resumeQueue = 400 * time.Millisecond
-	holdMax     = 1500 * time.Millisecond
-)
 
 // urgent says the controller should decide now rather than at the next
 // tick: the latest feedback shows a queue over limit (the controller's
@@ -172,7 +147,7 @@ const urgentGap = 50 * time.Millisecond
 
 // paddingPackets is how many padding packets to send in the next dt to
 // bring the video rate up to the probe rate.
-// The probe's rate ramps up from the video's, doubling every probeDouble,
+// The probe's rate ramps up from the video's, doubling every Probe.Ramp,
 // so that on a link that cannot carry it the queue starts to build near
 // the link's rate and the probe is cut short before it overflows.
 func (a *viewerAdapt) paddingPackets(now time.Time, videoBps int, dt time.Duration) int {
@@ -180,7 +155,7 @@ func (a *viewerAdapt) paddingPackets(now time.Time, videoBps int, dt time.Durati
 		return 0
 	}
 	base := float64(max(videoBps, 100_000))
-	target := base * math.Exp2(float64(now.Sub(a.probeStart))/float64(probeDouble))
+	target := base * math.Exp2(float64(now.Sub(a.probeStart))/float64(a.sc.Probe.Ramp))
 	target = min(target, float64(a.probeRate))
 	rate := target - float64(videoBps)
 	if rate <= 0 {

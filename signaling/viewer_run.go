@@ -113,7 +113,7 @@ func (v *viewerSession) run(rung *stream.Feed) {
 			hold.target = nil // back to the rung being sent
 		case pending != nil && pending.Feed() == f:
 			// The switch is under way: its keyframe is coming.
-		case hold.target != nil || (congestionDown(d.Reason) && ad.meter != nil && ad.meter.queueNow() > holdQueue):
+		case hold.target != nil || (congestionDown(d.Reason) && ad.meter != nil && ad.sc.Hold.Queue > 0 && ad.meter.queueNow() > ad.sc.Hold.Queue):
 			// A deep queue: stop sending video now and switch once it
 			// has drained, so that the new rung's keyframe finds room.
 			if hold.target == nil {
@@ -197,11 +197,13 @@ func (v *viewerSession) run(rung *stream.Feed) {
 		case <-adaptTick.C:
 			decide()
 		case now := <-padTick.C:
-			if hold.target != nil && (hold.drained(ad.meter.queueNow()) || now.Sub(hold.since) > holdMax) {
+			if hold.target != nil && (ad.holdDrained(&hold, now) || now.Sub(hold.since) > ad.sc.Hold.Max) {
+				backlog, _ := ad.meter.backlog(now)
+				v.log.Debug("video hold ended", "held_ms", now.Sub(hold.since).Milliseconds(), "predicted_queue_ms", backlog.Milliseconds(), "feedback_queue_ms", ad.meter.queueNow().Milliseconds())
 				switchTo(hold.target, hold.reason)
 				hold.target = nil
 			}
-			if hold.dropping && hold.target == nil && (pending == nil || now.Sub(hold.since) > 2*holdMax) {
+			if hold.dropping && hold.target == nil && (pending == nil || now.Sub(hold.since) > 2*ad.sc.Hold.Max) {
 				hold.dropping = false // no keyframe came: send what there is
 			}
 			ad.checkProbe(now)
