@@ -528,3 +528,23 @@ func TestOveruseWhileDraining(t *testing.T) {
 		t.Fatalf("overuse with a growing queue did not step down: %+v", f.c.last)
 	}
 }
+
+// TestEstimateStepUnderQueueSettles: a step down on the estimate while a
+// queue stands starts the settle time, like one on congestion: the queue
+// the feedback goes on showing growing for a while (sent before the step)
+// does not take the viewer down again.
+func TestEstimateStepUnderQueueSettles(t *testing.T) {
+	f := newFeeder(DefaultConfig(), ladder)
+	f.hold(Stats{Estimate: 5e6}, time.Second)
+	for _, ms := range []int{60, 70, 75} { // under delay_down: no congestion
+		f.next(Stats{Estimate: 1_100_000, QueueDelay: time.Duration(ms) * time.Millisecond})
+	}
+	if f.c.last.Rung != "360p" || f.c.last.Reason != ReasonEstimate {
+		t.Fatalf("no step down to 360p on the estimate: %+v", f.c.last)
+	}
+	for _, ms := range []int{150, 300, 450} {
+		if d := f.next(Stats{Estimate: 1_100_000, Overuse: true, QueueDelay: time.Duration(ms) * time.Millisecond}); d.Rung != "360p" {
+			t.Fatalf("stepped down again to %s (%s) at %d ms of queue, within the settle time", d.Rung, d.Reason, ms)
+		}
+	}
+}

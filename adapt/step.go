@@ -73,6 +73,12 @@ func (c *Controller) followEstimate() bool {
 	if fit == n {
 		reason = ReasonTooThin
 	}
+	if c.cfg.DelayDown > 0 && c.lastQueue > c.cfg.DelayDown/2 {
+		// A queue stands: the feedback will show it growing for a while
+		// yet, from what was sent before this step. It is this step's.
+		c.congestionDown(fit, reason)
+		return true
+	}
 	c.moveDown(fit, reason)
 	return true
 }

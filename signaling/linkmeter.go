@@ -412,6 +412,15 @@ func (m *linkMeter) backlog(now time.Time) (d time.Duration, known bool) {
 	return max(0, time.Duration(left)*time.Microsecond), true
 }
 
+// backlogParts returns what backlog is made of, for debugging: the
+// delivered rate, the bytes sent after the newest acknowledged packet, and
+// how long ago that packet arrived.
+func (m *linkMeter) backlogParts(now time.Time) (rate int, after int64, ago time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.delivered(), m.sentBytes - m.lastAckCum, time.Duration(now.Sub(m.start).Microseconds()-m.lastAckEnd) * time.Microsecond
+}
+
 // takeLost returns the packets reported lost since its previous call.
 func (m *linkMeter) takeLost() int {
 	m.mu.Lock()

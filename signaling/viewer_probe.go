@@ -2,7 +2,6 @@ package signaling
 
 import (
 	"math"
-	"strings"
 	"time"
 
 	"github.com/mutstream/mutstream/adapt"
@@ -129,10 +128,25 @@ func (a *viewerAdapt) holdDrained(h *videoHold, now time.Time) bool {
 // resumeLagged ends a hold judged on the feedback's lagging queue alone.
 const resumeLagged = 400 * time.Millisecond
 
-// congestionDown says whether a decision's reason is a step down on
-// congestion (a failed up-switch's back-off included).
-func congestionDown(reason string) bool {
-	return strings.HasPrefix(reason, "congestion:") || reason == adapt.ReasonBackoff
+// stepsDown says whether going from feed from to feed to lowers the
+// bitrate: a lower rung, or a frame-rate-capped one.
+func (a *viewerAdapt) stepsDown(to, from *stream.Feed) bool {
+	return a.feedBitrate(to.Info()) < a.feedBitrate(from.Info())
+}
+
+// feedBitrate is a feed's bitrate as the controller sees it (the source
+// rung's measured one); a frame-rate-capped variant's is half its base's.
+func (a *viewerAdapt) feedBitrate(in stream.FeedInfo) int {
+	name, div := in.Name, 1
+	if in.LowFPSOf != "" {
+		name, div = in.LowFPSOf, 2
+	}
+	for _, r := range a.rungs {
+		if r.Name == name {
+			return r.Bitrate / div
+		}
+	}
+	return in.Bitrate
 }
 
 // urgent says the controller should decide now rather than at the next

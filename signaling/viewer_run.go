@@ -113,7 +113,7 @@ func (v *viewerSession) run(rung *stream.Feed) {
 			hold.target = nil // back to the rung being sent
 		case pending != nil && pending.Feed() == f:
 			// The switch is under way: its keyframe is coming.
-		case hold.target != nil || (congestionDown(d.Reason) && ad.meter != nil && ad.sc.Hold.Queue > 0 && ad.meter.queueNow() > ad.sc.Hold.Queue):
+		case hold.target != nil || (ad.stepsDown(f, cur.Feed()) && ad.meter != nil && ad.sc.Hold.Queue > 0 && ad.meter.queueNow() > ad.sc.Hold.Queue):
 			// A deep queue: stop sending video now and switch once it
 			// has drained, so that the new rung's keyframe finds room.
 			if hold.target == nil {
@@ -199,7 +199,8 @@ func (v *viewerSession) run(rung *stream.Feed) {
 		case now := <-padTick.C:
 			if hold.target != nil && (ad.holdDrained(&hold, now) || now.Sub(hold.since) > ad.sc.Hold.Max) {
 				backlog, _ := ad.meter.backlog(now)
-				v.log.Debug("video hold ended", "held_ms", now.Sub(hold.since).Milliseconds(), "predicted_queue_ms", backlog.Milliseconds(), "feedback_queue_ms", ad.meter.queueNow().Milliseconds())
+				rate, after, ago := ad.meter.backlogParts(now)
+				v.log.Debug("video hold ended", "held_ms", now.Sub(hold.since).Milliseconds(), "predicted_queue_ms", backlog.Milliseconds(), "feedback_queue_ms", ad.meter.queueNow().Milliseconds(), "rate", rate, "bytes_after", after, "acked_arrived_ms_ago", ago.Milliseconds())
 				switchTo(hold.target, hold.reason)
 				hold.target = nil
 			}
