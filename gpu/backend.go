@@ -14,3 +14,11 @@ type Chain interface {
 	Apply(f *Frame, info FrameInfo) error
 	Close()
 }
+
+// DeviceChain is a Chain whose Apply also takes device frames (Frame.Device
+// set): NV12 planes in the memory of the GPU's primary context, where
+// FFmpeg's cuda hwaccel decodes. It changes them in place.
+type DeviceChain interface {
+	Chain
+	TakesDevice() bool
+}

@@ -16,8 +16,15 @@ var (
 		Help:    "Time to run one frame through its mutation chain, by backend (cpu, cuda).",
 		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14),
 	}, []string{"backend"})
+
+	// HardwareFallbacks counts streams moved off a GPU stage while running
+	// (NVDEC failing mid-stream), by stage.
+	HardwareFallbacks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mediad_hardware_fallbacks_total",
+		Help: "Streams moved from a GPU stage to the CPU while running (decode: NVDEC failing mid-stream).",
+	}, []string{"stage"})
 )
 
 func init() {
-	Registry.MustRegister(MutateErrors, MutateSeconds)
+	Registry.MustRegister(MutateErrors, MutateSeconds, HardwareFallbacks)
 }

@@ -3,10 +3,16 @@ package transcode
 /*
 #cgo pkg-config: libavutil
 #include <libavutil/frame.h>
+#include <libavutil/hwcontext.h>
 
 static int mediad_frame_make_writable(void *f) { return av_frame_make_writable((AVFrame *)f); }
 static uint8_t *mediad_frame_data(void *f, int i) { return ((AVFrame *)f)->data[i]; }
 static int mediad_frame_linesize(void *f, int i) { return ((AVFrame *)f)->linesize[i]; }
+static int mediad_frame_sw_format(void *f) {
+	AVFrame *fr = f;
+	if (!fr->hw_frames_ctx) return -1;
+	return ((AVHWFramesContext *)fr->hw_frames_ctx->data)->sw_format;
+}
 */
 import "C"
 
@@ -29,6 +35,31 @@ func gpuFormat(pf astiav.PixelFormat) (gpu.PixelFormat, bool) {
 		return gpu.NV12, true
 	}
 	return 0, false
+}
+
+// deviceView fills dst with a view of f's planes in device memory: f is a
+// CUDA frame (from NVDEC) whose frames context holds NV12. The view is
+// valid until f is unreferenced.
+func deviceView(f *astiav.Frame, dst *gpu.Frame) error {
+	p := f.UnsafePointer()
+	if p == nil || f.PixelFormat() != astiav.PixelFormatCuda {
+		return fmt.Errorf("device view: a %s frame is not a CUDA frame", f.PixelFormat())
+	}
+	if sw := int(C.mediad_frame_sw_format(p)); sw != int(astiav.PixelFormatNv12) {
+		return fmt.Errorf("device view: CUDA frame holds %s, not nv12", astiav.PixelFormat(sw))
+	}
+	w, h := f.Width(), f.Height()
+	*dst = gpu.Frame{Format: gpu.NV12, Width: w, Height: h}
+	for i := 0; i < 2; i++ {
+		data := C.mediad_frame_data(p, C.int(i))
+		stride := int(C.mediad_frame_linesize(p, C.int(i)))
+		if data == nil || stride < w {
+			return fmt.Errorf("device view: plane %d of a %dx%d CUDA frame has no data or a short pitch (%d)", i, w, h, stride)
+		}
+		dst.Device[i] = uintptr(unsafe.Pointer(data))
+		dst.Strides[i] = stride
+	}
+	return nil
 }
 
 // writableView makes f's planes writable (FFmpeg copies them when they are

@@ -123,7 +123,8 @@ func (d *decoder) send(p *stream.Packet) error {
 }
 
 // receive returns the next decoded frame, or (nil, nil) when the decoder
-// needs more input.
+// needs more input. On NVDEC it is a CUDA frame in device memory: host
+// gives the host frame.
 func (d *decoder) receive() (*astiav.Frame, error) {
 	d.frame.Unref()
 	if err := d.cc.ReceiveFrame(d.frame); err != nil {
@@ -132,10 +133,16 @@ func (d *decoder) receive() (*astiav.Frame, error) {
 		}
 		return nil, err
 	}
-	if d.hw != nil {
-		return d.download(d.frame)
-	}
 	return d.frame, nil
+}
+
+// host returns f, a frame receive returned, in host memory: a CUDA frame
+// downloaded, any other as it is.
+func (d *decoder) host(f *astiav.Frame) (*astiav.Frame, error) {
+	if d.hw == nil {
+		return f, nil
+	}
+	return d.download(f)
 }
 
 func (d *decoder) close() {

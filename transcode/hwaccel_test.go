@@ -2,15 +2,18 @@ package transcode
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/asticode/go-astiav"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/goleak"
 
 	"github.com/mutstream/mutstream/gpu/probe"
+	"github.com/mutstream/mutstream/metrics"
 	"github.com/mutstream/mutstream/stream"
 )
 
@@ -81,7 +84,7 @@ func TestNVENCPreset(t *testing.T) {
 
 // TestFallbackDecoderNVDEC opens the video decoder with NVDEC asked for: on
 // a machine without it, it falls back to the CPU decoder and says why; on a
-// GPU, frames come back downloaded to the host. Either way every frame
+// GPU, frames come back in device memory and download to the host. Either way every frame
 // decodes at the source size with its timestamp.
 func TestFallbackDecoderNVDEC(t *testing.T) {
 	defer goleak.VerifyNone(t)
@@ -121,6 +124,10 @@ func TestFallbackDecoderNVDEC(t *testing.T) {
 	frames := 0
 	var last int64 = -1
 	check := func(f *astiav.Frame) {
+		f, err := d.host(f)
+		if err != nil {
+			t.Fatalf("frame %d: to host: %v", frames, err)
+		}
 		frames++
 		if pf := f.PixelFormat(); pf != astiav.PixelFormatNv12 && pf != astiav.PixelFormatYuv420P {
 			t.Fatalf("frame %d: pixel format %v, want a host NV12 or YUV420P frame", frames, pf)
@@ -303,6 +310,76 @@ func TestPipelineFallbackHardware(t *testing.T) {
 	}
 	if !stageOnGPU(probe.StageEncode, probe.BackendNVENC) && (!strings.Contains(s, "NVENC did not open") || !strings.Contains(s, "360p:libx264 180p:libx264")) {
 		t.Errorf("no NVENC fallback logged:\n%s", s)
+	}
+	checkFreed(t)
+}
+
+// TestNVDECFailsMidStream: an NVDEC decoder that keeps failing is replaced
+// by the CPU decoder after nvdecMaxErrors errors in a row, which is logged
+// and counted, and the stream decodes again from its next keyframe. (The
+// NVDEC decoder is stood in for by a CPU decoder marked as one: no GPU
+// here to fail.)
+func TestNVDECFailsMidStream(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	tracks, pkts := demux(t, testClip(t, "in.flv", "testsrc2=size=320x240:rate=30", 1))
+	var vt stream.Track
+	for _, tr := range tracks {
+		if tr.Kind == stream.KindVideo {
+			vt = tr
+		}
+	}
+	log, logs := captureLog()
+	d, err := openDecoder(vt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.hw = &hwDecode{} // stands for NVDEC
+	v := &videoPath{p: &Pipeline{log: log, name: "cam"}, dec: d, track: vt}
+	before := testutil.ToFloat64(metrics.HardwareFallbacks.WithLabelValues("decode"))
+	for i := 1; i < nvdecMaxErrors; i++ {
+		v.nvdecFailed(errors.New("CUDA_ERROR_LAUNCH_FAILED"))
+		if v.dec != d {
+			t.Fatalf("decoder replaced after %d errors, want %d", i, nvdecMaxErrors)
+		}
+	}
+	v.hwErrs = 0 // a good frame in between: the count starts again
+	for i := 0; i < nvdecMaxErrors; i++ {
+		v.nvdecFailed(errors.New("CUDA_ERROR_LAUNCH_FAILED"))
+	}
+	if v.dec == d || v.dec.hw != nil || !v.needKey {
+		t.Fatalf("after %d errors in a row: decoder %p (was %p), on NVDEC %v, waits for a keyframe %v", nvdecMaxErrors, v.dec, d, v.dec.hw != nil, v.needKey)
+	}
+	if !strings.Contains(logs.String(), "NVDEC failed mid-stream") || !strings.Contains(logs.String(), "CUDA_ERROR_LAUNCH_FAILED") {
+		t.Errorf("fallback not logged with its reason:\n%s", logs)
+	}
+	if got := testutil.ToFloat64(metrics.HardwareFallbacks.WithLabelValues("decode")) - before; got != 1 {
+		t.Errorf("mediad_hardware_fallbacks_total{stage=decode} rose by %v, want 1", got)
+	}
+	frames, started := 0, false
+	drain := func() {
+		for f, err := v.dec.receive(); f != nil || err != nil; f, err = v.dec.receive() {
+			if err != nil {
+				t.Fatalf("receive: %v", err)
+			}
+			frames++
+		}
+	}
+	for _, p := range pkts {
+		if started = started || p.Keyframe; p.Kind != stream.KindVideo || !started {
+			continue
+		}
+		if err := v.dec.send(p); err != nil {
+			t.Fatalf("send: %v", err)
+		}
+		drain()
+	}
+	if err := v.dec.cc.SendPacket(nil); err != nil {
+		t.Fatalf("flush: %v", err)
+	}
+	drain()
+	v.dec.close()
+	if frames < 20 {
+		t.Errorf("%d frames decoded on the CPU decoder, want most of 30", frames)
 	}
 	checkFreed(t)
 }

@@ -34,6 +34,9 @@ type mutator struct {
 	work *astiav.Frame // a reference to the decoded frame, made writable
 	view gpu.Frame
 
+	dview    gpu.Frame // a CUDA frame's planes in device memory
+	onDevice bool      // the chain has run on device frames (logged once)
+
 	// Conversion of formats the ops do not take to yuv420p.
 	sws     *astiav.SoftwareScaleContext
 	conv    *astiav.Frame
@@ -120,29 +123,73 @@ func (m *mutator) apply(f *astiav.Frame, pts int64) *astiav.Frame {
 		return f
 	}
 	m.last, m.haveLast = frameShape{w: m.view.Width, h: m.view.Height, format: m.view.Format}, true
-	if m.chain == nil || m.shape != m.last {
-		if m.bad == m.last {
-			m.fail(fmt.Errorf("no mutation chain for %dx%d %s", m.last.w, m.last.h, m.last.format))
-			return f
-		}
-		m.closeChain()
-		c, err := m.backend.NewChain(m.specs, m.last.w, m.last.h, m.last.format)
-		if err != nil {
-			m.bad = m.last
-			m.fail(fmt.Errorf("mutation chain for %dx%d %s: %w", m.last.w, m.last.h, m.last.format, err))
-			return f
-		}
-		m.chain, m.shape = c, m.last
+	if err := m.chainFor(m.last); err != nil {
+		m.fail(err)
+		return f
 	}
-	info := gpu.FrameInfo{Stream: m.stream, PTS: toDuration(pts, videoTimeBase), Wall: time.Now(), Emit: m.emit}
-	start := time.Now()
-	err = m.chain.Apply(&m.view, info)
-	m.seconds.Observe(time.Since(start).Seconds())
-	if err != nil {
+	if err := m.run(&m.view, pts); err != nil {
 		m.fail(err)
 		return f
 	}
 	return src
+}
+
+// applyDevice runs the chain on f, a CUDA frame from NVDEC, in place in
+// device memory, and reports whether it did: false when no chain is in
+// force, when f is not NV12 in device memory, or when the chain cannot
+// take device frames (the CPU backend, or a chain with an op that has no
+// kernel); the caller then downloads f and calls apply. A chain that
+// fails on the device leaves f as far as it got, logged and counted.
+func (m *mutator) applyDevice(f *astiav.Frame, pts int64) bool {
+	if !m.active() {
+		return false
+	}
+	if err := deviceView(f, &m.dview); err != nil {
+		return false
+	}
+	shape := frameShape{w: m.dview.Width, h: m.dview.Height, format: gpu.NV12}
+	if m.chainFor(shape) != nil {
+		return false // the host path reports it
+	}
+	if dc, ok := m.chain.(gpu.DeviceChain); !ok || !dc.TakesDevice() {
+		return false
+	}
+	m.last, m.haveLast = shape, true
+	if !m.onDevice {
+		m.onDevice = true
+		m.log.Info("mutation runs on device frames, before their download", "backend", m.backend.Name())
+	}
+	if err := m.run(&m.dview, pts); err != nil {
+		m.fail(err)
+	}
+	return true
+}
+
+// chainFor makes m.chain the chain in force built for frames of shape s.
+func (m *mutator) chainFor(s frameShape) error {
+	if m.chain != nil && m.shape == s {
+		return nil
+	}
+	if m.bad == s {
+		return fmt.Errorf("no mutation chain for %dx%d %s", s.w, s.h, s.format)
+	}
+	m.closeChain()
+	c, err := m.backend.NewChain(m.specs, s.w, s.h, s.format)
+	if err != nil {
+		m.bad = s
+		return fmt.Errorf("mutation chain for %dx%d %s: %w", s.w, s.h, s.format, err)
+	}
+	m.chain, m.shape = c, s
+	return nil
+}
+
+// run applies the chain to the frame view, timed.
+func (m *mutator) run(view *gpu.Frame, pts int64) error {
+	info := gpu.FrameInfo{Stream: m.stream, PTS: toDuration(pts, videoTimeBase), Wall: time.Now(), Emit: m.emit}
+	start := time.Now()
+	err := m.chain.Apply(view, info)
+	m.seconds.Observe(time.Since(start).Seconds())
+	return err
 }
 
 // writable returns a writable copy of f in a format the ops take, with

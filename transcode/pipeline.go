@@ -116,7 +116,7 @@ func StartWith(pub *stream.Publication, cfg Config, deps Deps, log *slog.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("stream %q video: %w", name, err)
 	}
-	p.video = &videoPath{p: p, dec: dec, srcW: vt.Width, srcH: vt.Height, needKey: true}
+	p.video = &videoPath{p: p, dec: dec, track: vt, srcW: vt.Width, srcH: vt.Height, needKey: true}
 	if at, ok := pub.Track(stream.KindAudio); ok {
 		p.audioTrack, p.hasAudio = at, true
 		if at.Codec != stream.CodecOpus {

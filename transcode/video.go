@@ -12,9 +12,11 @@ import (
 // videoPath decodes the source video and hands each frame to every rung,
 // deciding per source frame whether a scheduled keyframe is due.
 type videoPath struct {
-	p     *Pipeline
-	dec   *decoder
-	rungs []*rungEncoder
+	p      *Pipeline
+	dec    *decoder
+	track  stream.Track // what dec decodes, to reopen it on the CPU
+	rungs  []*rungEncoder
+	hwErrs int // NVDEC errors in a row
 
 	srcW, srcH int
 	needKey    bool // drop until a keyframe (start, and after an error)
@@ -42,6 +44,7 @@ func (v *videoPath) handle(pkt *stream.Packet) {
 	}
 	if err := v.dec.send(pkt); err != nil {
 		v.p.decodeError(stream.KindVideo, err)
+		v.nvdecFailed(err)
 		v.needKey = true
 		return
 	}
@@ -49,6 +52,7 @@ func (v *videoPath) handle(pkt *stream.Packet) {
 		f, err := v.dec.receive()
 		if err != nil {
 			v.p.decodeError(stream.KindVideo, err)
+			v.nvdecFailed(err)
 			v.needKey = true
 			return
 		}
@@ -57,6 +61,48 @@ func (v *videoPath) handle(pkt *stream.Packet) {
 		}
 		v.frame(f)
 	}
+}
+
+// nvdecMaxErrors is how many NVDEC errors in a row (decode or download)
+// move a stream to the CPU decoder.
+const nvdecMaxErrors = 3
+
+// nvdecFailed counts an error of an NVDEC decoder: after nvdecMaxErrors in
+// a row the stream goes on with FFmpeg's CPU decoder from the next
+// keyframe, and says why.
+func (v *videoPath) nvdecFailed(err error) {
+	if v.dec.hw == nil {
+		return
+	}
+	if v.hwErrs++; v.hwErrs < nvdecMaxErrors {
+		return
+	}
+	d, oerr := openDecoder(v.track)
+	if oerr != nil {
+		v.p.log.Error("NVDEC keeps failing and the CPU decoder does not open", "nvdec_err", err, "err", oerr)
+		v.hwErrs = 0
+		return
+	}
+	v.dec.close()
+	v.dec, v.hwErrs, v.needKey = d, 0, true
+	metrics.HardwareFallbacks.WithLabelValues("decode").Inc()
+	v.p.log.Warn("video decodes on the CPU from the next keyframe: NVDEC failed mid-stream", "errors_in_a_row", nvdecMaxErrors, "last_err", err)
+}
+
+// mutate runs the stream's mutation chain on f and returns the host frame
+// to scale and encode. A CUDA frame from NVDEC is mutated in device memory
+// where the chain can (the CUDA backend), then downloaded once; else it is
+// downloaded first and mutated on the host.
+func (v *videoPath) mutate(f *astiav.Frame, pts int64) (*astiav.Frame, error) {
+	if f.PixelFormat() != astiav.PixelFormatCuda {
+		return v.p.mut.apply(f, pts), nil
+	}
+	done := v.p.mut.applyDevice(f, pts)
+	h, err := v.dec.host(f)
+	if err != nil || done {
+		return h, err
+	}
+	return v.p.mut.apply(h, pts), nil
 }
 
 func (v *videoPath) frame(f *astiav.Frame) {
@@ -81,7 +127,13 @@ func (v *videoPath) frame(f *astiav.Frame) {
 		}
 	}
 	v.lastPts, v.havePts = pts, true
-	f = v.p.mut.apply(f, pts)
+	f, err := v.mutate(f, pts)
+	if err != nil {
+		v.p.decodeError(stream.KindVideo, err)
+		v.nvdecFailed(err)
+		return
+	}
+	v.hwErrs = 0
 	due := v.scheduledKey(pts)
 	for _, e := range v.rungs {
 		if e.rung.lowFPSOf != "" {

@@ -111,6 +111,10 @@ func (c *chain) Apply(f *gpu.Frame, info gpu.FrameInfo) error {
 	})
 }
 
+// TakesDevice says that Apply takes device frames: the chain runs on them
+// in place, with no copy.
+func (c *chain) TakesDevice() bool { return true }
+
 // stageUpload copies a host plane into stage buffer i, growing it when
 // the plane is larger than before.
 func (c *chain) stageUpload(i int, b []byte) error {
