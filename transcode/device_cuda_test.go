@@ -120,37 +120,6 @@ func TestDeviceMutation(t *testing.T) {
 	}
 }
 
-// decodeAll decodes every video packet with d, flushes it, and calls fn
-// with each frame.
-func decodeAll(t *testing.T, d *decoder, pkts []*stream.Packet, fn func(*astiav.Frame)) {
-	t.Helper()
-	drain := func() {
-		for {
-			f, err := d.receive()
-			if err != nil {
-				t.Fatalf("receive: %v", err)
-			}
-			if f == nil {
-				return
-			}
-			fn(f)
-		}
-	}
-	for _, p := range pkts {
-		if p.Kind != stream.KindVideo {
-			continue
-		}
-		if err := d.send(p); err != nil {
-			t.Fatal(err)
-		}
-		drain()
-	}
-	if err := d.cc.SendPacket(nil); err != nil {
-		t.Fatal(err)
-	}
-	drain()
-}
-
 func absDiff(a, b byte) int {
 	if a > b {
 		return int(a - b)

@@ -140,34 +140,7 @@ func TestFallbackDecoderNVDEC(t *testing.T) {
 		}
 		last = f.Pts()
 	}
-	for _, p := range pkts {
-		if p.Kind != stream.KindVideo {
-			continue
-		}
-		if err := d.send(p); err != nil {
-			t.Fatalf("send: %v", err)
-		}
-		for {
-			f, err := d.receive()
-			if err != nil {
-				t.Fatalf("receive: %v", err)
-			}
-			if f == nil {
-				break
-			}
-			check(f)
-		}
-	}
-	if err := d.cc.SendPacket(nil); err != nil {
-		t.Fatalf("flush: %v", err)
-	}
-	for {
-		f, err := d.receive()
-		if err != nil || f == nil {
-			break
-		}
-		check(f)
-	}
+	decodeAll(t, d, pkts, check)
 	d.close()
 	if frames != 30 {
 		t.Errorf("%d frames, want 30", frames)
@@ -355,28 +328,12 @@ func TestNVDECFailsMidStream(t *testing.T) {
 	if got := testutil.ToFloat64(metrics.HardwareFallbacks.WithLabelValues("decode")) - before; got != 1 {
 		t.Errorf("mediad_hardware_fallbacks_total{stage=decode} rose by %v, want 1", got)
 	}
-	frames, started := 0, false
-	drain := func() {
-		for f, err := v.dec.receive(); f != nil || err != nil; f, err = v.dec.receive() {
-			if err != nil {
-				t.Fatalf("receive: %v", err)
-			}
-			frames++
-		}
+	// From the first keyframe on, as the stream goes on.
+	for len(pkts) > 0 && !(pkts[0].Kind == stream.KindVideo && pkts[0].Keyframe) {
+		pkts = pkts[1:]
 	}
-	for _, p := range pkts {
-		if started = started || p.Keyframe; p.Kind != stream.KindVideo || !started {
-			continue
-		}
-		if err := v.dec.send(p); err != nil {
-			t.Fatalf("send: %v", err)
-		}
-		drain()
-	}
-	if err := v.dec.cc.SendPacket(nil); err != nil {
-		t.Fatalf("flush: %v", err)
-	}
-	drain()
+	frames := 0
+	decodeAll(t, v.dec, pkts, func(*astiav.Frame) { frames++ })
 	v.dec.close()
 	if frames < 20 {
 		t.Errorf("%d frames decoded on the CPU decoder, want most of 30", frames)
