@@ -33,7 +33,7 @@ type Config struct {
 	OveruseConfirm int `yaml:"overuse_confirm"`
 	// DelayDown is the queueing delay (one-way delay above the link's base,
 	// from transport-wide feedback) above which, in two updates in a row
-	// or at three times the line in one, and not draining, the controller
+	// or at twice the line in one, and not draining, the controller
 	// steps down; it sees a queue build before GCC's estimate falls and before the queue
 	// overflows into loss. 0 turns it off.
 	DelayDown time.Duration `yaml:"delay_down"`

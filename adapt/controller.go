@@ -114,6 +114,16 @@ func (c *Controller) SetManual(rung string) error {
 	return nil
 }
 
+// SwitchedDown tells the controller that the sender has just switched down
+// to the rung of its latest step down on congestion, later than decided
+// (it held video while the link's queue drained): the settle time starts
+// again from now, since until now the feedback told of the old rung.
+func (c *Controller) SwitchedDown(now time.Time) {
+	if !c.lastDown.IsZero() && now.After(c.lastDown) {
+		c.lastDown = now
+	}
+}
+
 // ClearManual returns to the automatic choice at the next Update, picked
 // afresh from the smoothed estimate (reason "auto").
 func (c *Controller) ClearManual() {
@@ -227,7 +237,7 @@ func (c *Controller) congestion(s Stats) string {
 	deep := false
 	if c.cfg.DelayDown > 0 && s.QueueDelay > c.cfg.DelayDown && !draining {
 		c.delayRun++
-		deep = s.QueueDelay > 3*c.cfg.DelayDown
+		deep = s.QueueDelay > 2*c.cfg.DelayDown
 	} else {
 		c.delayRun = 0
 	}

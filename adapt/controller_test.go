@@ -516,12 +516,12 @@ func TestOveruseWhileDraining(t *testing.T) {
 	if f.c.last.Rung != "360p" {
 		t.Fatalf("no step down on a deep queue: %+v", f.c.last)
 	}
-	for _, ms := range []int{700, 650, 500, 400, 300, 200, 180, 150} {
+	for _, ms := range []int{700, 650, 500, 400, 300, 200, 120, 100} {
 		if d := f.next(q(ms)); d.Rung != "360p" {
 			t.Fatalf("stepped down to %s (%s) on overuse while the queue drained (%d ms)", d.Rung, d.Reason, ms)
 		}
 	}
-	for _, ms := range []int{170, 200, 240} {
+	for _, ms := range []int{110, 125, 140} {
 		f.next(q(ms))
 	}
 	if f.c.last.Rung != "180p" || f.c.last.Reason != ReasonOveruse {
@@ -546,5 +546,27 @@ func TestEstimateStepUnderQueueSettles(t *testing.T) {
 		if d := f.next(Stats{Estimate: 1_100_000, Overuse: true, QueueDelay: time.Duration(ms) * time.Millisecond}); d.Rung != "360p" {
 			t.Fatalf("stepped down again to %s (%s) at %d ms of queue, within the settle time", d.Rung, d.Reason, ms)
 		}
+	}
+}
+
+// TestSwitchedDownRestartsSettle: a switch down the sender carried out
+// late (held while the queue drained) restarts the settle time, so loss
+// the receiver reports afterwards about the old rung does not step down
+// again; after the settle time it does.
+func TestSwitchedDownRestartsSettle(t *testing.T) {
+	f := newFeeder(DefaultConfig(), ladder)
+	f.hold(Stats{Estimate: 5e6}, time.Second)
+	f.next(Stats{Estimate: 1_100_000, QueueDelay: 300 * time.Millisecond})
+	if f.c.last.Rung != "360p" {
+		t.Fatalf("no step down on a deep queue: %+v", f.c.last)
+	}
+	f.hold(Stats{Estimate: 1_100_000}, 800*time.Millisecond)
+	f.c.SwitchedDown(t0.Add(f.d)) // the held switch happens now
+	lossy := Stats{Estimate: 1_100_000, Loss: 0.2}
+	if d := f.hold(lossy, 800*time.Millisecond); d.Rung != "360p" {
+		t.Fatalf("stepped down to %s (%s) within the settle time of the held switch", d.Rung, d.Reason)
+	}
+	if d := f.hold(lossy, 600*time.Millisecond); d.Rung == "360p" {
+		t.Fatalf("loss after the settle time did not step down: %+v", d)
 	}
 }

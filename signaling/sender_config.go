@@ -96,7 +96,7 @@ func DefaultSenderConfig() SenderConfig {
 			Drain:      2 * time.Second,
 			Valid:      4 * time.Second,
 		},
-		Hold:   HoldConfig{Queue: 40 * time.Millisecond, Resume: 200 * time.Millisecond, Max: 1500 * time.Millisecond},
+		Hold:   HoldConfig{Queue: 40 * time.Millisecond, Resume: 150 * time.Millisecond, Max: 1500 * time.Millisecond},
 		Resend: ResendConfig{Share: 0.2, LateQueue: 250 * time.Millisecond},
 	}
 }

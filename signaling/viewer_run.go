@@ -170,6 +170,10 @@ func (v *viewerSession) run(rung *stream.Feed) {
 			from := cur.Feed().Info().Name
 			cur.Close()
 			cur, pending = pending, nil
+			if hold.dropping {
+				// A held switch down: the settle time counts from now.
+				ad.ctrl.SwitchedDown(time.Now())
+			}
 			hold.dropping = false
 			f := cur.Feed()
 			v.feed.Store(f)
