@@ -24,6 +24,7 @@ const historyLen = 600
 // and read by the session loop.
 type linkStats struct {
 	lossPPM atomic.Int64 // fraction lost in the last receiver report, parts per million
+	lossAt  atomic.Int64 // when that report came, Unix nanoseconds
 	rttUS   atomic.Int64 // round-trip time from the last receiver report
 	nacks   atomic.Int64 // distinct packets NACKed since start
 
@@ -57,6 +58,7 @@ func (l *linkStats) observe(p rtcp.Packet, now time.Time) {
 	case *rtcp.ReceiverReport:
 		for _, rep := range r.Reports {
 			l.lossPPM.Store(int64(rep.FractionLost) * 1_000_000 / 256)
+			l.lossAt.Store(now.UnixNano())
 			if rep.LastSenderReport != 0 {
 				mid := uint32(ntpTime(now) >> 16)
 				if rtt := mid - rep.LastSenderReport - rep.Delay; rtt < 1<<20 { // under 16 s
@@ -268,6 +270,11 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 	}
 	metered := ls.Acked > 0 || ls.QueueDelay > 0
 	s.QueueDelay = ls.QueueDelay
+	if metered {
+		// A queue still growing: the one standing now, rather than the
+		// mean since the previous update, which lags it.
+		s.QueueDelay = max(s.QueueDelay, a.meter.queueNow())
+	}
 	if metered && s.QueueDelay < a.sc.StandingQueue/2 {
 		// GCC's overuse state outlives the queue it saw by seconds; the
 		// feedback says whether a queue stands now.
@@ -283,7 +290,7 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 	}
 	queued := metered && s.QueueDelay > a.sc.StandingQueue
 	clean := s.Loss <= a.sc.LossCap && !s.Overuse && !queued
-	ownQueue := a.probeRate > 0 || (!a.probeEnded.IsZero() && now.Sub(a.probeEnded) < a.sc.Probe.Drain)
+	ownQueue := a.probeRate > 0 || (!a.probeEnded.IsZero() && now.Sub(a.probeEnded) < a.sc.Probe.Drain) || a.probeLoss(s.Loss)
 	if (queued || s.Loss > a.sc.LossCap) && !ownQueue {
 		a.probeUntil = time.Time{} // the link got worse: what a probe showed no longer holds
 	}
@@ -338,7 +345,8 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 		s.Estimate = need
 	}
 	a.probe(now, s, metered, delivered)
-	s.Probing = a.probeRate > 0 || (!a.probeEnded.IsZero() && now.Sub(a.probeEnded) < a.sc.Probe.Drain)
+	s.Probing = a.probeRate > 0 || (!a.probeEnded.IsZero() && now.Sub(a.probeEnded) < a.sc.Probe.Drain) ||
+		a.probeLoss(s.Loss)
 	// (a probe started or cut just now counts too)
 	if now.Before(a.probeUntil) && a.probeOK > s.Estimate && clean {
 		s.Estimate, s.Probed = a.probeOK, true
@@ -378,6 +386,18 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 		}
 	}
 	return d
+}
+
+// probeLoss says whether loss over the cap is a probe's: the receiver
+// report that tells of it came within Probe.Drain of the probe's end, so
+// it covers the probe's time (the report stays in force until the next,
+// about a second later, which may be past the drain).
+func (a *viewerAdapt) probeLoss(loss float64) bool {
+	if loss <= a.sc.LossCap || a.probeEnded.IsZero() {
+		return false
+	}
+	at := time.Unix(0, a.stats.lossAt.Load())
+	return !at.After(a.probeEnded.Add(a.sc.Probe.Drain))
 }
 
 // setRung records the rung actually being sent.

@@ -176,3 +176,27 @@ func TestVideoHoldDrains(t *testing.T) {
 		t.Fatal("not drained with 100 ms predicted, though the lagging feedback still rises")
 	}
 }
+
+// TestProbeLossReport: loss over the cap in a receiver report that came
+// within the drain time of a probe's end is the probe's, even while the
+// report is still in force after the drain; a later report's is not.
+func TestProbeLossReport(t *testing.T) {
+	rungs := []adapt.Rung{{Name: "hi", Bitrate: 2_000_000}, {Name: "lo", Bitrate: 300_000}}
+	now := time.Now()
+	a := &viewerAdapt{stats: &linkStats{}, rungs: rungs, headroom: 1.25, sc: DefaultSenderConfig(),
+		ctrl: adapt.New(adapt.Config{StartRung: "lo"}, rungs, now)}
+	a.probeEnded = now
+	a.probeNext = now.Add(time.Hour)
+	a.stats.lossPPM.Store(200_000) // 20 %
+	a.stats.lossAt.Store(now.Add(1500 * time.Millisecond).UnixNano())
+	now = now.Add(2500 * time.Millisecond) // past the 2 s drain
+	a.update(now, "cam", "v1")
+	if !a.lastStats.Probing {
+		t.Fatal("loss reported 1.5 s after a probe's end not counted as the probe's")
+	}
+	a.stats.lossAt.Store(now.UnixNano())
+	a.update(now.Add(adaptInterval), "cam", "v1")
+	if a.lastStats.Probing {
+		t.Fatal("loss reported 2.5 s after a probe's end counted as the probe's")
+	}
+}
