@@ -249,6 +249,8 @@ func (c *Controller) congestion(s Stats) string {
 		c.overuseRun = 0
 	}
 	switch {
+	case s.Fell:
+		return ReasonDelay
 	case c.overuseRun >= c.cfg.OveruseConfirm:
 		return ReasonOveruse
 	case c.delayRun >= 2 || deep:

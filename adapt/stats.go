@@ -14,6 +14,11 @@ type Stats struct {
 	// QueueDelay is the one-way delay above the link's base, from
 	// transport-wide feedback; 0 means none or not known.
 	QueueDelay time.Duration
+	// Fell says the sender saw the link fall far under the rung's rate
+	// just now (packets arriving slower than sent while their delay
+	// climbs), with Estimate the rate they arrived at: congestion at once,
+	// before the queue is deep.
+	Fell bool
 	// Probing says the sender padded to probe during the interval, or cut
 	// a probe short within the last two seconds (its queue drains, and the
 	// receiver report of its loss comes late): congestion now is the

@@ -100,6 +100,7 @@ type sentPacket struct {
 type recvPacket struct {
 	arrival int64 // µs, receiver's clock
 	size    int
+	excess  int64 // µs of queueing delay
 }
 
 // linkSample is what a linkMeter saw since its previous take.
@@ -327,10 +328,10 @@ func (m *linkMeter) onArrival(seq uint16, arrival int64) {
 		return
 	}
 	p.acked = true
-	m.recv[m.nRecv%meterRing] = recvPacket{arrival: arrival, size: p.size}
-	m.nRecv++
 	owd := arrival - p.at
 	m.lastExcess = owd - m.observeBase(p.at, owd)
+	m.recv[m.nRecv%meterRing] = recvPacket{arrival: arrival, size: p.size, excess: m.lastExcess}
+	m.nRecv++
 	if p.at >= m.lastAckAt {
 		m.lastAckAt, m.lastAckEnd, m.lastAckCum = p.at, p.at+m.lastExcess, p.cum
 	}
@@ -419,6 +420,53 @@ func (m *linkMeter) backlogParts(now time.Time) (rate int, after int64, ago time
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.delivered(), m.sentBytes - m.lastAckCum, time.Duration(now.Sub(m.start).Microseconds()-m.lastAckEnd) * time.Microsecond
+}
+
+// A link whose rate has just fallen far under what is sent shows, before
+// its queue is deep, as packets arriving slower than they were sent while
+// their delay climbs: over the latest fallWindow of arrivals the queue rose
+// by fallRise or more.
+const (
+	fallWindow  = 60 * time.Millisecond
+	fallRise    = 40 * time.Millisecond
+	fallPackets = 6
+)
+
+// falling says whether the link has just fallen under bps: over the latest
+// fallWindow of arrivals the queue rose by fallRise or more while the
+// packets arrived at under bps. It returns that arrival rate, the link's
+// new rate. A keyframe's burst also raises the queue, but arrives at the
+// link's full rate.
+func (m *linkMeter) falling(bps int) (int, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.nRecv < 2 || bps <= 0 {
+		return 0, false
+	}
+	// The latest fallWindow of arrivals, and at least fallPackets of them
+	// (a thin link delivers few), within 4 windows.
+	newest := m.recv[(m.nRecv-1)%meterRing]
+	from := newest.arrival - fallWindow.Microseconds()
+	// The rate is taken over the newest fallPackets alone: the older ones
+	// may have arrived before the fall.
+	first, n := newest, 0
+	bytes, rateFrom := 0, newest
+	for i := m.nRecv - 1; i >= 0 && i > m.nRecv-meterRing; i-- {
+		r := m.recv[i%meterRing]
+		if (r.arrival < from && n >= fallPackets) || r.arrival < from-3*fallWindow.Microseconds() {
+			break
+		}
+		if n < fallPackets {
+			bytes, rateFrom = bytes+r.size, r
+		}
+		first, n = r, n+1
+	}
+	span := newest.arrival - first.arrival
+	if n < fallPackets || span < fallWindow.Microseconds()/2 || newest.arrival <= rateFrom.arrival {
+		return 0, false
+	}
+	rate := int(int64(bytes-rateFrom.size) * 8 * 1_000_000 / (newest.arrival - rateFrom.arrival))
+	return rate, newest.excess-first.excess >= fallRise.Microseconds() && rate < bps
 }
 
 // takeLost returns the packets reported lost since its previous call.

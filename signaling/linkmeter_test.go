@@ -29,6 +29,8 @@ type meterLink struct {
 	// packet sent, at the time it will arrive).
 	lag     bool
 	pending []arrival
+	// afterFeedback, when set, runs after each feedback the meter takes.
+	afterFeedback func()
 }
 
 type arrival struct {
@@ -102,6 +104,9 @@ func (l *meterLink) feedback() {
 				l.m.onFeedback(fb)
 			}
 		}
+	}
+	if l.afterFeedback != nil {
+		l.afterFeedback()
 	}
 }
 
@@ -181,6 +186,42 @@ func TestLinkMeterBacklog(t *testing.T) {
 	}
 	if lagged < 200*time.Millisecond {
 		t.Errorf("the feedback's queue lagged the real one by at most %v: the test's feedback does not lag", lagged)
+	}
+}
+
+// TestLinkMeterFalling: a fall from 5 Mb/s to 600 kb/s under 2.2 Mb/s of
+// media shows, from feedback that tells only of what has arrived, within a
+// few feedback intervals and with the link's new rate; a keyframe's burst
+// on the fast link does not.
+func TestLinkMeterFalling(t *testing.T) {
+	l := newMeterLink(t, 5_000_000)
+	l.lag = true
+	l.afterFeedback = func() {
+		if _, fell := l.m.falling(800_000); fell {
+			t.Fatalf("falling on a clean 5 Mb/s link at %v", l.now.Sub(l.m.start))
+		}
+	}
+	l.run(2*time.Second, 8*time.Millisecond, 1000)         // 1 Mb/s
+	l.run(400*time.Microsecond, 10*time.Microsecond, 1200) // a 48 kB keyframe at once
+	l.run(500*time.Millisecond, 8*time.Millisecond, 1000)  // its burst drains
+	l.afterFeedback = nil
+	l.run(time.Second, 3636*time.Microsecond, 1000) // 2.2 Mb/s
+	l.rate = 600_000
+	drop := l.now
+	var seen time.Duration = -1
+	var rate int
+	l.afterFeedback = func() {
+		if r, fell := l.m.falling(2_200_000 * 4 / 5); fell && seen < 0 {
+			seen, rate = l.now.Sub(drop), r
+		}
+	}
+	l.run(400*time.Millisecond, 3636*time.Microsecond, 1000)
+	if seen < 0 || seen > 200*time.Millisecond {
+		t.Fatalf("the fall to 600 kb/s seen after %v, want within 200 ms", seen)
+	}
+	t.Logf("the fall seen %v after it, at %d b/s", seen, rate)
+	if !near(float64(rate), 600_000, 0.2) {
+		t.Errorf("arrival rate %d b/s when the fall was seen, want about 600 kb/s", rate)
 	}
 }
 

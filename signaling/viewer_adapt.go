@@ -274,6 +274,9 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 		// A queue still growing: the one standing now, rather than the
 		// mean since the previous update, which lags it.
 		s.QueueDelay = max(s.QueueDelay, a.meter.queueNow())
+		if rate, fell := a.fell(); fell {
+			s.Fell, s.Estimate = true, rate
+		}
 	}
 	if metered && s.QueueDelay < a.sc.StandingQueue/2 {
 		// GCC's overuse state outlives the queue it saw by seconds; the

@@ -150,10 +150,25 @@ func (a *viewerAdapt) feedBitrate(in stream.FeedInfo) int {
 }
 
 // urgent says the controller should decide now rather than at the next
-// tick: the latest feedback shows a queue over limit (the controller's
-// DelayDown), and the last decision is at least urgentGap old.
+// tick: the latest feedback shows the link falling, or a queue over limit
+// (the controller's DelayDown), and the last decision is at least
+// urgentGap old.
 func (a *viewerAdapt) urgent(now time.Time, limit time.Duration) bool {
-	return limit > 0 && a.meter != nil && now.Sub(a.lastUpd) >= urgentGap && a.meter.queueNow() > limit
+	if a.meter == nil || now.Sub(a.lastUpd) < urgentGap {
+		return false
+	}
+	_, fell := a.fell()
+	return fell || (limit > 0 && a.meter.queueNow() > limit)
+}
+
+// fell says whether the link meter sees the link fall under 80 % of the
+// rung being sent, and at what rate it now delivers. A probe's padding is
+// not the rung's: its queue is the probe's to cut.
+func (a *viewerAdapt) fell() (int, bool) {
+	if a.meter == nil || a.rungBps <= 0 || a.probeRate > 0 {
+		return 0, false
+	}
+	return a.meter.falling(a.rungBps * 4 / 5)
 }
 
 // urgentGap is the least time between two decisions.
