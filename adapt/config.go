@@ -33,10 +33,16 @@ type Config struct {
 	OveruseConfirm int `yaml:"overuse_confirm"`
 	// DelayDown is the queueing delay (one-way delay above the link's base,
 	// from transport-wide feedback) above which, in two updates in a row
-	// or at twice the line in one, and not draining, the controller
-	// steps down; it sees a queue build before GCC's estimate falls and before the queue
-	// overflows into loss. 0 turns it off.
+	// or at DelayDeep times the line in one, and not draining, the
+	// controller steps down; it sees a queue build before GCC's estimate
+	// falls and before the queue overflows into loss. 0 turns it off.
 	DelayDown time.Duration `yaml:"delay_down"`
+	// DelayDeep is the factor on DelayDown over which one reading is
+	// congestion.
+	DelayDeep float64 `yaml:"delay_deep"`
+	// DelayRegrow is how far a queue may rise over its lowest since its
+	// peak and still count as draining (readings scatter by a few packets).
+	DelayRegrow time.Duration `yaml:"delay_regrow"`
 	// LossDown is the RTCP loss fraction above which the controller steps down.
 	LossDown float64 `yaml:"loss_down"`
 	// NACKDown is the NACK rate (newly NACKed packets per video packet
@@ -90,9 +96,10 @@ type Config struct {
 // drops taken after 2 updates, rises with alpha 0.3, headroom 1.25, up
 // margin 1.4 held for 3 s, or 1 s after a clean probe (doubling to 40 s
 // after a failure within 5 s, reset after 30 s), steps down on 2 updates of
-// overuse, 80 ms of queueing delay, or more than 10% loss or NACKs (one
-// step per 1 s), audio-only under 0.6 x the lowest rung for 2 s, a still
-// every 2 s, and a probe backoff of 2 s doubling to 4 s.
+// overuse, 80 ms of queueing delay twice (160 ms once; a queue rising 20 ms
+// from its low point after a step down grows again), or more than 10% loss
+// or NACKs (one step per 1 s), audio-only under 0.6 x the lowest rung for
+// 2 s, a still every 2 s, and a probe backoff of 2 s doubling to 4 s.
 func DefaultConfig() Config {
 	return Config{
 		MinEstimate:     30_000,
@@ -102,6 +109,8 @@ func DefaultConfig() Config {
 		Headroom:        1.25,
 		OveruseConfirm:  2,
 		DelayDown:       80 * time.Millisecond,
+		DelayDeep:       2,
+		DelayRegrow:     20 * time.Millisecond,
 		LossDown:        0.10,
 		NACKDown:        0.10,
 		NACKMinPackets:  50,
@@ -168,6 +177,12 @@ var checks = []check{
 	{"delay_down must not be negative",
 		func(c *Config) bool { return c.DelayDown >= 0 },
 		func(c *Config, d Config) { c.DelayDown = d.DelayDown }},
+	{"delay_deep must be at least 1",
+		func(c *Config) bool { return c.DelayDeep >= 1 },
+		func(c *Config, d Config) { c.DelayDeep = d.DelayDeep }},
+	{"delay_regrow must not be negative",
+		func(c *Config) bool { return c.DelayRegrow >= 0 },
+		func(c *Config, d Config) { c.DelayRegrow = d.DelayRegrow }},
 	{"probe_hold must be in (0, hold_up]",
 		func(c *Config) bool { return c.ProbeHold > 0 && c.ProbeHold <= c.HoldUp },
 		func(c *Config, d Config) { c.ProbeHold = min(d.ProbeHold, c.HoldUp) }},

@@ -225,7 +225,7 @@ func (c *Controller) congestion(s Stats) string {
 	if s.QueueDelay < c.cfg.DelayDown/2 {
 		c.peakQueue, c.troughQueue = 0, 0 // drained: a queue from now on is a new one
 	}
-	regrowing := c.troughQueue > 0 && s.QueueDelay > c.troughQueue+max(regrowMin, c.troughQueue/10)
+	regrowing := c.troughQueue > 0 && s.QueueDelay > c.troughQueue+max(c.cfg.DelayRegrow, c.troughQueue/10)
 	if s.QueueDelay >= c.peakQueue {
 		c.peakQueue, c.troughQueue = s.QueueDelay, s.QueueDelay
 	} else {
@@ -237,7 +237,7 @@ func (c *Controller) congestion(s Stats) string {
 	deep := false
 	if c.cfg.DelayDown > 0 && s.QueueDelay > c.cfg.DelayDown && !draining {
 		c.delayRun++
-		deep = s.QueueDelay > 2*c.cfg.DelayDown
+		deep = float64(s.QueueDelay) > c.cfg.DelayDeep*float64(c.cfg.DelayDown)
 	} else {
 		c.delayRun = 0
 	}
@@ -264,10 +264,6 @@ func (c *Controller) congestion(s Stats) string {
 	}
 	return ""
 }
-
-// regrowMin is how far a queue may rise over its lowest since its peak
-// and still count as draining (readings scatter by a few packets).
-const regrowMin = 20 * time.Millisecond
 
 // nackWindow is how many updates the NACK rate is taken over: about a
 // second.

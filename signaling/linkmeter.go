@@ -422,27 +422,17 @@ func (m *linkMeter) backlogParts(now time.Time) (rate int, after int64, ago time
 	return m.delivered(), m.sentBytes - m.lastAckCum, time.Duration(now.Sub(m.start).Microseconds()-m.lastAckEnd) * time.Microsecond
 }
 
-// A link whose rate has just fallen far under what is sent shows, before
-// its queue is deep, as packets arriving slower than they were sent while
-// their delay climbs: over the latest fallWindow of arrivals the queue rose
-// by fallRise or more.
-const (
-	fallWindow  = 60 * time.Millisecond
-	fallRise    = 40 * time.Millisecond
-	fallPackets = 6
-)
-
-// falling says whether the link has just fallen under bps: over the latest
-// fallWindow of arrivals the queue rose by fallRise or more while the
-// packets arrived at under bps. It returns that arrival rate, the link's
-// new rate. A keyframe's burst also raises the queue, but arrives at the
-// link's full rate.
-func (m *linkMeter) falling(bps int) (int, bool) {
+// falling says whether the link has just fallen under bps, as fc says
+// (FallConfig): packets arriving slower than they were sent while their
+// delay climbs, before the queue is deep. It returns the rate they arrive
+// at, the link's new rate.
+func (m *linkMeter) falling(bps int, fc FallConfig) (int, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.nRecv < 2 || bps <= 0 {
 		return 0, false
 	}
+	fallWindow, fallPackets := fc.Window, fc.Packets
 	// The latest fallWindow of arrivals, and at least fallPackets of them
 	// (a thin link delivers few), within 4 windows.
 	newest := m.recv[(m.nRecv-1)%meterRing]
@@ -466,7 +456,7 @@ func (m *linkMeter) falling(bps int) (int, bool) {
 		return 0, false
 	}
 	rate := int(int64(bytes-rateFrom.size) * 8 * 1_000_000 / (newest.arrival - rateFrom.arrival))
-	return rate, newest.excess-first.excess >= fallRise.Microseconds() && rate < bps
+	return rate, newest.excess-first.excess >= fc.Rise.Microseconds() && rate < bps
 }
 
 // takeLost returns the packets reported lost since its previous call.

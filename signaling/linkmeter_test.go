@@ -197,7 +197,7 @@ func TestLinkMeterFalling(t *testing.T) {
 	l := newMeterLink(t, 5_000_000)
 	l.lag = true
 	l.afterFeedback = func() {
-		if _, fell := l.m.falling(800_000); fell {
+		if _, fell := l.m.falling(800_000, DefaultSenderConfig().Fall); fell {
 			t.Fatalf("falling on a clean 5 Mb/s link at %v", l.now.Sub(l.m.start))
 		}
 	}
@@ -211,7 +211,7 @@ func TestLinkMeterFalling(t *testing.T) {
 	var seen time.Duration = -1
 	var rate int
 	l.afterFeedback = func() {
-		if r, fell := l.m.falling(2_200_000 * 4 / 5); fell && seen < 0 {
+		if r, fell := l.m.falling(2_200_000*4/5, DefaultSenderConfig().Fall); fell && seen < 0 {
 			seen, rate = l.now.Sub(drop), r
 		}
 	}

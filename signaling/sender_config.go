@@ -21,6 +21,9 @@ type SenderConfig struct {
 	// delivered caps the estimate, and at or under which a probe counts
 	// as clean.
 	LossCap float64 `yaml:"loss_cap"`
+	// Fall is how a steep fall of the link is seen before its queue is
+	// deep.
+	Fall FallConfig `yaml:"fall"`
 	// Probe shapes the padding sent to find out whether the link carries
 	// more.
 	Probe ProbeConfig `yaml:"probe"`
@@ -28,6 +31,18 @@ type SenderConfig struct {
 	Hold HoldConfig `yaml:"hold"`
 	// Resend bounds retransmissions.
 	Resend ResendConfig `yaml:"resend"`
+}
+
+// FallConfig: over the latest Window of arrivals (and at least Packets of
+// them) the queue rose by Rise or more while the newest Packets arrived at
+// under Share of the rung's bitrate: the link fell, and carries what they
+// arrive at. A keyframe's burst also raises the queue, but arrives at the
+// link's full rate.
+type FallConfig struct {
+	Window  time.Duration `yaml:"window"`
+	Rise    time.Duration `yaml:"rise"`
+	Packets int           `yaml:"packets"`
+	Share   float64       `yaml:"share"`
 }
 
 // ProbeConfig shapes probes.
@@ -86,6 +101,7 @@ func DefaultSenderConfig() SenderConfig {
 	return SenderConfig{
 		StandingQueue: 50 * time.Millisecond,
 		LossCap:       0.10,
+		Fall:          FallConfig{Window: 60 * time.Millisecond, Rise: 40 * time.Millisecond, Packets: 6, Share: 0.8},
 		Probe: ProbeConfig{
 			Ramp:       200 * time.Millisecond,
 			Clean:      time.Second,
@@ -110,6 +126,14 @@ func (c SenderConfig) Validate() error {
 		}
 	}
 	positive("standing_queue", c.StandingQueue)
+	positive("fall.window", c.Fall.Window)
+	positive("fall.rise", c.Fall.Rise)
+	if c.Fall.Packets < 2 {
+		errs = append(errs, fmt.Errorf("fall.packets: must be at least 2, got %d", c.Fall.Packets))
+	}
+	if c.Fall.Share < 0 || c.Fall.Share > 1 {
+		errs = append(errs, fmt.Errorf("fall.share: must be in [0, 1] (0 = off), got %g", c.Fall.Share))
+	}
 	positive("probe.ramp", c.Probe.Ramp)
 	positive("probe.clean", c.Probe.Clean)
 	positive("probe.abort_queue", c.Probe.AbortQueue)

@@ -161,14 +161,14 @@ func (a *viewerAdapt) urgent(now time.Time, limit time.Duration) bool {
 	return fell || (limit > 0 && a.meter.queueNow() > limit)
 }
 
-// fell says whether the link meter sees the link fall under 80 % of the
-// rung being sent, and at what rate it now delivers. A probe's padding is
-// not the rung's: its queue is the probe's to cut.
+// fell says whether the link meter sees the link fall under Fall.Share of
+// the rung being sent, and at what rate it now delivers. A probe's padding
+// is not the rung's: its queue is the probe's to cut.
 func (a *viewerAdapt) fell() (int, bool) {
 	if a.meter == nil || a.rungBps <= 0 || a.probeRate > 0 {
 		return 0, false
 	}
-	return a.meter.falling(a.rungBps * 4 / 5)
+	return a.meter.falling(int(float64(a.rungBps)*a.sc.Fall.Share), a.sc.Fall)
 }
 
 // urgentGap is the least time between two decisions.
