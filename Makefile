@@ -60,6 +60,12 @@ clean:
 deps-cuda:
 	./scripts/deps-cuda.sh
 
+## gpu-bundle: the CUDA kernels' test binary and Debian's NVRTC under .gpu/,
+## for a machine with an NVIDIA GPU and no Go; scripts/gpu-run.sh runs them there.
+.PHONY: gpu-bundle
+gpu-bundle:
+	./scripts/gpu-bundle.sh
+
 ## cuda-check: vet and build with -tags cuda and compile every kernel with
 ## NVRTC (no GPU needed), then CUDA against the CPU where a GPU is; skipped
 ## when the CUDA headers are not installed.
