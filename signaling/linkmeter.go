@@ -413,6 +413,14 @@ func (m *linkMeter) backlog(now time.Time) (d time.Duration, known bool) {
 	return max(0, time.Duration(left)*time.Microsecond), true
 }
 
+// ackedBefore says whether the newest packet the feedback acknowledged
+// was sent before t: all the feedback tells of is older than t.
+func (m *linkMeter) ackedBefore(t time.Time) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.nRecv > 0 && m.lastAckAt < t.Sub(m.start).Microseconds()
+}
+
 // backlogParts returns what backlog is made of, for debugging: the
 // delivered rate, the bytes sent after the newest acknowledged packet, and
 // how long ago that packet arrived.

@@ -225,6 +225,23 @@ func TestLinkMeterFalling(t *testing.T) {
 	}
 }
 
+// TestLinkMeterAckedBefore: whether all the feedback tells of was sent
+// before a time, with feedback that lags by the queue.
+func TestLinkMeterAckedBefore(t *testing.T) {
+	l := newMeterLink(t, 600_000)
+	l.lag = true
+	l.run(500*time.Millisecond, 3636*time.Microsecond, 1000) // 2.2 Mb/s into 600 kb/s
+	switched := l.now
+	l.run(100*time.Millisecond, 40*time.Millisecond, 1000)
+	if !l.m.ackedBefore(switched) {
+		t.Fatal("feedback 100 ms after the switch, behind a 1 s queue, already tells of packets sent after it")
+	}
+	l.idle(2*time.Second, 20*time.Millisecond, func() {})
+	if l.m.ackedBefore(switched) {
+		t.Fatal("the queue has drained, yet the feedback tells only of packets sent before the switch")
+	}
+}
+
 func TestLinkMeterLoss(t *testing.T) {
 	l := newMeterLink(t, 5_000_000)
 	l.drop = func(seq uint16) bool { return seq%10 == 3 }

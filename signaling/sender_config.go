@@ -82,7 +82,9 @@ type HoldConfig struct {
 	// delivers, less the time gone by) is under it. The new rung's keyframe
 	// then arrives right behind the last of the old rung's frames.
 	Resume time.Duration `yaml:"resume"`
-	// Max ends a hold in any case.
+	// Max ends a hold in any case. After a switch down, the controller's
+	// settle time goes on while the feedback tells only of packets sent
+	// before the switch (their queue is the old rung's), for Max at most.
 	Max time.Duration `yaml:"max"`
 }
 

@@ -148,7 +148,8 @@ type viewerAdapt struct {
 	last       adapt.Decision
 	since      time.Time // when the current rung began, for seconds-at-rung
 
-	sc SenderConfig
+	sc     SenderConfig
+	downAt time.Time // the latest switch down carried out
 
 	mu       sync.Mutex
 	info     ViewerInfo
@@ -270,13 +271,12 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 	}
 	metered := ls.Acked > 0 || ls.QueueDelay > 0
 	s.QueueDelay = ls.QueueDelay
+	fellRate, fell := 0, false
 	if metered {
 		// A queue still growing: the one standing now, rather than the
 		// mean since the previous update, which lags it.
 		s.QueueDelay = max(s.QueueDelay, a.meter.queueNow())
-		if rate, fell := a.fell(); fell {
-			s.Fell, s.Estimate = true, rate
-		}
+		fellRate, fell = a.fell()
 	}
 	if metered && s.QueueDelay < a.sc.StandingQueue/2 {
 		// GCC's overuse state outlives the queue it saw by seconds; the
@@ -292,7 +292,7 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 		a.minRTT = s.RTT
 	}
 	queued := metered && s.QueueDelay > a.sc.StandingQueue
-	clean := s.Loss <= a.sc.LossCap && !s.Overuse && !queued
+	clean := s.Loss <= a.sc.LossCap && !s.Overuse && !queued && !fell
 	ownQueue := a.probeRate > 0 || (!a.probeEnded.IsZero() && now.Sub(a.probeEnded) < a.sc.Probe.Drain) || a.probeLoss(s.Loss)
 	if (queued || s.Loss > a.sc.LossCap) && !ownQueue {
 		a.probeUntil = time.Time{} // the link got worse: what a probe showed no longer holds
@@ -347,12 +347,23 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 	if need := int(float64(a.rungBps) * a.headroom); clean && a.rungBps > 0 && s.Estimate < need {
 		s.Estimate = need
 	}
+	if fell {
+		// The link has just fallen: it carries what arrives now, whatever
+		// was delivered over the latest 200 ms or GCC says.
+		s.Fell, s.Estimate = true, fellRate
+	}
 	a.probe(now, s, metered, delivered)
 	s.Probing = a.probeRate > 0 || (!a.probeEnded.IsZero() && now.Sub(a.probeEnded) < a.sc.Probe.Drain) ||
 		a.probeLoss(s.Loss)
 	// (a probe started or cut just now counts too)
 	if now.Before(a.probeUntil) && a.probeOK > s.Estimate && clean {
 		s.Estimate, s.Probed = a.probeOK, true
+	}
+	if !a.downAt.IsZero() && now.Sub(a.downAt) < a.sc.Hold.Max && a.meter != nil && a.meter.ackedBefore(a.downAt) {
+		// The feedback still tells only of packets sent before the latest
+		// switch down: its queue is the old rung's, the settle time goes
+		// on (for Hold.Max at most, should the feedback stop).
+		a.ctrl.SwitchedDown(now)
 	}
 	d := a.ctrl.Update(s)
 	if a.meter != nil {

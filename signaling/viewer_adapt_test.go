@@ -200,3 +200,36 @@ func TestProbeLossReport(t *testing.T) {
 		t.Fatal("loss reported 2.5 s after a probe's end counted as the probe's")
 	}
 }
+
+// TestFallSetsEstimate: when the link meter sees the link fall, the
+// controller gets the rate packets arrive at now, not the rung's need
+// (which would keep a clean link on its rung) nor the delivered rate of
+// the latest 200 ms, and steps straight to the rung that rate carries.
+func TestFallSetsEstimate(t *testing.T) {
+	l := newMeterLink(t, 5_000_000)
+	l.lag = true
+	l.run(2*time.Second, 3636*time.Microsecond, 1000) // 2.2 Mb/s
+	l.rate = 600_000
+	rungs := []adapt.Rung{{Name: "hi", Bitrate: 2_200_000}, {Name: "mid", Bitrate: 800_000}, {Name: "lo", Bitrate: 250_000}}
+	a := &viewerAdapt{est: fixedEstimate{bps: 3_000_000}, meter: l.m, stats: &linkStats{}, rungs: rungs, headroom: 1.25,
+		sc: DefaultSenderConfig(), ctrl: adapt.New(adapt.Config{StartRung: "hi"}, rungs, l.now)}
+	a.setRung("hi", 2_200_000)
+	a.probeNext = l.now.Add(time.Hour)
+	a.update(l.now, "cam", "v1")
+	fell := false
+	for i := 0; i < 40 && !fell; i++ { // up to 160 ms after the fall
+		l.run(4*time.Millisecond, 3636*time.Microsecond, 1000)
+		a.packets, a.bytes = 1, 1000
+		a.update(l.now, "cam", "v1")
+		fell = a.lastStats.Fell
+	}
+	if !fell {
+		t.Fatal("the fall to 600 kb/s never reached the controller")
+	}
+	if e := a.lastStats.Estimate; e > 800_000 {
+		t.Errorf("estimate %d b/s on the fall, want the arrival rate of about 600 kb/s", e)
+	}
+	if a.last.Rung != "lo" {
+		t.Errorf("stepped to %s (%s) on the fall, want lo, the rung 600 kb/s carries", a.last.Rung, a.last.Reason)
+	}
+}

@@ -128,6 +128,15 @@ func (a *viewerAdapt) holdDrained(h *videoHold, now time.Time) bool {
 // resumeLagged ends a hold judged on the feedback's lagging queue alone.
 const resumeLagged = 400 * time.Millisecond
 
+// switchedDown records a switch down carried out at now (later than
+// decided when it was held): the controller's settle time counts from
+// here, and goes on while the feedback still tells only of packets sent
+// before it (update), whose queue is the old rung's.
+func (a *viewerAdapt) switchedDown(now time.Time) {
+	a.downAt = now
+	a.ctrl.SwitchedDown(now)
+}
+
 // stepsDown says whether going from feed from to feed to lowers the
 // bitrate: a lower rung, or a frame-rate-capped one.
 func (a *viewerAdapt) stepsDown(to, from *stream.Feed) bool {

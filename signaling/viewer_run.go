@@ -167,15 +167,15 @@ func (v *viewerSession) run(rung *stream.Feed) {
 			}
 		case p := <-pendingC:
 			// The first packet of a new reader is a keyframe: switch here.
-			from := cur.Feed().Info().Name
+			fromFeed := cur.Feed()
+			from := fromFeed.Info().Name
 			cur.Close()
 			cur, pending = pending, nil
-			if hold.dropping {
-				// A held switch down: the settle time counts from now.
-				ad.ctrl.SwitchedDown(time.Now())
-			}
 			hold.dropping = false
 			f := cur.Feed()
+			if ad.stepsDown(f, fromFeed) {
+				ad.switchedDown(time.Now())
+			}
 			v.feed.Store(f)
 			if ad.meter != nil {
 				// Packets of the old rung before this keyframe are of
