@@ -317,6 +317,12 @@ func TestNVDECFailsMidStream(t *testing.T) {
 	}
 	v.hwErrs = 0 // a good frame in between: the count starts again
 	for i := 0; i < nvdecMaxErrors; i++ {
+		v.nvdecFailed(astiav.ErrInvaliddata) // a corrupt input is not NVDEC's failure
+	}
+	if v.dec != d {
+		t.Fatal("decoder replaced on invalid input data")
+	}
+	for i := 0; i < nvdecMaxErrors; i++ {
 		v.nvdecFailed(errors.New("CUDA_ERROR_LAUNCH_FAILED"))
 	}
 	if v.dec == d || v.dec.hw != nil || !v.needKey {

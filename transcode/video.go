@@ -1,6 +1,7 @@
 package transcode
 
 import (
+	"errors"
 	"time"
 
 	"github.com/asticode/go-astiav"
@@ -69,9 +70,9 @@ const nvdecMaxErrors = 3
 
 // nvdecFailed counts an error of an NVDEC decoder: after nvdecMaxErrors in
 // a row the stream goes on with FFmpeg's CPU decoder from the next
-// keyframe, and says why.
+// keyframe, and says why. Invalid data is the input's fault, not NVDEC's.
 func (v *videoPath) nvdecFailed(err error) {
-	if v.dec.hw == nil {
+	if v.dec.hw == nil || errors.Is(err, astiav.ErrInvaliddata) {
 		return
 	}
 	if v.hwErrs++; v.hwErrs < nvdecMaxErrors {
