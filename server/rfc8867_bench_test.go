@@ -197,12 +197,7 @@ type rfc8867Run struct {
 
 // rfc8867Inner runs inside the namespace.
 func rfc8867Inner(b *testing.B) {
-	srv := startServer(b, false)
-	defer srv.Close()
-	shapeMedia(b, srv)
-	pub := e2e.PublishTestPattern(b, srv.rtmpURL("cam", testToken), "640x360", 30, 0)
-	defer pub.Stop()
-	info := waitLive(b, srv, "cam", 30*time.Second)
+	srv, info := shapedStream(b)
 	var ladder []string
 	run := rfc8867Run{changes: []time.Duration{0}, widths: map[string]int{}, capped: map[string]bool{}}
 	for _, r := range info.Rungs {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mutstream/mutstream/internal/e2e"
+	"github.com/mutstream/mutstream/stream"
 )
 
 // shapedEnv marks the inner run of TestShapedLink, inside its namespace.
@@ -122,16 +123,22 @@ func setRate(t testing.TB, rate string) {
 	}
 }
 
+// shapedStream, inside the namespace, starts mediad with what it sends
+// shaped (the viewer's downlink; its feedback, RTMP ingest and HTTP are
+// not), publishes the 640x360 30 fps test pattern as "cam" and waits for
+// it to go live. Both end with tb.
+func shapedStream(tb testing.TB) (*Server, stream.Info) {
+	tb.Helper()
+	srv := startServer(tb, false)
+	tb.Cleanup(srv.Close)
+	shapeMedia(tb, srv)
+	e2e.PublishTestPattern(tb, srv.rtmpURL("cam", testToken), "640x360", 30, 0)
+	return srv, waitLive(tb, srv, "cam", 30*time.Second)
+}
+
 // shapedInner runs inside the namespace.
 func shapedInner(t *testing.T) {
-	srv := startServer(t, false)
-	defer srv.Close()
-	// Only what mediad sends over UDP is shaped: the viewer's downlink.
-	// Its feedback, RTMP ingest and HTTP are not.
-	shapeMedia(t, srv)
-	pub := e2e.PublishTestPattern(t, srv.rtmpURL("cam", testToken), "640x360", 30, 0)
-	defer pub.Stop()
-	waitLive(t, srv, "cam", 30*time.Second)
+	srv, _ := shapedStream(t)
 	browser := e2e.NewBrowser(t)
 	tab := browser.Open(t, srv.url("/watch/cam"))
 	sample := func() videoStats {

@@ -38,19 +38,18 @@ type linkMeter struct {
 	baseFirst bool
 
 	// Since the latest take.
-	excessSum  int64 // µs of one-way delay above base, summed
-	excessN    int
-	lost       int
-	reported   int
-	lastAckAt  int64        // send time (µs since start) of the newest acknowledged packet
-	lastAckEnd int64        // its arrival, in the sender's clock less the base delay
-	lastAckCum int64        // bytes sent up to and with it
-	sentBytes  int64        // bytes sent in all
-	lastSentAt int64        // send time of the newest packet sent
-	lastExcess int64        // µs of queueing delay of the latest packet acknowledged
-	lostRecent int          // packets reported lost since takeLost
-	recent     [64][2]int64 // arrival and queueing delay of the latest packets acknowledged
-	nRecent    int
+	excessSum int64 // µs of one-way delay above base, summed
+	excessN   int
+	lost      int
+	reported  int
+
+	lastAckAt  int64 // send time (µs since start) of the newest acknowledged packet
+	lastAckEnd int64 // its arrival, in the sender's clock less the base delay
+	lastAckCum int64 // bytes sent up to and with it
+	sentBytes  int64 // bytes sent in all
+	lastSentAt int64 // send time of the newest packet sent
+	lastExcess int64 // µs of queueing delay of the latest packet acknowledged
+	lostRecent int   // packets reported lost since takeLost
 
 	// Retransmissions: a token bucket, and the switch before which they
 	// are useless.
@@ -337,8 +336,6 @@ func (m *linkMeter) onArrival(seq uint16, arrival int64) {
 	}
 	m.excessSum += m.lastExcess
 	m.excessN++
-	m.recent[m.nRecent%len(m.recent)] = [2]int64{arrival, m.lastExcess}
-	m.nRecent++
 }
 
 // observeBase takes a one-way delay (arbitrary offset, µs) of a packet sent
@@ -377,18 +374,17 @@ const standingWindow = 40 * time.Millisecond
 func (m *linkMeter) queueNow() time.Duration {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.nRecent == 0 {
+	if m.nRecv == 0 {
 		return 0
 	}
-	n := len(m.recent)
-	newest := m.recent[(m.nRecent-1)%n]
-	least := newest[1]
-	for i := m.nRecent - 2; i >= 0 && i >= m.nRecent-n; i-- {
-		r := m.recent[i%n]
-		if r[0] < newest[0]-standingWindow.Microseconds() {
+	newest := m.recv[(m.nRecv-1)%meterRing]
+	least := newest.excess
+	for i := m.nRecv - 2; i >= 0 && i > m.nRecv-meterRing; i-- {
+		r := m.recv[i%meterRing]
+		if r.arrival < newest.arrival-standingWindow.Microseconds() {
 			break
 		}
-		least = min(least, r[1])
+		least = min(least, r.excess)
 	}
 	return time.Duration(least) * time.Microsecond
 }
@@ -419,15 +415,6 @@ func (m *linkMeter) ackedBefore(t time.Time) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.nRecv > 0 && m.lastAckAt < t.Sub(m.start).Microseconds()
-}
-
-// backlogParts returns what backlog is made of, for debugging: the
-// delivered rate, the bytes sent after the newest acknowledged packet, and
-// how long ago that packet arrived.
-func (m *linkMeter) backlogParts(now time.Time) (rate int, after int64, ago time.Duration) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.delivered(), m.sentBytes - m.lastAckCum, time.Duration(now.Sub(m.start).Microseconds()-m.lastAckEnd) * time.Microsecond
 }
 
 // falling says whether the link has just fallen under bps, as fc says

@@ -202,9 +202,7 @@ func (v *viewerSession) run(rung *stream.Feed) {
 			decide()
 		case now := <-padTick.C:
 			if hold.target != nil && (ad.holdDrained(&hold, now) || now.Sub(hold.since) > ad.sc.Hold.Max) {
-				backlog, _ := ad.meter.backlog(now)
-				rate, after, ago := ad.meter.backlogParts(now)
-				v.log.Debug("video hold ended", "held_ms", now.Sub(hold.since).Milliseconds(), "predicted_queue_ms", backlog.Milliseconds(), "feedback_queue_ms", ad.meter.queueNow().Milliseconds(), "rate", rate, "bytes_after", after, "acked_arrived_ms_ago", ago.Milliseconds())
+				v.log.Debug("video hold ended", "held_ms", now.Sub(hold.since).Milliseconds(), "feedback_queue_ms", ad.meter.queueNow().Milliseconds())
 				switchTo(hold.target, hold.reason)
 				hold.target = nil
 			}

@@ -11,7 +11,6 @@ import (
 	"github.com/mutstream/mutstream/gpu"
 	"github.com/mutstream/mutstream/gpu/cpu"
 	"github.com/mutstream/mutstream/gpu/cuda"
-	"github.com/mutstream/mutstream/stream"
 )
 
 // TestDeviceMutation decodes a clip on NVDEC and runs a chain on each frame
@@ -26,12 +25,7 @@ func TestDeviceMutation(t *testing.T) {
 	}
 	defer b.Close()
 	tracks, pkts := demux(t, testClip(t, "in.flv", "testsrc2=size=640x360:rate=30", 1))
-	var vt stream.Track
-	for _, tr := range tracks {
-		if tr.Kind == stream.KindVideo {
-			vt = tr
-		}
-	}
+	vt := videoTrack(t, tracks)
 	log, logs := captureLog()
 	hw, err := openVideoDecoder(vt, Hardware{Decode: true}, log)
 	if err != nil || hw.hw == nil {

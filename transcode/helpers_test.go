@@ -321,3 +321,15 @@ func decodeAll(t *testing.T, d *decoder, pkts []*stream.Packet, fn func(*astiav.
 	}
 	drain()
 }
+
+// videoTrack returns the video track among tracks.
+func videoTrack(tb testing.TB, tracks []stream.Track) stream.Track {
+	tb.Helper()
+	for _, tr := range tracks {
+		if tr.Kind == stream.KindVideo {
+			return tr
+		}
+	}
+	tb.Fatal("no video track")
+	return stream.Track{}
+}

@@ -91,12 +91,7 @@ func TestFallbackDecoderNVDEC(t *testing.T) {
 	src := makeInput(t, "in.flv", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30",
 		"-t", "1", "-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-g", "15")
 	tracks, pkts := demux(t, src)
-	var vt stream.Track
-	for _, tr := range tracks {
-		if tr.Kind == stream.KindVideo {
-			vt = tr
-		}
-	}
+	vt := videoTrack(t, tracks)
 	log, logs := captureLog()
 	var d *decoder
 	CaptureFFmpegLogs(func() {
@@ -295,12 +290,7 @@ func TestPipelineFallbackHardware(t *testing.T) {
 func TestNVDECFailsMidStream(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	tracks, pkts := demux(t, testClip(t, "in.flv", "testsrc2=size=320x240:rate=30", 1))
-	var vt stream.Track
-	for _, tr := range tracks {
-		if tr.Kind == stream.KindVideo {
-			vt = tr
-		}
-	}
+	vt := videoTrack(t, tracks)
 	log, logs := captureLog()
 	d, err := openDecoder(vt)
 	if err != nil {
