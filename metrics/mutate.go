@@ -18,10 +18,10 @@ var (
 	}, []string{"backend"})
 
 	// HardwareFallbacks counts streams moved off a GPU stage while running
-	// (NVDEC failing mid-stream), by stage.
+	// (NVDEC failing mid-stream, scale_cuda failing), by stage.
 	HardwareFallbacks = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "mediad_hardware_fallbacks_total",
-		Help: "Streams moved from a GPU stage to the CPU while running (decode: NVDEC failing mid-stream).",
+		Help: "Streams moved from a GPU stage to the CPU while running (decode: NVDEC failing mid-stream; scale: scale_cuda failing).",
 	}, []string{"stage"})
 )
 

@@ -76,10 +76,13 @@ func hardwareFor(r probe.Report, log *slog.Logger) transcode.Hardware {
 	if s, ok := r.Stage(probe.StageDecode); ok && s.Backend == probe.BackendNVDEC {
 		hw.Decode = true
 	}
+	if s, ok := r.Stage(probe.StageScale); ok && s.Backend == probe.BackendScaleCUDA {
+		hw.Scale = true
+	}
 	if s, ok := r.Stage(probe.StageEncode); ok && s.Backend == probe.BackendNVENC {
 		hw.Encode = true
 	}
-	log.Info("video backends", "decode_nvdec", hw.Decode, "encode_nvenc", hw.Encode, "gpu", r.GPU)
+	log.Info("video backends", "decode_nvdec", hw.Decode, "scale_cuda", hw.Scale, "encode_nvenc", hw.Encode, "gpu", r.GPU)
 	return hw
 }
 

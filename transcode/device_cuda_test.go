@@ -113,10 +113,3 @@ func TestDeviceMutation(t *testing.T) {
 		t.Errorf("device mutation not logged:\n%s", logs)
 	}
 }
-
-func absDiff(a, b byte) int {
-	if a > b {
-		return int(a - b)
-	}
-	return int(b - a)
-}

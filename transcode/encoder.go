@@ -17,7 +17,7 @@ const x264GOPFrames = 1 << 20
 // with SPS/PPS before every IDR.
 func openH264Encoder(w, h, fps, bitrate int, cfg Config) (*astiav.CodecContext, error) {
 	rate := strconv.Itoa(bitrate)
-	return openH264With("libx264", w, h, fps, bitrate, cfg.Threads, [][2]string{
+	return openH264With("libx264", w, h, fps, bitrate, cfg.Threads, nil, [][2]string{
 		{"preset", cfg.Preset},
 		{"tune", "zerolatency"},
 		{"profile", "baseline"},
@@ -31,8 +31,10 @@ func openH264Encoder(w, h, fps, bitrate int, cfg Config) (*astiav.CodecContext, 
 
 // openH264With opens the H.264 encoder name at w x h, fps, bitrate
 // (yuv420p in, the pipeline's time base, a keyframe interval that never
-// fires: every keyframe is forced) with its private options.
-func openH264With(name string, w, h, fps, bitrate, threads int, options [][2]string) (cc *astiav.CodecContext, err error) {
+// fires: every keyframe is forced) with its private options. With a
+// hardware frame as input, it takes frames like input (their frames
+// context, in device memory) instead of yuv420p.
+func openH264With(name string, w, h, fps, bitrate, threads int, input *astiav.Frame, options [][2]string) (cc *astiav.CodecContext, err error) {
 	codec := astiav.FindEncoderByName(name)
 	if codec == nil {
 		return nil, fmt.Errorf("%w: FFmpeg has no %s encoder", ErrUnsupportedCodec, name)
@@ -55,6 +57,11 @@ func openH264With(name string, w, h, fps, bitrate, threads int, options [][2]str
 	cc.SetBitRate(int64(bitrate))
 	cc.SetGopSize(x264GOPFrames)
 	cc.SetThreadCount(threads)
+	if input != nil {
+		if err := takeHardwareFrames(cc, input); err != nil {
+			return cc, fmt.Errorf("%s: %w", name, err)
+		}
+	}
 
 	opts := tracked(astiav.NewDictionary())
 	defer free(opts)

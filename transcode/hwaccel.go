@@ -14,13 +14,18 @@ import (
 // Hardware says which video stages try NVIDIA hardware through FFmpeg. The
 // server sets it from the capability probe (gpu: auto | off | require);
 // each stream, and each rung, falls back to the CPU on its own when the
-// hardware cannot open, with the reason logged. Frames always reach the
-// mutation chain and the scalers as host frames (NV12 from NVDEC), so the
-// rest of the pipeline is the same either way.
+// hardware cannot open, with the reason logged.
 type Hardware struct {
 	// Decode opens video decoders with FFmpeg's cuda hwaccel (NVDEC) on a
-	// CUDA device on its primary context, and downloads every frame.
+	// CUDA device on its primary context. Its frames stay in device memory
+	// through a CUDA mutation chain; a CPU chain gets them downloaded.
 	Decode bool
+	// Scale keeps NVDEC frames in device memory up to the rungs, which
+	// scale them with scale_cuda and either encode them there (NVENC) or
+	// download each rung's frame once (libx264). Without it, or once
+	// scale_cuda fails, every frame is downloaded once and scaled with
+	// swscale.
+	Scale bool
 	// Encode opens h264_nvenc for the rungs instead of libx264.
 	Encode bool
 }
@@ -162,7 +167,7 @@ const (
 // opens, else libx264, saying why. It returns the encoder's name.
 func openVideoEncoder(w, h, fps, bitrate int, cfg Config, hw Hardware, log *slog.Logger) (*astiav.CodecContext, string, error) {
 	if hw.Encode {
-		cc, err := openNVENCEncoder(w, h, fps, bitrate, cfg)
+		cc, err := openNVENCEncoder(w, h, fps, bitrate, cfg, nil)
 		if err == nil {
 			return cc, encoderNVENC, nil
 		}
@@ -175,10 +180,12 @@ func openVideoEncoder(w, h, fps, bitrate int, cfg Config, hw Hardware, log *slog
 // openNVENCEncoder opens h264_nvenc with the intent of openH264Encoder:
 // baseline profile, no B-frames, low-latency CBR with a VBV of about one
 // second, no scene-cut keyframes, IDRs only where the pipeline forces them
-// (picture type I with forced-idr), SPS/PPS in band before every IDR.
-func openNVENCEncoder(w, h, fps, bitrate int, cfg Config) (*astiav.CodecContext, error) {
+// (picture type I with forced-idr), SPS/PPS in band before every IDR. With
+// a CUDA frame as input it encodes frames like it straight from device
+// memory; else it takes yuv420p.
+func openNVENCEncoder(w, h, fps, bitrate int, cfg Config, input *astiav.Frame) (*astiav.CodecContext, error) {
 	rate := fmt.Sprint(bitrate)
-	return openH264With(encoderNVENC, w, h, fps, bitrate, 0, [][2]string{
+	return openH264With(encoderNVENC, w, h, fps, bitrate, 0, input, [][2]string{
 		{"preset", nvencPreset(cfg.Preset)},
 		{"tune", "ll"},
 		{"rc", "cbr"},

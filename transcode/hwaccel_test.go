@@ -225,9 +225,10 @@ func TestFallbackEncoderNVENC(t *testing.T) {
 	}
 }
 
-// TestPipelineFallbackHardware runs a whole pipeline with NVDEC and NVENC
-// asked for: without them it decodes and encodes on the CPU, says why, and
-// the rungs come out as usual; every FFmpeg object is freed at the end.
+// TestPipelineFallbackHardware runs a whole pipeline with NVDEC, scale_cuda
+// and NVENC asked for: without them it decodes, scales and encodes on the
+// CPU, says why, and the rungs come out as usual; on a GPU the same rungs
+// come out of the device path. Every FFmpeg object is freed at the end.
 func TestPipelineFallbackHardware(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	src := testClip(t, "in.flv", "testsrc2=size=640x360:rate=30", 2)
@@ -236,7 +237,7 @@ func TestPipelineFallbackHardware(t *testing.T) {
 	cfg.SourceRung, cfg.LowFPSRung, cfg.PauseIdleRungs = false, false, false
 	log, logs := captureLog()
 	hub := stream.NewHub(func(pub *stream.Publication) (stream.Pipeline, error) {
-		return StartWith(pub, cfg, Deps{Hardware: Hardware{Decode: true, Encode: true}}, log)
+		return StartWith(pub, cfg, Deps{Hardware: Hardware{Decode: true, Scale: true, Encode: true}}, log)
 	}, log)
 	pub, err := hub.Publish("hw", "test", tracks, func() {})
 	if err != nil {
@@ -278,6 +279,9 @@ func TestPipelineFallbackHardware(t *testing.T) {
 	}
 	if !stageOnGPU(probe.StageEncode, probe.BackendNVENC) && (!strings.Contains(s, "NVENC did not open") || !strings.Contains(s, "360p:libx264 180p:libx264")) {
 		t.Errorf("no NVENC fallback logged:\n%s", s)
+	}
+	if stageOnGPU(probe.StageScale, probe.BackendScaleCUDA) && strings.Contains(s, "scale_cuda failed") {
+		t.Errorf("scale_cuda fell back on a GPU that has it:\n%s", s)
 	}
 	checkFreed(t)
 }

@@ -63,8 +63,9 @@ type Deps struct {
 	// Event.Stream set. It is called on the pipeline goroutine and must not
 	// block.
 	OnEvent func(gpu.Event)
-	// Hardware says whether video decodes on NVDEC and rungs encode on
-	// NVENC, each falling back to the CPU on its own; zero means the CPU.
+	// Hardware says whether video decodes on NVDEC, scales with scale_cuda
+	// and encodes on NVENC, each falling back to the CPU on its own; zero
+	// means the CPU.
 	Hardware Hardware
 }
 
@@ -116,7 +117,7 @@ func StartWith(pub *stream.Publication, cfg Config, deps Deps, log *slog.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("stream %q video: %w", name, err)
 	}
-	p.video = &videoPath{p: p, dec: dec, track: vt, srcW: vt.Width, srcH: vt.Height, needKey: true}
+	p.video = &videoPath{p: p, dec: dec, track: vt, srcW: vt.Width, srcH: vt.Height, needKey: true, onDevice: deps.Hardware.Scale}
 	if at, ok := pub.Track(stream.KindAudio); ok {
 		p.audioTrack, p.hasAudio = at, true
 		if at.Codec != stream.CodecOpus {

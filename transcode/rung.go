@@ -27,11 +27,13 @@ type rungEncoder struct {
 	// low is this rung's frame-rate-capped variant, nil when it has none.
 	low *rungEncoder
 
+	cfg     Config
 	cc      *astiav.CodecContext
 	encoder string // h264_nvenc or libx264
 	sws     *astiav.SoftwareScaleContext
 	scaled  *astiav.Frame
 	pkt     *astiav.Packet
+	dev     rungDevice // frames in device memory (rung_device.go)
 
 	srcW, srcH int
 	srcFmt     astiav.PixelFormat
@@ -62,6 +64,7 @@ type rungEncoder struct {
 func newRungEncoder(streamName string, r plannedRung, feed *stream.Feed, w, h int, cfg Config, hw Hardware, log *slog.Logger) (*rungEncoder, error) {
 	e := &rungEncoder{
 		rung:        r,
+		cfg:         cfg,
 		feed:        feed,
 		w:           w,
 		h:           h,
@@ -153,25 +156,27 @@ func (e *rungEncoder) encode(src *astiav.Frame, pts int64, scheduledKey, run, lo
 	if !run && !lowKeep {
 		return nil
 	}
-	if err := e.ensureScaler(src); err != nil {
+	scaled, err := e.scale(src)
+	if err != nil {
 		return err
-	}
-	if err := e.sws.ScaleFrame(src, e.scaled); err != nil {
-		return fmt.Errorf("rung %s: scale: %w", e.rung.Name, err)
 	}
 	var errRun, errLow error
 	if run {
-		errRun = e.send(e.scaled, pts, scheduledKey)
+		errRun = e.send(scaled, pts, scheduledKey)
 	}
 	if lowKeep {
-		errLow = e.low.send(e.scaled, pts, scheduledKey)
+		errLow = e.low.send(scaled, pts, scheduledKey)
 	}
 	return errors.Join(errRun, errLow)
 }
 
 // send encodes the scaled frame f at pts, as an IDR when one is due on
-// this rung. The encoder references f only until send returns.
+// this rung. The encoder references f only until send returns, except
+// NVENC on device frames, which keeps its own reference.
 func (e *rungEncoder) send(f *astiav.Frame, pts int64, scheduledKey bool) error {
+	if err := e.matchInput(f); err != nil {
+		return err
+	}
 	f.SetPts(pts)
 	f.SetKeyFrame(false)
 	if e.wantIDR(pts, scheduledKey) {
@@ -248,6 +253,7 @@ func (e *rungEncoder) close() {
 	if e.v.mPausedSec != nil {
 		e.flushPaused(time.Now())
 	}
+	e.closeDevice()
 	free(e.sws)
 	free(e.scaled)
 	free(e.pkt)

@@ -74,6 +74,7 @@ func (p *Pipeline) openRungs(srcW, srcH int) error {
 			}
 			return err
 		}
+		e.dev.toHost = p.video.toHost
 		if base != nil {
 			base.low = e
 		}

@@ -2,6 +2,7 @@ package transcode
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/asticode/go-astiav"
@@ -18,6 +19,13 @@ type videoPath struct {
 	track  stream.Track // what dec decodes, to reopen it on the CPU
 	rungs  []*rungEncoder
 	hwErrs int // NVDEC errors in a row
+
+	// onDevice: NVDEC frames go to the rungs in device memory, for
+	// scale_cuda (Hardware.Scale, until it fails). cur is the device frame
+	// the rungs encode now and curHost its download, once one was needed.
+	onDevice bool
+	cur      *astiav.Frame
+	curHost  *astiav.Frame
 
 	srcW, srcH int
 	needKey    bool // drop until a keyframe (start, and after an error)
@@ -90,20 +98,47 @@ func (v *videoPath) nvdecFailed(err error) {
 	v.p.log.Warn("video decodes on the CPU from the next keyframe: NVDEC failed mid-stream", "errors_in_a_row", nvdecMaxErrors, "last_err", err)
 }
 
-// mutate runs the stream's mutation chain on f and returns the host frame
-// to scale and encode. A CUDA frame from NVDEC is mutated in device memory
-// where the chain can (the CUDA backend), then downloaded once; else it is
+// mutate runs the stream's mutation chain on f and returns the frame to
+// scale and encode. A CUDA frame from NVDEC is mutated in device memory
+// where the chain can (the CUDA backend, or no chain), then handed to the
+// rungs as it is for scale_cuda (onDevice) or downloaded once; else it is
 // downloaded first and mutated on the host.
 func (v *videoPath) mutate(f *astiav.Frame, pts int64) (*astiav.Frame, error) {
 	if f.PixelFormat() != astiav.PixelFormatCuda {
 		return v.p.mut.apply(f, pts), nil
 	}
 	done := v.p.mut.applyDevice(f, pts)
+	if v.onDevice && (done || !v.p.mut.active()) {
+		v.cur, v.curHost = f, nil
+		return f, nil
+	}
 	h, err := v.dec.host(f)
 	if err != nil || done {
 		return h, err
 	}
 	return v.p.mut.apply(h, pts), nil
+}
+
+// toHost gives a rung whose scale_cuda failed the current device frame,
+// downloaded once for every rung that asks: the stream scales with swscale
+// from the next frame on, and says why once.
+func (v *videoPath) toHost(why error) (*astiav.Frame, error) {
+	if v.onDevice {
+		v.onDevice = false
+		metrics.HardwareFallbacks.WithLabelValues("scale").Inc()
+		v.p.log.Warn("video scales on the CPU from the next frame: scale_cuda failed", "reason", why)
+	}
+	if v.curHost == nil {
+		if v.cur == nil {
+			return nil, fmt.Errorf("no device frame to download: %w", why)
+		}
+		h, err := v.dec.host(v.cur)
+		if err != nil {
+			return nil, err
+		}
+		v.curHost = h
+	}
+	return v.curHost, nil
 }
 
 func (v *videoPath) frame(f *astiav.Frame) {
@@ -135,6 +170,7 @@ func (v *videoPath) frame(f *astiav.Frame) {
 		return
 	}
 	v.hwErrs = 0
+	defer func() { v.cur, v.curHost = nil, nil }()
 	due := v.scheduledKey(pts)
 	for _, e := range v.rungs {
 		if e.rung.lowFPSOf != "" {

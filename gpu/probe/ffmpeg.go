@@ -71,22 +71,25 @@ func probeDecode(devErr error) Stage {
 		s.Reason = "no CUDA device: " + devErr.Error()
 	default:
 		s.Backend = BackendNVDEC
-		s.Reason = "h264 cuda hwaccel with a CUDA device on its primary context (frames are downloaded to the host for mutation and scaling; a stream NVDEC cannot open decodes on the CPU)"
+		s.Reason = "h264 cuda hwaccel with a CUDA device on its primary context (frames stay in device memory through a CUDA mutation chain; a stream NVDEC cannot open decodes on the CPU)"
 	}
 	return s
 }
 
-// probeScale says whether scaling could run on the GPU. mediad scales with
-// swscale today either way.
-func probeScale(devErr error) Stage {
+// probeScale says whether rungs scale NVDEC's frames with scale_cuda in
+// device memory; that needs the frames there, so decode on NVDEC.
+func probeScale(devErr error, decode Stage) Stage {
 	s := Stage{Stage: StageScale, Backend: BackendCPUSws}
 	switch {
 	case astiav.FindFilterByName("scale_cuda") == nil:
 		s.Reason = "scale_cuda not in this FFmpeg"
 	case devErr != nil:
 		s.Reason = "no CUDA device: " + devErr.Error()
+	case decode.Backend != BackendNVDEC:
+		s.Reason = "frames decode on the CPU, so they are in host memory"
 	default:
-		s.Reason = "CUDA scaling not wired yet (scale_cuda and a CUDA device are present)"
+		s.Backend = BackendScaleCUDA
+		s.Reason = "scale_cuda on NVDEC frames in device memory, then NVENC there or one download per rung for libx264 (a stream with a CPU mutation chain, or whose scale_cuda fails, scales with swscale)"
 	}
 	return s
 }

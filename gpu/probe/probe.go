@@ -28,13 +28,14 @@ const (
 
 // Backends a stage may report.
 const (
-	BackendNVDEC   = "NVDEC"
-	BackendCPUDec  = "CPU (FFmpeg h264)"
-	BackendCUDA    = "CUDA"
-	BackendCPUGo   = "CPU (Go reference)"
-	BackendCPUSws  = "CPU (swscale)"
-	BackendNVENC   = "NVENC"
-	BackendCPUX264 = "CPU (libx264)"
+	BackendNVDEC     = "NVDEC"
+	BackendCPUDec    = "CPU (FFmpeg h264)"
+	BackendCUDA      = "CUDA"
+	BackendCPUGo     = "CPU (Go reference)"
+	BackendCPUSws    = "CPU (swscale)"
+	BackendScaleCUDA = "CUDA (scale_cuda)"
+	BackendNVENC     = "NVENC"
+	BackendCPUX264   = "CPU (libx264)"
 )
 
 // Stage says where one stage runs and why.
@@ -117,10 +118,11 @@ func Probe(mode string) Report {
 	}
 	r.GPU = gpuName()
 	devErr := openCUDADevice()
+	decode := probeDecode(devErr)
 	r.Stages = []Stage{
-		probeDecode(devErr),
+		decode,
 		probeMutate(),
-		probeScale(devErr),
+		probeScale(devErr, decode),
 		probeEncode(r.GPU),
 	}
 	return r

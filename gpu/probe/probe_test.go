@@ -2,6 +2,7 @@ package probe
 
 import (
 	"encoding/json"
+	"errors"
 	"os/exec"
 	"strings"
 	"testing"
@@ -92,5 +93,22 @@ func TestProbeRequireWithoutGPU(t *testing.T) {
 	}
 	if err := (Report{Mode: "sometimes"}).Err(); err == nil {
 		t.Error("unknown mode: Err() = nil")
+	}
+}
+
+// TestProbeScaleFollowsDecode: scale_cuda needs frames in device memory, so
+// the scale stage is on the GPU only when decode is on NVDEC and a CUDA
+// device opens (this FFmpeg has scale_cuda).
+func TestProbeScaleFollowsDecode(t *testing.T) {
+	nvdec := Stage{Stage: StageDecode, Backend: BackendNVDEC}
+	if s := probeScale(nil, nvdec); s.Backend != BackendScaleCUDA || !s.OnGPU() || !strings.Contains(s.Reason, "NVDEC frames") {
+		t.Errorf("with NVDEC: %+v, want scale_cuda on the GPU", s)
+	}
+	cpuDec := Stage{Stage: StageDecode, Backend: BackendCPUDec}
+	if s := probeScale(nil, cpuDec); s.Backend != BackendCPUSws || !strings.Contains(s.Reason, "decode on the CPU") {
+		t.Errorf("with the CPU decoder: %+v, want swscale because frames are on the host", s)
+	}
+	if s := probeScale(errors.New("CUDA_ERROR_NO_DEVICE"), nvdec); s.Backend != BackendCPUSws || !strings.Contains(s.Reason, "CUDA_ERROR_NO_DEVICE") {
+		t.Errorf("without a device: %+v, want swscale with the device error", s)
 	}
 }
