@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"time"
 
@@ -172,7 +173,15 @@ func Load(path string) (Config, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("read config: %w", err)
 	}
-	if err := Decode(bytes.NewReader(b), &cfg); err != nil {
+	if err := decode(bytes.NewReader(b), &cfg); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
+	// A relative assets_dir is the config file's neighbour, wherever
+	// mediad runs from.
+	if d := cfg.Mutations.AssetsDir; d != "" && !filepath.IsAbs(d) {
+		cfg.Mutations.AssetsDir = filepath.Join(filepath.Dir(path), d)
+	}
+	if err := cfg.Validate(); err != nil {
 		return cfg, fmt.Errorf("config %s: %w", path, err)
 	}
 	return cfg, nil
@@ -181,12 +190,19 @@ func Load(path string) (Config, error) {
 // Decode decodes YAML from r strictly into cfg, keeping cfg's values for
 // absent keys, and validates the result.
 func Decode(r io.Reader, cfg *Config) error {
+	if err := decode(r, cfg); err != nil {
+		return err
+	}
+	return cfg.Validate()
+}
+
+func decode(r io.Reader, cfg *Config) error {
 	dec := yaml.NewDecoder(r)
 	dec.KnownFields(true)
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
 		return err
 	}
-	return cfg.Validate()
+	return nil
 }
 
 var streamName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mutstream/mutstream/gpu"
 )
 
 func TestExampleFileMatchesDefaults(t *testing.T) {
@@ -14,7 +16,7 @@ func TestExampleFileMatchesDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	def := Default()
-	if cfg.HTTP != def.HTTP || cfg.Ingest != def.Ingest || cfg.GPU != def.GPU || cfg.Mutations.Limits != def.Mutations.Limits || cfg.Mutations.AssetsDir != def.Mutations.AssetsDir || cfg.Mutations.OverBudget != def.Mutations.OverBudget || cfg.RTMP != def.RTMP || cfg.Log != def.Log || cfg.Demo != def.Demo {
+	if cfg.HTTP != def.HTTP || cfg.Ingest != def.Ingest || cfg.GPU != def.GPU || cfg.Mutations.Limits != def.Mutations.Limits || cfg.Mutations.AssetsDir != filepath.Join("..", def.Mutations.AssetsDir) || cfg.Mutations.OverBudget != def.Mutations.OverBudget || cfg.RTMP != def.RTMP || cfg.Log != def.Log || cfg.Demo != def.Demo {
 		t.Fatalf("mediad.yml drifted from the defaults:\n%+v\n%+v", cfg, def)
 	}
 	if len(cfg.Transcode.Ladder) != 3 || cfg.Transcode.Ladder[0] != def.Transcode.Ladder[0] || cfg.Transcode.GOP != 2*time.Second {
@@ -22,6 +24,29 @@ func TestExampleFileMatchesDefaults(t *testing.T) {
 	}
 	if cfg.WebRTC.UDPPort != 8189 || cfg.WebRTC.DisconnectedTimeout != def.WebRTC.DisconnectedTimeout {
 		t.Fatalf("webrtc section drifted: %+v", cfg.WebRTC)
+	}
+}
+
+// TestREADMEChain: the chain the README's example PUTs is valid with the
+// example config from any working directory: its watermark, logo.png,
+// ships in the assets folder next to mediad.yml.
+func TestREADMEChain(t *testing.T) {
+	cfg, err := Load("../mediad.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "mutations -d '")
+	chain, _, ok2 := strings.Cut(rest, "'")
+	if !ok || !ok2 || !strings.Contains(chain, "logo.png") {
+		t.Fatalf("no example chain with logo.png in the README")
+	}
+	specs, err := gpu.ParseChain([]byte(chain), gpu.Env{Limits: cfg.Mutations.Limits, AssetsDir: cfg.Mutations.AssetsDir})
+	if err != nil || len(specs) != 4 {
+		t.Fatalf("the README's chain: %d ops, %v", len(specs), err)
 	}
 }
 
@@ -102,5 +127,21 @@ func TestAuth(t *testing.T) {
 	}
 	if none.EnsureToken() {
 		t.Fatal("EnsureToken replaced an existing token")
+	}
+}
+
+// TestAssetsDirRelativeToFile: a relative assets_dir is found next to the
+// config file, an absolute one is kept.
+func TestAssetsDirRelativeToFile(t *testing.T) {
+	dir := t.TempDir()
+	for in, want := range map[string]string{"img": filepath.Join(dir, "img"), "/srv/img": "/srv/img"} {
+		path := filepath.Join(dir, "m.yml")
+		if err := os.WriteFile(path, []byte("mutations:\n  assets_dir: "+in+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := Load(path)
+		if err != nil || cfg.Mutations.AssetsDir != want {
+			t.Errorf("assets_dir %q: %q, %v; want %q", in, cfg.Mutations.AssetsDir, err, want)
+		}
 	}
 }
