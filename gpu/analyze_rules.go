@@ -84,14 +84,14 @@ func (r *AnalyzeRules) track(s *section, on bool, from, t float64, startType, en
 		}
 		if !s.started && t-s.from >= minDur {
 			s.started = true
-			emit(info, Event{Type: startType, PTS: s.from, From: s.from})
+			emit(info, Event{Type: startType, PTS: s.from, From: seconds(s.from)})
 		}
 	case s.open:
 		if t-s.from >= minDur {
 			if !s.started {
-				emit(info, Event{Type: startType, PTS: s.from, From: s.from})
+				emit(info, Event{Type: startType, PTS: s.from, From: seconds(s.from)})
 			}
-			emit(info, Event{Type: endType, PTS: t, From: s.from, To: t})
+			emit(info, Event{Type: endType, PTS: t, From: seconds(s.from), To: seconds(t)})
 		}
 		*s = section{}
 	}
@@ -103,3 +103,6 @@ func emit(info FrameInfo, e Event) {
 		info.Emit(e)
 	}
 }
+
+// seconds is a section bound for an Event, a copy of v.
+func seconds(v float64) *float64 { return &v }

@@ -17,5 +17,25 @@ func (b *fallbackBackend) NewChain(specs []Spec, w, h int, format PixelFormat) (
 	if err == nil {
 		return c, nil
 	}
-	return b.fallback.NewChain(specs, w, h, format)
+	c, err = b.fallback.NewChain(specs, w, h, format)
+	if err != nil {
+		return nil, err
+	}
+	return fellBack{Chain: c, backend: b.fallback.Name()}, nil
+}
+
+// fellBack is a chain the fallback backend built.
+type fellBack struct {
+	Chain
+	backend string
+}
+
+// ChainBackend names the backend that runs c, a chain b built: b's name,
+// or its fallback's when b is WithFallback's and the primary could not
+// build the chain.
+func ChainBackend(b Backend, c Chain) string {
+	if fb, ok := c.(fellBack); ok {
+		return fb.backend
+	}
+	return b.Name()
 }

@@ -26,13 +26,16 @@ func (b *fakeBackend) NewChain([]Spec, int, int, PixelFormat) (Chain, error) {
 func TestWithFallback(t *testing.T) {
 	ok := WithFallback(&fakeBackend{name: "cuda"}, &fakeBackend{name: "cpu"})
 	c, err := ok.NewChain(nil, 2, 2, YUV420P)
-	if err != nil || c.(*fakeChain).by != "cuda" || ok.Name() != "cuda" {
+	if err != nil || c.(*fakeChain).by != "cuda" || ok.Name() != "cuda" || ChainBackend(ok, c) != "cuda" {
 		t.Fatalf("primary not used: %v", err)
 	}
 	fb := WithFallback(&fakeBackend{name: "cuda", fail: true}, &fakeBackend{name: "cpu"})
 	c, err = fb.NewChain(nil, 2, 2, YUV420P)
-	if err != nil || c.(*fakeChain).by != "cpu" {
+	if err != nil || c.(fellBack).Chain.(*fakeChain).by != "cpu" {
 		t.Fatalf("fallback not used: %v", err)
+	}
+	if got := ChainBackend(fb, c); got != "cpu" {
+		t.Errorf("a chain the fallback built is said to run on %q, want cpu", got)
 	}
 	both := WithFallback(&fakeBackend{name: "cuda", fail: true}, &fakeBackend{name: "cpu", fail: true})
 	if _, err := both.NewChain(nil, 2, 2, YUV420P); err == nil {

@@ -113,9 +113,10 @@ type Event struct {
 	// PTS is when it happened, in seconds on the stream's timeline (for
 	// black and frozen: when the section ended).
 	PTS float64 `json:"pts"`
-	// From and To bound a section (black, frozen), in seconds.
-	From float64 `json:"from,omitempty"`
-	To   float64 `json:"to,omitempty"`
+	// From and To bound a section (black, frozen), in seconds; nil for
+	// the other events (a section may start at 0).
+	From *float64 `json:"from,omitempty"`
+	To   *float64 `json:"to,omitempty"`
 	// Score is the measure behind it (scene-cut score).
 	Score float64 `json:"score,omitempty"`
 }

@@ -19,6 +19,8 @@ func TestParseChainErrors(t *testing.T) {
 	}{
 		{"unknown op", env, `[{"op":"sharpen"}]`, 0, "op"},
 		{"missing op", env, `[{"radius":3}]`, 0, "op"},
+		{"op not a string", env, `[{"op":1}]`, 0, "op"},
+		{"op not an object", env, `[{"op":"color"},"blur"]`, 1, ""},
 		{"wrong type", env, `[{"op":"blur","radius":"big"}]`, 0, "radius"},
 		{"unknown field", env, `[{"op":"color","hue":1}]`, 0, "hue"},
 		{"rect outside", env, `[{"op":"color"},{"op":"blur","rect":[0.8,0,0.5,0.5]}]`, 1, "rect"},

@@ -153,11 +153,15 @@ func ParseChain(data []byte, env Env) ([]Spec, error) {
 }
 
 func parseOp(i int, raw json.RawMessage, env Env) (Spec, error) {
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &all); err != nil || all == nil {
+		return Spec{}, &ChainError{Index: i, Msg: "an op must be a JSON object"}
+	}
 	var head struct {
 		Op *string `json:"op"`
 	}
 	if err := json.Unmarshal(raw, &head); err != nil {
-		return Spec{}, &ChainError{Index: i, Msg: "an op must be a JSON object: " + err.Error()}
+		return Spec{}, &ChainError{Index: i, Field: "op", Msg: "must be a string; one of " + strings.Join(Ops(), ", ")}
 	}
 	if head.Op == nil {
 		return Spec{}, &ChainError{Index: i, Field: "op", Msg: "missing; one of " + strings.Join(Ops(), ", ")}

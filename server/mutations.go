@@ -33,6 +33,11 @@ type mutations struct {
 	log      *slog.Logger
 	defaults [][]gpu.Spec
 
+	// order makes a chain change and a pipeline start one step each: a
+	// pipeline starts with the chain stored last, and a change reaches the
+	// pipeline running when it is stored, so GET tells what is in force.
+	order sync.Mutex
+
 	mu        sync.Mutex
 	chains    map[string][]gpu.Spec // set through the API
 	pipelines map[string]*transcode.Pipeline
@@ -75,6 +80,8 @@ func (m *mutations) chainFor(name string) []gpu.Spec {
 func (m *mutations) start(pub *stream.Publication) (stream.Pipeline, error) {
 	st := pub.Stream()
 	name := st.Name()
+	m.order.Lock()
+	defer m.order.Unlock()
 	p, err := transcode.StartWith(pub, m.tcfg, transcode.Deps{
 		Backend:  m.backend,
 		Chain:    m.chainFor(name),
@@ -163,10 +170,11 @@ func (m *mutations) SetChain(name string, body []byte) (any, error) {
 				fps = in.Source.FrameRate
 			}
 		}
-		cost, err := transcode.MeasureChain(m.backend, specs, w, h, 5)
+		cost, backend, err := transcode.MeasureChain(m.backend, specs, w, h, 5)
 		if err != nil {
 			return nil, err
 		}
+		res.Backend = backend
 		budget := time.Duration(float64(time.Second) / fps)
 		res.CostMS, res.BudgetMS = ms(cost), ms(budget)
 		res.Size = fmt.Sprintf("%dx%d", w, h)
@@ -174,17 +182,21 @@ func (m *mutations) SetChain(name string, body []byte) (any, error) {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("over budget: the chain takes %.1f ms, more than the %.1f ms frame interval; frames will be late", res.CostMS, res.BudgetMS))
 		} else if cost > budget {
 			return res, fmt.Errorf("%w: %.1f ms per frame at %dx%d on %s; the budget at %.0f fps is %.1f ms",
-				ErrOverBudget, res.CostMS, w, h, m.backend.Name(), fps, res.BudgetMS)
+				ErrOverBudget, res.CostMS, w, h, res.Backend, fps, res.BudgetMS)
 		}
 		if cost > budget/2 && cost <= budget {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("the chain takes %.1f ms of the %.1f ms frame budget", res.CostMS, res.BudgetMS))
 		}
 	}
+	m.order.Lock()
+	defer m.order.Unlock()
 	m.mu.Lock()
 	p := m.pipelines[name]
 	m.mu.Unlock()
 	if p != nil {
-		if err := p.SetChain(specs); err != nil {
+		// A pipeline that has just closed takes nothing; the chain is
+		// stored for the next publisher.
+		if err := p.SetChain(specs); err != nil && !errors.Is(err, transcode.ErrClosed) {
 			return nil, fmt.Errorf("apply to the live pipeline: %w", err)
 		}
 	}

@@ -105,6 +105,7 @@ func (s *Server) Start() (err error) {
 		AdminToken:   s.cfg.Auth.AdminToken,
 		Mutations:    s.muts,
 		OverBudget:   ErrOverBudget,
+		Busy:         transcode.ErrBusy,
 		Capabilities: func() any { return s.report },
 		Viewers:      func(name string) any { return s.whep.Viewers(name) },
 		Done:         s.closing,

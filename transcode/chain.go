@@ -23,8 +23,9 @@ type chainRequest struct {
 // chain stays. While a non-empty chain is in force the source rung is off,
 // so viewers never see the unmutated source; it comes back when the chain
 // is emptied. Safe from any goroutine. It waits at most 2 s for the
-// pipeline and then returns ErrBusy; a chain the pipeline had already
-// taken may still come into force.
+// pipeline to take the request, and then returns ErrBusy with nothing
+// changed; once taken, it waits for the pipeline's answer (or its close),
+// so what it returns is what is in force.
 func (p *Pipeline) SetChain(specs []gpu.Spec) error {
 	req := chainRequest{specs: specs, reply: make(chan error, 1)}
 	timer := time.NewTimer(setChainTimeout)
@@ -41,8 +42,6 @@ func (p *Pipeline) SetChain(specs []gpu.Spec) error {
 		return err
 	case <-p.done:
 		return fmt.Errorf("stream %q: set chain: %w", p.name, ErrClosed)
-	case <-timer.C:
-		return fmt.Errorf("stream %q: set chain: %w: chain not built within %v", p.name, ErrBusy, setChainTimeout)
 	}
 }
 

@@ -11,20 +11,23 @@ import (
 
 // MeasureChain builds specs on b for w x h frames, applies the chain runs
 // times to a synthetic yuv420p picture (a gradient with noise) and returns
-// the median time per frame. The chain is closed before it returns. The API
-// uses it to refuse chains that do not fit in a frame's time.
-func MeasureChain(b gpu.Backend, specs []gpu.Spec, w, h int, runs int) (time.Duration, error) {
+// the median time per frame, with the name of the backend that ran it (b's
+// fallback for a chain b's primary cannot run). The chain is closed before
+// it returns. The API uses it to refuse chains that do not fit in a
+// frame's time.
+func MeasureChain(b gpu.Backend, specs []gpu.Spec, w, h int, runs int) (d time.Duration, backend string, err error) {
 	if runs < 1 {
-		return 0, fmt.Errorf("measure chain: runs = %d, want at least 1", runs)
+		return 0, "", fmt.Errorf("measure chain: runs = %d, want at least 1", runs)
 	}
 	if w <= 0 || h <= 0 || w%2 != 0 || h%2 != 0 {
-		return 0, fmt.Errorf("measure chain: frame size %dx%d must be even and > 0", w, h)
+		return 0, "", fmt.Errorf("measure chain: frame size %dx%d must be even and > 0", w, h)
 	}
 	c, err := b.NewChain(specs, w, h, gpu.YUV420P)
 	if err != nil {
-		return 0, fmt.Errorf("measure chain on %s: %w", b.Name(), err)
+		return 0, "", fmt.Errorf("measure chain on %s: %w", b.Name(), err)
 	}
 	defer c.Close()
+	backend = gpu.ChainBackend(b, c)
 	f := syntheticFrame(w, h)
 	times := make([]time.Duration, runs)
 	info := gpu.FrameInfo{Stream: "measure"}
@@ -33,16 +36,16 @@ func MeasureChain(b gpu.Backend, specs []gpu.Spec, w, h int, runs int) (time.Dur
 		info.Wall = time.Now()
 		start := time.Now()
 		if err := c.Apply(f, info); err != nil {
-			return 0, fmt.Errorf("measure chain on %s: %w", b.Name(), err)
+			return 0, "", fmt.Errorf("measure chain on %s: %w", backend, err)
 		}
 		times[i] = time.Since(start)
 	}
 	slices.Sort(times)
-	d := times[runs/2]
+	d = times[runs/2]
 	if d <= 0 {
 		d = time.Nanosecond // a chain of no ops still costs something
 	}
-	return d, nil
+	return d, backend, nil
 }
 
 // syntheticFrame returns a w x h yuv420p picture: a diagonal luma gradient

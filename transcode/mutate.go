@@ -61,7 +61,6 @@ func newMutator(b gpu.Backend, streamName string, onEvent func(gpu.Event), log *
 		log:     log,
 		errs:    errorLog{every: 5 * time.Second},
 		errC:    metrics.MutateErrors.WithLabelValues(streamName),
-		seconds: metrics.MutateSeconds.WithLabelValues(b.Name()),
 	}
 	if onEvent != nil {
 		m.emit = func(e gpu.Event) {
@@ -94,7 +93,7 @@ func (m *mutator) set(specs []gpu.Spec, w, h int) error {
 			return fmt.Errorf("mutation chain for %dx%d %s on %s: %w", m.last.w, m.last.h, m.last.format, m.backend.Name(), err)
 		}
 		m.closeChain()
-		m.chain, m.shape = c, m.last
+		m.install(c, m.last)
 	case w > 0 && h > 0:
 		c, err := m.backend.NewChain(specs, w, h, gpu.YUV420P)
 		if err != nil {
@@ -165,6 +164,13 @@ func (m *mutator) applyDevice(f *astiav.Frame, pts int64) bool {
 	return true
 }
 
+// install puts c, built for frames of shape s, in force; its time per
+// frame counts under the backend that runs it.
+func (m *mutator) install(c gpu.Chain, s frameShape) {
+	m.chain, m.shape = c, s
+	m.seconds = metrics.MutateSeconds.WithLabelValues(gpu.ChainBackend(m.backend, c))
+}
+
 // chainFor makes m.chain the chain in force built for frames of shape s.
 func (m *mutator) chainFor(s frameShape) error {
 	if m.chain != nil && m.shape == s {
@@ -179,7 +185,7 @@ func (m *mutator) chainFor(s frameShape) error {
 		m.bad = s
 		return fmt.Errorf("mutation chain for %dx%d %s: %w", s.w, s.h, s.format, err)
 	}
-	m.chain, m.shape = c, s
+	m.install(c, s)
 	return nil
 }
 

@@ -373,14 +373,14 @@ func greyFrame(t *testing.T, w, h int, pf astiav.PixelFormat, v byte) *astiav.Fr
 
 func TestMeasureChain(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	d, err := MeasureChain(cpu.New(2), []gpu.Spec{spec("test_invert")}, 320, 180, 5)
-	if err != nil || d <= 0 {
-		t.Fatalf("MeasureChain = %v, %v; want a positive duration", d, err)
+	d, backend, err := MeasureChain(cpu.New(2), []gpu.Spec{spec("test_invert")}, 320, 180, 5)
+	if err != nil || d <= 0 || backend != "cpu" {
+		t.Fatalf("MeasureChain = %v, %q, %v; want a positive duration on cpu", d, backend, err)
 	}
-	if _, err := MeasureChain(cpu.New(1), []gpu.Spec{spec("test_fail")}, 320, 180, 5); err == nil {
+	if _, _, err := MeasureChain(cpu.New(1), []gpu.Spec{spec("test_fail")}, 320, 180, 5); err == nil {
 		t.Error("MeasureChain(test_fail): no error")
 	}
-	if _, err := MeasureChain(cpu.New(1), nil, 320, 181, 5); err == nil {
+	if _, _, err := MeasureChain(cpu.New(1), nil, 320, 181, 5); err == nil {
 		t.Error("MeasureChain at an odd size: no error")
 	}
 }

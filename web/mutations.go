@@ -73,6 +73,9 @@ func (a *api) fail(c *gin.Context, err error) {
 		body = gin.H{"error": "no stream named " + c.Param("name")}
 	case a.opts.OverBudget != nil && errors.Is(err, a.opts.OverBudget):
 		status = http.StatusUnprocessableEntity
+	case a.opts.Busy != nil && errors.Is(err, a.opts.Busy):
+		status = http.StatusServiceUnavailable
+		c.Header("Retry-After", "1")
 	}
 	metrics.HTTPRejected.WithLabelValues("api", strconv.Itoa(status)).Inc()
 	c.JSON(status, body)

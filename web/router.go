@@ -37,6 +37,9 @@ type Options struct {
 	Mutations Mutations
 	// OverBudget is the error SetChain wraps for a chain that is too slow.
 	OverBudget error
+	// Busy is the error SetChain wraps when the live pipeline did not take
+	// the chain in time (503, try again).
+	Busy error
 	// Capabilities returns what /api/v1/capabilities shows.
 	Capabilities func() any
 	// Viewers returns a stream's viewers with their recent history, for

@@ -101,18 +101,17 @@ const secs = (x) => (typeof x === 'number' && isFinite(x) ? x.toFixed(2) : '–'
 
 /** A short line for a stream event. */
 export function describeEvent(ev) {
-  const from = ev.from ?? 0; // omitted by the server when 0
   switch (ev.type) {
     case 'scene_cut':
       return `scene cut at ${secs(ev.pts)} s` + (typeof ev.score === 'number' ? ` (${ev.score.toFixed(2)})` : '');
     case 'black_start':
       return `black from ${secs(ev.from ?? ev.pts)} s`;
     case 'black':
-      return `black ${secs(from)} → ${secs(ev.to ?? ev.pts)} s`;
+      return `black ${secs(ev.from)} → ${secs(ev.to ?? ev.pts)} s`;
     case 'frozen_start':
       return `frozen from ${secs(ev.from ?? ev.pts)} s`;
     case 'frozen':
-      return `frozen ${secs(from)} → ${secs(ev.to ?? ev.pts)} s`;
+      return `frozen ${secs(ev.from)} → ${secs(ev.to ?? ev.pts)} s`;
     default: {
       const t = String(ev.type || 'event').replace(/_/g, ' ');
       return typeof ev.pts === 'number' ? `${t} at ${secs(ev.pts)} s` : t;

@@ -54,7 +54,7 @@ eq(chainErrorMessage({ error: 'chain over the frame budget: 40 ms' }), 'chain ov
 // describeEvent.
 eq(describeEvent({ type: 'scene_cut', pts: 12.3, score: 0.812 }), 'scene cut at 12.30 s (0.81)', 'scene_cut');
 eq(describeEvent({ type: 'black', from: 1, to: 3.2, pts: 3.2 }), 'black 1.00 → 3.20 s', 'black');
-eq(describeEvent({ type: 'black', to: 3.2, pts: 3.2 }), 'black 0.00 → 3.20 s', 'black from 0');
+eq(describeEvent({ type: 'black', from: 0, to: 3.2, pts: 3.2 }), 'black 0.00 → 3.20 s', 'black from 0');
 eq(describeEvent({ type: 'black_start', pts: 1 }), 'black from 1.00 s', 'black_start');
 eq(describeEvent({ type: 'frozen_start', pts: 4, from: 4 }), 'frozen from 4.00 s', 'frozen_start');
 eq(describeEvent({ type: 'frozen', from: 4, to: 6.5, pts: 6.5 }), 'frozen 4.00 → 6.50 s', 'frozen');
