@@ -66,6 +66,9 @@ func (r *AnalyzeRules) Frame(s *AnalyzeSums, info FrameInfo) Measure {
 	r.phist = s.Hist
 	r.lastPTS = t
 	r.frames++
+	if info.Measured != nil {
+		info.Measured(m)
+	}
 	return m
 }
 

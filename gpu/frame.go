@@ -102,6 +102,9 @@ type FrameInfo struct {
 	Wall time.Time
 	// Emit receives the events analysis finds; nil drops them.
 	Emit func(Event)
+	// Measured receives each frame's measures from an analyze op; nil
+	// drops them.
+	Measured func(Measure)
 }
 
 // Event is something analysis found in the stream.

@@ -25,6 +25,30 @@ var (
 	}, []string{"stage"})
 )
 
+// The analyze op's measures of each stream's latest frame.
+var (
+	AnalyzeLuma = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mediad_analyze_mean_luma",
+		Help: "Mean luma (0..255) of the latest frame an analyze op measured, by stream.",
+	}, []string{"stream"})
+	AnalyzeMotion = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mediad_analyze_motion",
+		Help: "Motion energy (mean absolute luma difference with the previous frame, 0..1) of the latest analyzed frame, by stream.",
+	}, []string{"stream"})
+	AnalyzeSceneScore = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mediad_analyze_scene_score",
+		Help: "Scene-cut score (luma histogram difference with the previous frame, 0..1) of the latest analyzed frame, by stream.",
+	}, []string{"stream"})
+)
+
+// DeleteAnalyze removes streamName's analyze gauges, for when its chain
+// loses the op or its pipeline ends.
+func DeleteAnalyze(streamName string) {
+	for _, v := range []*prometheus.GaugeVec{AnalyzeLuma, AnalyzeMotion, AnalyzeSceneScore} {
+		v.DeleteLabelValues(streamName)
+	}
+}
+
 func init() {
-	Registry.MustRegister(MutateErrors, MutateSeconds, HardwareFallbacks)
+	Registry.MustRegister(MutateErrors, MutateSeconds, HardwareFallbacks, AnalyzeLuma, AnalyzeMotion, AnalyzeSceneScore)
 }

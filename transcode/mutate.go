@@ -23,6 +23,12 @@ type mutator struct {
 	log     *slog.Logger
 	emit    func(gpu.Event)
 
+	// The analyze op's measures go to per-stream gauges.
+	measured      func(gpu.Measure)
+	luma, motion  prometheus.Gauge
+	scene         prometheus.Gauge
+	measuredShown bool // the gauges exist
+
 	specs []gpu.Spec // the chain in force; empty: no mutation
 	chain gpu.Chain  // built for shape; nil until the first frame
 	shape frameShape // what chain was built for
@@ -62,6 +68,7 @@ func newMutator(b gpu.Backend, streamName string, onEvent func(gpu.Event), log *
 		errs:    errorLog{every: 5 * time.Second},
 		errC:    metrics.MutateErrors.WithLabelValues(streamName),
 	}
+	m.measured = m.showMeasure
 	if onEvent != nil {
 		m.emit = func(e gpu.Event) {
 			e.Stream = streamName
@@ -84,6 +91,7 @@ func (m *mutator) set(specs []gpu.Spec, w, h int) error {
 	if len(specs) == 0 {
 		m.closeChain()
 		m.specs = nil
+		m.hideMeasure()
 		return nil
 	}
 	switch {
@@ -106,6 +114,9 @@ func (m *mutator) set(specs []gpu.Spec, w, h int) error {
 	}
 	m.specs = specs
 	m.bad = frameShape{}
+	if !slices.ContainsFunc(specs, func(s gpu.Spec) bool { return s.Op == "analyze" }) {
+		m.hideMeasure()
+	}
 	return nil
 }
 
@@ -191,11 +202,33 @@ func (m *mutator) chainFor(s frameShape) error {
 
 // run applies the chain to the frame view, timed.
 func (m *mutator) run(view *gpu.Frame, pts int64) error {
-	info := gpu.FrameInfo{Stream: m.stream, PTS: toDuration(pts, videoTimeBase), Wall: time.Now(), Emit: m.emit}
+	info := gpu.FrameInfo{Stream: m.stream, PTS: toDuration(pts, videoTimeBase), Wall: time.Now(), Emit: m.emit, Measured: m.measured}
 	start := time.Now()
 	err := m.chain.Apply(view, info)
 	m.seconds.Observe(time.Since(start).Seconds())
 	return err
+}
+
+// showMeasure publishes an analyze op's measures of a frame.
+func (m *mutator) showMeasure(ms gpu.Measure) {
+	if !m.measuredShown {
+		m.measuredShown = true
+		m.luma = metrics.AnalyzeLuma.WithLabelValues(m.stream)
+		m.motion = metrics.AnalyzeMotion.WithLabelValues(m.stream)
+		m.scene = metrics.AnalyzeSceneScore.WithLabelValues(m.stream)
+	}
+	m.luma.Set(ms.MeanLuma)
+	m.motion.Set(ms.Motion)
+	m.scene.Set(ms.SceneScore)
+}
+
+// hideMeasure removes the analyze gauges: the chain has no analyze op
+// any more, or the stream ends.
+func (m *mutator) hideMeasure() {
+	if m.measuredShown {
+		m.measuredShown = false
+		metrics.DeleteAnalyze(m.stream)
+	}
 }
 
 // writable returns a writable copy of f in a format the ops take, with
@@ -284,6 +317,7 @@ func (m *mutator) freeConv() {
 
 // close frees the chain and every FFmpeg object the mutator holds.
 func (m *mutator) close() {
+	m.hideMeasure()
 	m.closeChain()
 	m.freeConv()
 	free(m.work)

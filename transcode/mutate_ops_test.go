@@ -2,9 +2,15 @@ package transcode
 
 import (
 	"errors"
+	"math"
+	"testing"
+
+	"github.com/asticode/go-astiav"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/mutstream/mutstream/gpu"
 	"github.com/mutstream/mutstream/gpu/cpu"
+	"github.com/mutstream/mutstream/metrics"
 )
 
 // Test-only ops, so these tests do not depend on the real ones:
@@ -55,4 +61,35 @@ type failOp struct{}
 func (failOp) Apply(f *gpu.Frame, _ gpu.FrameInfo, _ *cpu.Pool) error {
 	f.Planes[0][0] = 0 // a partial change, which must not reach the output
 	return errors.New("test_fail_apply fails")
+}
+
+// TestAnalyzeGauges: an analyze op's measures of the latest frame show in
+// the stream's gauges, which go away with the op.
+func TestAnalyzeGauges(t *testing.T) {
+	m := newMutator(cpu.New(1), "gaugecam", nil, testLogger())
+	defer m.close()
+	specs, err := gpu.ParseChain([]byte(`[{"op":"analyze","subsample":1}]`), gpu.Env{Limits: gpu.DefaultLimits()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.set(specs, 64, 48); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range []byte{100, 60} {
+		f := greyFrame(t, 64, 48, astiav.PixelFormatYuv420P, v)
+		m.apply(f, int64(i)*3000)
+		free(f)
+	}
+	luma := testutil.ToFloat64(metrics.AnalyzeLuma.WithLabelValues("gaugecam"))
+	motion := testutil.ToFloat64(metrics.AnalyzeMotion.WithLabelValues("gaugecam"))
+	scene := testutil.ToFloat64(metrics.AnalyzeSceneScore.WithLabelValues("gaugecam"))
+	if luma != 60 || math.Abs(motion-40.0/255) > 1e-9 || scene != 1 {
+		t.Errorf("gauges luma %v motion %v scene %v, want 60, 40/255 and 1 (a grey 100 then a grey 60)", luma, motion, scene)
+	}
+	if err := m.set(nil, 64, 48); err != nil {
+		t.Fatal(err)
+	}
+	if n := testutil.CollectAndCount(metrics.AnalyzeLuma, "mediad_analyze_mean_luma"); n != 0 {
+		t.Errorf("%d luma series left after the chain lost its analyze op", n)
+	}
 }
