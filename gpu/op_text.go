@@ -143,6 +143,19 @@ type TextRenderer struct {
 	drawn     bool
 }
 
+// TextRendererFor is NewTextRenderer for a backend's text op: p must be
+// *TextParams and format YUV420P or NV12.
+func TextRendererFor(p Params, w, h int, format PixelFormat) (*TextRenderer, error) {
+	tp, ok := p.(*TextParams)
+	if !ok {
+		return nil, fmt.Errorf("text: parameters are %T", p)
+	}
+	if format != YUV420P && format != NV12 {
+		return nil, fmt.Errorf("text: pixel format %v not supported", format)
+	}
+	return NewTextRenderer(tp, w, h)
+}
+
 // NewTextRenderer prepares p for w x h frames.
 func NewTextRenderer(p *TextParams, w, h int) (*TextRenderer, error) {
 	if w < 2 || h < 2 {

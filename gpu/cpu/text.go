@@ -18,14 +18,7 @@ type textOp struct {
 }
 
 func newText(p gpu.Params, w, h int, format gpu.PixelFormat) (Op, error) {
-	tp, ok := p.(*gpu.TextParams)
-	if !ok {
-		return nil, fmt.Errorf("text: parameters are %T", p)
-	}
-	if format != gpu.YUV420P && format != gpu.NV12 {
-		return nil, fmt.Errorf("text: pixel format %v not supported", format)
-	}
-	r, err := gpu.NewTextRenderer(tp, w, h)
+	r, err := gpu.TextRendererFor(p, w, h, format)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ package cuda
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/mutstream/mutstream/gpu"
 )
@@ -17,12 +18,15 @@ var benchCases = []struct{ name, json string }{
 	{"pixelate", `[{"op":"pixelate","block":16}]`},
 	{"watermark", `[{"op":"watermark","image":"wm.png"}]`},
 	{"analyze", `[{"op":"analyze"}]`},
+	{"text", `[{"op":"text","text":"{clock} {pts}","background":"#000000"}]`},
+	{"stamp", `[{"op":"stamp"}]`},
 	{"chain4", `[{"op":"color","contrast":1.2},{"op":"blur","radius":8,"rect":[0.25,0.25,0.5,0.5]},{"op":"pixelate","block":16,"rect":[0,0,0.3,0.3]},{"op":"watermark","image":"wm.png"}]`},
 }
 
 // BenchmarkCUDAOps times each op and a four-op chain on device frames
 // (the NVDEC path: no copies) and on host frames (upload, run, download),
-// at 1280x720 and 1920x1080 NV12.
+// at 1280x720 and 1920x1080 NV12. Frames are 40 ms apart, so a {pts}
+// text is drawn and uploaded again on every frame.
 func BenchmarkCUDAOps(b *testing.B) {
 	be, err := New()
 	if err != nil {
@@ -54,9 +58,13 @@ func BenchmarkCUDAOps(b *testing.B) {
 						f = d
 					}
 					b.SetBytes(int64(w * h * 3 / 2))
+					info := gpu.FrameInfo{Stream: "bench"}
+					wall := time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC)
 					b.ResetTimer()
-					for range b.N {
-						if err := ch.Apply(f, gpu.FrameInfo{}); err != nil {
+					for i := range b.N {
+						info.PTS = time.Duration(i) * 40 * time.Millisecond
+						info.Wall = wall.Add(info.PTS)
+						if err := ch.Apply(f, info); err != nil {
 							b.Fatal(err)
 						}
 					}

@@ -37,6 +37,8 @@ var factories = map[string]factory{
 	"pixelate":  newPixelate,
 	"analyze":   newAnalyze,
 	"watermark": newWatermark,
+	"text":      newText,
+	"stamp":     newStamp,
 }
 
 // Ops returns the names of the ops the CUDA backend runs.

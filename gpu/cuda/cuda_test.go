@@ -36,7 +36,12 @@ var opCases = []struct{ name, json string }{
 	{"watermark", `[{"op":"watermark","image":"wm.png","opacity":0.7,"scale":0.3,"at":"bottom-left"}]`},
 	{"watermark-opaque", `[{"op":"watermark","image":"wm.png","scale":0.5}]`},
 	{"analyze", `[{"op":"analyze","subsample":3}]`},
+	{"text", `[{"op":"text","text":"{stream} {pts} {clock}","at":"top-right","size":0.08,"color":"#ffe000","background":"#202080","opacity":0.8}]`},
+	{"text-static", `[{"op":"text","text":"Live: Ünïcode {x} ok","size":0.12,"at":"center"}]`},
+	{"text-clipped", `[{"op":"text","text":"{pts} a line far wider than the frame, cut at its edge","size":0.3,"color":"#00ff80","opacity":0.5,"at":"bottom-right"}]`},
+	{"stamp", `[{"op":"stamp"}]`},
 	{"chain", `[{"op":"color","contrast":1.2},{"op":"blur","radius":4},{"op":"pixelate","block":8,"rect":[0.5,0.5,0.5,0.5]},{"op":"watermark","image":"wm.png"}]`},
+	{"chain-overlays", `[{"op":"blur","radius":3},{"op":"stamp"},{"op":"text","text":"{clock}","at":"top-left","background":"#000000"},{"op":"text","text":"{pts}","at":"top-left","opacity":0.6}]`},
 }
 
 // testEnv writes a watermark picture (a gradient with graded alpha) into
@@ -214,8 +219,8 @@ func TestCUDAMatchesCPU(t *testing.T) {
 	}
 }
 
-// compare runs specs on a sequence of frames (motion, a cut, black frames)
-// on both backends.
+// compare runs specs on a sequence of frames (motion, a cut, black frames,
+// a wall clock and its absence) on both backends.
 func compare(t *testing.T, b *Backend, specs []gpu.Spec, format gpu.PixelFormat, w, h int) {
 	cb := cpu.New(4)
 	cc, err := cb.NewChain(specs, w, h, format)
@@ -244,8 +249,14 @@ func compare(t *testing.T, b *Backend, specs []gpu.Spec, format gpu.PixelFormat,
 				src.Planes[0][j] = 5 // black
 			}
 		}
+		// The wall clock crosses seconds for {clock}; frame 3 has none, so
+		// the stamp draws its band without a code.
+		wall := time.Date(2025, 3, 14, 15, 9, 26, 535e6, time.UTC).Add(time.Duration(i) * 400 * time.Millisecond)
+		if i == 3 {
+			wall = time.Time{}
+		}
 		info := func(ev *[]gpu.Event) gpu.FrameInfo {
-			return gpu.FrameInfo{Stream: "test", PTS: time.Duration(i) * 400 * time.Millisecond,
+			return gpu.FrameInfo{Stream: "test", PTS: time.Duration(i) * 400 * time.Millisecond, Wall: wall,
 				Emit: func(e gpu.Event) { *ev = append(*ev, e) }}
 		}
 		want, got, dev := cloneFrame(src), cloneFrame(src), cloneFrame(src)
@@ -282,5 +293,37 @@ func TestUnsupportedOp(t *testing.T) {
 	ce, ok := err.(*gpu.ChainError)
 	if !ok || ce.Index != 1 || ce.Op != "no_such_op" {
 		t.Fatalf("NewChain = %v, want a ChainError for op 1", err)
+	}
+}
+
+// TestCUDAStampReads checks that the stamp drawn on the GPU reads back as
+// the frame's wall clock (as the watch page's latency meter reads it), and
+// that a frame without a wall clock gets no code.
+func TestCUDAStampReads(t *testing.T) {
+	b, err := New()
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	defer b.Close()
+	for _, format := range []gpu.PixelFormat{gpu.NV12, gpu.YUV420P} {
+		ch, err := b.NewChain([]gpu.Spec{{Op: "stamp", Params: &gpu.StampParams{At: gpu.Top}}}, 1280, 720, format)
+		if err != nil {
+			t.Fatalf("NewChain: %v", err)
+		}
+		wall := time.UnixMilli(1741964966535)
+		f := synthetic(format, 1280, 720, 1, 0)
+		if err := ch.Apply(f, gpu.FrameInfo{Wall: wall}); err != nil {
+			t.Fatalf("Apply: %v", err)
+		}
+		if ms, ok := gpu.ReadStamp(f.Planes[0], f.Strides[0], f.Width, f.Height); !ok || ms != wall.UnixMilli() {
+			t.Errorf("%v: read %d, %v; want %d", format, ms, ok, wall.UnixMilli())
+		}
+		if err := ch.Apply(f, gpu.FrameInfo{}); err != nil {
+			t.Fatalf("Apply: %v", err)
+		}
+		if ms, ok := gpu.ReadStamp(f.Planes[0], f.Strides[0], f.Width, f.Height); ok {
+			t.Errorf("%v: read %d from a frame without a wall clock", format, ms)
+		}
+		ch.Close()
 	}
 }

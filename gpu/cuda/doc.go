@@ -6,7 +6,8 @@
 // The kernels (gpu/kernels) are generic. What makes them an op, such as the
 // color op's lookup tables or the blur's integer weights, is built on the
 // host from the op's parameters with the same code the CPU backend uses and
-// uploaded once per chain, so both backends give the same samples.
+// uploaded once per chain (the text op's overlay again whenever its text
+// changes), so both backends give the same samples.
 //
 // gorgonia.org/cu initialises the driver in its package init and exits the
 // process when there is no GPU, so everything that imports it is behind the

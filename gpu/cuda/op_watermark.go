@@ -8,9 +8,11 @@ import (
 	"github.com/mutstream/mutstream/gpu"
 )
 
-// overlayOp blends a gpu.Overlay at a fixed even position with the
-// kernel blend_plane, which computes the formulas documented on
-// gpu.Overlay. The overlay's planes are uploaded once per chain.
+// overlayOp blends a gpu.Overlay at an even position with the kernel
+// blend_plane, which computes the formulas documented on gpu.Overlay. The
+// device buffers hold the overlay's planes at their full size: the
+// watermark's are uploaded once per chain, the text op's again whenever
+// its text changes (reload).
 type overlayOp struct {
 	y, u, v, a devBuf
 	ov         *gpu.Overlay
@@ -53,6 +55,31 @@ func newOverlayOp(ov *gpu.Overlay, x, y, level int) (*overlayOp, error) {
 		*pl.dst = d
 	}
 	return o, nil
+}
+
+// reload copies the overlay's planes again after the host redrew them in
+// place, only the rows in use (H luma rows, H/2 chroma rows), to be
+// blended at (x, y).
+func (o *overlayOp) reload(x, y int) error {
+	ov := o.ov
+	if ov.W%2 != 0 || ov.H%2 != 0 || x%2 != 0 || y%2 != 0 {
+		return fmt.Errorf("overlay %dx%d at (%d, %d): size and position must be even", ov.W, ov.H, x, y)
+	}
+	n, cn := ov.H*ov.Stride, ov.H/2*ov.CStride
+	if err := o.y.upload(ov.Y[:n]); err != nil {
+		return err
+	}
+	if err := o.a.upload(ov.A[:n]); err != nil {
+		return err
+	}
+	if err := o.u.upload(ov.U[:cn]); err != nil {
+		return err
+	}
+	if err := o.v.upload(ov.V[:cn]); err != nil {
+		return err
+	}
+	o.x, o.yPos = x, y
+	return nil
 }
 
 func (o *overlayOp) apply(l *launcher, p *planes, _ gpu.FrameInfo) error {

@@ -4,7 +4,8 @@
 // a GPU, so CI checks that every kernel compiles.
 //
 // The kernels are generic: they apply lookup tables, convolve with integer
-// weights, average blocks, blend planes and reduce statistics. What makes
+// weights, average blocks, blend planes, draw the stamp's band and reduce
+// statistics. What makes
 // them an op (the tables, weights and planes) is built on the host from the
 // op's parameters, with the same Go code the CPU backend uses.
 package kernels

@@ -12,6 +12,7 @@ func TestSourcesAndEntries(t *testing.T) {
 		"blur.cu":     {"conv_h", "conv_v"},
 		"color.cu":    {"lut_y", "lut_uv_nv12", "lut_uv_yuv420p"},
 		"pixelate.cu": {"block_mean"},
+		"stamp.cu":    {"stamp_band"},
 	}
 	got := Entries()
 	if len(got) != len(want) {
