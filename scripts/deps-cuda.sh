@@ -13,13 +13,29 @@ COMPONENTS="contrib non-free non-free-firmware"
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 
+# mesa_gl points the glx alternative back at Mesa. nvidia-cuda-dev pulls in
+# libcuda1, whose glx-diversions move Mesa's libGL.so.1 aside and point the
+# alternative at NVIDIA's GL libraries, which are not installed (they come
+# with the host's driver): FFmpeg's libavdevice, which needs libGL.so.1,
+# then fails to link. A manual choice also holds for packages installed later.
+mesa_gl() {
+	if update-alternatives --list glx 2>/dev/null | grep -qx /usr/lib/mesa-diverted &&
+		[ "$(readlink /etc/alternatives/glx || true)" != /usr/lib/mesa-diverted ]; then
+		echo "deps-cuda: glx alternative set to Mesa (/usr/lib/mesa-diverted) so that libavdevice links"
+		$SUDO update-alternatives --set glx /usr/lib/mesa-diverted
+	fi
+}
+
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
 		missing="$missing $p"
 	fi
 done
-[ -z "$missing" ] && exit 0
+if [ -z "$missing" ]; then
+	mesa_gl
+	exit 0
+fi
 
 # add_deb822 adds the missing components to every "Components:" line of a
 # deb822 sources file (/etc/apt/sources.list.d/debian.sources).
@@ -80,3 +96,4 @@ fi
 echo "deps-cuda: installing$missing"
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+mesa_gl
