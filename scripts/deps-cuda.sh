@@ -7,7 +7,10 @@
 # Usage: ./scripts/deps-cuda.sh   (as root, or with sudo available)
 set -eu
 
-PKGS="nvidia-cuda-dev gcc libc6-dev"
+# libgl1 and libglx-mesa0 come with FFmpeg's libavdevice anyway; installed
+# here, with nvidia-cuda-dev, Mesa's GL is registered as a glx alternative
+# in time for mesa_gl below.
+PKGS="nvidia-cuda-dev gcc libc6-dev libgl1 libglx-mesa0"
 COMPONENTS="contrib non-free non-free-firmware"
 
 SUDO=""
