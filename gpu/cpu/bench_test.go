@@ -21,7 +21,8 @@ var benchOps = []struct{ name, js string }{
 	{"pixelate", `{"op":"pixelate","block":16,"rect":[0.35,0.35,0.3,0.3]}`},
 	{"analyze", `{"op":"analyze"}`},
 	{"watermark", `{"op":"watermark","image":"logo.png"}`},
-	{"text", `{"op":"text","text":"{stream} live"}`},
+	{"text", `{"op":"text","text":"{clock} {stream}"}`},
+	{"text-pts", `{"op":"text","text":"{pts}"}`}, // drawn again every frame
 	{"stamp", `{"op":"stamp"}`},
 }
 
