@@ -47,6 +47,26 @@ const regionJS = `(async () => {
   return acc;
 })()`
 
+// watchPattern starts a server, publishes a 640x360 test pattern as name
+// over RTMP and plays it in Chromium on the 360p rung, with the operator
+// panel open; everything stops when the test ends.
+func watchPattern(t *testing.T, name string) (*Server, *e2e.Browser, *e2e.Tab) {
+	t.Helper()
+	e2e.FFmpegPath(t)
+	e2e.ChromiumPath(t)
+	srv := startServer(t, false)
+	t.Cleanup(func() { srv.Close() })
+	pub := e2e.PublishTestPattern(t, srv.rtmpURL(name, testToken), "640x360", 30, 0)
+	t.Cleanup(pub.Stop)
+	waitLive(t, srv, name, 20*time.Second)
+	browser := e2e.NewBrowser(t)
+	tab := browser.Open(t, srv.url("/watch/"+name+"?rung=360p&operator=1"))
+	if _, err := tab.WaitStats(30*time.Second, func(s e2e.PlayerStats) bool { return s.FramesDecoded > 30 }); err != nil {
+		t.Fatal(err)
+	}
+	return srv, browser, tab
+}
+
 type region struct{ Mean, SD float64 }
 type regions struct{ All, Inside, Outside region }
 
@@ -67,16 +87,8 @@ func putChain(t *testing.T, srv *Server, name, chain string) (int, string) {
 // plays it: a color op makes the picture brighter, a blur lowers contrast
 // inside its rectangle and not outside, with no reconnect and no freeze.
 func TestMutationsLive(t *testing.T) {
-	e2e.FFmpegPath(t)
-	e2e.ChromiumPath(t)
-	srv := startServer(t, false)
-	defer srv.Close()
-	pub := e2e.PublishTestPattern(t, srv.rtmpURL("cam", testToken), "640x360", 30, 0)
-	defer pub.Stop()
-	waitLive(t, srv, "cam", 20*time.Second)
-	browser := e2e.NewBrowser(t)
-	tab := browser.Open(t, srv.url("/watch/cam?rung=360p"))
-	if _, err := tab.WaitStats(30*time.Second, func(s e2e.PlayerStats) bool { return s.FramesDecoded > 30 && s.Width == 640 }); err != nil {
+	srv, _, tab := watchPattern(t, "cam")
+	if _, err := tab.WaitStats(30*time.Second, func(s e2e.PlayerStats) bool { return s.Width == 640 }); err != nil {
 		t.Fatal(err)
 	}
 	_ = tab.Eval("(window.__pc = window.mediad.pc, true)", nil)

@@ -139,10 +139,14 @@ func (v *viewerSession) run(rung *stream.Feed) {
 	defer adaptTick.Stop()
 	padTick := time.NewTicker(20 * time.Millisecond)
 	defer padTick.Stop()
+	var left *stream.Feed // the Leaving feed already switched away from
 	for {
 		var pendingC <-chan *stream.Packet
+		var leavingC <-chan struct{}
 		if pending != nil {
 			pendingC = pending.C()
+		} else if cur.Feed() != left {
+			leavingC = cur.Feed().Leaving()
 		}
 		select {
 		case <-v.ctx.Done():
@@ -241,6 +245,18 @@ func (v *viewerSession) run(rung *stream.Feed) {
 				continue
 			}
 			switchTo(f, "manual")
+		case <-leavingC:
+			// The rung is about to leave the ladder (the source rung, for a
+			// mutation chain): switch now, while it still plays, at the
+			// next keyframe of the top rung that stays.
+			left = cur.Feed()
+			for _, f := range v.st.Rungs() {
+				if f != left {
+					hold = videoHold{}
+					switchTo(f, "ladder")
+					break
+				}
+			}
 		case <-cur.Feed().Gone():
 			// The ladder changed (a new publisher, or the source rung
 			// withdrawn for a mutation chain): take the rung of the same

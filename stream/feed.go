@@ -38,6 +38,8 @@ type Feed struct {
 	keyFn   func()
 	gone    bool
 	goneCh  chan struct{}
+	leaving bool
+	leaveCh chan struct{}
 	packets atomic.Uint64
 	bytes   atomic.Uint64
 	// The rate written: the latest windows of rateWindow.
@@ -55,7 +57,7 @@ const rateWindow = time.Second
 
 // NewFeed returns an empty feed.
 func NewFeed(info FeedInfo) *Feed {
-	return &Feed{info: info, readers: map[*Reader]struct{}{}, goneCh: make(chan struct{})}
+	return &Feed{info: info, readers: map[*Reader]struct{}{}, goneCh: make(chan struct{}), leaveCh: make(chan struct{})}
 }
 
 // Info returns what the feed carries.
@@ -159,6 +161,22 @@ func (f *Feed) Stats() (packets, bytes uint64) {
 // Gone is closed when the feed leaves its stream's ladder (a new publisher
 // with a smaller source); readers should move to another feed.
 func (f *Feed) Gone() <-chan struct{} { return f.goneCh }
+
+// Leaving is closed when the feed is about to leave the ladder while its
+// packets still flow for a moment: readers should switch to another feed
+// now, at that feed's next keyframe, with no gap, before Gone.
+func (f *Feed) Leaving() <-chan struct{} { return f.leaveCh }
+
+// Leave announces that the feed will soon leave the ladder (Leaving). It
+// goes on carrying what is written until the ladder drops it.
+func (f *Feed) Leave() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.leaving {
+		f.leaving = true
+		close(f.leaveCh)
+	}
+}
 
 func (f *Feed) retire() {
 	f.mu.Lock()

@@ -227,6 +227,19 @@ func TestSetChainAtRunTime(t *testing.T) {
 	if err := pl.SetChain([]gpu.Spec{spec("test_invert")}); err != nil {
 		t.Fatal(err)
 	}
+	// It is Leaving at once, so that its viewers switch with no gap, and
+	// leaves the ladder a moment later (the pipeline's tick, with no
+	// packets coming).
+	select {
+	case <-feeds[0].Leaving():
+	default:
+		t.Error("the source rung is not Leaving once the chain is in force")
+	}
+	select {
+	case <-feeds[0].Gone():
+		t.Error("the source rung left the ladder at once: its viewers would wait for a keyframe with nothing to show")
+	default:
+	}
 	waitGone(t, feeds[0], "SetChain(invert)")
 	if got := rungNames(st.Rungs()); !slices.Equal(got, []string{"180p", "180p-lowfps"}) {
 		t.Errorf("rungs with a chain = %v, want [180p 180p-lowfps]", got)

@@ -160,6 +160,9 @@ func (p *Pipeline) run() {
 		case now := <-tick.C:
 			p.video.tick(p.name, now, now.Sub(last))
 			p.src.tick(p.name, now.Sub(last))
+			if !p.src.leaveAt.IsZero() {
+				p.syncLadder() // no packets: the Leaving source rung still leaves
+			}
 			last = now
 		case <-p.srcNotify:
 			p.syncLadder()

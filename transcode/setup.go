@@ -3,14 +3,15 @@ package transcode
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/mutstream/mutstream/metrics"
 	"github.com/mutstream/mutstream/stream"
 )
 
 // SetSourceRung turns the source rung on or off at run time: off retires
-// the source feed (its Gone channel closes, so viewers move to the top
-// transcoded rung); on brings it back when the source is eligible and no
+// the source feed (it is Leaving at once, so its viewers switch to the top
+// transcoded rung with no gap, and Gone a moment later); on brings it back when the source is eligible and no
 // mutation chain is in force. It never blocks and is safe from any
 // goroutine; the pipeline goroutine applies it.
 func (p *Pipeline) SetSourceRung(on bool) {
@@ -38,6 +39,9 @@ func (p *Pipeline) handleVideo(pkt *stream.Packet) {
 	}
 	p.src.keys.poll()
 	p.src.write(pkt)
+	if !p.src.leaveAt.IsZero() {
+		p.syncLadder() // the Leaving source rung's time is up
+	}
 	p.video.handle(pkt)
 }
 
@@ -104,17 +108,42 @@ func (p *Pipeline) openRungs(srcW, srcH int) error {
 // syncLadder installs the ladder once the encoders are open and, when a
 // source rung may be offered, the first keyframe has said whether it is
 // one; later it reinstalls the ladder when the source rung comes or goes.
+// A source rung withdrawn while still playable (a mutation chain comes into
+// force, or SetSourceRung(false)) leaves in two steps: it is Leaving at
+// once, so that its viewers switch to a transcoded rung at that rung's next
+// keyframe with no gap, and leaves the ladder sourceLeaveGrace later.
 func (p *Pipeline) syncLadder() {
 	p.src.on = p.srcWant.Load() && !p.mut.active() // viewers never see the unmutated source
 	if p.video.rungs == nil || (!p.installed && p.src.pending()) {
 		return
 	}
 	want := p.src.wanted()
+	if !p.src.leaveAt.IsZero() {
+		if time.Now().Before(p.src.leaveAt) {
+			return
+		}
+		p.src.leaveAt = time.Time{}
+		p.installLadder(false) // a Leaving feed never comes back
+		if want {
+			p.installLadder(true)
+		}
+		return
+	}
 	if p.installed && want == (p.src.feed != nil) && (!want || p.src.feed.Info() == p.src.info()) {
+		return
+	}
+	if p.installed && !want && p.src.feed != nil && p.src.eligible() && len(p.video.rungs) > 0 {
+		p.src.feed.Leave()
+		p.src.leaveAt = time.Now().Add(p.cfg.KeyframeMinInterval + sourceLeaveGrace)
+		p.log.Info("source rung leaving: its viewers move to a transcoded rung at its next keyframe")
 		return
 	}
 	p.installLadder(want)
 }
+
+// sourceLeaveGrace is how long, beyond the least keyframe interval, a
+// Leaving source rung goes on: long enough for its viewers' switch.
+const sourceLeaveGrace = time.Second
 
 // installLadder hands the stream its rungs, the source first when withSource.
 func (p *Pipeline) installLadder(withSource bool) {

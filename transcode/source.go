@@ -39,6 +39,9 @@ type sourceRung struct {
 	feed    *stream.Feed
 	started bool // feed has been written a keyframe
 	keys    *keyLimiter
+	// leaveAt: the feed is Leaving (withdrawn while still playable) and
+	// leaves the ladder then; zero when it is not leaving.
+	leaveAt time.Time
 
 	secFrames, secBytes int
 }
