@@ -1,6 +1,9 @@
 package gpu
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // StampParams are the stamp op's parameters. The op draws the server's
 // wall clock (FrameInfo.Wall, in ms since the epoch) as the block code of
@@ -39,4 +42,31 @@ func (p *StampParams) Validate(Env) error {
 func StampBandRows(height int) int {
 	rows := (int(math.Ceil(float64(height)/6)) + 1) &^ 1
 	return min(max(rows, 2), height&^1)
+}
+
+// StampLayout is where the stamp op draws in a frame, clamped to it.
+type StampLayout struct {
+	Rows     int                  // band rows, even (StampBandRows)
+	Edges    [StampBlocks + 1]int // block column edges
+	Top, Bot int                  // block rows
+}
+
+// StampLayoutFor checks a backend's stamp parameters (p must be
+// *StampParams, format YUV420P or NV12) and lays the stamp out for
+// w x h frames.
+func StampLayoutFor(p Params, w, h int, format PixelFormat) (StampLayout, error) {
+	if _, ok := p.(*StampParams); !ok {
+		return StampLayout{}, fmt.Errorf("stamp: parameters are %T", p)
+	}
+	if format != YUV420P && format != NV12 {
+		return StampLayout{}, fmt.Errorf("stamp: pixel format %v not supported", format)
+	}
+	g := NewStampGeometry(w, h)
+	l := StampLayout{Rows: StampBandRows(h)}
+	for i := range l.Edges {
+		l.Edges[i] = min(max(g.BlockEdge(i), 0), w)
+	}
+	l.Top, l.Bot = g.BlockRows()
+	l.Top, l.Bot = min(max(l.Top, 0), l.Rows), min(max(l.Bot, 0), l.Rows)
+	return l, nil
 }

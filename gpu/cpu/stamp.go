@@ -25,20 +25,11 @@ type stampOp struct {
 var _ Bander = (*stampOp)(nil)
 
 func newStamp(p gpu.Params, w, h int, format gpu.PixelFormat) (Op, error) {
-	if _, ok := p.(*gpu.StampParams); !ok {
-		return nil, fmt.Errorf("stamp: parameters are %T", p)
+	l, err := gpu.StampLayoutFor(p, w, h, format)
+	if err != nil {
+		return nil, err
 	}
-	if format != gpu.YUV420P && format != gpu.NV12 {
-		return nil, fmt.Errorf("stamp: pixel format %v not supported", format)
-	}
-	g := gpu.NewStampGeometry(w, h)
-	op := &stampOp{w: w, h: h, format: format, rows: gpu.StampBandRows(h), cw: w / 2}
-	for i := range op.edges {
-		op.edges[i] = min(max(g.BlockEdge(i), 0), w)
-	}
-	op.top, op.bot = g.BlockRows()
-	op.top, op.bot = min(max(op.top, 0), op.rows), min(max(op.bot, 0), op.rows)
-	return op, nil
+	return &stampOp{w: w, h: h, format: format, rows: l.Rows, edges: l.Edges, top: l.Top, bot: l.Bot, cw: w / 2}, nil
 }
 
 func (op *stampOp) Apply(f *gpu.Frame, info gpu.FrameInfo, pool *Pool) error {

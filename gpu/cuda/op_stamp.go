@@ -25,17 +25,11 @@ type stampOp struct {
 }
 
 func newStamp(p gpu.Params, w, h int, format gpu.PixelFormat) (op, error) {
-	if _, ok := p.(*gpu.StampParams); !ok {
-		return nil, fmt.Errorf("stamp: parameters are %T", p)
+	l, err := gpu.StampLayoutFor(p, w, h, format)
+	if err != nil {
+		return nil, err
 	}
-	if format != gpu.YUV420P && format != gpu.NV12 {
-		return nil, fmt.Errorf("stamp: pixel format %v not supported", format)
-	}
-	g := gpu.NewStampGeometry(w, h)
-	var edges [gpu.StampBlocks + 1]int
-	for i := range edges {
-		edges[i] = min(max(g.BlockEdge(i), 0), w)
-	}
+	edges := l.Edges
 	cols := make([]byte, w)
 	for x := range cols {
 		cols[x] = noBlock
@@ -45,9 +39,7 @@ func newStamp(p gpu.Params, w, h int, format gpu.PixelFormat) (op, error) {
 			cols[x] = byte(i)
 		}
 	}
-	o := &stampOp{w: w, rows: gpu.StampBandRows(h)}
-	o.top, o.bot = g.BlockRows()
-	o.top, o.bot = min(max(o.top, 0), o.rows), min(max(o.bot, 0), o.rows)
+	o := &stampOp{w: w, rows: l.Rows, top: l.Top, bot: l.Bot}
 	d, err := allocBytes(cols)
 	if err != nil {
 		return nil, fmt.Errorf("stamp: %w", err)
