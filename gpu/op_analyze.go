@@ -91,10 +91,10 @@ type Measure struct {
 	SceneScore float64
 }
 
-// Measurer is implemented by a backend's prepared analyze op, so that the
-// code holding the op can export the last measurements as metrics with a
-// type assertion. Measure may be called between frames, from the goroutine
-// that applies the chain.
+// Measurer is implemented by a backend's prepared analyze op: the last
+// frame's measures, for the code holding the op (a pipeline gets each
+// frame's measures through FrameInfo.Measured). Measure may be called
+// between frames, from the goroutine that applies the chain.
 type Measurer interface {
 	Measure() Measure
 }

@@ -153,35 +153,32 @@ func ParseChain(data []byte, env Env) ([]Spec, error) {
 }
 
 func parseOp(i int, raw json.RawMessage, env Env) (Spec, error) {
-	var all map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &all); err != nil || all == nil {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
 		return Spec{}, &ChainError{Index: i, Msg: "an op must be a JSON object"}
 	}
-	var head struct {
-		Op *string `json:"op"`
-	}
-	if err := json.Unmarshal(raw, &head); err != nil {
-		return Spec{}, &ChainError{Index: i, Field: "op", Msg: "must be a string; one of " + strings.Join(Ops(), ", ")}
-	}
-	if head.Op == nil {
+	rawOp, ok := fields["op"]
+	if !ok || string(rawOp) == "null" {
 		return Spec{}, &ChainError{Index: i, Field: "op", Msg: "missing; one of " + strings.Join(Ops(), ", ")}
 	}
+	var op string
+	if err := json.Unmarshal(rawOp, &op); err != nil {
+		return Spec{}, &ChainError{Index: i, Field: "op", Msg: "must be a string; one of " + strings.Join(Ops(), ", ")}
+	}
 	regMu.RLock()
-	newParams, ok := registry[*head.Op]
+	newParams, ok := registry[op]
 	regMu.RUnlock()
 	if !ok {
-		return Spec{}, &ChainError{Index: i, Field: "op", Msg: fmt.Sprintf("unknown op %q; one of %s", *head.Op, strings.Join(Ops(), ", "))}
+		return Spec{}, &ChainError{Index: i, Field: "op", Msg: fmt.Sprintf("unknown op %q; one of %s", op, strings.Join(Ops(), ", "))}
 	}
 	p := newParams()
 	// Decode strictly, with "op" removed.
-	var fields map[string]json.RawMessage
-	_ = json.Unmarshal(raw, &fields)
 	delete(fields, "op")
 	rest, _ := json.Marshal(fields)
 	dec := json.NewDecoder(bytes.NewReader(rest))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(p); err != nil {
-		ce := &ChainError{Index: i, Op: *head.Op, Msg: err.Error()}
+		ce := &ChainError{Index: i, Op: op, Msg: err.Error()}
 		var te *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &te):
@@ -194,7 +191,7 @@ func parseOp(i int, raw json.RawMessage, env Env) (Spec, error) {
 		return Spec{}, ce
 	}
 	if err := p.Validate(env); err != nil {
-		ce := &ChainError{Index: i, Op: *head.Op, Msg: err.Error()}
+		ce := &ChainError{Index: i, Op: op, Msg: err.Error()}
 		var fe *FieldError
 		if errors.As(err, &fe) {
 			ce.Field, ce.Msg = fe.Field, fe.Msg
@@ -203,11 +200,11 @@ func parseOp(i int, raw json.RawMessage, env Env) (Spec, error) {
 	}
 	norm, err := json.Marshal(p)
 	if err != nil {
-		return Spec{}, &ChainError{Index: i, Op: *head.Op, Msg: err.Error()}
+		return Spec{}, &ChainError{Index: i, Op: op, Msg: err.Error()}
 	}
-	norm = append([]byte(`{"op":`+fmt.Sprintf("%q", *head.Op)+`,`), norm[1:]...)
-	if string(norm) == `{"op":"`+*head.Op+`",}` {
-		norm = []byte(`{"op":"` + *head.Op + `"}`)
+	norm = append([]byte(`{"op":`+fmt.Sprintf("%q", op)+`,`), norm[1:]...)
+	if string(norm) == `{"op":"`+op+`",}` {
+		norm = []byte(`{"op":"` + op + `"}`)
 	}
-	return Spec{Op: *head.Op, Params: p, raw: norm}, nil
+	return Spec{Op: op, Params: p, raw: norm}, nil
 }

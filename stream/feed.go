@@ -178,6 +178,14 @@ func (f *Feed) Leave() {
 	}
 }
 
+// isLeaving reports whether Leave was called: such a feed is never reused
+// by a new ladder.
+func (f *Feed) isLeaving() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.leaving
+}
+
 func (f *Feed) retire() {
 	f.mu.Lock()
 	defer f.mu.Unlock()

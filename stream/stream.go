@@ -110,7 +110,7 @@ func (s *Stream) SetLadder(rungs []FeedInfo, audio FeedInfo) ([]*Feed, *Feed) {
 	out := make([]*Feed, 0, len(rungs))
 	for _, info := range rungs {
 		info.Kind = KindVideo
-		if f, ok := old[info.Name]; ok && f.info == info {
+		if f, ok := old[info.Name]; ok && f.info == info && !f.isLeaving() {
 			out = append(out, f)
 			delete(old, info.Name)
 			continue

@@ -8,10 +8,9 @@ package transcode
 static int mediad_frame_make_writable(void *f) { return av_frame_make_writable((AVFrame *)f); }
 static uint8_t *mediad_frame_data(void *f, int i) { return ((AVFrame *)f)->data[i]; }
 static int mediad_frame_linesize(void *f, int i) { return ((AVFrame *)f)->linesize[i]; }
-static int mediad_frame_sw_format(void *f) {
+static AVHWFramesContext *mediad_frame_hw_frames(void *f) {
 	AVFrame *fr = f;
-	if (!fr->hw_frames_ctx) return -1;
-	return ((AVHWFramesContext *)fr->hw_frames_ctx->data)->sw_format;
+	return fr->hw_frames_ctx ? (AVHWFramesContext *)fr->hw_frames_ctx->data : NULL;
 }
 */
 import "C"
@@ -45,8 +44,12 @@ func deviceView(f *astiav.Frame, dst *gpu.Frame) error {
 	if p == nil || f.PixelFormat() != astiav.PixelFormatCuda {
 		return fmt.Errorf("device view: a %s frame is not a CUDA frame", f.PixelFormat())
 	}
-	if sw := int(C.mediad_frame_sw_format(p)); sw != int(astiav.PixelFormatNv12) {
-		return fmt.Errorf("device view: CUDA frame holds %s, not nv12", astiav.PixelFormat(sw))
+	hf := hwFrames(f)
+	if hf == nil {
+		return fmt.Errorf("device view: CUDA frame without a frames context")
+	}
+	if sw := astiav.PixelFormat(hf.sw_format); sw != astiav.PixelFormatNv12 {
+		return fmt.Errorf("device view: CUDA frame holds %s, not nv12", sw)
 	}
 	w, h := f.Width(), f.Height()
 	*dst = gpu.Frame{Format: gpu.NV12, Width: w, Height: h}
@@ -60,6 +63,15 @@ func deviceView(f *astiav.Frame, dst *gpu.Frame) error {
 		dst.Strides[i] = stride
 	}
 	return nil
+}
+
+// hwFrames is f's hardware frames context, nil for a host frame.
+func hwFrames(f *astiav.Frame) *C.AVHWFramesContext {
+	p := f.UnsafePointer()
+	if p == nil {
+		return nil
+	}
+	return C.mediad_frame_hw_frames(p)
 }
 
 // writableView makes f's planes writable (FFmpeg copies them when they are

@@ -113,7 +113,7 @@ type frameFilter struct {
 
 	w, h   int
 	format astiav.PixelFormat
-	frames unsafe.Pointer // the input's AVHWFramesContext buffer data, nil for host frames
+	frames *C.AVHWFramesContext // the input's, nil for host frames
 }
 
 // openFrameFilter builds spec (a filter chain in FFmpeg's syntax, e.g.
@@ -133,15 +133,6 @@ func openFrameFilter(in *astiav.Frame, spec string) (*frameFilter, error) {
 	}
 	ff := &frameFilter{c: c, spec: spec, w: in.Width(), h: in.Height(), format: in.PixelFormat(), frames: hwFrames(in)}
 	return tracked(ff), nil
-}
-
-// hwFrames identifies f's frames context (nil for a host frame).
-func hwFrames(f *astiav.Frame) unsafe.Pointer {
-	fr := (*C.AVFrame)(f.UnsafePointer())
-	if fr == nil || fr.hw_frames_ctx == nil {
-		return nil
-	}
-	return unsafe.Pointer(fr.hw_frames_ctx.data)
 }
 
 // fits reports whether in has the shape the filter was built for.

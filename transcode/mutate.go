@@ -23,11 +23,11 @@ type mutator struct {
 	log     *slog.Logger
 	emit    func(gpu.Event)
 
-	// The analyze op's measures go to per-stream gauges.
-	measured      func(gpu.Measure)
-	luma, motion  prometheus.Gauge
-	scene         prometheus.Gauge
-	measuredShown bool // the gauges exist
+	// The analyze op's measures go to per-stream gauges, nil until the
+	// first measure.
+	measured     func(gpu.Measure)
+	luma, motion prometheus.Gauge
+	scene        prometheus.Gauge
 
 	specs []gpu.Spec // the chain in force; empty: no mutation
 	chain gpu.Chain  // built for shape; nil until the first frame
@@ -211,8 +211,7 @@ func (m *mutator) run(view *gpu.Frame, pts int64) error {
 
 // showMeasure publishes an analyze op's measures of a frame.
 func (m *mutator) showMeasure(ms gpu.Measure) {
-	if !m.measuredShown {
-		m.measuredShown = true
+	if m.luma == nil {
 		m.luma = metrics.AnalyzeLuma.WithLabelValues(m.stream)
 		m.motion = metrics.AnalyzeMotion.WithLabelValues(m.stream)
 		m.scene = metrics.AnalyzeSceneScore.WithLabelValues(m.stream)
@@ -225,8 +224,8 @@ func (m *mutator) showMeasure(ms gpu.Measure) {
 // hideMeasure removes the analyze gauges: the chain has no analyze op
 // any more, or the stream ends.
 func (m *mutator) hideMeasure() {
-	if m.measuredShown {
-		m.measuredShown = false
+	if m.luma != nil {
+		m.luma, m.motion, m.scene = nil, nil, nil
 		metrics.DeleteAnalyze(m.stream)
 	}
 }

@@ -15,10 +15,10 @@ type rungDevice struct {
 	download bool          // the filter ends with hwdownload (yuv420p on the host)
 	out      *astiav.Frame // what the filter gave for the current frame
 
-	encIn    bool // the encoder takes CUDA frames (NVENC opened on them)
-	noEncIn  bool // NVENC did not open on CUDA frames: download for it
-	toHost   func(why error) (*astiav.Frame, error)
-	reopened int // encoder reopens for a change of input memory, for tests
+	noEncIn bool // NVENC did not open on CUDA frames: download for it
+	// toHost gives src, the stream's current device frame, in host memory,
+	// and moves the stream to swscale (videoPath.toHost).
+	toHost func(src *astiav.Frame, why error) (*astiav.Frame, error)
 }
 
 // deviceScaleSpec is the filter chain that scales a CUDA frame to w x h:
@@ -45,7 +45,7 @@ func (e *rungEncoder) scale(src *astiav.Frame) (*astiav.Frame, error) {
 		if e.dev.toHost == nil {
 			return nil, err
 		}
-		if src, err = e.dev.toHost(err); err != nil {
+		if src, err = e.dev.toHost(src, err); err != nil {
 			return nil, err
 		}
 	}
@@ -96,7 +96,7 @@ func (e *rungEncoder) takesDevice() bool {
 // scale_cuda chain then downloads (from the next frame).
 func (e *rungEncoder) matchInput(f *astiav.Frame) error {
 	device := f.PixelFormat() == astiav.PixelFormatCuda
-	if device == e.dev.encIn || e.encoder != encoderNVENC {
+	if device == (e.cc.PixelFormat() == astiav.PixelFormatCuda) || e.encoder != encoderNVENC {
 		return nil
 	}
 	var input *astiav.Frame
@@ -114,8 +114,7 @@ func (e *rungEncoder) matchInput(f *astiav.Frame) error {
 		cc.SetBitRate(int64(e.v.target))
 	}
 	free(e.cc)
-	e.cc, e.dev.encIn, e.haveIDR = cc, device, false
-	e.dev.reopened++
+	e.cc, e.haveIDR = cc, false
 	return nil
 }
 

@@ -123,10 +123,7 @@ func (p *Pipeline) syncLadder() {
 			return
 		}
 		p.src.leaveAt = time.Time{}
-		p.installLadder(false) // a Leaving feed never comes back
-		if want {
-			p.installLadder(true)
-		}
+		p.installLadder(want) // a Leaving feed is never reused: a source rung wanted again is a new feed
 		return
 	}
 	if p.installed && want == (p.src.feed != nil) && (!want || p.src.feed.Info() == p.src.info()) {

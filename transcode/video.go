@@ -2,7 +2,6 @@ package transcode
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/asticode/go-astiav"
@@ -21,10 +20,9 @@ type videoPath struct {
 	hwErrs int // NVDEC errors in a row
 
 	// onDevice: NVDEC frames go to the rungs in device memory, for
-	// scale_cuda (Hardware.Scale, until it fails). cur is the device frame
-	// the rungs encode now and curHost its download, once one was needed.
+	// scale_cuda (Hardware.Scale, until it fails). curHost is the current
+	// device frame's download, once a rung needed one.
 	onDevice bool
-	cur      *astiav.Frame
 	curHost  *astiav.Frame
 
 	srcW, srcH int
@@ -52,16 +50,14 @@ func (v *videoPath) handle(pkt *stream.Packet) {
 		v.needKey = false
 	}
 	if err := v.dec.send(pkt); err != nil {
-		v.p.decodeError(stream.KindVideo, err)
-		v.nvdecFailed(err)
+		v.decodeErr(err)
 		v.needKey = true
 		return
 	}
 	for {
 		f, err := v.dec.receive()
 		if err != nil {
-			v.p.decodeError(stream.KindVideo, err)
-			v.nvdecFailed(err)
+			v.decodeErr(err)
 			v.needKey = true
 			return
 		}
@@ -70,6 +66,13 @@ func (v *videoPath) handle(pkt *stream.Packet) {
 		}
 		v.frame(f)
 	}
+}
+
+// decodeErr logs and counts a decode or download error, and counts it
+// against NVDEC.
+func (v *videoPath) decodeErr(err error) {
+	v.p.decodeError(stream.KindVideo, err)
+	v.nvdecFailed(err)
 }
 
 // nvdecMaxErrors is how many NVDEC errors in a row (decode or download)
@@ -109,7 +112,7 @@ func (v *videoPath) mutate(f *astiav.Frame, pts int64) (*astiav.Frame, error) {
 	}
 	done := v.p.mut.applyDevice(f, pts)
 	if v.onDevice && (done || !v.p.mut.active()) {
-		v.cur, v.curHost = f, nil
+		v.curHost = nil
 		return f, nil
 	}
 	h, err := v.dec.host(f)
@@ -119,20 +122,17 @@ func (v *videoPath) mutate(f *astiav.Frame, pts int64) (*astiav.Frame, error) {
 	return v.p.mut.apply(h, pts), nil
 }
 
-// toHost gives a rung whose scale_cuda failed the current device frame,
-// downloaded once for every rung that asks: the stream scales with swscale
-// from the next frame on, and says why once.
-func (v *videoPath) toHost(why error) (*astiav.Frame, error) {
+// toHost gives a rung whose scale_cuda failed src, the current device
+// frame, downloaded once for every rung that asks: the stream scales with
+// swscale from the next frame on, and says why once.
+func (v *videoPath) toHost(src *astiav.Frame, why error) (*astiav.Frame, error) {
 	if v.onDevice {
 		v.onDevice = false
 		metrics.HardwareFallbacks.WithLabelValues("scale").Inc()
 		v.p.log.Warn("video scales on the CPU from the next frame: scale_cuda failed", "reason", why)
 	}
 	if v.curHost == nil {
-		if v.cur == nil {
-			return nil, fmt.Errorf("no device frame to download: %w", why)
-		}
-		h, err := v.dec.host(v.cur)
+		h, err := v.dec.host(src)
 		if err != nil {
 			return nil, err
 		}
@@ -165,12 +165,10 @@ func (v *videoPath) frame(f *astiav.Frame) {
 	v.lastPts, v.havePts = pts, true
 	f, err := v.mutate(f, pts)
 	if err != nil {
-		v.p.decodeError(stream.KindVideo, err)
-		v.nvdecFailed(err)
+		v.decodeErr(err) // a download: the decoder's state is intact
 		return
 	}
 	v.hwErrs = 0
-	defer func() { v.cur, v.curHost = nil, nil }()
 	due := v.scheduledKey(pts)
 	for _, e := range v.rungs {
 		if e.rung.lowFPSOf != "" {

@@ -11,15 +11,13 @@ func init() { Register("stamp", newStamp) }
 // stampOp draws the wall clock's block code over a grey band at the top of
 // every frame (see gpu.StampParams).
 type stampOp struct {
-	w, h     int
-	format   gpu.PixelFormat
-	rows     int                      // band rows, even
-	edges    [gpu.StampBlocks + 1]int // block column edges, clamped to the frame
-	top, bot int                      // block rows
-	bits     gpu.Stamp
-	valid    bool // bits hold a code this frame
-	f        *gpu.Frame
-	cw       int // chroma samples per row
+	w, h   int
+	format gpu.PixelFormat
+	gpu.StampLayout
+	bits  gpu.Stamp
+	valid bool // bits hold a code this frame
+	f     *gpu.Frame
+	cw    int // chroma samples per row
 }
 
 var _ Bander = (*stampOp)(nil)
@@ -29,7 +27,7 @@ func newStamp(p gpu.Params, w, h int, format gpu.PixelFormat) (Op, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stampOp{w: w, h: h, format: format, rows: l.Rows, edges: l.Edges, top: l.Top, bot: l.Bot, cw: w / 2}, nil
+	return &stampOp{w: w, h: h, format: format, StampLayout: l, cw: w / 2}, nil
 }
 
 func (op *stampOp) Apply(f *gpu.Frame, info gpu.FrameInfo, pool *Pool) error {
@@ -41,7 +39,7 @@ func (op *stampOp) Apply(f *gpu.Frame, info gpu.FrameInfo, pool *Pool) error {
 		op.bits, op.valid = gpu.EncodeStamp(info.Wall.UnixMilli())
 	}
 	op.f = f
-	pool.Run(op.rows/2, op)
+	pool.Run(op.Rows/2, op)
 	op.f = nil
 	return nil
 }
@@ -54,7 +52,7 @@ func (op *stampOp) Band(c0, c1 int) {
 			row := f.Planes[0][y*f.Strides[0]:]
 			row = row[:op.w]
 			memset(row, gpu.StampGrey)
-			if !op.valid || y < op.top || y >= op.bot {
+			if !op.valid || y < op.Top || y >= op.Bot {
 				continue
 			}
 			for i, b := range op.bits {
@@ -62,7 +60,7 @@ func (op *stampOp) Band(c0, c1 int) {
 				if b == 1 {
 					v = gpu.StampWhite
 				}
-				memset(row[op.edges[i]:op.edges[i+1]], v)
+				memset(row[op.Edges[i]:op.Edges[i+1]], v)
 			}
 		}
 		switch op.format {

@@ -147,14 +147,3 @@ func (c *chain) Close() {
 		return nil
 	})
 }
-
-// Measure returns the last measurements of the chain's first analyze op,
-// and whether it has one.
-func (c *chain) Measure() (gpu.Measure, bool) {
-	for _, o := range c.ops {
-		if m, ok := o.(gpu.Measurer); ok {
-			return m.Measure(), true
-		}
-	}
-	return gpu.Measure{}, false
-}

@@ -18,10 +18,9 @@ const noBlock = 255
 // passes its code (gpu.EncodeStamp of the wall clock) as a kernel
 // argument, so a frame costs one launch and no copy.
 type stampOp struct {
-	w        int
-	rows     int    // band rows, even
-	top, bot int    // block rows, clamped to the band
-	cols     devBuf // w bytes: the block of each luma column, or noBlock
+	w int
+	gpu.StampLayout
+	cols devBuf // w bytes: the block of each luma column, or noBlock
 }
 
 func newStamp(p gpu.Params, w, h int, format gpu.PixelFormat) (op, error) {
@@ -29,17 +28,16 @@ func newStamp(p gpu.Params, w, h int, format gpu.PixelFormat) (op, error) {
 	if err != nil {
 		return nil, err
 	}
-	edges := l.Edges
 	cols := make([]byte, w)
 	for x := range cols {
 		cols[x] = noBlock
 	}
 	for i := range gpu.StampBlocks {
-		for x := edges[i]; x < edges[i+1]; x++ {
+		for x := l.Edges[i]; x < l.Edges[i+1]; x++ {
 			cols[x] = byte(i)
 		}
 	}
-	o := &stampOp{w: w, rows: l.Rows, top: l.Top, bot: l.Bot}
+	o := &stampOp{w: w, StampLayout: l}
 	d, err := allocBytes(cols)
 	if err != nil {
 		return nil, fmt.Errorf("stamp: %w", err)
@@ -67,10 +65,10 @@ func (o *stampOp) apply(l *launcher, p *planes, info gpu.FrameInfo) error {
 	if p.format == gpu.NV12 {
 		v, vp, step = ptrArg(p.ptr[1], 1), p.pitch[1], 2
 	}
-	if err := l.grid2D("stamp_band", o.w, o.rows, 1,
-		ptrArg(p.ptr[0], 0), intArg(p.pitch[0]), intArg(o.w), intArg(o.rows),
+	if err := l.grid2D("stamp_band", o.w, o.Rows, 1,
+		ptrArg(p.ptr[0], 0), intArg(p.pitch[0]), intArg(o.w), intArg(o.Rows),
 		u, intArg(up), v, intArg(vp), intArg(step),
-		ptrArg(o.cols.ptr, 0), intArg(o.top), intArg(o.bot), arg(bits), intArg(valid),
+		ptrArg(o.cols.ptr, 0), intArg(o.Top), intArg(o.Bot), arg(bits), intArg(valid),
 		intArg(gpu.StampGrey), intArg(gpu.StampBlack), intArg(gpu.StampWhite)); err != nil {
 		return fmt.Errorf("stamp: %w", err)
 	}

@@ -40,14 +40,13 @@ func (o *textOp) apply(l *launcher, p *planes, info gpu.FrameInfo) error {
 	if o.ov.level <= 0 {
 		return nil
 	}
-	ov, x, y, changed := o.r.Update(info)
+	// The renderer redraws the one overlay o.ov was built on, in place.
+	_, x, y, changed := o.r.Update(info)
 	if changed || o.stale {
-		o.ov.ov = ov // the same overlay, redrawn in place
-		o.stale = true
-		if err := o.ov.reload(x, y); err != nil {
+		err := o.ov.reload(x, y)
+		if o.stale = err != nil; o.stale {
 			return fmt.Errorf("text: %w", err)
 		}
-		o.stale = false
 	}
 	if err := o.ov.apply(l, p, info); err != nil {
 		return fmt.Errorf("text: %w", err)

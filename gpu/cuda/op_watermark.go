@@ -39,8 +39,8 @@ func newWatermark(p gpu.Params, w, h int, _ gpu.PixelFormat) (op, error) {
 // newOverlayOp uploads ov's planes, to be blended at (x, y) at opacity
 // level.
 func newOverlayOp(ov *gpu.Overlay, x, y, level int) (*overlayOp, error) {
-	if ov.W%2 != 0 || ov.H%2 != 0 || x%2 != 0 || y%2 != 0 {
-		return nil, fmt.Errorf("overlay %dx%d at (%d, %d): size and position must be even", ov.W, ov.H, x, y)
+	if err := evenOverlay(ov, x, y); err != nil {
+		return nil, err
 	}
 	o := &overlayOp{ov: ov, x: x, yPos: y, level: level}
 	for _, pl := range []struct {
@@ -57,13 +57,22 @@ func newOverlayOp(ov *gpu.Overlay, x, y, level int) (*overlayOp, error) {
 	return o, nil
 }
 
+// evenOverlay checks that ov's size and its position (x, y) are even, as
+// blend_plane's chroma needs.
+func evenOverlay(ov *gpu.Overlay, x, y int) error {
+	if ov.W%2 != 0 || ov.H%2 != 0 || x%2 != 0 || y%2 != 0 {
+		return fmt.Errorf("overlay %dx%d at (%d, %d): size and position must be even", ov.W, ov.H, x, y)
+	}
+	return nil
+}
+
 // reload copies the overlay's planes again after the host redrew them in
 // place, only the rows in use (H luma rows, H/2 chroma rows), to be
 // blended at (x, y).
 func (o *overlayOp) reload(x, y int) error {
 	ov := o.ov
-	if ov.W%2 != 0 || ov.H%2 != 0 || x%2 != 0 || y%2 != 0 {
-		return fmt.Errorf("overlay %dx%d at (%d, %d): size and position must be even", ov.W, ov.H, x, y)
+	if err := evenOverlay(ov, x, y); err != nil {
+		return err
 	}
 	n, cn := ov.H*ov.Stride, ov.H/2*ov.CStride
 	if err := o.y.upload(ov.Y[:n]); err != nil {
