@@ -30,7 +30,7 @@ type Controller struct {
 	overuseRun     int
 	delayRun       int                // consecutive updates with a queue over DelayDown, not draining
 	lastQueue      time.Duration      // the queueing delay of the previous update
-	peakQueue      time.Duration      // the highest since the latest step down on congestion
+	peakQueue      time.Duration      // the highest since the latest step down
 	troughQueue    time.Duration      // the lowest since that peak
 	nackWin        [nackWindow][2]int // NACKs and packets of the latest updates
 	nackAt         int
@@ -41,7 +41,7 @@ type Controller struct {
 	probeBackoff   time.Duration
 	probeFailed    time.Time // when the latest probe met congestion
 
-	lastDown   time.Time // latest step down on congestion
+	lastDown   time.Time // latest step down on congestion or under a standing queue
 	rtt        time.Duration
 	heldSince  time.Time // at the current level since
 	upSince    time.Time // the next level up has been affordable since; zero = not
@@ -115,7 +115,7 @@ func (c *Controller) SetManual(rung string) error {
 }
 
 // SwitchedDown tells the controller that the sender has just switched down
-// to the rung of its latest step down on congestion, later than decided
+// to the rung of its latest step down, later than decided
 // (it held video while the link's queue drained): the settle time starts
 // again from now, since until now the feedback told of the old rung.
 func (c *Controller) SwitchedDown(now time.Time) {

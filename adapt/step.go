@@ -97,7 +97,7 @@ func (c *Controller) congested(cause string, wasProbing bool) {
 	// The queue a failed probe built takes a while to drain: congestion
 	// until then is the probe's too, and so is any the sender says is
 	// (Stats.Probing: a receiver report of the probe's loss comes late).
-	afterProbe := wasProbing || c.probing || (!c.probeFailed.IsZero() && c.now.Sub(c.probeFailed) < max(c.cfg.DownSettle, 2*c.rtt))
+	afterProbe := c.probing || (!c.probeFailed.IsZero() && c.now.Sub(c.probeFailed) < max(c.cfg.DownSettle, 2*c.rtt))
 	// Congestion from our own probe after an up-switch is the probe's,
 	// not the new rung's.
 	failedUp := c.upPending && c.level == c.upLevel && !afterProbe

@@ -212,19 +212,22 @@ func watchPlayback(t *testing.T, sample func() videoStats, d time.Duration, cond
 	p := playback{at: -1}
 	start := time.Now()
 	prev := sample()
-	var trail []string // the latest samples' frames decoded and width, for debugging
+	debug := os.Getenv("MEDIAD_TEST_DEBUG") != ""
+	var trail []string // with debug: the latest samples' frames decoded and width
 	for time.Since(start) < d {
 		time.Sleep(50 * time.Millisecond)
 		s := sample()
-		if trail = append(trail, fmt.Sprintf("%s:%d/%d", time.Now().UTC().Format("05.000"), s.F, s.W)); len(trail) > 24 {
-			trail = trail[1:]
+		if debug {
+			if trail = append(trail, fmt.Sprintf("%s:%d/%d", time.Now().UTC().Format("05.000"), s.F, s.W)); len(trail) > 24 {
+				trail = trail[1:]
+			}
 		}
 		if s.FC > prev.FC {
 			dur := time.Duration((s.FD - prev.FD) * float64(time.Second))
 			p.freezeCount += s.FC - prev.FC
 			p.freezeTotal += dur
 			t.Logf("freeze of %.0f ms seen %.2f s in, %d wide", float64(dur.Milliseconds()), time.Since(start).Seconds(), s.W)
-			if os.Getenv("MEDIAD_TEST_DEBUG") != "" {
+			if debug {
 				t.Logf("frames decoded before it, every 50 ms: %v", trail)
 			}
 			if s.FC-prev.FC == 1 && dur > p.longest {

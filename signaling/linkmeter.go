@@ -427,30 +427,29 @@ func (m *linkMeter) falling(bps int, fc FallConfig) (int, bool) {
 	if m.nRecv < 2 || bps <= 0 {
 		return 0, false
 	}
-	fallWindow, fallPackets := fc.Window, fc.Packets
-	// The latest fallWindow of arrivals, and at least fallPackets of them
+	// The latest fc.Window of arrivals, and at least fc.Packets of them
 	// (a thin link delivers few), within 4 windows.
 	newest := m.recv[(m.nRecv-1)%meterRing]
-	from := newest.arrival - fallWindow.Microseconds()
-	// The rate is taken over the newest fallPackets alone: the older ones
+	from := newest.arrival - fc.Window.Microseconds()
+	// The rate is taken over the newest fc.Packets alone: the older ones
 	// may have arrived before the fall.
 	first, n := newest, 0
 	bytes, rateFrom := 0, newest
 	for i := m.nRecv - 1; i >= 0 && i > m.nRecv-meterRing; i-- {
 		r := m.recv[i%meterRing]
-		if (r.arrival < from && n >= fallPackets) || r.arrival < from-3*fallWindow.Microseconds() {
+		if (r.arrival < from && n >= fc.Packets) || r.arrival < from-3*fc.Window.Microseconds() {
 			break
 		}
-		if n < fallPackets {
+		if n < fc.Packets {
 			bytes, rateFrom = bytes+r.size, r
 		}
 		first, n = r, n+1
 	}
 	span := newest.arrival - first.arrival
-	if n < fallPackets || span < fallWindow.Microseconds()/2 || newest.arrival <= rateFrom.arrival {
+	if n < fc.Packets || span < fc.Window.Microseconds()/2 || newest.arrival <= rateFrom.arrival {
 		return 0, false
 	}
-	rate := int(int64(bytes-rateFrom.size) * 8 * 1_000_000 / (newest.arrival - rateFrom.arrival))
+	rate := arrivalRate(bytes, rateFrom.size, newest.arrival-rateFrom.arrival)
 	return rate, newest.excess-first.excess >= fc.Rise.Microseconds() && rate < bps
 }
 
@@ -512,6 +511,12 @@ func (m *linkMeter) delivered() int {
 	if span < deliveredWindow.Microseconds()/2 {
 		return 0
 	}
-	// The first packet's bytes arrived before the span began.
+	return arrivalRate(bytes, firstSize, span)
+}
+
+// arrivalRate is the rate, in bits per second, of packets of bytes in all
+// that arrived over span µs; the first one's firstSize bytes arrived
+// before the span began.
+func arrivalRate(bytes, firstSize int, span int64) int {
 	return int(int64(bytes-firstSize) * 8 * 1_000_000 / span)
 }

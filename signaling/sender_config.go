@@ -8,7 +8,7 @@ import (
 
 // SenderConfig tunes the mechanics under each viewer's controller: how its
 // link is read from transport-wide feedback, how probes run, how a switch
-// down on congestion waits for the link's queue to drain, and what
+// down under a standing queue waits for the queue to drain, and what
 // retransmissions may take. The controller's own thresholds are in
 // adapt.Config.
 type SenderConfig struct {
@@ -27,7 +27,8 @@ type SenderConfig struct {
 	// Probe shapes the padding sent to find out whether the link carries
 	// more.
 	Probe ProbeConfig `yaml:"probe"`
-	// Hold is how a switch down on congestion waits for the queue to drain.
+	// Hold is how a switch down under a standing queue waits for the
+	// queue to drain.
 	Hold HoldConfig `yaml:"hold"`
 	// Resend bounds retransmissions.
 	Resend ResendConfig `yaml:"resend"`
@@ -70,7 +71,7 @@ type ProbeConfig struct {
 	Valid time.Duration `yaml:"valid"`
 }
 
-// HoldConfig is the video hold: after a switch down on congestion, no
+// HoldConfig is the video hold: after a switch down under a standing queue, no
 // video is sent until the link's queue has drained, so that the new rung's
 // keyframe finds room in it.
 type HoldConfig struct {

@@ -293,8 +293,7 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 	}
 	queued := metered && s.QueueDelay > a.sc.StandingQueue
 	clean := s.Loss <= a.sc.LossCap && !s.Overuse && !queued && !fell
-	ownQueue := a.probeRate > 0 || (!a.probeEnded.IsZero() && now.Sub(a.probeEnded) < a.sc.Probe.Drain) || a.probeLoss(s.Loss)
-	if (queued || s.Loss > a.sc.LossCap) && !ownQueue {
+	if (queued || s.Loss > a.sc.LossCap) && !a.probeOwns(now, s.Loss) {
 		a.probeUntil = time.Time{} // the link got worse: what a probe showed no longer holds
 	}
 	if !metered {
@@ -353,9 +352,7 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 		s.Fell, s.Estimate = true, fellRate
 	}
 	a.probe(now, s, metered, delivered)
-	s.Probing = a.probeRate > 0 || (!a.probeEnded.IsZero() && now.Sub(a.probeEnded) < a.sc.Probe.Drain) ||
-		a.probeLoss(s.Loss)
-	// (a probe started or cut just now counts too)
+	s.Probing = a.probeOwns(now, s.Loss) // a probe started or cut just now counts too
 	if now.Before(a.probeUntil) && a.probeOK > s.Estimate && clean {
 		s.Estimate, s.Probed = a.probeOK, true
 	}
@@ -402,6 +399,12 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 	return d
 }
 
+// probeOwns says whether congestion now is the probe's own: a probe runs,
+// or ended within Probe.Drain, or the loss reported is a probe's.
+func (a *viewerAdapt) probeOwns(now time.Time, loss float64) bool {
+	return a.probeRate > 0 || (!a.probeEnded.IsZero() && now.Sub(a.probeEnded) < a.sc.Probe.Drain) || a.probeLoss(loss)
+}
+
 // probeLoss says whether loss over the cap is a probe's: the receiver
 // report that tells of it came within Probe.Drain of the probe's end, so
 // it covers the probe's time (the report stays in force until the next,
@@ -414,14 +417,21 @@ func (a *viewerAdapt) probeLoss(loss float64) bool {
 	return !at.After(a.probeEnded.Add(a.sc.Probe.Drain))
 }
 
-// setRung records the rung actually being sent.
-func (a *viewerAdapt) setRung(name string, bitrate int) {
+// rungBitrate is the bitrate of the rung called name as the controller
+// sees it (the source rung's measured one), else bitrate (a
+// frame-rate-capped variant's: half its base's).
+func (a *viewerAdapt) rungBitrate(name string, bitrate int) int {
 	for _, r := range a.rungs {
 		if r.Name == name {
-			bitrate = r.Bitrate // the source rung's stand-in bitrate too
+			return r.Bitrate
 		}
 	}
-	a.rungBps = bitrate
+	return bitrate
+}
+
+// setRung records the rung actually being sent.
+func (a *viewerAdapt) setRung(name string, bitrate int) {
+	a.rungBps = a.rungBitrate(name, bitrate)
 	a.mu.Lock()
 	a.info.Rung = name
 	if n := len(a.info.History); n > 0 {

@@ -95,7 +95,7 @@ func (a *viewerAdapt) probeCut(now time.Time, delivered int) {
 	a.probeFailed(now)
 }
 
-// videoHold is a switch down on congestion put off until the link's queue
+// videoHold is a switch down under a standing queue put off until the queue
 // drains: meanwhile no video is sent, and the new rung's keyframe then
 // finds room in the queue instead of overflowing it behind the old rung's
 // frames (a keyframe lost there is a freeze until the next one).
@@ -140,22 +140,7 @@ func (a *viewerAdapt) switchedDown(now time.Time) {
 // stepsDown says whether going from feed from to feed to lowers the
 // bitrate: a lower rung, or a frame-rate-capped one.
 func (a *viewerAdapt) stepsDown(to, from *stream.Feed) bool {
-	return a.feedBitrate(to.Info()) < a.feedBitrate(from.Info())
-}
-
-// feedBitrate is a feed's bitrate as the controller sees it (the source
-// rung's measured one); a frame-rate-capped variant's is half its base's.
-func (a *viewerAdapt) feedBitrate(in stream.FeedInfo) int {
-	name, div := in.Name, 1
-	if in.LowFPSOf != "" {
-		name, div = in.LowFPSOf, 2
-	}
-	for _, r := range a.rungs {
-		if r.Name == name {
-			return r.Bitrate / div
-		}
-	}
-	return in.Bitrate
+	return a.rungBitrate(to.Info().Name, to.Info().Bitrate) < a.rungBitrate(from.Info().Name, from.Info().Bitrate)
 }
 
 // urgent says the controller should decide now rather than at the next
