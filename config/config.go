@@ -216,6 +216,9 @@ func (c Config) Validate() error {
 	if c.HTTP.Addr == "" {
 		errs = append(errs, errors.New("http.addr: must not be empty"))
 	}
+	if err := c.RTMP.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := c.WebRTC.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("webrtc: %w", err))
 	}

@@ -1,7 +1,6 @@
 package rtmp
 
 import (
-	"net"
 	"time"
 
 	"github.com/bluenviron/gortmplib"
@@ -14,9 +13,9 @@ import (
 // config it never parsed).
 type guardConn struct {
 	gortmplib.Conn
-	nc          net.Conn
-	readTimeout time.Duration
-	until       time.Time // zero: no overall deadline
+	setReadDeadline func(time.Time) error // the session's: fails once it drains
+	readTimeout     time.Duration
+	until           time.Time // zero: no overall deadline
 }
 
 var _ gortmplib.Conn = (*guardConn)(nil)
@@ -27,7 +26,7 @@ func (g *guardConn) Read() (message.Message, error) {
 	if !g.until.IsZero() && g.until.Before(dl) {
 		dl = g.until
 	}
-	if err := g.nc.SetReadDeadline(dl); err != nil {
+	if err := g.setReadDeadline(dl); err != nil {
 		return nil, err
 	}
 	msg, err := g.Conn.Read()

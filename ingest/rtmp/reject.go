@@ -20,6 +20,9 @@ const (
 	reasonReadError        = "read_error"
 	reasonTimeout          = "timeout"
 	reasonTooManyConns     = "too_many_conns"
+	reasonTooManyPerAddr   = "too_many_conns_per_addr"
+	reasonAuthTimeout      = "auth_timeout"
+	reasonOversize         = "oversize"
 	reasonPublishFailed    = "publish_failed"
 	reasonInternal         = "internal_error"
 )
@@ -39,6 +42,11 @@ var (
 	// ErrProbeTooLarge means the publisher sent too much before its tracks
 	// were known.
 	ErrProbeTooLarge = errors.New("too much data before tracks were known")
+	// ErrTooLarge means a message, a chunk size or the messages in assembly
+	// are over the configured limits.
+	ErrTooLarge = errors.New("over the RTMP size limits")
+	// errDraining ends a session because the server is shutting down.
+	errDraining = errors.New("server shutting down")
 )
 
 // rejection is an error that ends a session, with the reason it is counted

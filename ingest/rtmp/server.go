@@ -1,6 +1,7 @@
 package rtmp
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,71 +16,144 @@ import (
 // before the publish command is accepted; a nil Authorizer refuses everyone.
 type Authorizer func(name, token string) bool
 
-// Server accepts RTMP publishers and publishes their streams on a Hub. Each
-// connection is served by one goroutine the Server owns; Close waits for them.
-type Server struct {
-	cfg  Config
-	hub  *stream.Hub
-	auth Authorizer
-	log  *slog.Logger
+// GetCertificate returns the certificate for a TLS handshake, like
+// tls.Config.GetCertificate. The server's may reload its files at any time.
+type GetCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
 
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  map[net.Conn]struct{}
-	closed bool
-	done   chan struct{} // closed by Close
-	wg     sync.WaitGroup
+// Option configures a Server in NewServer.
+type Option func(*Server) error
+
+// WithCertificate gives the RTMPS listener (Config.TLSAddr) its certificate.
+func WithCertificate(get GetCertificate) Option {
+	return func(s *Server) error {
+		if get == nil {
+			return errors.New("rtmp: WithCertificate: nil GetCertificate")
+		}
+		s.getCert = get
+		return nil
+	}
+}
+
+// Server accepts RTMP and RTMPS publishers and publishes their streams on a
+// Hub. Each connection is served by one goroutine the Server owns; Close and
+// Drain wait for them.
+type Server struct {
+	cfg     Config
+	hub     *stream.Hub
+	auth    Authorizer
+	log     *slog.Logger
+	getCert GetCertificate
+	optErr  error
+
+	mu       sync.Mutex
+	lns      []net.Listener // RTMP, then RTMPS when configured
+	conns    map[net.Conn]*session
+	perAddr  map[string]int // connections by addrKey
+	draining bool           // no new connections; sessions told to end
+	closed   bool
+	done     chan struct{} // closed by Close
+	wg       sync.WaitGroup
+	connWG   sync.WaitGroup // the sessions alone, for Drain
 }
 
 // NewServer returns a Server that is not listening yet; zero fields of cfg
-// take their DefaultConfig values.
-func NewServer(cfg Config, hub *stream.Hub, auth Authorizer, log *slog.Logger) *Server {
+// take their DefaultConfig values. Its log lines never carry a token.
+func NewServer(cfg Config, hub *stream.Hub, auth Authorizer, log *slog.Logger, opts ...Option) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Server{
-		cfg:   cfg.withDefaults(),
-		hub:   hub,
-		auth:  auth,
-		log:   log.With("component", "rtmp"),
-		conns: map[net.Conn]struct{}{},
-		done:  make(chan struct{}),
+	s := &Server{
+		cfg:     cfg.withDefaults(),
+		hub:     hub,
+		auth:    auth,
+		log:     slog.New(newMaskHandler(log.Handler())).With("component", "rtmp"),
+		conns:   map[net.Conn]*session{},
+		perAddr: map[string]int{},
+		done:    make(chan struct{}),
 	}
+	for _, o := range opts {
+		if err := o(s); err != nil && s.optErr == nil {
+			s.optErr = err
+		}
+	}
+	return s
 }
 
-// Start listens on Config.Addr and serves connections in the background.
+// Start listens on Config.Addr (and Config.TLSAddr when set) and serves
+// connections in the background.
 func (s *Server) Start() error {
+	if s.optErr != nil {
+		return s.optErr
+	}
+	if err := s.cfg.Validate(); err != nil {
+		return err
+	}
+	if s.cfg.TLSAddr != "" && s.getCert == nil {
+		return errors.New("rtmp.tls_addr is set but the server has no certificate for RTMPS (configure TLS certificates)")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed || s.draining {
 		return fmt.Errorf("rtmp: start: %w", net.ErrClosed)
 	}
-	if s.ln != nil {
+	if s.lns != nil {
 		return errors.New("rtmp: already started")
 	}
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("rtmp: listen on %s: %w", s.cfg.Addr, err)
 	}
-	s.ln = ln
-	s.wg.Add(1)
-	go s.acceptLoop(ln)
+	lns := []net.Listener{ln}
+	if s.cfg.TLSAddr != "" {
+		tln, err := net.Listen("tcp", s.cfg.TLSAddr)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("rtmp: listen for RTMPS on %s (rtmp.tls_addr): %w", s.cfg.TLSAddr, err)
+		}
+		lns = append(lns, tln)
+	}
+	s.lns = lns
+	for i, l := range lns {
+		s.wg.Add(1)
+		go s.acceptLoop(l, i == 1)
+	}
 	s.log.Info("rtmp ingest listening", "addr", ln.Addr().String(), "app", s.cfg.App)
+	if len(lns) > 1 {
+		s.log.Info("rtmps ingest listening", "addr", lns[1].Addr().String(), "app", s.cfg.App)
+	}
 	return nil
 }
 
-// Addr returns the address listened on, nil before Start.
-func (s *Server) Addr() net.Addr {
+// Addr returns the RTMP address listened on, nil before Start.
+func (s *Server) Addr() net.Addr { return s.listenAddr(0) }
+
+// TLSAddr returns the RTMPS address listened on, nil before Start or when
+// Config.TLSAddr is empty.
+func (s *Server) TLSAddr() net.Addr { return s.listenAddr(1) }
+
+func (s *Server) listenAddr(i int) net.Addr {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ln == nil {
+	if len(s.lns) <= i {
 		return nil
 	}
-	return s.ln.Addr()
+	return s.lns[i].Addr()
 }
 
-// Close stops listening, ends every connection (their publications close)
-// and waits for every goroutine the Server started.
+// stopListening closes the listeners; the caller holds s.mu.
+func (s *Server) stopListening() error {
+	var errs []error
+	for _, l := range s.lns {
+		if err := l.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, fmt.Errorf("rtmp: close listener: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close stops listening, ends every connection at once (their publications
+// close) and waits for every goroutine the Server started. Drain ends them
+// with a status message instead.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -89,12 +163,7 @@ func (s *Server) Close() error {
 	}
 	s.closed = true
 	close(s.done)
-	var err error
-	if s.ln != nil {
-		if cerr := s.ln.Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) {
-			err = fmt.Errorf("rtmp: close listener: %w", cerr)
-		}
-	}
+	err := s.stopListening()
 	for c := range s.conns {
 		_ = c.Close()
 	}
@@ -106,10 +175,10 @@ func (s *Server) Close() error {
 func (s *Server) closing() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.closed
+	return s.closed || s.draining
 }
 
-func (s *Server) acceptLoop(ln net.Listener) {
+func (s *Server) acceptLoop(ln net.Listener, useTLS bool) {
 	defer s.wg.Done()
 	backoff := 5 * time.Millisecond
 	for {
@@ -129,33 +198,68 @@ func (s *Server) acceptLoop(ln net.Listener) {
 			continue
 		}
 		backoff = 5 * time.Millisecond
-		s.track(nc)
+		s.track(nc, useTLS)
 	}
 }
 
-// track starts a session for nc, or refuses it when closed or full.
-func (s *Server) track(nc net.Conn) {
+// track starts a session for nc, or refuses it when closed, draining or
+// full (in all, or for its address).
+func (s *Server) track(nc net.Conn, useTLS bool) {
+	key := addrKey(nc.RemoteAddr())
 	s.mu.Lock()
-	closed, full := s.closed, len(s.conns) >= s.cfg.MaxConns
-	if !closed && !full {
-		s.conns[nc] = struct{}{}
+	reason := ""
+	switch {
+	case s.closed || s.draining:
+		reason = "closed"
+	case len(s.conns) >= s.cfg.MaxConns:
+		reason = reasonTooManyConns
+	case s.perAddr[key] >= s.cfg.MaxConnsPerAddr:
+		reason = reasonTooManyPerAddr
+	}
+	var sess *session
+	if reason == "" {
+		conn := nc
+		if useTLS {
+			conn = tls.Server(nc, &tls.Config{GetCertificate: s.getCert, MinVersion: tls.VersionTLS12})
+		}
+		sess = newSession(s, conn, useTLS)
+		s.conns[nc] = sess
+		s.perAddr[key]++
 		s.wg.Add(1)
+		s.connWG.Add(1)
 	}
 	s.mu.Unlock()
-	if closed || full {
+	if sess == nil {
 		_ = nc.Close()
-		if full && !closed {
-			countRejected(reasonTooManyConns)
-			s.log.Warn("rtmp connection refused", "reason", reasonTooManyConns,
-				"remote", nc.RemoteAddr().String(), "max_conns", s.cfg.MaxConns)
+		if reason != "closed" {
+			countRejected(reason)
+			s.log.Warn("rtmp connection refused", "reason", reason, "remote", nc.RemoteAddr().String(),
+				"max_conns", s.cfg.MaxConns, "max_conns_per_addr", s.cfg.MaxConnsPerAddr)
 		}
 		return
 	}
 	go func() {
 		defer s.wg.Done()
-		newSession(s, nc).run()
+		defer s.connWG.Done()
+		sess.run()
 		s.mu.Lock()
 		delete(s.conns, nc)
+		if s.perAddr[key]--; s.perAddr[key] <= 0 {
+			delete(s.perAddr, key)
+		}
 		s.mu.Unlock()
 	}()
+}
+
+// addrKey is the key a client address is counted under: its IP, or its /64
+// for IPv6 (one subscriber's allocation).
+func addrKey(a net.Addr) string {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok {
+		return a.String()
+	}
+	if ip4 := ta.IP.To4(); ip4 != nil {
+		return ip4.String()
+	}
+	return ta.IP.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }

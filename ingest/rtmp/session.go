@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -29,24 +30,70 @@ var errKicked = errors.New("kicked: another publisher took over the stream")
 // publication. Its goroutine is owned by the Server.
 type session struct {
 	srv    *Server
-	nc     net.Conn
+	nc     net.Conn // the TLS connection for RTMPS
+	guard  *chunkGuard
 	bc     *budgetConn
 	log    *slog.Logger
 	kicked atomic.Bool
+	authed bool // the token was accepted; only the session goroutine uses it
+
+	mu       sync.Mutex // orders deadline changes against drain
+	draining bool
 
 	packets uint64
 	bytes   uint64
 }
 
-func newSession(srv *Server, nc net.Conn) *session {
-	s := &session{
-		srv: srv,
-		nc:  nc,
-		bc:  &budgetConn{Conn: nc},
-		log: srv.log.With("remote", nc.RemoteAddr().String()),
+func newSession(srv *Server, nc net.Conn, useTLS bool) *session {
+	cfg := srv.cfg
+	proto := "rtmp"
+	if useTLS {
+		proto = "rtmps"
 	}
+	s := &session{
+		srv:   srv,
+		nc:    nc,
+		guard: newChunkGuard(nc, min(preAuthMaxBody, cfg.MaxMessageSize), cfg.MaxChunkSize, 2*cfg.MaxMessageSize),
+		log:   srv.log.With("remote", nc.RemoteAddr().String(), "proto", proto),
+	}
+	s.bc = &budgetConn{Conn: s.guard}
 	s.bc.setBudget(handshakeBudget)
 	return s
+}
+
+// drain makes the session end with a status message: its next read, or
+// the one it is blocked in, fails with errDraining. It never blocks.
+func (s *session) drain() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.draining = true
+	_ = s.nc.SetReadDeadline(time.Unix(1, 0))
+}
+
+func (s *session) isDraining() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.draining
+}
+
+// setDeadline sets the connection's deadline unless the session drains.
+func (s *session) setDeadline(t time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.draining {
+		return errDraining
+	}
+	return s.nc.SetDeadline(t)
+}
+
+// setReadDeadline sets the read deadline unless the session drains.
+func (s *session) setReadDeadline(t time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.draining {
+		return errDraining
+	}
+	return s.nc.SetReadDeadline(t)
 }
 
 // kick ends the connection; the Hub calls it on takeover. It never blocks.
@@ -64,6 +111,8 @@ func (s *session) run() {
 		s.log.Info("rtmp publisher finished", "packets", s.packets, "bytes", s.bytes)
 	case errors.Is(err, errKicked):
 		s.log.Info("rtmp publisher kicked", "reason", "takeover", "packets", s.packets)
+	case errors.Is(err, errDraining):
+		s.log.Info("rtmp connection ended: server shutting down", "packets", s.packets)
 	case s.srv.closing():
 		s.log.Info("rtmp connection closed by server shutdown", "packets", s.packets)
 	default:
@@ -86,15 +135,16 @@ func (s *session) serveSafely() (err error) {
 
 func (s *session) serve() error {
 	cfg := s.srv.cfg
-	if err := s.nc.SetDeadline(time.Now().Add(cfg.HandshakeTimeout)); err != nil {
-		return reject(reasonHandshake, "set deadline: %w", err)
+	start := time.Now()
+	if err := s.setDeadline(start.Add(min(cfg.AuthTimeout, cfg.HandshakeTimeout))); err != nil {
+		return s.setupFailed(err, "set deadline")
 	}
 	sc := &gortmplib.ServerConn{RW: s.bc}
 	if err := sc.Initialize(); err != nil {
-		return reject(reasonHandshake, "handshake or connect: %w", err)
+		return s.setupFailed(err, "handshake or connect")
 	}
 	if err := sc.AcceptConn(); err != nil {
-		return reject(reasonHandshake, "waiting for publish: %w", err)
+		return s.setupFailed(err, "waiting for publish")
 	}
 	if !sc.Publish {
 		_ = sendError(sc, codePlayFailed, "this server only accepts publishers; watch over WebRTC")
@@ -113,20 +163,51 @@ func (s *session) serve() error {
 		linger(s.nc)
 		return reject(reasonUnauthorized, "%w: stream %q", ErrUnauthorized, target.name)
 	}
-	if err := sc.AcceptAction(); err != nil {
-		return reject(reasonHandshake, "accept publish: %w", err)
+	s.authed = true
+	s.guard.setMaxBody(cfg.MaxMessageSize)
+	if err := s.setDeadline(start.Add(cfg.HandshakeTimeout)); err != nil {
+		return s.setupFailed(err, "set deadline")
 	}
-	return s.publish(sc, target.name)
+	if err := sc.AcceptAction(); err != nil {
+		return s.setupFailed(err, "accept publish")
+	}
+	err = s.publish(sc, target.name)
+	if errors.Is(err, errDraining) {
+		s.goodbye(sc)
+	}
+	return err
+}
+
+// setupFailed classifies an error before the publication starts: a drain,
+// a limit the chunk guard enforced, the auth deadline, or a handshake error.
+func (s *session) setupFailed(err error, what string) error {
+	if s.isDraining() || errors.Is(err, errDraining) {
+		return errDraining
+	}
+	var rj *rejection
+	if errors.As(err, &rj) {
+		return err
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		if !s.authed {
+			return reject(reasonAuthTimeout, "%s: no publish command with a token within %s (rtmp.auth_timeout): %w",
+				what, s.srv.cfg.AuthTimeout, err)
+		}
+		return reject(reasonHandshake, "%s: not done within %s (rtmp.handshake_timeout): %w",
+			what, s.srv.cfg.HandshakeTimeout, err)
+	}
+	return reject(reasonHandshake, "%s: %w", what, err)
 }
 
 // publish reads the tracks, publishes them on the Hub and forwards every
 // access unit until the connection ends.
 func (s *session) publish(sc *gortmplib.ServerConn, name string) error {
 	cfg := s.srv.cfg
-	if err := s.nc.SetDeadline(time.Time{}); err != nil {
-		return reject(reasonReadError, "clear deadline: %w", err)
+	if err := s.setDeadline(time.Time{}); err != nil {
+		return s.readFailed(err, reasonReadError, "clear deadline")
 	}
-	guard := &guardConn{Conn: sc, nc: s.nc, readTimeout: cfg.ReadTimeout, until: time.Now().Add(probeMaxTime)}
+	guard := &guardConn{Conn: sc, setReadDeadline: s.setReadDeadline, readTimeout: cfg.ReadTimeout, until: time.Now().Add(probeMaxTime)}
 	s.bc.setBudget(probeBudget)
 	r := &gortmplib.Reader{Conn: guard}
 	if err := r.Initialize(); err != nil {
@@ -205,6 +286,9 @@ func (s *session) refuseMedia(sc *gortmplib.ServerConn, err error) {
 func (s *session) readFailed(err error, fallback, what string) error {
 	if s.kicked.Load() {
 		return errKicked
+	}
+	if s.isDraining() || errors.Is(err, errDraining) {
+		return errDraining
 	}
 	var rj *rejection
 	if errors.As(err, &rj) {
