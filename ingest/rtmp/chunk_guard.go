@@ -57,6 +57,7 @@ type chunkGuard struct {
 	hdr      [16]byte
 	hdrLen   int
 	hdrNeed  int
+	hdrExt   bool // hdrNeed already counts an extended timestamp
 	cur      *chunkStream
 	chunkLen uint32 // body bytes of the chunk being read
 	bodyLeft uint32
@@ -123,8 +124,9 @@ func (g *chunkGuard) feed(b []byte) error {
 				if err := g.basicHeader(); err != nil {
 					return err
 				}
-			} else if g.hdrLen == g.hdrNeed && g.needsExtendedTS() {
+			} else if g.hdrLen == g.hdrNeed && !g.hdrExt && g.needsExtendedTS() {
 				g.hdrNeed += 4
+				g.hdrExt = true
 			}
 			if g.hdrLen == g.hdrNeed {
 				if err := g.startChunk(); err != nil {
@@ -144,6 +146,7 @@ func (g *chunkGuard) basicHeader() error {
 	}
 	st := &g.streams[id]
 	g.cur = st
+	g.hdrExt = false
 	switch fmtType {
 	case 0:
 		g.hdrNeed = 12
