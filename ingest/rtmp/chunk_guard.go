@@ -45,6 +45,7 @@ type chunkStream struct {
 type chunkGuard struct {
 	net.Conn
 	maxBody    uint32 // message size limit now (smaller before auth)
+	bodyLimit  string // what sets maxBody, for the error
 	maxChunk   uint32
 	maxPending uint64 // declared bytes of messages in assembly, all streams
 
@@ -67,6 +68,7 @@ func newChunkGuard(nc net.Conn, maxBody, maxChunk, maxPending int) *chunkGuard {
 	return &chunkGuard{
 		Conn:       nc,
 		maxBody:    uint32(maxBody),
+		bodyLimit:  "before the token is checked",
 		maxChunk:   uint32(maxChunk),
 		maxPending: uint64(maxPending),
 		hsLeft:     handshakeLen,
@@ -76,7 +78,10 @@ func newChunkGuard(nc net.Conn, maxBody, maxChunk, maxPending int) *chunkGuard {
 
 // setMaxBody changes the message size limit (raised once the peer is
 // authorized).
-func (g *chunkGuard) setMaxBody(n int) { g.maxBody = uint32(n) }
+func (g *chunkGuard) setMaxBody(n int) {
+	g.maxBody = uint32(n)
+	g.bodyLimit = "rtmp.max_message_size"
+}
 
 // Read reads from the connection and follows the framing of what it read.
 // A read whose bytes break a limit returns none of them, so the library never
@@ -192,8 +197,8 @@ func (g *chunkGuard) startChunk() error {
 		st.bodyLen = uint32(g.hdr[4])<<16 | uint32(g.hdr[5])<<8 | uint32(g.hdr[6])
 		st.typ = g.hdr[7]
 		if st.bodyLen > g.maxBody {
-			return reject(reasonOversize, "%w: message of %d bytes, over the limit of %d (rtmp.max_message_size)",
-				ErrTooLarge, st.bodyLen, g.maxBody)
+			return reject(reasonOversize, "%w: message of %d bytes, over the limit of %d (%s)",
+				ErrTooLarge, st.bodyLen, g.maxBody, g.bodyLimit)
 		}
 	case 2:
 		st.extTS = g.needsExtendedTS()
@@ -203,7 +208,7 @@ func (g *chunkGuard) startChunk() error {
 		st.multi = true
 		g.pending += uint64(st.bodyLen)
 		if g.pending > g.maxPending {
-			return reject(reasonOversize, "%w: %d bytes of messages in assembly, over the limit of %d",
+			return reject(reasonOversize, "%w: %d bytes of messages in assembly, over the limit of %d (twice rtmp.max_message_size)",
 				ErrTooLarge, g.pending, g.maxPending)
 		}
 	}
