@@ -8,8 +8,9 @@ import (
 )
 
 // secretParamRE finds the value of a URL query parameter that may carry a
-// secret (token=..., also percent-encoded as token%3D...).
-var secretParamRE = regexp.MustCompile(`(?i)\b(token|jwt|key|secret|password|passwd|pass|auth|sig|signature)(=|%3d)[^&\s"'<>]*`)
+// secret: token=..., also percent-encoded (token%3D...) and at the end of a
+// longer name (masking too much is harmless).
+var secretParamRE = regexp.MustCompile(`(?i)(token|jwt|key|secret|password|passwd|pass|auth|sig|signature)(=|%3d)[^&\s"'<>]*`)
 
 // userinfoRE finds the password of a URL's user information
 // (scheme://user:password@host).
