@@ -2,6 +2,7 @@ package rtmp
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -101,7 +102,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("rtmp.max_chunk_size: %d is over rtmp.max_message_size (%d)", c.MaxChunkSize, c.MaxMessageSize)
 	case c.MaxChunkSize < 128:
 		return fmt.Errorf("rtmp.max_chunk_size: %d is under RTMP's default chunk size of 128 bytes", c.MaxChunkSize)
-	case c.TLSAddr != "" && c.TLSAddr == c.Addr:
+	case c.TLSAddr != "" && c.TLSAddr == c.Addr && !strings.HasSuffix(c.Addr, ":0"):
 		return fmt.Errorf("rtmp.tls_addr: %q is also rtmp.addr", c.TLSAddr)
 	}
 	return nil

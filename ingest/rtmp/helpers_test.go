@@ -83,6 +83,12 @@ type env struct {
 
 func newEnv(t *testing.T, cfg Config) *env {
 	t.Helper()
+	return newEnvOpts(t, cfg)
+}
+
+// newEnvOpts is newEnv with Server options.
+func newEnvOpts(t *testing.T, cfg Config, opts ...Option) *env {
+	t.Helper()
 	e := &env{t: t}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel()}))
 	e.hub = stream.NewHub(func(pub *stream.Publication) (stream.Pipeline, error) {
@@ -96,7 +102,7 @@ func newEnv(t *testing.T, cfg Config) *env {
 		cfg.Addr = "127.0.0.1:0"
 	}
 	auth := func(name, token string) bool { return token == goodToken }
-	e.srv = NewServer(cfg, e.hub, auth, log)
+	e.srv = NewServer(cfg, e.hub, auth, log, opts...)
 	if err := e.srv.Start(); err != nil {
 		t.Fatalf("start: %v", err)
 	}
