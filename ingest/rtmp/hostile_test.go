@@ -27,7 +27,7 @@ func TestRefusalsWhileStreaming(t *testing.T) {
 	main := e.recorders("main")[0]
 
 	reasons := []string{reasonUnauthorized, reasonBadURL, reasonUnsupportedCodec, reasonNoVideo,
-		reasonHandshake, reasonPlayRefused}
+		reasonHandshake, reasonPlayRefused, reasonAuthTimeout}
 	before := map[string]float64{}
 	for _, r := range reasons {
 		before[r] = rejected(r)
@@ -117,7 +117,8 @@ func TestRefusalsWhileStreaming(t *testing.T) {
 		reasonBadURL:           3,
 		reasonUnsupportedCodec: 1,
 		reasonNoVideo:          1,
-		reasonHandshake:        4,
+		reasonHandshake:        3,
+		reasonAuthTimeout:      1, // the stalled handshake
 		reasonPlayRefused:      1,
 	}
 	for r, n := range want {
