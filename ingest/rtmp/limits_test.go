@@ -223,3 +223,21 @@ func TestOversizeRefusedWhileStreaming(t *testing.T) {
 		t.Errorf("good publisher: %v\n%s", err, out)
 	}
 }
+
+// TestLogSampler: one refusal line a second, carrying how many were held back.
+func TestLogSampler(t *testing.T) {
+	var l logSampler
+	t0 := time.Unix(1000, 0)
+	if ok, _ := l.allow(t0); !ok {
+		t.Fatal("the first line was held back")
+	}
+	for i := range 5 {
+		if ok, _ := l.allow(t0.Add(time.Duration(i+1) * 100 * time.Millisecond)); ok {
+			t.Fatalf("line %d within the second was let through", i)
+		}
+	}
+	ok, skipped := l.allow(t0.Add(1100 * time.Millisecond))
+	if !ok || skipped != 5 {
+		t.Errorf("after a second: allow = %v, skipped = %d; want true, 5", ok, skipped)
+	}
+}

@@ -44,6 +44,7 @@ type Server struct {
 	log     *slog.Logger
 	getCert GetCertificate
 	optErr  error
+	refusal logSampler // accept-time refusals: one line a second at most
 
 	mu       sync.Mutex
 	lns      []net.Listener // RTMP, then RTMPS when configured
@@ -233,8 +234,11 @@ func (s *Server) track(nc net.Conn, useTLS bool) {
 		_ = nc.Close()
 		if reason != "closed" {
 			countRejected(reason)
-			s.log.Warn("rtmp connection refused", "reason", reason, "remote", nc.RemoteAddr().String(),
-				"max_conns", s.cfg.MaxConns, "max_conns_per_addr", s.cfg.MaxConnsPerAddr)
+			if ok, skipped := s.refusal.allow(time.Now()); ok {
+				s.log.Warn("rtmp connection refused", "reason", reason, "remote", nc.RemoteAddr().String(),
+					"max_conns", s.cfg.MaxConns, "max_conns_per_addr", s.cfg.MaxConnsPerAddr,
+					"refusals_not_logged", skipped)
+			}
 		}
 		return
 	}
@@ -262,4 +266,26 @@ func addrKey(a net.Addr) string {
 		return ip4.String()
 	}
 	return ta.IP.Mask(net.CIDRMask(64, 128)).String() + "/64"
+}
+
+// logSampler lets one log line a second through and counts the others, so a
+// flood of refused connections cannot flood the log (the metric counts all).
+type logSampler struct {
+	mu      sync.Mutex
+	last    time.Time
+	skipped int
+}
+
+// allow reports whether to log now, and how many lines were held back
+// since the last one.
+func (l *logSampler) allow(now time.Time) (bool, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.last) < time.Second {
+		l.skipped++
+		return false, 0
+	}
+	skipped := l.skipped
+	l.last, l.skipped = now, 0
+	return true, skipped
 }
