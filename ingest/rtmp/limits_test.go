@@ -128,7 +128,7 @@ func TestAddrKey(t *testing.T) {
 // stays connected past it.
 func TestAuthTimeout(t *testing.T) {
 	t.Parallel()
-	const authTimeout = 500 * time.Millisecond
+	const authTimeout = time.Second
 	e := newEnv(t, Config{AuthTimeout: authTimeout, HandshakeTimeout: 60 * time.Second, ReadTimeout: 60 * time.Second})
 	addr := e.srv.Addr().String()
 	before := rejected(reasonAuthTimeout)
@@ -152,7 +152,7 @@ func TestAuthTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatalf("publish: %v", err)
 	}
-	_ = c.NetConn().SetReadDeadline(time.Now().Add(3 * authTimeout))
+	_ = c.NetConn().SetReadDeadline(time.Now().Add(2 * authTimeout))
 	_, err = c.NetConn().Read(make([]byte, 1))
 	var ne net.Error
 	if !errors.As(err, &ne) || !ne.Timeout() {
