@@ -111,6 +111,14 @@ type Ingest struct {
 type HTTP struct {
 	// Addr is the listen address (flag --http).
 	Addr string `yaml:"addr"`
+	// TrustedProxies are reverse proxies (IP addresses or CIDRs) whose
+	// X-Forwarded-For header names the client. Empty trusts none: the client
+	// address (rate limits, logs) is always the socket's.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// MetricsToken, when set, is the bearer token GET /metrics needs (for
+	// Prometheus: authorization: {credentials: ...}). Empty leaves /metrics
+	// open.
+	MetricsToken string `yaml:"metrics_token"`
 }
 
 // Demo is the built-in stream: a moving test pattern with a tone, made by
@@ -219,6 +227,7 @@ func (c Config) Validate() error {
 	if err := c.RTMP.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.HTTP.validateProxies()...)
 	if err := c.WebRTC.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("webrtc: %w", err))
 	}

@@ -16,7 +16,7 @@ func TestExampleFileMatchesDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	def := Default()
-	if cfg.HTTP != def.HTTP || cfg.Ingest != def.Ingest || cfg.GPU != def.GPU || cfg.Mutations.Limits != def.Mutations.Limits || cfg.Mutations.AssetsDir != filepath.Join("..", def.Mutations.AssetsDir) || cfg.Mutations.OverBudget != def.Mutations.OverBudget || cfg.RTMP != def.RTMP || cfg.Log != def.Log || cfg.Demo != def.Demo {
+	if !sameHTTP(cfg.HTTP, def.HTTP) || cfg.Ingest != def.Ingest || cfg.GPU != def.GPU || cfg.Mutations.Limits != def.Mutations.Limits || cfg.Mutations.AssetsDir != filepath.Join("..", def.Mutations.AssetsDir) || cfg.Mutations.OverBudget != def.Mutations.OverBudget || cfg.RTMP != def.RTMP || cfg.Log != def.Log || cfg.Demo != def.Demo {
 		t.Fatalf("mediad.yml drifted from the defaults:\n%+v\n%+v", cfg, def)
 	}
 	if len(cfg.Transcode.Ladder) != 3 || cfg.Transcode.Ladder[0] != def.Transcode.Ladder[0] || cfg.Transcode.GOP != 2*time.Second {

@@ -5,7 +5,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -48,6 +47,21 @@ type Options struct {
 	// Done, when closed, ends long-lived responses (server-sent events) so
 	// the server can shut down.
 	Done <-chan struct{}
+	// TrustedProxies are the addresses (IPs or CIDRs) of reverse proxies
+	// whose X-Forwarded-For names the client; nil trusts none, so the
+	// client address is the socket's (http.trusted_proxies).
+	TrustedProxies []string
+	// PlayAuth, when set, guards every read of stream state (the stream
+	// list and info, events, viewers, mutations GET, capabilities): nil
+	// error lets the request through, anything else is 401. stream is ""
+	// on the list endpoints. A token=T query parameter (EventSource cannot
+	// send headers) arrives as "Authorization: Bearer T", so PlayAuth only
+	// reads the header (BearerToken). The admin token is let through too.
+	// StaticPlayAuth(webrtc.viewer_token) is the static-token check.
+	PlayAuth func(r *http.Request, stream string) error
+	// MetricsToken, when set, is the bearer token /metrics needs
+	// (http.metrics_token).
+	MetricsToken string
 }
 
 // NewRouter returns the HTTP handler for pages, the REST API, /metrics,
@@ -58,7 +72,10 @@ func NewRouter(hub *stream.Hub, log *slog.Logger, opts Options, mounters ...Moun
 	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.Use(gin.Recovery(), accessLog(log))
+	if err := trustProxies(r, opts.TrustedProxies); err != nil {
+		return nil, err
+	}
+	r.Use(recovery(log), securityHeaders, accessLog(log))
 	assets, err := fs.Sub(Assets, "assets")
 	if err != nil {
 		return nil, err
@@ -79,9 +96,10 @@ func NewRouter(hub *stream.Hub, log *slog.Logger, opts Options, mounters ...Moun
 	r.GET("/publish/:name", page("publish.html"))
 	r.StaticFS("/assets", http.FS(assets))
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{})))
+	r.GET("/metrics", metricsAuth(opts.MetricsToken), gin.WrapH(promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{})))
 	api := &api{hub: hub, opts: opts, log: log}
-	v1 := r.Group("/api/v1")
+	// Every /api/v1 read is a viewer's (PlayAuth); writes add the admin check.
+	v1 := r.Group("/api/v1", api.viewer)
 	v1.GET("/streams", api.listStreams)
 	v1.GET("/streams/:name", api.getStream)
 	v1.GET("/streams/:name/events", api.events)
@@ -133,19 +151,4 @@ func (a *api) getStream(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, st.Info())
-}
-
-// accessLog logs each request at debug level, and errors at info.
-func accessLog(log *slog.Logger) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		start := time.Now()
-		c.Next()
-		status := c.Writer.Status()
-		lvl := slog.LevelDebug
-		if status >= 400 {
-			lvl = slog.LevelInfo
-		}
-		log.Log(c.Request.Context(), lvl, "http", "method", c.Request.Method, "path", c.Request.URL.Path,
-			"status", status, "took", time.Since(start).Round(time.Microsecond), "remote", c.ClientIP())
-	}
 }

@@ -1,6 +1,8 @@
 // dashboard.js — /dashboard[?stream=NAME]: each viewer of a stream with a
 // chart of its adaptation (chart.js) over the last five minutes, from
-// GET /api/v1/streams/NAME/viewers, polled every POLL_MS.
+// GET /api/v1/streams/NAME/viewers, polled every POLL_MS. A viewer token
+// (?token=T, or asked for after a 401) is sent with each request
+// (viewertoken.js).
 //
 // window.mediadDashboard, for tests:
 //   stream     the stream shown
@@ -8,6 +10,7 @@
 //   refresh()  polls now; resolves when drawn
 import { formatBitrate } from '/assets/whep.js';
 import { drawViewerChart, COLORS, LEGEND } from '/assets/chart.js';
+import { adoptToken, authHeaders, bindTokenForm } from '/assets/viewertoken.js';
 
 const POLL_MS = 2000;
 const STREAMS_MS = 10000;
@@ -16,6 +19,7 @@ const $ = (id) => document.getElementById(id);
 const select = $('stream');
 const statusEl = $('status');
 const list = $('viewers');
+let token = adoptToken(); // before the URL is read or rewritten
 const params = new URLSearchParams(location.search);
 
 let stream = params.get('stream') || '';
@@ -51,10 +55,30 @@ function showError(msg) {
 const pct = (x) => (x != null && isFinite(x) ? `${(x * 100).toFixed(1)} %` : '–');
 const ms = (x) => (x != null && isFinite(x) && x > 0 ? `${x < 10 ? x.toFixed(1) : Math.round(x)} ms` : '–');
 
+// ---- viewer token ---------------------------------------------------------
+const tokenForm = bindTokenForm($('token-form'), (t) => {
+  token = t;
+  showError('');
+  loadStreams();
+  poll();
+});
+function askToken() {
+  setStatus('unauthorized', 'viewer token needed');
+  tokenForm.show(token ? 'The server refused this viewer token; enter another.' : 'This server needs a viewer token.');
+}
+
 // ---- stream picker ------------------------------------------------------
+let streamsTimer = 0;
 async function loadStreams() {
+  clearTimeout(streamsTimer);
+  let again = true; // not after a 401: the token form starts it again
   try {
-    const res = await fetch('/api/v1/streams', { cache: 'no-store' });
+    const res = await fetch('/api/v1/streams', { cache: 'no-store', headers: authHeaders(token) });
+    if (res.status === 401) {
+      again = false;
+      askToken();
+      return;
+    }
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const data = await res.json();
     const streams = Array.isArray(data.streams) ? data.streams : [];
@@ -75,7 +99,7 @@ async function loadStreams() {
       showError(`Cannot load streams: ${err.message || err}`);
     }
   } finally {
-    setTimeout(loadStreams, STREAMS_MS);
+    if (again) streamsTimer = setTimeout(loadStreams, STREAMS_MS);
   }
 }
 
@@ -123,10 +147,14 @@ async function poll() {
   const mine = gen;
   const name = stream;
   if (!name) return;
+  let again = true; // not after a 401: the token form starts it again
   try {
-    const res = await fetch(`/api/v1/streams/${encodeURIComponent(name)}/viewers`, { cache: 'no-store' });
+    const res = await fetch(`/api/v1/streams/${encodeURIComponent(name)}/viewers`, { cache: 'no-store', headers: authHeaders(token) });
     if (mine !== gen) return;
-    if (res.status === 404) {
+    if (res.status === 401) {
+      again = false;
+      askToken();
+    } else if (res.status === 404) {
       let msg = 'stream not found';
       try { const j = await res.json(); if (j && j.error) msg = String(j.error); } catch { /* not JSON */ }
       if (mine !== gen) return;
@@ -151,7 +179,7 @@ async function poll() {
     setStatus('error', 'poll failed');
     showError(`Cannot load viewers: ${err.message || err}`);
   } finally {
-    if (mine === gen) {
+    if (mine === gen && again) {
       clearTimeout(pollTimer); // a refresh() may have overlapped this poll
       pollTimer = setTimeout(poll, POLL_MS);
     }

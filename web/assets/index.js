@@ -1,10 +1,23 @@
-// index.js — the stream list, a featured player and publishing help.
+// index.js — the stream list, a featured player and publishing help. A
+// viewer token (?token=T, or asked for after a 401) is sent with the list
+// request and the player's (viewertoken.js).
 import { WhepPlayer, formatBitrate, formatDuration } from '/assets/whep.js';
+import { adoptToken, authHeaders, bindTokenForm } from '/assets/viewertoken.js';
 
 const $ = (id) => document.getElementById(id);
 const video = $('video');
 const statusEl = $('status');
 let player = null;
+let token = adoptToken();
+let refreshTimer = 0;
+const tokenForm = bindTokenForm($('token-form'), (t) => {
+  token = t;
+  if (player) player.setToken(t);
+  refresh();
+});
+function askToken() {
+  tokenForm.show(token ? 'The server refused this viewer token; enter another.' : 'This server needs a viewer token to list and watch streams.');
+}
 
 window.mediad = {
   get pc() { return player && player.pc; },
@@ -84,7 +97,7 @@ function feature(streams) {
   if (!best || (player && player.name === best.name)) return;
 
   if (player) player.stop();
-  player = new WhepPlayer(video, best.name);
+  player = new WhepPlayer(video, best.name, { token });
   player.on('state', ({ state, detail }) => {
     document.body.dataset.state = state;
     statusEl.hidden = false;
@@ -100,8 +113,17 @@ function feature(streams) {
 
 // ---- refresh loop -------------------------------------------------------
 async function refresh() {
+  clearTimeout(refreshTimer);
+  let again = true; // not after a 401: the token form starts it again
   try {
-    const res = await fetch('/api/v1/streams', { cache: 'no-store' });
+    const res = await fetch('/api/v1/streams', { cache: 'no-store', headers: authHeaders(token) });
+    if (res.status === 401) {
+      again = false;
+      $('api-error').hidden = true;
+      askToken();
+      return;
+    }
+    tokenForm.hide();
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const data = await res.json();
     const streams = Array.isArray(data.streams) ? data.streams : [];
@@ -113,7 +135,7 @@ async function refresh() {
     $('api-error').hidden = false;
     $('api-error').textContent = `Cannot load streams: ${err.message || err}`;
   } finally {
-    setTimeout(refresh, 3000);
+    if (again) refreshTimer = setTimeout(refresh, 3000);
   }
 }
 

@@ -3,8 +3,12 @@
 // admin bearer token) and, while open, follows the stream's events
 // (server-sent events from /api/v1/streams/NAME/events).
 //
-// initOperator({name, open}) wires up the #operator section of watch.html
-// and sets window.mediadOperator, for tests:
+// initOperator({name, open, viewerToken}) wires up the #operator section of
+// watch.html; viewerToken() is the page's viewer token, sent on the reads
+// (GET, and ?token= on the event stream; the admin token when there is
+// none). Clear asks first: it arms for CLEAR_CONFIRM_MS ("Clear? click
+// again", data-armed on the button) and a second click clears.
+// It sets window.mediadOperator, for tests:
 //   setToken(t)   sets (and remembers) the admin token
 //   apply(chain)  PUTs an array of ops, or a JSON string sent as it is;
 //                 resolves to {status, body} (status 0: no answer)
@@ -13,6 +17,7 @@
 const TOKEN_KEY = 'mediad.adminToken';
 const MAX_EVENTS = 50;
 const EVENTS_RETRY_MS = 5000;
+export const CLEAR_CONFIRM_MS = 5000;
 
 /** The quick-add buttons and the op each appends. */
 export const QUICK_OPS = [
@@ -26,6 +31,31 @@ export const QUICK_OPS = [
 ];
 
 // ---- pure helpers (no DOM) ----------------------------------------------
+
+/**
+ * A two-step confirmation: press(now) is false on the first press (it
+ * arms), true on a press within ms of it (it fires and disarms); a press
+ * after that arms again. disarm() forgets a first press.
+ */
+export class TwoStep {
+  constructor(ms) {
+    this.ms = ms;
+    this.armedAt = null;
+  }
+
+  get armed() { return this.armedAt != null; }
+
+  press(now) {
+    if (this.armedAt != null && now - this.armedAt <= this.ms) {
+      this.armedAt = null;
+      return true;
+    }
+    this.armedAt = now;
+    return false;
+  }
+
+  disarm() { this.armedAt = null; }
+}
 
 /** A chain as JSON with one op per line, so line N+1 is op N. */
 export function formatChain(chain) {
@@ -140,7 +170,7 @@ function el(tag, props = {}, ...children) {
 
 // ---- the panel ------------------------------------------------------------
 
-export function initOperator({ name, open = false }) {
+export function initOperator({ name, open = false, viewerToken = () => '' }) {
   const $ = (id) => document.getElementById(id);
   const section = $('operator');
   const toggle = $('operator-toggle');
@@ -160,7 +190,11 @@ export function initOperator({ name, open = false }) {
   let seq = 0;   // the latest request whose answer may be shown
   let busy = 0;
 
-  // ---- token ----
+  // ---- tokens ----
+  // Reads carry the viewer token, else the admin token (which may read too).
+  function readToken() {
+    return viewerToken() || tokenIn.value.trim();
+  }
   try { tokenIn.value = localStorage.getItem(TOKEN_KEY) || ''; } catch { /* no storage */ }
   function saveToken() {
     tokenIn.classList.remove('invalid');
@@ -229,7 +263,7 @@ export function initOperator({ name, open = false }) {
     }
     const hint = {
       0: 'no answer from the server',
-      401: 'check the admin token',
+      401: 'check the admin token (and the viewer token, if the server has one)',
       404: 'unknown stream',
       422: 'over the frame budget; nothing was changed',
     }[status];
@@ -245,7 +279,9 @@ export function initOperator({ name, open = false }) {
 
   // ---- requests ----
   async function get() {
-    const res = await fetch(`${api}/mutations`, { cache: 'no-store' });
+    const token = readToken();
+    const headers = token ? { Authorization: `Bearer ${token}` } : {};
+    const res = await fetch(`${api}/mutations`, { cache: 'no-store', headers });
     const body = await readBody(res);
     return { status: res.status, body };
   }
@@ -339,7 +375,27 @@ export function initOperator({ name, open = false }) {
     quick.append(b);
   }
   $('op-apply').addEventListener('click', applyText);
-  $('op-clear').addEventListener('click', () => put('[]'));
+  // Clear asks first: one click arms it, a second within CLEAR_CONFIRM_MS clears.
+  const clearBtn = $('op-clear');
+  const clearStep = new TwoStep(CLEAR_CONFIRM_MS);
+  let clearTimer = 0;
+  function disarmClear() {
+    clearTimeout(clearTimer);
+    clearStep.disarm();
+    clearBtn.textContent = 'Clear';
+    delete clearBtn.dataset.armed;
+  }
+  clearBtn.addEventListener('click', () => {
+    if (clearStep.press(performance.now())) {
+      disarmClear();
+      put('[]');
+      return;
+    }
+    clearBtn.textContent = 'Clear? click again';
+    clearBtn.dataset.armed = '1';
+    clearTimeout(clearTimer);
+    clearTimer = setTimeout(disarmClear, CLEAR_CONFIRM_MS);
+  });
   $('op-reload').addEventListener('click', () => load({ force: true }));
 
   // ---- events ----
@@ -368,7 +424,8 @@ export function initOperator({ name, open = false }) {
   function openEvents() {
     if (es || !name || typeof EventSource === 'undefined') return;
     clearTimeout(esRetry);
-    const src = new EventSource(`${api}/events`);
+    const token = readToken();
+    const src = new EventSource(`${api}/events${token ? `?token=${encodeURIComponent(token)}` : ''}`);
     es = src;
     setEventsState('connecting', 'connecting');
     src.onopen = () => { if (es === src) setEventsState('playing', 'live'); };

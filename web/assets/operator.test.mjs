@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 
 const src = readFileSync(new URL('./operator.js', import.meta.url), 'utf8');
-const { formatChain, elementRanges, chainErrorMessage, describeEvent, QUICK_OPS } =
+const { formatChain, elementRanges, chainErrorMessage, describeEvent, QUICK_OPS, TwoStep, CLEAR_CONFIRM_MS } =
   await import('data:text/javascript;base64,' + Buffer.from(src).toString('base64'));
 
 let failures = 0;
@@ -66,6 +66,22 @@ const quick = Object.fromEntries(QUICK_OPS);
 eq(JSON.stringify(quick['Blur box']), '{"op":"blur","rect":[0.35,0.2,0.3,0.4],"radius":16}', 'quick blur');
 eq(JSON.stringify(quick['Clock text']), '{"op":"text","text":"{clock} {stream}","at":"bottom-left"}', 'quick text');
 eq(QUICK_OPS.length, 7, 'quick count');
+
+// TwoStep: Clear needs a second press within the window.
+{
+  const t = new TwoStep(CLEAR_CONFIRM_MS);
+  eq(CLEAR_CONFIRM_MS, 5000, 'clear window');
+  eq(t.press(1000), false, 'first press arms');
+  eq(t.armed, true, 'armed after the first press');
+  eq(t.press(1000 + CLEAR_CONFIRM_MS), true, 'second press within the window fires');
+  eq(t.armed, false, 'disarmed after firing');
+  eq(t.press(7000), false, 'a press after firing arms again');
+  eq(t.press(7001 + CLEAR_CONFIRM_MS), false, 'a press after the window arms again, not fires');
+  eq(t.press(7002 + CLEAR_CONFIRM_MS), true, 'and the next one fires');
+  t.press(20000);
+  t.disarm();
+  eq(t.press(20001), false, 'disarm forgets the first press');
+}
 
 if (failures) {
   console.error(`${failures} failure(s)`);

@@ -2,6 +2,9 @@
 // measure=1 reads the clock test source's time code from each frame and
 // shows the glass-to-glass latency (latency.js). operator=1 opens the
 // operator panel (operator.js): the stream's mutation chain and events.
+// token=T is the viewer token (viewertoken.js): kept in sessionStorage,
+// taken off the address bar, sent on WHEP and API requests; when the
+// server refuses it, a form asks for another.
 //
 // window.mediad.events holds the stream events received on the "events"
 // data channel, newest last, at most MAX_EVENTS. window.mediad.server is
@@ -11,6 +14,7 @@
 import { WhepPlayer, formatBitrate } from '/assets/whep.js';
 import { LatencyMeter } from '/assets/latency.js';
 import { initOperator } from '/assets/operator.js';
+import { adoptToken, authHeaders, bindTokenForm } from '/assets/viewertoken.js';
 
 const MAX_EVENTS = 500;
 const SHOWN_SWITCHES = 5;
@@ -20,14 +24,15 @@ const video = $('video');
 const select = $('rung');
 const statusEl = $('status');
 
-const segments = location.pathname.split('/').filter(Boolean);
 const params = new URLSearchParams(location.search);
+let token = adoptToken(); // before anything reads or shows the URL
+const segments = location.pathname.split('/').filter(Boolean);
 let name = params.get('stream') || '';
 if (!name && segments.length > 1) {
   try { name = decodeURIComponent(segments[segments.length - 1]); } catch { name = segments[segments.length - 1]; }
 }
 
-const player = new WhepPlayer(video, name, { rung: params.get('rung') || '', events: true });
+const player = new WhepPlayer(video, name, { rung: params.get('rung') || '', events: true, token });
 const events = [];
 player.on('event', (ev) => {
   events.push(ev);
@@ -62,6 +67,20 @@ function showState({ state, detail }) {
   statusEl.textContent = detail ? `${state}: ${detail}` : state;
 }
 player.on('state', showState);
+
+// ---- viewer token ---------------------------------------------------------
+const tokenForm = bindTokenForm($('token-form'), (t) => {
+  token = t;
+  player.setToken(t);
+  refreshInfo();
+});
+function askToken() {
+  tokenForm.show(token ? 'The server refused this viewer token; enter another.' : 'This server needs a viewer token to watch.');
+}
+player.on('state', ({ state }) => {
+  if (state === 'unauthorized') askToken();
+  else if (state === 'playing') tokenForm.hide();
+});
 
 // ---- rung menu ----------------------------------------------------------
 function ensureOption(value) {
@@ -144,9 +163,13 @@ player.on('server', showServer);
 
 // ---- stream info from the API ------------------------------------------
 async function refreshInfo() {
-  if (!name) return;
+  if (!name || tokenForm.shown) return; // asked for a token: wait for it
   try {
-    const res = await fetch(`/api/v1/streams/${encodeURIComponent(name)}`, { cache: 'no-store' });
+    const res = await fetch(`/api/v1/streams/${encodeURIComponent(name)}`, { cache: 'no-store', headers: authHeaders(token) });
+    if (res.status === 401) {
+      askToken();
+      return;
+    }
     if (res.status === 404) {
       $('source').textContent = 'Unknown stream.';
       return;
@@ -224,7 +247,7 @@ $('copy').addEventListener('click', async () => {
 
 // ---- operator panel -----------------------------------------------------
 try {
-  initOperator({ name, open: params.get('operator') === '1' });
+  initOperator({ name, open: params.get('operator') === '1', viewerToken: () => token });
 } catch (err) {
   console.error('operator panel:', err); // playback goes on without it
 }

@@ -1,13 +1,16 @@
 // whep.js — a small receive-only WHEP client for mediad.
 //
-// new WhepPlayer(video, name, {rung, events}) plays stream `name` into
+// new WhepPlayer(video, name, {rung, events, token}) plays stream `name` into
 // `video`, reconnecting with back-off, polling pc.getStats() once a second
 // and talking to the server over the "control" data channel. With
 // events: true it also opens an "events" data channel, on which the server
 // sends the stream's events (scene_cut, black, frozen, ...) as JSON.
+// token is the viewer token, sent as "Authorization: Bearer" on the WHEP
+// POST and DELETE; a 401 stops the retries in state 'unauthorized' until
+// setToken() gives another.
 //
 // Events (player.on(type, fn)):
-//   state  {state, detail}   state: idle|connecting|playing|offline|error|closed
+//   state  {state, detail}   state: idle|connecting|playing|offline|error|unauthorized|closed
 //   rung   {rung, reason}    the rung the server now sends
 //   stats  stats object      see parseStats()
 //   event  parsed JSON       a stream event (only with events: true)
@@ -34,9 +37,10 @@ export function whepPath(name, rung = '') {
 }
 
 export class WhepPlayer {
-  constructor(video, name, { rung = '', iceServers = [], events = false } = {}) {
+  constructor(video, name, { rung = '', iceServers = [], events = false, token = '' } = {}) {
     this.video = video;
     this.name = name;
+    this.token = token || '';
     this.iceServers = iceServers;
     this.events = !!events;               // open the "events" data channel
     this.requestedRung = normRung(rung); // '' = auto
@@ -101,6 +105,12 @@ export class WhepPlayer {
     clearInterval(this._statsTimer);
     this._teardown();
     this._setState('closed');
+  }
+
+  /** Sets the viewer token; after a 401 it connects again with it. */
+  setToken(token) {
+    this.token = token || '';
+    if (this._running && this.state === 'unauthorized') this._connect();
   }
 
   /** Chooses a rung by name; '' or 'auto' for automatic. */
@@ -177,7 +187,7 @@ export class WhepPlayer {
       const rung = this.requestedRung;
       const res = await fetch(whepPath(this.name, rung), {
         method: 'POST',
-        headers: { 'Content-Type': 'application/sdp' },
+        headers: bearer(this.token, { 'Content-Type': 'application/sdp' }),
         body: pc.localDescription.sdp,
         cache: 'no-store',
       });
@@ -185,7 +195,7 @@ export class WhepPlayer {
       const loc = res.headers.get('Location');
       const sessionURL = loc ? new URL(loc, location.href).href : null;
       if (gen !== this._gen) {
-        deleteSession(sessionURL);
+        deleteSession(sessionURL, this.token);
         return;
       }
       this.sessionURL = sessionURL;
@@ -298,6 +308,11 @@ export class WhepPlayer {
     this._backoff = Math.min(this._backoff * 2, BACKOFF_MAX_MS);
     let state = 'error';
     let reason = err && err.message ? err.message : String(err);
+    if (err && err.status === 401) {
+      // Retrying cannot help: wait for setToken().
+      this._setState('unauthorized', this.token ? 'the viewer token was refused' : 'a viewer token is needed');
+      return;
+    }
     if (err && err.status === 409) {
       state = 'offline';
       reason = 'stream is offline';
@@ -331,7 +346,7 @@ export class WhepPlayer {
       pc.ontrack = pc.onconnectionstatechange = pc.oniceconnectionstatechange = null;
       try { pc.close(); } catch { /* already closed */ }
     }
-    deleteSession(sessionURL);
+    deleteSession(sessionURL, this.token);
   }
 
   async _poll() {
@@ -441,9 +456,13 @@ function clamp(x, lo, hi) {
   return Math.min(hi, Math.max(lo, x));
 }
 
-function deleteSession(url) {
+function bearer(token, headers = {}) {
+  return token ? { ...headers, Authorization: `Bearer ${token}` } : headers;
+}
+
+function deleteSession(url, token) {
   if (!url) return;
-  fetch(url, { method: 'DELETE', keepalive: true }).catch(() => {});
+  fetch(url, { method: 'DELETE', headers: bearer(token), keepalive: true }).catch(() => {});
 }
 
 /** Resolves when ICE gathering is complete, or after timeoutMs. */
