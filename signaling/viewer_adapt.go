@@ -205,6 +205,17 @@ func ladderMoved(cur, next []adapt.Rung) bool {
 	return false
 }
 
+// demand is the link bitrate this viewer reports to the rung it reads, for
+// the rung's encoder to follow: its smoothed estimate under automatic
+// control; none (0) for a rung chosen by hand, whose viewer takes the
+// rung as it is and must not lower it for the others.
+func (a *viewerAdapt) demand() int {
+	if a.manual {
+		return 0
+	}
+	return a.ctrl.Smoothed()
+}
+
 // setManual makes the rung in the viewer's choice until auto; a
 // frame-rate-capped variant is its base rung for the controller.
 func (a *viewerAdapt) setManual(in stream.FeedInfo) error {
