@@ -452,12 +452,20 @@ func (a *viewerAdapt) setRung(name string, bitrate int) {
 	a.mu.Unlock()
 }
 
+// initInfo fills what the API lists for a viewer whose controller has not
+// run yet: the rung it starts on, whether it chose it, "connecting".
+func (a *viewerAdapt) initInfo(rung string, manual bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.info.Rung, a.info.Manual, a.info.State = rung, manual, "connecting"
+}
+
 func (a *viewerAdapt) snapshot() ViewerInfo {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	in := a.info
-	in.History = append([]Sample(nil), a.info.History...)
-	in.Switches = append([]Switch(nil), a.info.Switches...)
+	in.History = append([]Sample{}, a.info.History...) // [] rather than null in JSON
+	in.Switches = append([]Switch{}, a.info.Switches...)
 	return in
 }
 
