@@ -57,8 +57,8 @@ func newRungViewers(streamName string, r Rung, cfg Config) rungViewers {
 
 // retuneTarget returns the bitrate an encoder of a rung of the given
 // bitrate should target when n of its viewers reported a link and the
-// link to fit (quorumDemand) carries minBps: 90 % of it, between minRatio x bitrate and
-// bitrate; bitrate itself when no viewer reported one.
+// link to fit (quorumDemand) carries minBps: 90 % of it, between
+// minRatio x bitrate and bitrate; bitrate itself when there is none.
 func retuneTarget(bitrate, minBps, n int, minRatio float64) int {
 	if n == 0 || minBps <= 0 {
 		return bitrate
