@@ -52,7 +52,14 @@ func TestManualViewerSetsNoDemand(t *testing.T) {
 	if err := c.Send(map[string]string{"type": "rung", "rung": "lo"}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "a manual viewer on lo", func() bool { return hasMessage(c, "rung", "lo") })
+	waitFor(t, 5*time.Second, "a manual viewer on lo", func() bool {
+		for _, m := range c.Messages() {
+			if m["type"] == "rung" && m["rung"] == "lo" && m["reason"] == "manual" {
+				return true
+			}
+		}
+		return false
+	})
 	waitFor(t, 5*time.Second, "no demand once manual", func() bool { n, r := demands(); return n == 0 && r == 1 })
 	seen := stats()
 	waitFor(t, 5*time.Second, "two more decisions", func() bool { return stats() >= seen+2 })
