@@ -43,7 +43,8 @@ type Server struct {
 	limit        *limiter
 
 	mu       sync.Mutex
-	sessions map[string]session
+	sessions map[string]session // complete sessions only: the API reads them
+	reserved map[string]int     // places held, by kind, by sessions being built
 	closed   bool
 	wg       sync.WaitGroup
 }
@@ -63,7 +64,7 @@ func newServer(cfg Config, hub *stream.Hub, log *slog.Logger, nw transport.Net) 
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{cfg: cfg, hub: hub, log: log.With("component", "whep"), nw: nw, sessions: map[string]session{}, limit: newLimiter(cfg.RateLimit)}
+	s := &Server{cfg: cfg, hub: hub, log: log.With("component", "whep"), nw: nw, sessions: map[string]session{}, reserved: map[string]int{}, limit: newLimiter(cfg.RateLimit)}
 	if nw == nil {
 		conn, err := net.ListenPacket("udp", net.JoinHostPort(cfg.UDPAddr, strconv.Itoa(cfg.UDPPort)))
 		if err != nil {
@@ -228,15 +229,30 @@ func (s *Server) iceServers() []webrtc.ICEServer {
 
 // add registers a session unless max sessions of its kind are live.
 func (s *Server) add(v session, max int, full error) error {
+	if err := s.reserve(v.Kind(), max, full); err != nil {
+		return err
+	}
+	if err := s.publish(v); err != nil {
+		s.release(v.Kind())
+		return err
+	}
+	return nil
+}
+
+// reserve holds a place for a session of kind that is being built, unless
+// max sessions of that kind are live or being built; Close waits for it.
+// The session goes into the map (where the API and the URLs find it) with
+// publish once it is complete, or its place is given back with release.
+func (s *Server) reserve(kind string, max int, full error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return stream.ErrClosed
 	}
 	if max > 0 {
-		n := 0
+		n := s.reserved[kind]
 		for _, o := range s.sessions {
-			if o.Kind() == v.Kind() {
+			if o.Kind() == kind {
 				n++
 			}
 		}
@@ -244,9 +260,30 @@ func (s *Server) add(v session, max int, full error) error {
 			return full
 		}
 	}
-	s.sessions[v.ID()] = v
+	s.reserved[kind]++
 	s.wg.Add(1)
 	return nil
+}
+
+// publish puts a complete session, whose place reserve holds, in the map.
+// It fails once the server is closing; the place is still held then.
+func (s *Server) publish(v session) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return stream.ErrClosed
+	}
+	s.reserved[v.Kind()]--
+	s.sessions[v.ID()] = v
+	return nil
+}
+
+// release gives back the place of a session that was never published.
+func (s *Server) release(kind string) {
+	s.mu.Lock()
+	s.reserved[kind]--
+	s.mu.Unlock()
+	s.wg.Done()
 }
 
 func (s *Server) remove(v session) {

@@ -76,18 +76,24 @@ func (s *Server) newViewerSession(st *stream.Stream, rung *stream.Feed, manual b
 	}
 	v.manualRung = manual
 	v.log = s.log.With("stream", st.Name(), "session", v.id[:8])
-	if err := s.add(v, s.cfg.MaxViewers, ErrTooManyViewers); err != nil {
+	// The session is listed (GET .../viewers, PATCH, DELETE) only once it
+	// is complete: until then it holds a place under max_viewers.
+	if err := s.reserve(v.Kind(), s.cfg.MaxViewers, ErrTooManyViewers); err != nil {
 		cancel()
 		return nil, "", err
 	}
 	answer, err := v.negotiate(offer)
+	if err == nil {
+		v.adapt.initInfo(rung.Info().Name, manual)
+		err = s.publish(v)
+	}
 	if err != nil {
 		cancel()
 		if v.pc != nil {
 			_ = v.pc.Close()
 		}
-		s.remove(v)
-		s.wg.Done()
+		v.wg.Wait() // the RTCP readers, when negotiation got that far
+		s.release(v.Kind())
 		return nil, "", err
 	}
 	v.removeViewer = st.AddViewer()

@@ -205,6 +205,17 @@ func ladderMoved(cur, next []adapt.Rung) bool {
 	return false
 }
 
+// demand is the link bitrate this viewer reports to the rung it reads, for
+// the rung's encoder to follow: its smoothed estimate under automatic
+// control; none (0) for a rung chosen by hand, whose viewer takes the
+// rung as it is and must not lower it for the others.
+func (a *viewerAdapt) demand() int {
+	if a.manual {
+		return 0
+	}
+	return a.ctrl.Smoothed()
+}
+
 // setManual makes the rung in the viewer's choice until auto; a
 // frame-rate-capped variant is its base rung for the controller.
 func (a *viewerAdapt) setManual(in stream.FeedInfo) error {
@@ -441,12 +452,20 @@ func (a *viewerAdapt) setRung(name string, bitrate int) {
 	a.mu.Unlock()
 }
 
+// initInfo fills what the API lists for a viewer whose controller has not
+// run yet: the rung it starts on, whether it chose it, "connecting".
+func (a *viewerAdapt) initInfo(rung string, manual bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.info.Rung, a.info.Manual, a.info.State = rung, manual, "connecting"
+}
+
 func (a *viewerAdapt) snapshot() ViewerInfo {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	in := a.info
-	in.History = append([]Sample(nil), a.info.History...)
-	in.Switches = append([]Switch(nil), a.info.Switches...)
+	in.History = append([]Sample{}, a.info.History...) // [] rather than null in JSON
+	in.Switches = append([]Switch{}, a.info.Switches...)
 	return in
 }
 

@@ -97,7 +97,7 @@ func (v *viewerSession) run(rung *stream.Feed) {
 		if st := ad.lastStats; ad.ctrl.State() == adapt.StateCongested {
 			v.log.Debug("congestion", "overuse", st.Overuse, "queue_ms", st.QueueDelay.Milliseconds(), "loss", st.Loss, "nacks", st.NACKs, "packets", st.Packets, "estimate", st.Estimate, "rung", d.Rung)
 		}
-		cur.SetDemand(ad.ctrl.Smoothed())
+		cur.SetDemand(ad.demand())
 		if d.AudioOnly != audioOnly {
 			audioOnly = d.AudioOnly
 			v.send(controlMessage{Type: "audio_only", Reason: d.Reason, Rung: fmt.Sprint(audioOnly)})
@@ -240,6 +240,7 @@ func (v *viewerSession) run(rung *stream.Feed) {
 				continue
 			}
 			ad.manual = true
+			cur.SetDemand(0) // a rung chosen by hand is not retuned for this viewer
 			if f == cur.Feed() {
 				v.send(controlMessage{Type: "rung", Rung: f.Info().Name, Reason: "manual"})
 				continue

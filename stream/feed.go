@@ -234,6 +234,21 @@ func (f *Feed) Demand() (minBps int, n int) {
 	return minBps, n
 }
 
+// Demands appends to dst the bitrate of every reader that reported one
+// (a viewer under automatic control) and returns it with the number of
+// readers: what the producer needs to fit its encoder to a quorum of its
+// viewers rather than to the slowest.
+func (f *Feed) Demands(dst []int) ([]int, int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for r := range f.readers {
+		if d := int(r.demand.Load()); d > 0 {
+			dst = append(dst, d)
+		}
+	}
+	return dst, len(f.readers)
+}
+
 // C returns the channel packets arrive on. It is never closed; select on it
 // together with your own stop signal and Feed.Gone.
 func (r *Reader) C() <-chan *Packet { return r.ch }

@@ -107,6 +107,9 @@ func TestFeedDemand(t *testing.T) {
 	if d, n := f.Demand(); d != 600_000 || n != 2 {
 		t.Fatalf("demand %d from %d readers, want 600000 from 2", d, n)
 	}
+	if ds, readers := f.Demands(nil); len(ds) != 2 || readers != 3 || ds[0]+ds[1] != 1_500_000 {
+		t.Fatalf("demands %v from %d readers, want 900000 and 600000 from 3", ds, readers)
+	}
 	b.Close()
 	if d, n := f.Demand(); d != 900_000 || n != 1 {
 		t.Fatalf("after a reader left: %d/%d", d, n)

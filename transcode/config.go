@@ -59,6 +59,15 @@ type Config struct {
 	// carry, between this fraction of the rung's bitrate and the bitrate
 	// itself. 1 turns retuning off.
 	MinBitrateRatio float64 `yaml:"min_bitrate_ratio"`
+	// MinViewersToRetune is the quorum of viewers under automatic control
+	// that a shared rung (two readers or more) follows: its encoder is
+	// retuned to the link of the Nth slowest of them, so fewer than N slow
+	// viewers never lower it for the rest (they move down the ladder
+	// instead), and with fewer than N reporting it keeps its bitrate. A
+	// viewer that chose its rung by hand never counts. A rung with one
+	// viewer follows that viewer when it is under automatic control. 1
+	// follows the slowest automatic viewer.
+	MinViewersToRetune int `yaml:"min_viewers_to_retune"`
 	// LowFPSRung adds one more rung below the lowest transcoded one, named
 	// "<lowest>-lowfps" (e.g. "180p-lowfps"): the same size at half its
 	// frame rate (at least 1 fps) and half its bitrate, for viewers whose
@@ -88,6 +97,7 @@ func DefaultConfig() Config {
 		SourceRung:          true,
 		PauseIdleRungs:      true,
 		MinBitrateRatio:     0.3,
+		MinViewersToRetune:  2,
 		LowFPSRung:          true,
 	}
 }
@@ -137,6 +147,9 @@ func (c Config) Validate() error {
 	}
 	if !(c.MinBitrateRatio > 0 && c.MinBitrateRatio <= 1) {
 		return fmt.Errorf("min_bitrate_ratio: %w: must be above 0 and at most 1", ErrInvalidConfig)
+	}
+	if c.MinViewersToRetune < 1 || c.MinViewersToRetune > 10_000 {
+		return fmt.Errorf("min_viewers_to_retune: %w: must be between 1 and 10000", ErrInvalidConfig)
 	}
 	if err := c.validateLowFPSRung(); err != nil {
 		return err

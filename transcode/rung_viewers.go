@@ -2,6 +2,7 @@ package transcode
 
 import (
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,6 +24,8 @@ const retuneStep = 0.1
 type rungViewers struct {
 	pauseIdle bool    // Config.PauseIdleRungs
 	minRatio  float64 // Config.MinBitrateRatio
+	quorum    int     // Config.MinViewersToRetune
+	demands   []int   // scratch for the viewers' demands
 
 	paused   bool
 	pausedAt time.Time // paused time up to here is counted
@@ -39,6 +42,7 @@ func newRungViewers(streamName string, r Rung, cfg Config) rungViewers {
 	v := rungViewers{
 		pauseIdle:  cfg.PauseIdleRungs,
 		minRatio:   cfg.MinBitrateRatio,
+		quorum:     max(cfg.MinViewersToRetune, 1),
 		target:     r.Bitrate,
 		mTarget:    metrics.RungTargetBitrate.WithLabelValues(streamName, r.Name),
 		mViewers:   metrics.RungViewers.WithLabelValues(streamName, r.Name),
@@ -52,9 +56,9 @@ func newRungViewers(streamName string, r Rung, cfg Config) rungViewers {
 }
 
 // retuneTarget returns the bitrate an encoder of a rung of the given
-// bitrate should target when n of its viewers reported a link, the lowest
-// of which carries minBps: 90 % of it, between minRatio x bitrate and
-// bitrate; bitrate itself when no viewer reported one.
+// bitrate should target when n of its viewers reported a link and the
+// link to fit (quorumDemand) carries minBps: 90 % of it, between
+// minRatio x bitrate and bitrate; bitrate itself when there is none.
 func retuneTarget(bitrate, minBps, n int, minRatio float64) int {
 	if n == 0 || minBps <= 0 {
 		return bitrate
@@ -62,6 +66,28 @@ func retuneTarget(bitrate, minBps, n int, minRatio float64) int {
 	t := int(float64(minBps) * demandShare)
 	floor := int(float64(bitrate) * minRatio)
 	return min(max(t, floor), bitrate)
+}
+
+// quorumDemand returns the link bitrate a rung's encoder should fit and
+// how many viewers that takes into account, from the demands of its
+// viewers under automatic control (a manual viewer reports none) and the
+// number of its readers. A rung with one reader follows it. A shared rung
+// follows the quorum-th slowest automatic viewer: fewer slow viewers than
+// that never lower it for the others (their controllers move them down
+// the ladder), and with fewer than quorum reporting it keeps its bitrate
+// (0, 0). demands is sorted in place.
+func quorumDemand(demands []int, readers, quorum int) (bps, n int) {
+	if len(demands) == 0 {
+		return 0, 0
+	}
+	slices.Sort(demands)
+	if readers <= 1 {
+		return demands[0], 1
+	}
+	if len(demands) < quorum {
+		return 0, 0
+	}
+	return demands[quorum-1], len(demands)
 }
 
 // needsRetune reports whether an encoder targeting cur should be retuned to
@@ -113,7 +139,7 @@ func (e *rungEncoder) flushPaused(now time.Time) {
 	e.v.pausedAt = now
 }
 
-// retune fits the encoder's bitrate to the lowest link among its viewers.
+// retune fits the encoder's bitrate to its viewers' links (quorumDemand).
 // It runs between frames on the pipeline goroutine; libx264 picks up the
 // new bitrate at its next frame. Maxrate and bufsize stay those of the
 // rung (go-astiav v0.16 cannot set them after Open), which only caps the
@@ -122,13 +148,15 @@ func (e *rungEncoder) retune(log *slog.Logger) {
 	if e.feed == nil || e.cc == nil {
 		return
 	}
-	minBps, n := e.feed.Demand()
-	target := retuneTarget(e.rung.Bitrate, minBps, n, e.v.minRatio)
+	var readers int
+	e.v.demands, readers = e.feed.Demands(e.v.demands[:0])
+	bps, n := quorumDemand(e.v.demands, readers, e.v.quorum)
+	target := retuneTarget(e.rung.Bitrate, bps, n, e.v.minRatio)
 	if !needsRetune(e.v.target, target, e.rung.Bitrate) {
 		return
 	}
 	log.Debug("rung encoder retuned to its viewers", "rung", e.rung.Name,
-		"from_bps", e.v.target, "to_bps", target, "lowest_viewer_bps", minBps, "viewers_reporting", n)
+		"from_bps", e.v.target, "to_bps", target, "viewer_bps", bps, "viewers_reporting", len(e.v.demands), "readers", readers)
 	e.cc.SetBitRate(int64(target))
 	e.v.target = target
 	e.v.mTarget.Set(float64(target))

@@ -52,6 +52,33 @@ func TestRetuneTarget(t *testing.T) {
 	}
 }
 
+// TestQuorumDemand: a rung's encoder follows its one viewer, but a shared
+// rung follows only a quorum of viewers under automatic control (a manual
+// viewer reports no demand), never the slowest alone.
+func TestQuorumDemand(t *testing.T) {
+	for _, c := range []struct {
+		name            string
+		demands         []int
+		readers, quorum int
+		wantBps, wantN  int
+	}{
+		{"nobody reports", nil, 3, 2, 0, 0},
+		{"one auto viewer alone", []int{300_000}, 1, 2, 300_000, 1},
+		{"one manual viewer alone", nil, 1, 2, 0, 0},
+		{"manual viewer beside a slow auto viewer", []int{300_000}, 2, 2, 0, 0},
+		{"two auto viewers: the faster of the two slowest", []int{900_000, 300_000}, 2, 2, 900_000, 2},
+		{"one slow among many", []int{2_000_000, 300_000, 1_800_000, 2_200_000}, 5, 2, 1_800_000, 4},
+		{"two slow among many", []int{2_000_000, 300_000, 400_000, 2_200_000}, 4, 2, 400_000, 4},
+		{"quorum of one: the slowest auto viewer", []int{900_000, 300_000}, 3, 1, 300_000, 2},
+		{"quorum above the viewers", []int{900_000, 300_000}, 2, 3, 0, 0},
+	} {
+		bps, n := quorumDemand(slices.Clone(c.demands), c.readers, c.quorum)
+		if bps != c.wantBps || n != c.wantN {
+			t.Errorf("%s: quorumDemand(%v, %d, %d) = %d, %d; want %d, %d", c.name, c.demands, c.readers, c.quorum, bps, n, c.wantBps, c.wantN)
+		}
+	}
+}
+
 func TestConfigViewerKeys(t *testing.T) {
 	c := DefaultConfig()
 	if !c.PauseIdleRungs || c.MinBitrateRatio != 0.3 {
@@ -67,6 +94,16 @@ func TestConfigViewerKeys(t *testing.T) {
 	c.MinBitrateRatio = 1
 	if err := c.Validate(); err != nil {
 		t.Errorf("min_bitrate_ratio 1: %v", err)
+	}
+	if d := DefaultConfig().MinViewersToRetune; d != 2 {
+		t.Errorf("default min_viewers_to_retune %d, want 2", d)
+	}
+	for _, n := range []int{0, -1, 10_001} {
+		c.MinViewersToRetune = n
+		err := c.Validate()
+		if !errors.Is(err, ErrInvalidConfig) || !strings.HasPrefix(err.Error(), "min_viewers_to_retune") {
+			t.Errorf("min_viewers_to_retune %d: %v, want a min_viewers_to_retune error", n, err)
+		}
 	}
 }
 
@@ -153,14 +190,15 @@ func TestPauseIdleRungs(t *testing.T) {
 
 // TestRetuneToViewers publishes in real time (the retune runs on the
 // pipeline's one-second tick): a viewer of 360p whose link carries 300 kb/s
-// brings its encoder down, and the rung returns to 800 kb/s when it no
-// longer reports one.
+// brings its encoder down; beside a manual viewer it no longer does; two
+// automatic viewers retune it to the faster of them; and the rung returns
+// to 800 kb/s when nobody reports a link.
 func TestRetuneToViewers(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	// Noise keeps the encoder at its target whatever the target is.
 	src := makeInput(t, "noisy.flv",
 		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30,noise=alls=40:allf=t+u",
-		"-t", "9", "-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-g", "30")
+		"-t", "16", "-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-g", "30")
 	tracks, pkts := demux(t, src)
 	cfg := DefaultConfig()
 	cfg.Preset = "ultrafast"
@@ -220,12 +258,31 @@ func TestRetuneToViewers(t *testing.T) {
 		t.Errorf("360p at %.0f kb/s after a retune to 270 kb/s, want well below 800", low/1000)
 	}
 
+	// A second viewer that chose 360p by hand reports no demand: the rung
+	// is shared now and one slow automatic viewer no longer lowers it (it
+	// moves down the ladder instead).
+	m := feeds[0].Subscribe(4096)
+	defer m.Close()
+	if !waitUntil(3*time.Second, func() bool { return target() == 800_000 }) {
+		t.Errorf("target %v with a manual viewer beside one slow automatic viewer, want 800000", target())
+	}
+	// Two automatic viewers (the default quorum) still retune it, to the
+	// faster of the two.
+	m.SetDemand(500_000)
+	if !waitUntil(3*time.Second, func() bool { return target() == 450_000 }) {
+		t.Errorf("target %v for automatic viewers at 300 and 500 kb/s, want 450000", target())
+	}
+	m.Close()
+	if !waitUntil(3*time.Second, func() bool { return target() == 270_000 }) {
+		t.Errorf("target %v once the slow viewer is alone again, want 270000", target())
+	}
+
 	r.SetDemand(0)
 	if !waitUntil(3*time.Second, func() bool { return target() == 800_000 }) {
 		t.Errorf("target stayed %v after the demand went, want 800000", target())
 	}
-	if n := counterValue(t, metrics.RungRetunes, "retune", "360p"); n != 2 {
-		t.Errorf("mediad_rung_retunes_total{360p} = %v, want 2", n)
+	if n := counterValue(t, metrics.RungRetunes, "retune", "360p"); n != 5 {
+		t.Errorf("mediad_rung_retunes_total{360p} = %v, want 5", n)
 	}
 	if g := gaugeValue(t, metrics.RungViewers, "retune", "360p"); g != 1 {
 		t.Errorf("mediad_rung_viewers{360p} = %v, want 1", g)
