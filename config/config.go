@@ -69,6 +69,11 @@ type Mutations struct {
 	// Defaults give streams whose names match a pattern a chain at start
 	// (the first match wins); a chain set through the API replaces it.
 	Defaults []DefaultChain `yaml:"defaults"`
+	// OnError is what is encoded in place of a frame the chain cannot run
+	// on or fails on (the frame itself never is): hold (the last frame the
+	// chain mutated, or black when there is none yet) or black. Each such
+	// frame counts in mediad_mutation_failures_total.
+	OnError string `yaml:"on_error"`
 }
 
 // DefaultChain is a chain for the streams whose names match Streams.
@@ -160,7 +165,7 @@ func Default() Config {
 		Transcode: transcode.DefaultConfig(),
 		Demo:      Demo{Enabled: true, DemoConfig: transcode.DefaultDemoConfig()},
 		GPU:       GPU{Mode: "auto"},
-		Mutations: Mutations{AssetsDir: "assets", Limits: gpu.DefaultLimits(), OverBudget: "refuse"},
+		Mutations: Mutations{AssetsDir: "assets", Limits: gpu.DefaultLimits(), OverBudget: "refuse", OnError: transcode.OnErrorHold},
 		Log:       Log{Level: "info", Format: "text"},
 	}
 }
@@ -234,6 +239,9 @@ func (c Config) Validate() error {
 	}
 	if c.Mutations.OverBudget != "refuse" && c.Mutations.OverBudget != "warn" {
 		errs = append(errs, fmt.Errorf("mutations.over_budget: %q is not refuse or warn", c.Mutations.OverBudget))
+	}
+	if c.Mutations.OnError != transcode.OnErrorHold && c.Mutations.OnError != transcode.OnErrorBlack {
+		errs = append(errs, fmt.Errorf("mutations.on_error: %q is not hold or black", c.Mutations.OnError))
 	}
 	if _, err := c.Mutations.ParsedDefaults(); err != nil {
 		errs = append(errs, err)

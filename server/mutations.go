@@ -86,6 +86,7 @@ func (m *mutations) start(pub *stream.Publication) (stream.Pipeline, error) {
 		Backend:  m.backend,
 		Chain:    m.chainFor(name),
 		OnEvent:  func(e gpu.Event) { m.emit(st, e) },
+		OnError:  m.cfg.OnError,
 		Hardware: m.hw,
 	}, m.log)
 	if err != nil {
