@@ -47,6 +47,11 @@ type Config struct {
 	Auth Auth `yaml:"auth"`
 	// Log sets logging.
 	Log Log `yaml:"log"`
+	// StateDir is where mediad keeps what it must remember across restarts:
+	// the mutation chains set through the API (mutations.json). A relative
+	// path is next to the config file (without one, the working
+	// directory); "" keeps nothing (chains live in memory only).
+	StateDir string `yaml:"state_dir"`
 }
 
 // GPU chooses where decode, mutate, scale and encode run.
@@ -167,6 +172,7 @@ func Default() Config {
 		GPU:       GPU{Mode: "auto"},
 		Mutations: Mutations{AssetsDir: "assets", Limits: gpu.DefaultLimits(), OverBudget: "refuse", OnError: transcode.OnErrorHold},
 		Log:       Log{Level: "info", Format: "text"},
+		StateDir:  "state",
 	}
 }
 
@@ -185,6 +191,10 @@ func Load(path string) (Config, error) {
 	// mediad runs from.
 	if d := cfg.Mutations.AssetsDir; d != "" && !filepath.IsAbs(d) {
 		cfg.Mutations.AssetsDir = filepath.Join(filepath.Dir(path), d)
+	}
+	// So is a relative state_dir.
+	if d := cfg.StateDir; d != "" && !filepath.IsAbs(d) {
+		cfg.StateDir = filepath.Join(filepath.Dir(path), d)
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, fmt.Errorf("config %s: %w", path, err)
