@@ -47,6 +47,11 @@ type Config struct {
 	Auth Auth `yaml:"auth"`
 	// Log sets logging.
 	Log Log `yaml:"log"`
+	// StateDir is where mediad keeps what it must remember across restarts:
+	// the mutation chains set through the API (mutations.json). A relative
+	// path is next to the config file (without one, the working
+	// directory); "" keeps nothing (chains live in memory only).
+	StateDir string `yaml:"state_dir"`
 }
 
 // GPU chooses where decode, mutate, scale and encode run.
@@ -69,6 +74,11 @@ type Mutations struct {
 	// Defaults give streams whose names match a pattern a chain at start
 	// (the first match wins); a chain set through the API replaces it.
 	Defaults []DefaultChain `yaml:"defaults"`
+	// OnError is what is encoded in place of a frame the chain cannot run
+	// on or fails on (the frame itself never is): hold (the last frame the
+	// chain mutated, or black when there is none yet) or black. Each such
+	// frame counts in mediad_mutation_failures_total.
+	OnError string `yaml:"on_error"`
 }
 
 // DefaultChain is a chain for the streams whose names match Streams.
@@ -168,8 +178,9 @@ func Default() Config {
 		Transcode: transcode.DefaultConfig(),
 		Demo:      Demo{Enabled: true, DemoConfig: transcode.DefaultDemoConfig()},
 		GPU:       GPU{Mode: "auto"},
-		Mutations: Mutations{AssetsDir: "assets", Limits: gpu.DefaultLimits(), OverBudget: "refuse"},
+		Mutations: Mutations{AssetsDir: "assets", Limits: gpu.DefaultLimits(), OverBudget: "refuse", OnError: transcode.OnErrorHold},
 		Log:       Log{Level: "info", Format: "text"},
+		StateDir:  "state",
 	}
 }
 
@@ -188,6 +199,10 @@ func Load(path string) (Config, error) {
 	// mediad runs from.
 	if d := cfg.Mutations.AssetsDir; d != "" && !filepath.IsAbs(d) {
 		cfg.Mutations.AssetsDir = filepath.Join(filepath.Dir(path), d)
+	}
+	// So is a relative state_dir.
+	if d := cfg.StateDir; d != "" && !filepath.IsAbs(d) {
+		cfg.StateDir = filepath.Join(filepath.Dir(path), d)
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, fmt.Errorf("config %s: %w", path, err)
@@ -246,6 +261,9 @@ func (c Config) Validate() error {
 	}
 	if c.Mutations.OverBudget != "refuse" && c.Mutations.OverBudget != "warn" {
 		errs = append(errs, fmt.Errorf("mutations.over_budget: %q is not refuse or warn", c.Mutations.OverBudget))
+	}
+	if c.Mutations.OnError != transcode.OnErrorHold && c.Mutations.OnError != transcode.OnErrorBlack {
+		errs = append(errs, fmt.Errorf("mutations.on_error: %q is not hold or black", c.Mutations.OnError))
 	}
 	if _, err := c.Mutations.ParsedDefaults(); err != nil {
 		errs = append(errs, err)

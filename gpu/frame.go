@@ -10,9 +10,11 @@ type PixelFormat int
 
 // Pixel formats the ops work on.
 const (
-	// YUV420P: Y plane, then U and V planes at half width and height.
+	// YUV420P: Y plane, then U and V planes at half width and height
+	// (rounded up: ChromaSize).
 	YUV420P PixelFormat = iota + 1
-	// NV12: Y plane, then one plane of interleaved U,V at half height.
+	// NV12: Y plane, then one plane of interleaved U,V at half height
+	// (rounded up), ChromaSize pairs a row.
 	NV12
 )
 
@@ -38,10 +40,17 @@ type Frame struct {
 	Device  [3]uintptr // device memory (CUDA), when Planes are nil
 }
 
+// ChromaSize is the size of the chroma planes of a w x h 4:2:0 frame:
+// half of each side rounded up, as FFmpeg lays out an odd-sized frame
+// (641x361 has 321x181 chroma samples; the last column and row of chroma
+// cover one luma column or row).
+func ChromaSize(w, h int) (cw, ch int) { return (w + 1) / 2, (h + 1) / 2 }
+
 // Check reports whether the frame's planes are large enough for its size.
+// Any size from 1x1 works, odd ones included.
 func (f *Frame) Check() error {
-	if f.Width <= 0 || f.Height <= 0 || f.Width%2 != 0 || f.Height%2 != 0 {
-		return fmt.Errorf("frame size %dx%d: must be even and > 0", f.Width, f.Height)
+	if f.Width <= 0 || f.Height <= 0 {
+		return fmt.Errorf("frame size %dx%d: must be > 0", f.Width, f.Height)
 	}
 	if f.Planes[0] == nil {
 		return nil // device frame
@@ -52,7 +61,7 @@ func (f *Frame) Check() error {
 		}
 		return nil
 	}
-	cw, ch := f.Width/2, f.Height/2
+	cw, ch := ChromaSize(f.Width, f.Height)
 	switch f.Format {
 	case YUV420P:
 		for i, wh := range [][2]int{{f.Width, f.Height}, {cw, ch}, {cw, ch}} {
@@ -64,7 +73,7 @@ func (f *Frame) Check() error {
 		if err := need(0, f.Width, f.Height); err != nil {
 			return err
 		}
-		if err := need(1, f.Width, ch); err != nil {
+		if err := need(1, 2*cw, ch); err != nil {
 			return err
 		}
 	default:
@@ -78,15 +87,16 @@ func NewFrame(format PixelFormat, w, h int) *Frame {
 	f := &Frame{Format: format, Width: w, Height: h}
 	f.Strides[0] = w
 	f.Planes[0] = make([]byte, w*h)
+	cw, ch := ChromaSize(w, h)
 	switch format {
 	case YUV420P:
 		for i := 1; i <= 2; i++ {
-			f.Strides[i] = w / 2
-			f.Planes[i] = make([]byte, w/2*h/2)
+			f.Strides[i] = cw
+			f.Planes[i] = make([]byte, cw*ch)
 		}
 	case NV12:
-		f.Strides[1] = w
-		f.Planes[1] = make([]byte, w*h/2)
+		f.Strides[1] = 2 * cw
+		f.Planes[1] = make([]byte, 2*cw*ch)
 	}
 	return f
 }

@@ -57,27 +57,33 @@ func (r Rect) Validate(field string) error {
 // Pixels returns the rect in pixels of a w x h frame as the half-open box
 // [x0, x1) x [y0, y1). Each edge is rounded to the nearest even pixel
 // (edge = 2 * round(fraction * size / 2)), so that chroma at half
-// resolution covers exactly the same area, and clamped to the frame. A rect
-// that would round to nothing covers 2 pixels, so the result is never
-// empty for an even frame of at least 2 x 2.
+// resolution covers exactly the same area, and clamped to the frame: on an
+// odd side, an edge that reaches the frame's end is the (odd) size itself,
+// so a rect to the edge covers the last column or row too. x0 and y0 are
+// always even. A rect that would round to nothing covers 2 pixels (3 at
+// the end of an odd side), so the result is never empty for a frame of at
+// least 2 x 2. The chroma samples under the box are
+// [x0/2, (x1+1)/2) x [y0/2, (y1+1)/2) (ChromaBox).
 func (r Rect) Pixels(w, h int) (x0, y0, x1, y1 int) {
 	x0, x1 = evenSpan(r[0], r[2], w)
 	y0, y1 = evenSpan(r[1], r[3], h)
 	return x0, y0, x1, y1
 }
 
-// evenSpan turns a start and length (fractions of size) into even pixel
-// edges inside [0, size].
+// ChromaBox returns the chroma samples under the luma box [x0, x1) x
+// [y0, y1) of Pixels: [x0/2, (x1+1)/2) x [y0/2, (y1+1)/2).
+func ChromaBox(x0, y0, x1, y1 int) (cx0, cy0, cx1, cy1 int) {
+	return x0 / 2, y0 / 2, (x1 + 1) / 2, (y1 + 1) / 2
+}
+
+// evenSpan turns a start and length (fractions of size) into pixel edges
+// inside [0, size]: the start even, the end even or size.
 func evenSpan(start, length float64, size int) (int, int) {
-	maxEdge := size &^ 1
-	a := clampInt(roundEven(start*float64(size)), 0, maxEdge)
-	b := clampInt(roundEven((start+length)*float64(size)), 0, maxEdge)
+	a := clampInt(roundEven(start*float64(size)), 0, size) &^ 1
+	b := clampInt(roundEven((start+length)*float64(size)), 0, size)
 	if b <= a {
-		b = a + 2
-		if b > maxEdge {
-			b = maxEdge
-			a = max(b-2, 0)
-		}
+		b = min(a+2, size)
+		a = max(b-2, 0) &^ 1
 	}
 	return a, b
 }

@@ -3,12 +3,16 @@ package metrics
 import "github.com/prometheus/client_golang/prometheus"
 
 var (
-	// MutateErrors counts frames whose mutation chain failed; such frames
-	// are encoded unmutated.
-	MutateErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "mediad_mutate_errors_total",
-		Help: "Frames whose mutation chain failed (encoded unmutated), by stream.",
-	}, []string{"stream"})
+	// MutationFailures counts frames whose mutation chain failed, by
+	// stream and reason (convert: the frame could not be made writable or
+	// converted for the ops; build: no chain for the frame's size and
+	// format; apply: the chain failed on the frame). Such a frame is never
+	// encoded: the last good mutated frame or a black one is, as
+	// mutations.on_error says.
+	MutationFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mediad_mutation_failures_total",
+		Help: "Frames whose mutation chain failed and were replaced by the last good mutated frame or a black one (mutations.on_error), by stream and reason (convert, build, apply).",
+	}, []string{"stream", "reason"})
 
 	// MutateSeconds is the time one frame spends in its mutation chain.
 	MutateSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -41,6 +45,12 @@ var (
 	}, []string{"stream"})
 )
 
+// DeleteMutationFailures removes streamName's mutation failure counters,
+// for when the stream is freed.
+func DeleteMutationFailures(streamName string) {
+	MutationFailures.DeletePartialMatch(prometheus.Labels{"stream": streamName})
+}
+
 // DeleteAnalyze removes streamName's analyze gauges, for when its chain
 // loses the op or its pipeline ends.
 func DeleteAnalyze(streamName string) {
@@ -50,5 +60,5 @@ func DeleteAnalyze(streamName string) {
 }
 
 func init() {
-	Registry.MustRegister(MutateErrors, MutateSeconds, HardwareFallbacks, AnalyzeLuma, AnalyzeMotion, AnalyzeSceneScore)
+	Registry.MustRegister(MutationFailures, MutateSeconds, HardwareFallbacks, AnalyzeLuma, AnalyzeMotion, AnalyzeSceneScore)
 }

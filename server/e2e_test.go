@@ -29,6 +29,7 @@ func startServer(t testing.TB, demo bool) *Server {
 	cfg.WebRTC.UDPAddr = "127.0.0.1"
 	cfg.Auth.PublishToken = testToken
 	cfg.Auth.AdminToken = testAdmin
+	cfg.StateDir = t.TempDir() // chains stored by one test never reach another
 	// Under the race detector on a loaded machine the CPU ops run far
 	// slower than in production: accept chains over budget, with a warning.
 	cfg.Mutations.OverBudget = "warn"

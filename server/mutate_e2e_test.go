@@ -2,13 +2,20 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/mutstream/mutstream/gpu"
 	"github.com/mutstream/mutstream/internal/e2e"
+	"github.com/mutstream/mutstream/metrics"
+	"github.com/mutstream/mutstream/stream"
+	"github.com/mutstream/mutstream/transcode"
 )
 
 const testAdmin = "e2e-admin"
@@ -218,4 +225,93 @@ func TestAnalyzeBlackEvents(t *testing.T) {
 		time.Sleep(250 * time.Millisecond)
 	}
 	t.Fatalf("no black event; got %+v", evs)
+}
+
+// getChain is GET /api/v1/streams/NAME/mutations: the status and body.
+func getChain(t *testing.T, srv *Server, name string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(srv.url("/api/v1/streams/" + name + "/mutations"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestChainBeforeLiveAndRestart: a chain PUT for a stream that is not live
+// yet is stored, survives a restart of the server on the same state_dir,
+// and is in force from the publisher's first frame: the color op blacks
+// the picture out and the analyze op after it sees black from the first
+// frame's timestamp on; the unmutated source is never offered as a rung.
+func TestChainBeforeLiveAndRestart(t *testing.T) {
+	e2e.FFmpegPath(t)
+	srv := startServer(t, false)
+	const chain = `[{"op":"color","brightness":-1},{"op":"analyze","min_duration":4}]`
+	if code, body := getChain(t, srv, "keep"); code != http.StatusNotFound {
+		t.Fatalf("GET before any PUT: %d %s, want 404", code, body)
+	}
+	if code, body := putChain(t, srv, "keep", chain); code != http.StatusOK {
+		t.Fatalf("PUT before the stream is live: %d %s", code, body)
+	}
+	if code, body := getChain(t, srv, "keep"); code != http.StatusOK || !strings.Contains(body, `"color"`) {
+		t.Fatalf("GET before the stream is live: %d %s", code, body)
+	}
+	cfg := srv.cfg
+	srv.Close()
+
+	srv2, err := New(cfg, e2e.TestLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv2.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv2.Close)
+	if code, body := getChain(t, srv2, "keep"); code != http.StatusOK || !strings.Contains(body, `"analyze"`) {
+		t.Fatalf("GET after a restart: %d %s", code, body)
+	}
+
+	pub := e2e.PublishTestPattern(t, srv2.rtmpURL("keep", testToken), "320x180", 30, 0)
+	t.Cleanup(pub.Stop)
+	var st *stream.Stream
+	for deadline := time.Now().Add(20 * time.Second); st == nil; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the stream never appeared; ffmpeg: %s", pub.Output())
+		}
+		if s, err := srv2.Hub().Lookup("keep"); !errors.Is(err, stream.ErrNotFound) {
+			st = s
+		}
+	}
+	events, cancel := st.SubscribeEvents(64)
+	defer cancel()
+	in := waitLive(t, srv2, "keep", 20*time.Second)
+	for _, r := range in.Rungs {
+		if r.Name == transcode.SourceRungName {
+			t.Errorf("rungs %+v: the unmutated source is offered", in.Rungs)
+		}
+	}
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case b := <-events:
+			var e gpu.Event
+			if err := json.Unmarshal(b, &e); err != nil {
+				t.Fatal(err)
+			}
+			if e.Type != gpu.EventBlackStart {
+				continue
+			}
+			t.Logf("black_start: %s", b)
+			if e.From == nil || *e.From > 0.5 {
+				t.Fatalf("black from %v s: the chain was not in force from the first frame (%s)", e.From, b)
+			}
+			if got := testutil.ToFloat64(metrics.AnalyzeLuma.WithLabelValues("keep")); got > 1 {
+				t.Errorf("mean luma after the chain %.1f, want 0", got)
+			}
+			return
+		case <-timeout:
+			t.Fatal("no black_start event: the stored chain is not in force")
+		}
+	}
 }

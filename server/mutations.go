@@ -22,7 +22,9 @@ var ErrOverBudget = errors.New("chain over the frame budget")
 
 // mutations keeps each stream's chain in force, starts pipelines with it,
 // and changes it on live pipelines. A chain set through the API outlives
-// publishers: the next one starts with it.
+// publishers (the next one starts with it) and, with a state_dir, restarts:
+// it is stored before it is applied, and loaded before anything listens.
+// It may be set for a stream that is not live yet.
 type mutations struct {
 	cfg      config.Mutations
 	env      gpu.Env
@@ -32,6 +34,7 @@ type mutations struct {
 	hub      *stream.Hub
 	log      *slog.Logger
 	defaults [][]gpu.Spec
+	store    chainStore
 
 	// order makes a chain change and a pipeline start one step each: a
 	// pipeline starts with the chain stored last, and a change reaches the
@@ -39,7 +42,7 @@ type mutations struct {
 	order sync.Mutex
 
 	mu        sync.Mutex
-	chains    map[string][]gpu.Spec // set through the API
+	chains    map[string][]gpu.Spec // set through the API, as stored
 	pipelines map[string]*transcode.Pipeline
 }
 
@@ -48,16 +51,36 @@ func newMutations(cfg config.Config, backend gpu.Backend, log *slog.Logger) (*mu
 	if err != nil {
 		return nil, err
 	}
+	env := gpu.Env{Limits: cfg.Mutations.Limits, AssetsDir: cfg.Mutations.AssetsDir}
+	store := chainStore{dir: cfg.StateDir}
+	chains, err := store.load(env)
+	if err != nil {
+		return nil, err
+	}
+	if len(chains) > 0 {
+		log.Info("mutation chains loaded", "component", "mutate", "streams", len(chains), "file", store.path())
+	}
 	return &mutations{
 		cfg:       cfg.Mutations,
-		env:       gpu.Env{Limits: cfg.Mutations.Limits, AssetsDir: cfg.Mutations.AssetsDir},
+		env:       env,
 		backend:   backend,
 		tcfg:      cfg.Transcode,
 		log:       log,
 		defaults:  defs,
-		chains:    map[string][]gpu.Spec{},
+		store:     store,
+		chains:    chains,
 		pipelines: map[string]*transcode.Pipeline{},
 	}, nil
+}
+
+// defaultFor returns the configured default chain for name, nil for none.
+func (m *mutations) defaultFor(name string) []gpu.Spec {
+	for i, d := range m.cfg.Defaults {
+		if ok, _ := path.Match(d.Streams, name); ok {
+			return m.defaults[i]
+		}
+	}
+	return nil
 }
 
 // chainFor returns the chain a stream starts with.
@@ -68,12 +91,7 @@ func (m *mutations) chainFor(name string) []gpu.Spec {
 	if ok {
 		return c
 	}
-	for i, d := range m.cfg.Defaults {
-		if ok, _ := path.Match(d.Streams, name); ok {
-			return m.defaults[i]
-		}
-	}
-	return nil
+	return m.defaultFor(name)
 }
 
 // start is the hub's StartFunc.
@@ -86,6 +104,7 @@ func (m *mutations) start(pub *stream.Publication) (stream.Pipeline, error) {
 		Backend:  m.backend,
 		Chain:    m.chainFor(name),
 		OnEvent:  func(e gpu.Event) { m.emit(st, e) },
+		OnError:  m.cfg.OnError,
 		Hardware: m.hw,
 	}, m.log)
 	if err != nil {
@@ -136,9 +155,10 @@ type ChainState struct {
 	Warnings []string   `json:"warnings"`
 }
 
-// Chain returns the chain in force for a known stream.
+// Chain returns the chain in force for a known stream, or the one stored
+// for a stream that is not live yet; stream.ErrNotFound for any other.
 func (m *mutations) Chain(name string) (any, error) {
-	if _, err := m.hub.Lookup(name); errors.Is(err, stream.ErrNotFound) {
+	if _, err := m.hub.Lookup(name); errors.Is(err, stream.ErrNotFound) && !m.stored(name) {
 		return nil, err
 	}
 	c := m.chainFor(name)
@@ -148,15 +168,27 @@ func (m *mutations) Chain(name string) (any, error) {
 	return ChainState{Stream: name, Chain: c, Backend: m.backend.Name(), Warnings: []string{}}, nil
 }
 
-// SetChain parses, measures and applies a chain. The budget rule: the chain
-// is timed on a frame of the stream's size (1280x720 when unknown); over
-// the frame interval (1/fps) it is refused (or, with over_budget: warn,
-// accepted with a warning); over half of it, it is accepted with a warning.
+// stored reports whether a chain was set through the API for name.
+func (m *mutations) stored(name string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.chains[name]
+	return ok
+}
+
+// SetChain parses, measures, stores and applies a chain; for a stream that
+// is not live yet it is stored, and the stream starts with it. An empty
+// chain clears the stored one (and overrides a configured default). The
+// budget rule: the chain is timed on a frame of the stream's size
+// (1280x720 when unknown); over the frame interval (1/fps) it is refused
+// (or, with over_budget: warn, accepted with a warning); over half of it,
+// it is accepted with a warning. A chain that cannot be stored is not
+// applied: a restart would lose it.
 func (m *mutations) SetChain(name string, body []byte) (any, error) {
-	st, err := m.hub.Lookup(name)
-	if errors.Is(err, stream.ErrNotFound) {
-		return nil, err
+	if !validStreamName.MatchString(name) {
+		return nil, fmt.Errorf("%w: %q is not a stream name (1-64 of A-Z a-z 0-9 _ -)", stream.ErrNotFound, name)
 	}
+	st, _ := m.hub.Lookup(name) // nil when not live yet
 	specs, err := gpu.ParseChain(body, m.env)
 	if err != nil {
 		return nil, err
@@ -164,10 +196,12 @@ func (m *mutations) SetChain(name string, body []byte) (any, error) {
 	res := ChainState{Stream: name, Chain: specs, Backend: m.backend.Name(), Warnings: []string{}}
 	if len(specs) > 0 {
 		w, h, fps := 1280, 720, 30.0
-		if in := st.Info(); in.Source != nil && in.Source.Width > 0 {
-			w, h = in.Source.Width, in.Source.Height
-			if in.Source.FrameRate > 0 {
-				fps = in.Source.FrameRate
+		if st != nil {
+			if in := st.Info(); in.Source != nil && in.Source.Width > 0 {
+				w, h = in.Source.Width, in.Source.Height
+				if in.Source.FrameRate > 0 {
+					fps = in.Source.FrameRate
+				}
 			}
 		}
 		cost, backend, err := transcode.MeasureChain(m.backend, specs, w, h, 5)
@@ -192,16 +226,33 @@ func (m *mutations) SetChain(name string, body []byte) (any, error) {
 	defer m.order.Unlock()
 	m.mu.Lock()
 	p := m.pipelines[name]
+	old := m.chains
+	next := make(map[string][]gpu.Spec, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
 	m.mu.Unlock()
+	if len(specs) == 0 && m.defaultFor(name) == nil {
+		delete(next, name) // nothing to override: forget the stream
+	} else {
+		next[name] = specs
+	}
+	if err := m.store.save(next); err != nil {
+		return nil, fmt.Errorf("nothing changed: %w", err)
+	}
 	if p != nil {
 		// A pipeline that has just closed takes nothing; the chain is
 		// stored for the next publisher.
 		if err := p.SetChain(specs); err != nil && !errors.Is(err, transcode.ErrClosed) {
+			if rerr := m.store.save(old); rerr != nil {
+				m.log.Error("the stored chain differs from the one in force: a restart would start the stream with it",
+					"component", "mutate", "stream", name, "err", rerr)
+			}
 			return nil, fmt.Errorf("apply to the live pipeline: %w", err)
 		}
 	}
 	m.mu.Lock()
-	m.chains[name] = specs
+	m.chains = next
 	m.mu.Unlock()
 	m.log.Info("mutation chain set", "component", "mutate", "stream", name, "ops", len(specs), "cost_ms", res.CostMS)
 	return res, nil

@@ -43,6 +43,7 @@ func TestBudgetRule(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := config.Default()
+			cfg.StateDir = t.TempDir()
 			cfg.Mutations.OverBudget = tc.mode
 			m, err := newMutations(cfg, slowBackend{tc.per}, slog.Default())
 			if err != nil {
@@ -50,8 +51,8 @@ func TestBudgetRule(t *testing.T) {
 			}
 			m.hub = stream.NewHub(func(*stream.Publication) (stream.Pipeline, error) { return nopPipeline{}, nil }, nil)
 			defer m.hub.Close()
-			if _, err := m.SetChain("cam", []byte(`[]`)); !errors.Is(err, stream.ErrNotFound) {
-				t.Fatalf("unknown stream: %v", err)
+			if _, err := m.SetChain("no such name", []byte(`[]`)); !errors.Is(err, stream.ErrNotFound) {
+				t.Fatalf("invalid stream name: %v", err)
 			}
 			if _, err := m.hub.Publish("cam", "test", []stream.Track{{Kind: stream.KindVideo, Codec: stream.CodecH264}}, nil); err != nil {
 				t.Fatal(err)

@@ -74,6 +74,19 @@ func hwFrames(f *astiav.Frame) *C.AVHWFramesContext {
 	return C.mediad_frame_hw_frames(p)
 }
 
+// makeWritable gives f buffers of its own (FFmpeg copies them when they
+// are shared), so that writing into f changes no other frame.
+func makeWritable(f *astiav.Frame) error {
+	p := f.UnsafePointer()
+	if p == nil {
+		return fmt.Errorf("make writable: %w", ErrFFmpeg)
+	}
+	if ret := C.mediad_frame_make_writable(p); ret < 0 {
+		return fmt.Errorf("make writable: %w", astiav.Error(ret))
+	}
+	return nil
+}
+
 // writableView makes f's planes writable (FFmpeg copies them when they are
 // shared, for instance with the decoder's reference pictures) and fills dst
 // with a view of them in format. The view is valid until f is unreferenced

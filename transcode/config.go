@@ -6,15 +6,20 @@ import (
 	"time"
 )
 
-// Rung is one rendition of the ladder: the largest box a stream is scaled
-// into, its frame rate and its target bitrate.
+// Rung is one rendition of the ladder: its size for a landscape source,
+// its frame rate and its target bitrate. A rung is defined by its short
+// side, min(Width, Height): a stream is scaled so that its short side is
+// that long, its long side keeping the source's aspect ratio and its
+// orientation (720p is 1280x720 for a 16:9 landscape source, 720x1280 for
+// a 9:16 portrait one, 960x720 for 4:3), sizes even.
 type Rung struct {
-	// Name identifies the rung to viewers and in metrics, e.g. "720p".
+	// Name identifies the rung to viewers and in metrics, e.g. "720p",
+	// whatever the source's orientation.
 	Name string `yaml:"name"`
-	// Width is the box width in pixels; the output keeps the source aspect
-	// inside Width x Height. Must be even.
+	// Width is the width in pixels for a landscape source. Must be even.
 	Width int `yaml:"width"`
-	// Height is the box height in pixels. Must be even.
+	// Height is the height in pixels for a landscape source. Must be
+	// even.
 	Height int `yaml:"height"`
 	// FPS is the highest frame rate of the rung; a faster source is
 	// decimated by timestamp.
@@ -25,8 +30,8 @@ type Rung struct {
 
 // Config configures every stream's transcode pipeline.
 type Config struct {
-	// Ladder lists the renditions, largest first. Rungs larger than the
-	// source are dropped: the pipeline never upscales.
+	// Ladder lists the renditions, largest first. Rungs whose short side
+	// is longer than the source's are dropped: the pipeline never upscales.
 	Ladder []Rung `yaml:"ladder"`
 	// Preset is the x264 speed preset (ultrafast ... veryslow).
 	Preset string `yaml:"preset"`

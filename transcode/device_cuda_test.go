@@ -74,8 +74,8 @@ func TestDeviceMutation(t *testing.T) {
 			t.Fatalf("frame %d from NVDEC in %s, not in device memory", frames, dev.PixelFormat())
 		}
 		pts := dev.Pts()
-		if !onGPU.applyDevice(dev, pts) {
-			t.Fatalf("frame %d: the CUDA chain did not run on the device frame", frames)
+		if out, done := onGPU.applyDevice(dev, pts); !done || out != dev {
+			t.Fatalf("frame %d: the CUDA chain did not run on the device frame (done %v)", frames, done)
 		}
 		got, err := hw.host(dev)
 		if err != nil {

@@ -19,8 +19,8 @@ func MeasureChain(b gpu.Backend, specs []gpu.Spec, w, h int, runs int) (d time.D
 	if runs < 1 {
 		return 0, "", fmt.Errorf("measure chain: runs = %d, want at least 1", runs)
 	}
-	if w <= 0 || h <= 0 || w%2 != 0 || h%2 != 0 {
-		return 0, "", fmt.Errorf("measure chain: frame size %dx%d must be even and > 0", w, h)
+	if w <= 0 || h <= 0 || w > 16384 || h > 16384 {
+		return 0, "", fmt.Errorf("measure chain: frame size %dx%d must be 1..16384 on each side", w, h)
 	}
 	c, err := b.NewChain(specs, w, h, gpu.YUV420P)
 	if err != nil {
@@ -60,11 +60,12 @@ func syntheticFrame(w, h int) *gpu.Frame {
 			row[x] = byte(min(max(v, 0), 255))
 		}
 	}
+	cw, ch := gpu.ChromaSize(w, h)
 	for i := 1; i <= 2; i++ {
-		for y := 0; y < h/2; y++ {
+		for y := 0; y < ch; y++ {
 			row := f.Planes[i][y*f.Strides[i]:]
-			for x := 0; x < w/2; x++ {
-				v := 64 + (x*(2-i)+y*(i-1))*128/max(w/2, h/2) + rng.IntN(5) - 2
+			for x := 0; x < cw; x++ {
+				v := 64 + (x*(2-i)+y*(i-1))*128/max(cw, ch) + rng.IntN(5) - 2
 				row[x] = byte(min(max(v, 0), 255))
 			}
 		}

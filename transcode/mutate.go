@@ -15,8 +15,10 @@ import (
 
 // mutator runs a stream's mutation chain on each decoded frame, between
 // decode and the rungs' scalers. Only the pipeline goroutine uses it. It
-// mutates its own writable copy of each frame, so a chain that fails leaves
-// the decoded frame as it was, and that one is encoded instead.
+// mutates its own writable copy of each frame. It fails closed: while a
+// chain is in force, a frame the chain cannot run on (or fails on) is
+// never encoded; the last good mutated frame or a black one of the
+// frame's size is, as onError says (see substitute).
 type mutator struct {
 	backend gpu.Backend
 	stream  string
@@ -48,8 +50,14 @@ type mutator struct {
 	conv    *astiav.Frame
 	convSrc frameShape
 
+	// What replaces a frame the chain failed on (mutate_fail.go).
+	onError string        // OnErrorHold or OnErrorBlack
+	held    *astiav.Frame // a reference to the last good mutated host frame
+	hasHeld bool
+	black   *astiav.Frame // a black frame, of blackShape
+	blackOf frameShape
+
 	errs    errorLog
-	errC    prometheus.Counter
 	seconds prometheus.Observer
 }
 
@@ -66,7 +74,7 @@ func newMutator(b gpu.Backend, streamName string, onEvent func(gpu.Event), log *
 		stream:  streamName,
 		log:     log,
 		errs:    errorLog{every: 5 * time.Second},
-		errC:    metrics.MutateErrors.WithLabelValues(streamName),
+		onError: OnErrorHold,
 	}
 	m.measured = m.showMeasure
 	if onEvent != nil {
@@ -90,6 +98,7 @@ func (m *mutator) set(specs []gpu.Spec, w, h int) error {
 	specs = slices.Clone(specs)
 	if len(specs) == 0 {
 		m.closeChain()
+		m.unhold()
 		m.specs = nil
 		m.hideMeasure()
 		return nil
@@ -114,6 +123,7 @@ func (m *mutator) set(specs []gpu.Spec, w, h int) error {
 	}
 	m.specs = specs
 	m.bad = frameShape{}
+	m.unhold() // a frame of the old chain does not stand in for the new one
 	if !slices.ContainsFunc(specs, func(s gpu.Spec) bool { return s.Op == "analyze" }) {
 		m.hideMeasure()
 	}
@@ -121,48 +131,50 @@ func (m *mutator) set(specs []gpu.Spec, w, h int) error {
 }
 
 // apply runs the chain on f, whose PTS is pts (90 kHz), and returns the
-// frame to encode: the mutated copy, or f itself when no chain is in force
-// or the chain failed. The returned frame is valid until the next call.
+// frame to encode: f itself when no chain is in force, else the mutated
+// copy, or, when the chain failed, the frame that replaces it
+// (substitute): never f. nil means there is nothing to encode (not even a
+// black frame could be made). The returned frame is valid until the next
+// call.
 func (m *mutator) apply(f *astiav.Frame, pts int64) *astiav.Frame {
 	if !m.active() {
 		return f
 	}
 	src, err := m.writable(f)
 	if err != nil {
-		m.fail(err)
-		return f
+		return m.substitute(f, failConvert, err)
 	}
 	m.last, m.haveLast = frameShape{w: m.view.Width, h: m.view.Height, format: m.view.Format}, true
 	if err := m.chainFor(m.last); err != nil {
-		m.fail(err)
-		return f
+		return m.substitute(f, failBuild, err)
 	}
 	if err := m.run(&m.view, pts); err != nil {
-		m.fail(err)
-		return f
+		return m.substitute(f, failApply, err)
 	}
+	m.hold(src)
 	return src
 }
 
 // applyDevice runs the chain on f, a CUDA frame from NVDEC, in place in
-// device memory, and reports whether it did: false when no chain is in
-// force, when f is not NV12 in device memory, or when the chain cannot
-// take device frames (the CPU backend, or a chain with an op that has no
-// kernel); the caller then downloads f and calls apply. A chain that
-// fails on the device leaves f as far as it got, logged and counted.
-func (m *mutator) applyDevice(f *astiav.Frame, pts int64) bool {
+// device memory. done is false when no chain is in force, when f is not
+// NV12 in device memory, or when the chain cannot take device frames (the
+// CPU backend, or a chain with an op that has no kernel): the caller then
+// downloads f and calls apply. Otherwise out is f, mutated, or, when the
+// chain failed on it (f may be changed in part), the host frame that
+// replaces it (substitute; nil when there is none).
+func (m *mutator) applyDevice(f *astiav.Frame, pts int64) (out *astiav.Frame, done bool) {
 	if !m.active() {
-		return false
+		return nil, false
 	}
 	if err := deviceView(f, &m.dview); err != nil {
-		return false
+		return nil, false
 	}
 	shape := frameShape{w: m.dview.Width, h: m.dview.Height, format: gpu.NV12}
 	if m.chainFor(shape) != nil {
-		return false // the host path reports it
+		return nil, false // the host path replaces the frame and reports it
 	}
 	if dc, ok := m.chain.(gpu.DeviceChain); !ok || !dc.TakesDevice() {
-		return false
+		return nil, false
 	}
 	m.last, m.haveLast = shape, true
 	if !m.onDevice {
@@ -170,9 +182,10 @@ func (m *mutator) applyDevice(f *astiav.Frame, pts int64) bool {
 		m.log.Info("mutation runs on device frames, before their download", "backend", m.backend.Name())
 	}
 	if err := m.run(&m.dview, pts); err != nil {
-		m.fail(err)
+		return m.substitute(f, failApply, err), true
 	}
-	return true
+	m.unhold() // no host copy of this one: an older held frame would be stale
+	return f, true
 }
 
 // install puts c, built for frames of shape s, in force; its time per
@@ -284,19 +297,15 @@ func (m *mutator) convert(f *astiav.Frame) (*astiav.Frame, error) {
 		}
 		m.convSrc = in
 	}
+	// The last good frame may share m.conv's buffer: write into a new one.
+	if err := makeWritable(m.conv); err != nil {
+		return nil, fmt.Errorf("convert for mutation: %w", err)
+	}
 	if err := m.sws.ScaleFrame(f, m.conv); err != nil {
 		return nil, fmt.Errorf("convert %s to yuv420p for mutation: %w", in.av, err)
 	}
 	m.conv.SetPts(f.Pts())
 	return m.conv, nil
-}
-
-// fail counts a frame encoded unmutated and logs at a limited rate.
-func (m *mutator) fail(err error) {
-	m.errC.Inc()
-	if n, ok := m.errs.allow(time.Now()); ok {
-		m.log.Warn("mutation failed; frame encoded unmutated", "err", err, "since_last_log", n)
-	}
 }
 
 func (m *mutator) closeChain() {
@@ -319,6 +328,7 @@ func (m *mutator) close() {
 	m.hideMeasure()
 	m.closeChain()
 	m.freeConv()
+	m.freeSubstitutes()
 	free(m.work)
 	m.work = nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/asticode/go-astiav"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -15,9 +16,11 @@ import (
 
 // Test-only ops, so these tests do not depend on the real ones:
 // test_invert inverts luma, test_events emits one event per frame,
-// test_fail cannot be built, test_fail_apply fails on every frame.
+// test_fail cannot be built, test_fail_apply fails on every frame,
+// test_invert_late inverts luma and then fails on frames from 1 s on,
+// test_even_only cannot be built for an odd size.
 func init() {
-	for _, name := range []string{"test_invert", "test_events", "test_fail", "test_fail_apply"} {
+	for _, name := range []string{"test_invert", "test_events", "test_fail", "test_fail_apply", "test_invert_late", "test_even_only"} {
 		gpu.Register(name, func() gpu.Params { return &testParams{} })
 	}
 	cpu.Register("test_invert", func(gpu.Params, int, int, gpu.PixelFormat) (cpu.Op, error) { return invertOp{}, nil })
@@ -26,6 +29,27 @@ func init() {
 		return nil, errors.New("test_fail never builds")
 	})
 	cpu.Register("test_fail_apply", func(gpu.Params, int, int, gpu.PixelFormat) (cpu.Op, error) { return failOp{}, nil })
+	cpu.Register("test_invert_late", func(gpu.Params, int, int, gpu.PixelFormat) (cpu.Op, error) { return lateFailOp{}, nil })
+	cpu.Register("test_even_only", func(_ gpu.Params, w, h int, _ gpu.PixelFormat) (cpu.Op, error) {
+		if w%2 != 0 || h%2 != 0 {
+			return nil, errors.New("test_even_only: odd size")
+		}
+		return invertOp{}, nil
+	})
+}
+
+// lateFailOp inverts luma, and from 1 s on fails after doing so: a frame
+// changed in full, which must not reach the output either.
+type lateFailOp struct{}
+
+func (lateFailOp) Apply(f *gpu.Frame, info gpu.FrameInfo, pool *cpu.Pool) error {
+	if err := (invertOp{}).Apply(f, info, pool); err != nil {
+		return err
+	}
+	if info.PTS >= time.Second {
+		return errors.New("test_invert_late fails from 1 s on")
+	}
+	return nil
 }
 
 type testParams struct{}

@@ -36,6 +36,15 @@ func startMutateHub(cfg Config, deps Deps) (*stream.Hub, <-chan *Pipeline) {
 // of each frame, in packet order.
 func lumaMeans(tb testing.TB, pkts []*stream.Packet) []float64 {
 	tb.Helper()
+	var out []float64
+	decodeH264(tb, pkts, func(f *astiav.Frame) { out = append(out, meanY(tb, f)) })
+	return out
+}
+
+// decodeH264 decodes H.264 packets (no B-frames) and calls fn with each
+// frame, in packet order.
+func decodeH264(tb testing.TB, pkts []*stream.Packet, fn func(*astiav.Frame)) {
+	tb.Helper()
 	codec := astiav.FindDecoderByName("h264")
 	cc := astiav.AllocCodecContext(codec)
 	defer cc.Free()
@@ -46,14 +55,13 @@ func lumaMeans(tb testing.TB, pkts []*stream.Packet) []float64 {
 	defer pkt.Free()
 	f := astiav.AllocFrame()
 	defer f.Free()
-	var out []float64
 	recv := func() {
 		for {
 			f.Unref()
 			if err := cc.ReceiveFrame(f); err != nil {
 				return
 			}
-			out = append(out, meanY(tb, f))
+			fn(f)
 		}
 	}
 	for _, p := range pkts {
@@ -69,7 +77,6 @@ func lumaMeans(tb testing.TB, pkts []*stream.Packet) []float64 {
 	}
 	_ = cc.SendPacket(nil)
 	recv()
-	return out
 }
 
 // meanY is the mean of f's luma plane.
@@ -100,13 +107,23 @@ func mean(xs []float64) float64 {
 	return s / float64(len(xs))
 }
 
-func mutateErrors(t *testing.T, name string) float64 {
+// mutationFailures is mediad_mutation_failures_total for a stream and a
+// reason, or summed over the reasons when reason is "".
+func mutationFailures(t *testing.T, name, reason string) float64 {
 	t.Helper()
-	var m dto.Metric
-	if err := metrics.MutateErrors.WithLabelValues(name).Write(&m); err != nil {
-		t.Fatal(err)
+	reasons := []string{reason}
+	if reason == "" {
+		reasons = []string{failConvert, failBuild, failApply}
 	}
-	return m.GetCounter().GetValue()
+	sum := 0.0
+	for _, r := range reasons {
+		var m dto.Metric
+		if err := metrics.MutationFailures.WithLabelValues(name, r).Write(&m); err != nil {
+			t.Fatal(err)
+		}
+		sum += m.GetCounter().GetValue()
+	}
+	return sum
 }
 
 func mutateCount(t *testing.T) uint64 {
@@ -189,8 +206,8 @@ func TestMutateChainAtStart(t *testing.T) {
 	if c := mutateCount(t) - before; c < 28 {
 		t.Errorf("mediad_mutate_seconds counted %d frames, want 30", c)
 	}
-	if e := mutateErrors(t, "mutA"); e != 0 {
-		t.Errorf("%v mutate errors", e)
+	if e := mutationFailures(t, "mutA", ""); e != 0 {
+		t.Errorf("%v mutation failures", e)
 	}
 	checkFreed(t)
 }
@@ -287,8 +304,8 @@ func TestSetChainAtRunTime(t *testing.T) {
 
 // TestMutatorShapes drives the mutator directly: conversion of a format
 // the ops do not take, a rebuild when the size changes, a chain that fails
-// on a frame (the frame passes unmutated and is counted) and a chain that
-// cannot be built for the known size.
+// on a frame (a black frame replaces it, counted: nothing was held under
+// the new chain) and a chain that cannot be built for the known size.
 func TestMutatorShapes(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	base := LiveObjects()
@@ -337,14 +354,17 @@ func TestMutatorShapes(t *testing.T) {
 	if err := m.set([]gpu.Spec{spec("test_fail_apply")}, 0, 0); err != nil {
 		t.Fatal(err)
 	}
-	errsBefore := mutateErrors(t, "mutC")
+	errsBefore := mutationFailures(t, "mutC", failApply)
 	f := greyFrame(t, 64, 36, astiav.PixelFormatYuv420P, 50)
 	frames = append(frames, f)
-	if out := m.apply(f, 0); out != f || meanY(t, out) != 50 {
-		t.Error("a frame the chain failed on is not passed on unmutated")
+	if out := m.apply(f, 0); out == f || out == nil || meanY(t, out) != 16 {
+		t.Error("a frame the chain failed on is not replaced by a black frame")
 	}
-	if d := mutateErrors(t, "mutC") - errsBefore; d != 1 {
-		t.Errorf("mutate errors grew by %v, want 1", d)
+	if y := meanY(t, f); y != 50 {
+		t.Errorf("decoded frame changed (mean luma %.1f)", y)
+	}
+	if d := mutationFailures(t, "mutC", failApply) - errsBefore; d != 1 {
+		t.Errorf("mutation failures grew by %v, want 1", d)
 	}
 	if err := m.set(nil, 0, 0); err != nil || m.active() || m.chain != nil {
 		t.Errorf("set(nil) = %v; active %v", err, m.active())
@@ -393,7 +413,10 @@ func TestMeasureChain(t *testing.T) {
 	if _, _, err := MeasureChain(cpu.New(1), []gpu.Spec{spec("test_fail")}, 320, 180, 5); err == nil {
 		t.Error("MeasureChain(test_fail): no error")
 	}
-	if _, _, err := MeasureChain(cpu.New(1), nil, 320, 181, 5); err == nil {
-		t.Error("MeasureChain at an odd size: no error")
+	if _, _, err := MeasureChain(cpu.New(1), []gpu.Spec{spec("test_invert")}, 641, 361, 3); err != nil {
+		t.Errorf("MeasureChain at an odd size: %v", err)
+	}
+	if _, _, err := MeasureChain(cpu.New(1), nil, 0, 180, 5); err == nil {
+		t.Error("MeasureChain at an empty size: no error")
 	}
 }

@@ -63,6 +63,10 @@ type Deps struct {
 	// Event.Stream set. It is called on the pipeline goroutine and must not
 	// block.
 	OnEvent func(gpu.Event)
+	// OnError is what is encoded in place of a frame the chain failed on:
+	// OnErrorHold (the default, also "") or OnErrorBlack. The failed frame
+	// itself never is.
+	OnError string
 	// Hardware says whether video decodes on NVDEC, scales with scale_cuda
 	// and encodes on NVENC, each falling back to the CPU on its own; zero
 	// means the CPU.
@@ -109,7 +113,13 @@ func StartWith(pub *stream.Publication, cfg Config, deps Deps, log *slog.Logger)
 	if deps.Backend == nil {
 		deps.Backend = cpu.New(0)
 	}
+	if !ValidOnError(deps.OnError) {
+		return nil, fmt.Errorf("stream %q: on_error %q: %w: must be hold or black", name, deps.OnError, ErrInvalidConfig)
+	}
 	p.mut = newMutator(deps.Backend, name, deps.OnEvent, p.log)
+	if deps.OnError != "" {
+		p.mut.onError = deps.OnError
+	}
 	if err := p.mut.set(deps.Chain, vt.Width, vt.Height); err != nil {
 		return nil, fmt.Errorf("stream %q: %w", name, err)
 	}

@@ -254,11 +254,48 @@ func TestPlanLadder(t *testing.T) {
 	if got := planLadder(nil, 640, 360, true); len(got) != 0 {
 		t.Errorf("empty ladder: %v", got)
 	}
-	if w, h := fitSize(1440, 1080, 1280, 720); w != 960 || h != 720 {
-		t.Errorf("4:3 in 720p box = %dx%d", w, h)
+}
+
+// TestPlanLadderOrientation: rungs are defined by their short side and
+// follow the source's orientation and aspect ratio, at even sizes, never
+// above the source, with their names unchanged.
+func TestPlanLadderOrientation(t *testing.T) {
+	l := DefaultConfig().Ladder
+	type rs struct {
+		name string
+		w, h int
 	}
-	if w, h := fitSize(1920, 1080, 640, 360); w != 640 || h != 360 {
-		t.Errorf("16:9 in 360p box = %dx%d", w, h)
+	for _, tc := range []struct {
+		w, h int
+		want []rs
+	}{
+		{1920, 1080, []rs{{"720p", 1280, 720}, {"360p", 640, 360}, {"180p", 320, 180}}},
+		{1080, 1920, []rs{{"720p", 720, 1280}, {"360p", 360, 640}, {"180p", 180, 320}}},
+		{720, 1280, []rs{{"720p", 720, 1280}, {"360p", 360, 640}, {"180p", 180, 320}}},
+		{1440, 1080, []rs{{"720p", 960, 720}, {"360p", 480, 360}, {"180p", 240, 180}}}, // 4:3
+		{1080, 1440, []rs{{"720p", 720, 960}, {"360p", 360, 480}, {"180p", 180, 240}}}, // 3:4
+		{641, 361, []rs{{"360p", 640, 360}, {"180p", 320, 180}}},                       // odd: even rungs
+		{361, 641, []rs{{"360p", 360, 640}, {"180p", 180, 320}}},
+		{360, 361, []rs{{"360p", 360, 360}, {"180p", 180, 180}}},
+		{1000, 1000, []rs{{"720p", 720, 720}, {"360p", 360, 360}, {"180p", 180, 180}}},
+		{179, 321, []rs{{"178p", 178, 320}}}, // smaller than every rung: the source, even
+	} {
+		got := planLadder(l, tc.w, tc.h, false)
+		var names []rs
+		for _, r := range got {
+			names = append(names, rs{r.Name, r.Width, r.Height})
+			if r.Width > tc.w || r.Height > tc.h || r.Width%2 != 0 || r.Height%2 != 0 {
+				t.Errorf("%dx%d: rung %s at %dx%d: above the source or odd", tc.w, tc.h, r.Name, r.Width, r.Height)
+			}
+		}
+		if !slices.Equal(names, tc.want) {
+			t.Errorf("%dx%d source: %v, want %v", tc.w, tc.h, names, tc.want)
+		}
+	}
+	// The capped variant has its base rung's size.
+	got := planLadder(l, 1080, 1920, true)
+	if low := got[len(got)-1]; low.Name != "180p-lowfps" || low.Width != 180 || low.Height != 320 {
+		t.Errorf("portrait capped rung %+v, want 180p-lowfps at 180x320", low)
 	}
 }
 

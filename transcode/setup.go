@@ -66,7 +66,7 @@ func (p *Pipeline) openRungs(srcW, srcH int) error {
 	encs := make([]*rungEncoder, 0, len(rungs))
 	byName := make(map[string]*rungEncoder, len(rungs))
 	for _, r := range rungs {
-		w, h := fitSize(srcW, srcH, r.Width, r.Height)
+		w, h := r.Width, r.Height // planned for the source (rungSize)
 		base := byName[r.lowFPSOf]
 		if base != nil {
 			w, h = base.w, base.h // it encodes its base rung's scaled frames

@@ -105,12 +105,18 @@ func (v *videoPath) nvdecFailed(err error) {
 // scale and encode. A CUDA frame from NVDEC is mutated in device memory
 // where the chain can (the CUDA backend, or no chain), then handed to the
 // rungs as it is for scale_cuda (onDevice) or downloaded once; else it is
-// downloaded first and mutated on the host.
+// downloaded first and mutated on the host. A frame the chain failed on is
+// replaced by a host frame (mutator.substitute); nil means nothing is to be
+// encoded for f.
 func (v *videoPath) mutate(f *astiav.Frame, pts int64) (*astiav.Frame, error) {
 	if f.PixelFormat() != astiav.PixelFormatCuda {
 		return v.p.mut.apply(f, pts), nil
 	}
-	done := v.p.mut.applyDevice(f, pts)
+	out, done := v.p.mut.applyDevice(f, pts)
+	if done && out != f {
+		v.curHost = nil
+		return out, nil // the replacement of a frame the chain failed on
+	}
 	if v.onDevice && (done || !v.p.mut.active()) {
 		v.curHost = nil
 		return f, nil
@@ -167,6 +173,9 @@ func (v *videoPath) frame(f *astiav.Frame) {
 	if err != nil {
 		v.decodeErr(err) // a download: the decoder's state is intact
 		return
+	}
+	if f == nil {
+		return // the chain failed and nothing could replace the frame (counted)
 	}
 	v.hwErrs = 0
 	due := v.scheduledKey(pts)

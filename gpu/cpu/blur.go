@@ -22,9 +22,11 @@ type span struct {
 }
 
 // rectSpans returns the spans of the pixel rect [x0,x1) x [y0,y1) (even
-// edges) in each plane of format: Y, then U and V.
+// starts; an end is even or the frame's odd size, gpu.Rect.Pixels) in each
+// plane of format: Y, then U and V over gpu.ChromaBox.
 func rectSpans(format gpu.PixelFormat, x0, y0, x1, y1 int) ([3]span, error) {
-	cx, cy, cw, ch := x0/2, y0/2, (x1-x0)/2, (y1-y0)/2
+	cx, cy, cx1, cy1 := gpu.ChromaBox(x0, y0, x1, y1)
+	cw, ch := cx1-cx, cy1-cy
 	s := [3]span{{plane: 0, off: x0, step: 1, y0: y0, w: x1 - x0, h: y1 - y0}}
 	switch format {
 	case gpu.YUV420P:

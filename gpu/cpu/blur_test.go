@@ -18,7 +18,7 @@ func wantBlur(src *gpu.Frame, r gpu.Rect, radius int, box bool) *gpu.Frame {
 	for c := range 3 {
 		rad, rx0, ry0, rx1, ry1 := radius, x0, y0, x1, y1
 		if c > 0 {
-			rad, rx0, ry0, rx1, ry1 = (radius+1)/2, x0/2, y0/2, x1/2, y1/2
+			rad, rx0, ry0, rx1, ry1 = (radius+1)/2, x0/2, y0/2, (x1+1)/2, (y1+1)/2
 		}
 		wt := gpu.GaussianWeights(rad)
 		weight := func(k int) float64 {
@@ -85,7 +85,7 @@ func blurJSON(r gpu.Rect, radius int, kind string) string {
 func TestBlurMatchesDirectFilter(t *testing.T) {
 	rects := []gpu.Rect{gpu.FullFrame, {0.25, 0.25, 0.5, 0.5}, {0.5, 0, 0.5, 1}, {0.1, 0.2, 0.05, 0.2}}
 	for _, format := range formats {
-		for _, size := range [][2]int{{16, 8}, {64, 36}} {
+		for _, size := range [][2]int{{16, 8}, {64, 36}, {17, 9}, {33, 19}} {
 			for _, rect := range rects {
 				for _, radius := range []int{1, 2, 5, 12} {
 					for _, kind := range []string{gpu.BlurBox, gpu.BlurGaussian} {

@@ -55,14 +55,14 @@ func (op *colorOp) Band(y0, y1 int) {
 	if op.identC {
 		return
 	}
+	cw, _ := gpu.ChromaSize(f.Width, f.Height)
 	for c := (y0 + 1) / 2; c < (y1+1)/2; c++ {
 		switch f.Format {
 		case gpu.YUV420P:
-			cw := f.Width / 2
 			mapRow(f.Planes[1][c*f.Strides[1]:c*f.Strides[1]+cw], &op.chroma)
 			mapRow(f.Planes[2][c*f.Strides[2]:c*f.Strides[2]+cw], &op.chroma)
 		case gpu.NV12:
-			mapRow(f.Planes[1][c*f.Strides[1]:c*f.Strides[1]+f.Width], &op.chroma)
+			mapRow(f.Planes[1][c*f.Strides[1]:c*f.Strides[1]+2*cw], &op.chroma)
 		}
 	}
 }

@@ -27,11 +27,12 @@ func testFrame(format gpu.PixelFormat, w, h int, fill func(c, x, y int) byte) *g
 		}
 	}
 	alloc(0, w, h)
+	cw, ch := gpu.ChromaSize(w, h)
 	if format == gpu.YUV420P {
-		alloc(1, w/2, h/2)
-		alloc(2, w/2, h/2)
+		alloc(1, cw, ch)
+		alloc(2, cw, ch)
 	} else {
-		alloc(1, w, h/2)
+		alloc(1, 2*cw, ch)
 	}
 	for c := range 3 {
 		cw, ch := compSize(f, c)
@@ -49,7 +50,7 @@ func compSize(f *gpu.Frame, c int) (int, int) {
 	if c == 0 {
 		return f.Width, f.Height
 	}
-	return f.Width / 2, f.Height / 2
+	return gpu.ChromaSize(f.Width, f.Height)
 }
 
 // at points at sample (x, y) of component c (0 Y, 1 U, 2 V) of f.
@@ -83,8 +84,10 @@ func checkPadding(t *testing.T, f *gpu.Frame) {
 			continue
 		}
 		rowBytes := f.Width
-		if i > 0 && f.Format == gpu.YUV420P {
-			rowBytes = f.Width / 2
+		if cw, _ := gpu.ChromaSize(f.Width, f.Height); i > 0 && f.Format == gpu.YUV420P {
+			rowBytes = cw
+		} else if i > 0 {
+			rowBytes = 2 * cw
 		}
 		for j, v := range p {
 			if j%f.Strides[i] >= rowBytes && v != padByte {
@@ -150,7 +153,7 @@ func TestColorGolden(t *testing.T) {
 		{`{"op":"color","contrast":0.3,"gamma":0.4,"brightness":0.2,"saturation":0.5}`, 0.2, 0.3, 0.5, 0.4},
 	}
 	for _, format := range formats {
-		for _, size := range [][2]int{{16, 8}, {64, 36}} {
+		for _, size := range [][2]int{{16, 8}, {64, 36}, {17, 9}} {
 			for _, c := range cases {
 				w, h := size[0], size[1]
 				op := prepare(t, c.js, w, h, format)

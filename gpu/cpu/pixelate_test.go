@@ -15,7 +15,7 @@ func wantPixelate(src *gpu.Frame, r gpu.Rect, block int) *gpu.Frame {
 	for c := range 3 {
 		bs, rx0, ry0, rx1, ry1 := block, x0, y0, x1, y1
 		if c > 0 {
-			bs, rx0, ry0, rx1, ry1 = block/2, x0/2, y0/2, x1/2, y1/2
+			bs, rx0, ry0, rx1, ry1 = block/2, x0/2, y0/2, (x1+1)/2, (y1+1)/2
 		}
 		for by := ry0; by < ry1; by += bs {
 			for bx := rx0; bx < rx1; bx += bs {
@@ -66,7 +66,7 @@ func TestPixelateGolden(t *testing.T) {
 		{gpu.FullFrame, 256}, // one block
 	}
 	for _, format := range formats {
-		for _, size := range [][2]int{{16, 8}, {64, 36}} {
+		for _, size := range [][2]int{{16, 8}, {64, 36}, {17, 9}, {33, 19}} {
 			for _, c := range cases {
 				w, h := size[0], size[1]
 				js := fmt.Sprintf(`{"op":"pixelate","block":%d,"rect":[%v,%v,%v,%v]}`, c.block, c.rect[0], c.rect[1], c.rect[2], c.rect[3])

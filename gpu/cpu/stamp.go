@@ -27,7 +27,8 @@ func newStamp(p gpu.Params, w, h int, format gpu.PixelFormat) (Op, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stampOp{w: w, h: h, format: format, StampLayout: l, cw: w / 2}, nil
+	cw, _ := gpu.ChromaSize(w, h)
+	return &stampOp{w: w, h: h, format: format, StampLayout: l, cw: cw}, nil
 }
 
 func (op *stampOp) Apply(f *gpu.Frame, info gpu.FrameInfo, pool *Pool) error {

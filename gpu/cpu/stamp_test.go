@@ -10,7 +10,7 @@ import (
 func TestStampReadBack(t *testing.T) {
 	wall := time.Date(2031, 3, 4, 5, 6, 7, 891e6, time.UTC)
 	for _, format := range ovFormats {
-		for _, wh := range [][2]int{{640, 360}, {320, 180}, {176, 144}, {1280, 720}} {
+		for _, wh := range [][2]int{{640, 360}, {320, 180}, {176, 144}, {1280, 720}, {641, 361}} {
 			w, h := wh[0], wh[1]
 			c := ovChain(t, gpu.Env{Limits: gpu.DefaultLimits()}, `[{"op":"stamp"}]`, w, h, format)
 			f := ovNoise(format, w, h)

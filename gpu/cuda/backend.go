@@ -85,8 +85,8 @@ func (b *Backend) NewChain(specs []gpu.Spec, width, height int, format gpu.Pixel
 	if format != gpu.NV12 && format != gpu.YUV420P {
 		return nil, &gpu.ChainError{Index: -1, Msg: fmt.Sprintf("pixel format %v not supported by the CUDA backend", format)}
 	}
-	if width <= 0 || height <= 0 || width%2 != 0 || height%2 != 0 {
-		return nil, &gpu.ChainError{Index: -1, Msg: fmt.Sprintf("frame size %dx%d: must be even and > 0", width, height)}
+	if width <= 0 || height <= 0 {
+		return nil, &gpu.ChainError{Index: -1, Msg: fmt.Sprintf("frame size %dx%d: must be > 0", width, height)}
 	}
 	for i, s := range specs {
 		if _, ok := factories[s.Op]; !ok {

@@ -82,11 +82,12 @@ func synthetic(format gpu.PixelFormat, w, h int, seed uint64, shift int) *gpu.Fr
 		}
 	}
 	fill(f.Planes[0], f.Strides[0], w, h, 1)
+	cw, ch := gpu.ChromaSize(w, h)
 	if format == gpu.NV12 {
-		fill(f.Planes[1], f.Strides[1], w, h/2, 2)
+		fill(f.Planes[1], f.Strides[1], 2*cw, ch, 2)
 	} else {
-		fill(f.Planes[1], f.Strides[1], w/2, h/2, 1)
-		fill(f.Planes[2], f.Strides[2], w/2, h/2, 3)
+		fill(f.Planes[1], f.Strides[1], cw, ch, 1)
+		fill(f.Planes[2], f.Strides[2], cw, ch, 3)
 	}
 	return f
 }
@@ -199,7 +200,7 @@ func TestCUDAMatchesCPU(t *testing.T) {
 			covered[s.Op] = true
 		}
 		for _, format := range []gpu.PixelFormat{gpu.NV12, gpu.YUV420P} {
-			for _, size := range [][2]int{{64, 36}, {1280, 720}} {
+			for _, size := range [][2]int{{64, 36}, {1280, 720}, {641, 361}} {
 				name := fmt.Sprintf("%s/%v/%dx%d", tc.name, format, size[0], size[1])
 				t.Run(name, func(t *testing.T) {
 					compare(t, b, specs, format, size[0], size[1])

@@ -37,7 +37,7 @@ func (o *colorOp) apply(l *launcher, p *planes, _ gpu.FrameInfo) error {
 		ptrArg(o.luts.ptr, 0)); err != nil {
 		return err
 	}
-	cw, ch := p.w/2, p.h/2
+	cw, ch := gpu.ChromaSize(p.w, p.h)
 	if p.format == gpu.NV12 {
 		return l.grid2D("lut_uv_nv12", cw, ch, 1,
 			ptrArg(p.ptr[1], 0), intArg(p.pitch[1]), intArg(0), intArg(0), intArg(cw), intArg(ch),

@@ -13,12 +13,14 @@ type region struct {
 	step, comps    int
 }
 
-// regions returns the luma rect [x0, x1) x [y0, y1) (even edges) and the
-// chroma rects under it, for format: Y, then U and V (YUV420P) or UV
+// regions returns the luma rect [x0, x1) x [y0, y1) (even starts; an end
+// is even or the frame's odd size, gpu.Rect.Pixels) and the chroma rects
+// under it (gpu.ChromaBox), for format: Y, then U and V (YUV420P) or UV
 // (NV12).
 func regions(format gpu.PixelFormat, x0, y0, x1, y1 int) []region {
 	y := region{plane: 0, x0: x0, y0: y0, x1: x1, y1: y1, step: 1, comps: 1}
-	c := region{x0: x0 / 2, y0: y0 / 2, x1: x1 / 2, y1: y1 / 2}
+	cx0, cy0, cx1, cy1 := gpu.ChromaBox(x0, y0, x1, y1)
+	c := region{x0: cx0, y0: cy0, x1: cx1, y1: cy1}
 	if format == gpu.NV12 {
 		c.plane, c.step, c.comps = 1, 2, 2
 		return []region{y, c}

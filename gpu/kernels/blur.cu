@@ -9,7 +9,8 @@
 // planar plane (Y, U, V) and 2 for NV12's interleaved U,V; c is
 // blockIdx.z, the component (0 for planar, 0 = U and 1 = V for NV12).
 // The temporary buffer holds, per component, (y1 - y0) rows of (x1 - x0)
-// ints.
+// ints. Rectangles may have odd sizes: an odd frame's chroma rectangle
+// reaching its edge is ceil(w / 2) x ceil(h / 2) (gpu.ChromaBox).
 
 __device__ __forceinline__ int clampi(int v, int lo, int hi)
 {

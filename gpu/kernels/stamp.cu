@@ -11,7 +11,9 @@
 // to the frame), and passes each frame's code as bits, bit i for block i.
 //
 // One thread per luma sample of the band, w x rows; the thread of an even
-// (x, y) also writes the chroma sample (x / 2, y / 2) of both components,
+// (x, y) also writes the chroma sample (x / 2, y / 2) of both components
+// (rows is even; for an odd w the last luma column is even, so all
+// (w + 1) / 2 chroma columns are written),
 // u[cy * upitch + cx * step] and v[cy * vpitch + cx * step]: u and v are
 // the U and V planes with step 1 (YUV420P), or NV12's UV plane and the same
 // plus one byte with step 2.
