@@ -59,6 +59,16 @@ func (a *api) putMutations(c *gin.Context) {
 	c.JSON(http.StatusOK, res)
 }
 
+// deleteMutations clears a stream's chain, as PUT [] does.
+func (a *api) deleteMutations(c *gin.Context) {
+	res, err := a.opts.Mutations.SetChain(c.Param("name"), []byte("[]"))
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, res)
+}
+
 // fail answers an API error with its status and JSON.
 func (a *api) fail(c *gin.Context, err error) {
 	var ce *gpu.ChainError

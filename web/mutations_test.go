@@ -131,4 +131,11 @@ func TestMutationsAPI(t *testing.T) {
 	if status, _, _ := do(http.MethodGet, path, "", ""); status != 200 {
 		t.Errorf("GET: %d, want 200 without a token", status)
 	}
+	m.err = nil
+	if status, _, _ := do(http.MethodDelete, path, "", ""); status != 401 || len(m.chain) != 1 {
+		t.Errorf("DELETE without a token: %d, chain %+v; want 401 and the chain kept", status, m.chain)
+	}
+	if status, _, _ := do(http.MethodDelete, path, "s3cret", ""); status != 200 || len(m.chain) != 0 {
+		t.Errorf("DELETE: %d, chain %+v; want 200 and no chain", status, m.chain)
+	}
 }

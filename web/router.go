@@ -116,6 +116,7 @@ func NewRouter(hub *stream.Hub, log *slog.Logger, opts Options, mounters ...Moun
 	if opts.Mutations != nil {
 		v1.GET("/streams/:name/mutations", api.getMutations)
 		v1.PUT("/streams/:name/mutations", api.admin, api.putMutations)
+		v1.DELETE("/streams/:name/mutations", api.admin, api.deleteMutations)
 	}
 	if opts.Capabilities != nil {
 		v1.GET("/capabilities", func(c *gin.Context) { c.JSON(http.StatusOK, opts.Capabilities()) })
