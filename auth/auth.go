@@ -206,6 +206,19 @@ func (a *Authorizer) AllowPublish(name, token string) bool {
 	return a.Check(ctx, Request{Action: Publish, Stream: name, Token: token, Protocol: "rtmp"}) == nil
 }
 
+// StartPublish authorizes a publish and counts it against its
+// credential's stream cap, for an ingest that has the client address and
+// can end the count (RTMP: call it where the publish command arrives and
+// release when the connection ends). release is nil when err is not.
+func (a *Authorizer) StartPublish(ctx context.Context, r Request) (release func(), err error) {
+	r.Action = Publish
+	g, err := a.Authorize(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return a.Acquire(g, r.Stream)
+}
+
 // Acquire counts one more live publish of stream by g's identity, and
 // refuses it when that identity already publishes max_streams_per_token
 // other streams. A publish of a stream it holds already (a reconnect)

@@ -141,6 +141,23 @@ func TestMaxStreamsPerToken(t *testing.T) {
 	if a.LiveStreams("publish_token") != 0 {
 		t.Fatal("streams left after every release")
 	}
+	// StartPublish is Authorize and Acquire in one.
+	if _, err := a.StartPublish(context.Background(), Request{Stream: "r1", Token: "bad", Protocol: "rtmp"}); !errors.Is(err, ErrBadToken) {
+		t.Fatalf("StartPublish with a bad token: %v", err)
+	}
+	relR1, err := a.StartPublish(context.Background(), Request{Stream: "r1", Token: "global", Protocol: "rtmp", Addr: "192.0.2.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	relR2, err := a.StartPublish(context.Background(), Request{Stream: "r2", Token: "global", Protocol: "rtmp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.StartPublish(context.Background(), Request{Stream: "r3", Token: "global", Protocol: "rtmp"}); !errors.Is(err, ErrTooManyStreams) {
+		t.Fatalf("StartPublish over the cap: %v", err)
+	}
+	relR1()
+	relR2()
 	// Concurrent acquires never exceed the cap.
 	var wg sync.WaitGroup
 	var mu sync.Mutex
