@@ -4,21 +4,19 @@ package config
 
 import (
 	"bytes"
-	"crypto/rand"
-	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/mutstream/mutstream/auth"
 	"github.com/mutstream/mutstream/gpu"
 	"github.com/mutstream/mutstream/ingest/rtmp"
 	"github.com/mutstream/mutstream/signaling"
@@ -43,7 +41,7 @@ type Config struct {
 	Mutations Mutations `yaml:"mutations"`
 	// Demo is the built-in test stream named "demo".
 	Demo Demo `yaml:"demo"`
-	// Auth holds publish tokens.
+	// Auth says who may publish and play.
 	Auth Auth `yaml:"auth"`
 	// Log sets logging.
 	Log Log `yaml:"log"`
@@ -140,25 +138,12 @@ type Demo struct {
 	transcode.DemoConfig `yaml:",inline"`
 }
 
-// Auth is who may publish.
-type Auth struct {
-	// PublishToken may publish any stream that has no token of its own.
-	// Empty, with no per-stream tokens either, means mediad generates one at
-	// start and prints it.
-	PublishToken string `yaml:"publish_token"`
-	// AdminToken is the bearer token that may change mutation chains.
-	// Empty means mediad generates one at start and prints it.
-	AdminToken string `yaml:"admin_token"`
-	// Streams gives a stream name its own token, which then is the only one
-	// that may publish it.
-	Streams map[string]StreamAuth `yaml:"streams"`
-}
+// Auth is who may publish and play: static tokens, JWT keys, the webhook
+// and the cap on streams per token (see package auth).
+type Auth = auth.Config
 
 // StreamAuth is one stream's publishing credential.
-type StreamAuth struct {
-	// Token is the stream's publish token.
-	Token string `yaml:"token"`
-}
+type StreamAuth = auth.StreamAuth
 
 // Log sets logging.
 type Log struct {
@@ -181,6 +166,7 @@ func Default() Config {
 		Mutations: Mutations{AssetsDir: "assets", Limits: gpu.DefaultLimits(), OverBudget: "refuse", OnError: transcode.OnErrorHold},
 		Log:       Log{Level: "info", Format: "text"},
 		StateDir:  "state",
+		Auth:      auth.DefaultConfig(),
 	}
 }
 
@@ -228,8 +214,6 @@ func decode(r io.Reader, cfg *Config) error {
 	return nil
 }
 
-var streamName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-
 // Validate checks every section.
 func (c Config) Validate() error {
 	var errs []error
@@ -249,10 +233,11 @@ func (c Config) Validate() error {
 	if err := c.Transcode.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("transcode: %w", err))
 	}
-	for name := range c.Auth.Streams {
-		if !streamName.MatchString(name) {
-			errs = append(errs, fmt.Errorf("auth.streams.%s: a stream name is 1-64 of A-Z a-z 0-9 _ -", name))
-		}
+	if err := c.Auth.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Auth.Play == auth.PlayToken && c.WebRTC.ViewerToken == "" && len(c.Auth.JWT.Keys) == 0 {
+		errs = append(errs, errors.New("auth.play: token needs webrtc.viewer_token or auth.jwt.keys, or nobody could watch"))
 	}
 	switch c.GPU.Mode {
 	case "auto", "off", "require":
@@ -281,44 +266,8 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// EnsureAdminToken generates an admin token when none is configured and
-// reports whether it did.
-func (a *Auth) EnsureAdminToken() bool {
-	if a.AdminToken != "" {
-		return false
-	}
-	a.AdminToken = randomToken()
-	return true
-}
-
-// Admin reports whether token is the admin token, in constant time.
-func (a Auth) Admin(token string) bool { return equal(a.AdminToken, token) }
-
-func randomToken() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-// EnsureToken generates a global publish token when none is configured and
-// reports whether it did.
-func (a *Auth) EnsureToken() bool {
-	if a.PublishToken != "" || len(a.Streams) > 0 {
-		return false
-	}
-	a.PublishToken = randomToken()
-	return true
-}
-
-// Allow reports whether token may publish name: the stream's own token when
-// it has one, else the global token. Comparisons take constant time.
-func (a Auth) Allow(name, token string) bool {
-	if s, ok := a.Streams[name]; ok {
-		return equal(s.Token, token)
-	}
-	return a.PublishToken != "" && equal(a.PublishToken, token)
-}
-
-func equal(want, got string) bool {
-	return want != "" && subtle.ConstantTimeCompare([]byte(want), []byte(got)) == 1
+// NewAuthorizer builds the authorizer WHIP, WHEP and RTMP share, from the
+// auth section and webrtc.viewer_token.
+func (c Config) NewAuthorizer(log *slog.Logger) (*auth.Authorizer, error) {
+	return auth.New(c.Auth, auth.Options{ViewerToken: c.WebRTC.ViewerToken, Log: log})
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +17,9 @@ func TestExampleFileMatchesDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	def := Default()
-	if !sameHTTP(cfg.HTTP, def.HTTP) || cfg.Ingest != def.Ingest || cfg.GPU != def.GPU || cfg.Mutations.Limits != def.Mutations.Limits || cfg.Mutations.AssetsDir != filepath.Join("..", def.Mutations.AssetsDir) || cfg.Mutations.OverBudget != def.Mutations.OverBudget || cfg.RTMP != def.RTMP || cfg.Log != def.Log || cfg.Demo != def.Demo {
+	// Printed alike: an empty list in the file is the default's nil.
+	same := func(a, b any) bool { return fmt.Sprintf("%+v", a) == fmt.Sprintf("%+v", b) }
+	if !same(cfg.HTTP, def.HTTP) || !same(cfg.Auth, def.Auth) || cfg.WebRTC.RateLimit != def.WebRTC.RateLimit || !same(cfg.WebRTC.TURN, def.WebRTC.TURN) || cfg.Ingest != def.Ingest || cfg.GPU != def.GPU || cfg.Mutations.Limits != def.Mutations.Limits || cfg.Mutations.AssetsDir != filepath.Join("..", def.Mutations.AssetsDir) || cfg.Mutations.OverBudget != def.Mutations.OverBudget || cfg.RTMP != def.RTMP || cfg.Log != def.Log || cfg.Demo != def.Demo {
 		t.Fatalf("mediad.yml drifted from the defaults:\n%+v\n%+v", cfg, def)
 	}
 	if len(cfg.Transcode.Ladder) != 3 || cfg.Transcode.Ladder[0] != def.Transcode.Ladder[0] || cfg.Transcode.GOP != 2*time.Second {
@@ -67,6 +70,17 @@ func TestLoadErrors(t *testing.T) {
 		{"bad gpu mode", "gpu:\n  mode: maybe\n", []string{"gpu.mode", "maybe"}},
 		{"bad default chain", "mutations:\n  defaults:\n    - streams: \"cam*\"\n      chain:\n        - {op: blurr}\n", []string{"mutations.defaults[0].chain", "unknown op"}},
 		{"bad stream name", "auth:\n  streams:\n    \"a b\": {token: x}\n", []string{"auth.streams.a b"}},
+		{"bad trusted proxy", "http:\n  trusted_proxies: [10.0.0.0/8, proxy.lan]\n", []string{"http.trusted_proxies[1]", "proxy.lan"}},
+		{"bad jwt alg", "auth:\n  jwt:\n    keys: [{alg: none}]\n", []string{"auth.jwt.keys[0]", "alg"}},
+		{"short jwt secret", "auth:\n  jwt:\n    keys: [{alg: HS256, secret: abc}]\n", []string{"auth.jwt.keys[0]", "32 bytes"}},
+		{"play token without a way to get one", "auth:\n  play: token\n", []string{"auth.play", "viewer_token"}},
+		{"bad webhook", "auth:\n  webhook_url: \"ftp://x\"\n", []string{"auth.webhook_url"}},
+		{"unknown auth key", "auth:\n  webhook: http://x\n", []string{"webhook", "line 2"}},
+		{"bad viewers limit", "webrtc:\n  rate_limit:\n    viewers: {per_second: 5, burst: 0}\n", []string{"rate_limit.viewers"}},
+		{"old limit half set", "webrtc:\n  rate_limit: {per_second: 5}\n", []string{"rate_limit.per_second", "viewers"}},
+		{"turn secret without urls", "webrtc:\n  turn: {secret: s}\n", []string{"turn.urls"}},
+		{"turn url not turn", "webrtc:\n  turn: {secret: s, urls: [\"stun:x\"]}\n", []string{"turn.urls[0]"}},
+		{"ice server without scheme", "webrtc:\n  ice_servers: [{urls: [\"stun.example.com:3478\"]}]\n", []string{"ice_servers[0].urls[0]"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "bad.yml")
@@ -143,5 +157,49 @@ func TestAssetsDirRelativeToFile(t *testing.T) {
 		if err != nil || cfg.Mutations.AssetsDir != want {
 			t.Errorf("assets_dir %q: %q, %v; want %q", in, cfg.Mutations.AssetsDir, err, want)
 		}
+	}
+}
+
+// TestAuthSection: a full auth section, trusted proxies, the split rate
+// limits and TURN decode; the old single rate limit still sets both.
+func TestAuthSection(t *testing.T) {
+	cfg := Default()
+	yml := `http:
+  trusted_proxies: [10.0.0.0/8, "2001:db8::1"]
+webrtc:
+  viewer_token: watch
+  rate_limit:
+    viewers: {per_second: 20, burst: 300}
+  turn: {urls: ["turn:t.example.com"], secret: s3cret, ttl: 30m}
+auth:
+  play: token
+  jwt:
+    keys: [{id: a, alg: HS256, secret: "0123456789abcdef0123456789abcdef"}]
+    issuer: portal
+  webhook_url: https://hooks.example.com/mediad
+  webhook_timeout: 1s
+  max_streams_per_token: 3
+`
+	if err := Decode(strings.NewReader(yml), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	v, p := cfg.WebRTC.RateLimit.Buckets()
+	if v.PerSecond != 20 || v.Burst != 300 || p.PerSecond != 5 || p.Burst != 20 {
+		t.Fatalf("rate limits %+v %+v", v, p)
+	}
+	if cfg.Auth.WebhookCache != 30*time.Second || cfg.Auth.MaxStreamsPerToken != 3 || cfg.Auth.JWT.Keys[0].ID != "a" || cfg.WebRTC.TURN.TTL != 30*time.Minute {
+		t.Fatalf("auth %+v", cfg.Auth)
+	}
+	a, err := cfg.NewAuthorizer(nil)
+	if err != nil || a.PlayOpen() {
+		t.Fatalf("authorizer: %v (play open %v)", err, a != nil && a.PlayOpen())
+	}
+	old := Default()
+	if err := Decode(strings.NewReader("webrtc:\n  rate_limit: {per_second: 2, burst: 7}\n"), &old); err != nil {
+		t.Fatal(err)
+	}
+	v, p = old.WebRTC.RateLimit.Buckets()
+	if v != p || v.PerSecond != 2 || v.Burst != 7 {
+		t.Fatalf("old rate_limit keys: %+v %+v", v, p)
 	}
 }

@@ -5,11 +5,12 @@ package signaling
 
 import (
 	"errors"
-
 	"fmt"
+	"strings"
+	"time"
+
 	"github.com/mutstream/mutstream/adapt"
 	ingest "github.com/mutstream/mutstream/ingest/webrtc"
-	"time"
 )
 
 // ICEServer is a STUN or TURN server given to clients.
@@ -30,8 +31,12 @@ type Config struct {
 	UDPAddr string `yaml:"udp_addr"`
 	// PublicIPs are extra host addresses to advertise, e.g. a NAT's public IP.
 	PublicIPs []string `yaml:"public_ips"`
-	// ICEServers are STUN/TURN servers offered to clients.
+	// ICEServers are STUN/TURN servers offered to clients. One with a
+	// username goes out only in the answer to an authorized POST.
 	ICEServers []ICEServer `yaml:"ice_servers"`
+	// TURN hands each authorized WHIP/WHEP client short-lived credentials
+	// for a TURN server that shares Secret (the TURN REST convention).
+	TURN TURN `yaml:"turn"`
 	// MaxViewers caps concurrent viewer sessions; 0 means no cap (503 beyond it).
 	MaxViewers int `yaml:"max_viewers"`
 	// MaxPublishers caps concurrent WHIP publishers; 0 means no cap (503 beyond it).
@@ -39,7 +44,8 @@ type Config struct {
 	// ViewerToken, when set, is the bearer token WHEP requests must carry;
 	// empty means anyone may watch.
 	ViewerToken string `yaml:"viewer_token"`
-	// RateLimit bounds POST, PATCH and DELETE per client address.
+	// RateLimit bounds POST, PATCH and DELETE per client address, with
+	// one bucket for viewers (WHEP) and one for publishers (WHIP).
 	RateLimit RateLimit `yaml:"rate_limit"`
 	// PublisherDisconnectedTimeout is how long a WHIP publisher's ICE may be
 	// silent before it counts as disconnected.
@@ -73,17 +79,57 @@ type Config struct {
 	ViewerQueue int `yaml:"viewer_queue"`
 }
 
-// RateLimit is a token bucket per client address.
+// RateLimit is a token bucket per client address (an IPv6 client by its
+// /64) for each kind of client.
 type RateLimit struct {
+	// Viewers bounds WHEP requests.
+	Viewers Bucket `yaml:"viewers"`
+	// Publishers bounds WHIP requests.
+	Publishers Bucket `yaml:"publishers"`
+	// PerSecond and Burst are the old single limit: when either is set,
+	// they replace both buckets.
+	//
+	// Deprecated: set viewers and publishers.
+	PerSecond float64 `yaml:"per_second"`
+	// Burst: see PerSecond.
+	//
+	// Deprecated: set viewers and publishers.
+	Burst int `yaml:"burst"`
+}
+
+// Bucket is one token bucket's size and refill.
+type Bucket struct {
 	// PerSecond is the sustained rate of requests; 0 turns the limit off.
 	PerSecond float64 `yaml:"per_second"`
 	// Burst is how many requests may come at once.
 	Burst int `yaml:"burst"`
 }
 
+// Buckets returns the viewers' and publishers' buckets in force.
+func (r RateLimit) Buckets() (viewers, publishers Bucket) {
+	if r.PerSecond != 0 || r.Burst != 0 {
+		b := Bucket{PerSecond: r.PerSecond, Burst: r.Burst}
+		return b, b
+	}
+	return r.Viewers, r.Publishers
+}
+
+// TURN is a TURN server whose credentials mediad makes per client.
+type TURN struct {
+	// URLs of the TURN server, e.g. "turn:turn.example.com:3478?transport=udp",
+	// "turns:turn.example.com:5349".
+	URLs []string `yaml:"urls"`
+	// Secret is the shared secret (coturn's static-auth-secret); empty
+	// turns this off.
+	Secret string `yaml:"secret"`
+	// TTL is how long a credential is good for.
+	TTL time.Duration `yaml:"ttl"`
+}
+
 // DefaultConfig returns the defaults: port 8189; a vanished viewer is reaped
-// within 13 s and a vanished publisher noticed within 8 s; 5 requests a
-// second (bursts of 20) per client address.
+// within 13 s and a vanished publisher noticed within 8 s; per client
+// address, viewers 10 requests a second in bursts of 200 (a class of 100
+// behind one NAT joins at once), publishers 5 a second in bursts of 20.
 func DefaultConfig() Config {
 	return Config{
 		UDPPort:             8189,
@@ -95,7 +141,11 @@ func DefaultConfig() Config {
 		Adapt:               adapt.DefaultConfig(),
 		Sender:              DefaultSenderConfig(),
 		WHIP:                ingest.DefaultConfig(),
-		RateLimit:           RateLimit{PerSecond: 5, Burst: 20},
+		RateLimit: RateLimit{
+			Viewers:    Bucket{PerSecond: 10, Burst: 200},
+			Publishers: Bucket{PerSecond: 5, Burst: 20},
+		},
+		TURN: TURN{TTL: 2 * time.Hour},
 
 		PublisherDisconnectedTimeout: 3 * time.Second,
 		PublisherFailedTimeout:       5 * time.Second,
@@ -117,8 +167,16 @@ func (c Config) Validate() error {
 	if c.PublisherDisconnectedTimeout <= 0 || c.PublisherFailedTimeout <= 0 {
 		errs = append(errs, errors.New("publisher_disconnected_timeout, publisher_failed_timeout: must be > 0"))
 	}
-	if c.RateLimit.PerSecond < 0 || (c.RateLimit.PerSecond > 0 && c.RateLimit.Burst < 1) {
-		errs = append(errs, errors.New("rate_limit: per_second must be >= 0 and burst >= 1"))
+	if c.RateLimit.PerSecond < 0 || c.RateLimit.Burst < 0 || ((c.RateLimit.PerSecond != 0) != (c.RateLimit.Burst != 0)) {
+		errs = append(errs, errors.New("rate_limit.per_second, rate_limit.burst (deprecated: use rate_limit.viewers and rate_limit.publishers): set both, per_second >= 0 and burst >= 1"))
+	}
+	for name, b := range map[string]Bucket{"viewers": c.RateLimit.Viewers, "publishers": c.RateLimit.Publishers} {
+		if b.PerSecond < 0 || (b.PerSecond > 0 && b.Burst < 1) {
+			errs = append(errs, fmt.Errorf("rate_limit.%s: per_second must be >= 0 and burst >= 1", name))
+		}
+	}
+	if err := c.TURN.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.MaxPublishers < 0 {
 		errs = append(errs, errors.New("max_publishers: must be >= 0"))
@@ -142,6 +200,30 @@ func (c Config) Validate() error {
 		if len(s.URLs) == 0 {
 			errs = append(errs, fmt.Errorf("ice_servers[%d].urls: at least one URL", i))
 		}
+		for j, u := range s.URLs {
+			if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "stuns:") && !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {
+				errs = append(errs, fmt.Errorf("ice_servers[%d].urls[%d]: %q is not a stun:, stuns:, turn: or turns: URL", i, j, u))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (t TURN) validate() error {
+	if t.Secret == "" {
+		return nil
+	}
+	var errs []error
+	if len(t.URLs) == 0 {
+		errs = append(errs, errors.New("turn.urls: a TURN secret needs at least one turn: or turns: URL"))
+	}
+	for i, u := range t.URLs {
+		if !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {
+			errs = append(errs, fmt.Errorf("turn.urls[%d]: %q is not a turn: or turns: URL", i, u))
+		}
+	}
+	if t.TTL < time.Minute || t.TTL > 48*time.Hour {
+		errs = append(errs, fmt.Errorf("turn.ttl: %v is outside 1m..48h", t.TTL))
 	}
 	return errors.Join(errs...)
 }

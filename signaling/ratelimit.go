@@ -5,14 +5,39 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/mutstream/mutstream/auth"
 )
 
-// maxLimiters bounds the per-address table; the idle ones go first.
+// maxLimiters bounds each per-address table; the idle ones go first.
 const maxLimiters = 10000
 
-// limiter is a token bucket per client address.
+// limiter holds the per-address token buckets: one table for viewers
+// (WHEP), one for publishers (WHIP), so a room of viewers behind one NAT
+// neither locks itself out nor locks out its publisher.
 type limiter struct {
-	cfg RateLimit
+	viewers, publishers *buckets
+}
+
+func newLimiter(cfg RateLimit) *limiter {
+	v, p := cfg.Buckets()
+	return &limiter{viewers: newBuckets(v), publishers: newBuckets(p)}
+}
+
+// allow reports whether the client at addr (as the router resolved it;
+// keyed by auth.ClientKey) may make a request of kind ("whip" or
+// "whep") now, and if not, how long it should wait.
+func (l *limiter) allow(kind, addr string, now time.Time) (bool, time.Duration) {
+	b := l.viewers
+	if kind == "whip" {
+		b = l.publishers
+	}
+	return b.allow(auth.ClientKey(addr), now)
+}
+
+// buckets is a token bucket per client key.
+type buckets struct {
+	cfg Bucket
 	mu  sync.Mutex
 	m   map[string]*addrLimit
 }
@@ -22,25 +47,23 @@ type addrLimit struct {
 	seen time.Time
 }
 
-func newLimiter(cfg RateLimit) *limiter {
-	return &limiter{cfg: cfg, m: map[string]*addrLimit{}}
+func newBuckets(cfg Bucket) *buckets {
+	return &buckets{cfg: cfg, m: map[string]*addrLimit{}}
 }
 
-// allow reports whether addr may make a request now, and if not, how long
-// it should wait.
-func (l *limiter) allow(addr string, now time.Time) (bool, time.Duration) {
-	if l.cfg.PerSecond <= 0 {
+func (b *buckets) allow(key string, now time.Time) (bool, time.Duration) {
+	if b.cfg.PerSecond <= 0 {
 		return true, 0
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	a, ok := l.m[addr]
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	a, ok := b.m[key]
 	if !ok {
-		if len(l.m) >= maxLimiters {
-			l.sweep(now)
+		if len(b.m) >= maxLimiters {
+			b.sweep(now)
 		}
-		a = &addrLimit{l: rate.NewLimiter(rate.Limit(l.cfg.PerSecond), l.cfg.Burst)}
-		l.m[addr] = a
+		a = &addrLimit{l: rate.NewLimiter(rate.Limit(b.cfg.PerSecond), b.cfg.Burst)}
+		b.m[key] = a
 	}
 	a.seen = now
 	r := a.l.ReserveN(now, 1)
@@ -52,16 +75,16 @@ func (l *limiter) allow(addr string, now time.Time) (bool, time.Duration) {
 }
 
 // sweep drops addresses idle for a minute, or half the table if none are.
-func (l *limiter) sweep(now time.Time) {
-	for k, a := range l.m {
+func (b *buckets) sweep(now time.Time) {
+	for k, a := range b.m {
 		if now.Sub(a.seen) > time.Minute {
-			delete(l.m, k)
+			delete(b.m, k)
 		}
 	}
-	for k := range l.m {
-		if len(l.m) < maxLimiters/2 {
+	for k := range b.m {
+		if len(b.m) < maxLimiters/2 {
 			break
 		}
-		delete(l.m, k)
+		delete(b.m, k)
 	}
 }

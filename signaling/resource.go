@@ -1,7 +1,7 @@
 package signaling
 
 import (
-	"crypto/subtle"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/mutstream/mutstream/auth"
 	"github.com/mutstream/mutstream/metrics"
 )
 
@@ -75,19 +76,17 @@ func (r *resourceBase) location() string {
 	return fmt.Sprintf("/%s/%s/sessions/%s", r.kind, r.name, r.id)
 }
 
-// authFunc says whether a bearer token may act on stream name.
-type authFunc func(name, token string) bool
-
-// mountResource adds one WHIP or WHEP resource family to r.
-func (s *Server) mountResource(r gin.IRouter, kind string, post gin.HandlerFunc, auth authFunc) {
+// mountResource adds one WHIP or WHEP resource family to r; every POST,
+// PATCH and DELETE is rate limited, then authorized for action.
+func (s *Server) mountResource(r gin.IRouter, kind string, post gin.HandlerFunc, az authorizer, action auth.Action) {
 	base := "/" + kind + "/:name"
 	sess := base + "/sessions/:id"
 	const allowBase, allowSess = "POST, OPTIONS", "PATCH, DELETE, OPTIONS"
 	r.OPTIONS(base, s.options(allowBase, "Accept-Post", "application/sdp"))
 	r.OPTIONS(sess, s.options(allowSess, "Accept-Patch", "application/trickle-ice-sdpfrag"))
-	r.POST(base, s.limited(kind), s.authorized(kind, auth), post)
-	r.PATCH(sess, s.limited(kind), s.authorized(kind, auth), s.handlePatch(kind))
-	r.DELETE(sess, s.limited(kind), s.authorized(kind, auth), s.handleDelete(kind))
+	r.POST(base, s.limited(kind), authorized(kind, az, action), post)
+	r.PATCH(sess, s.limited(kind), authorized(kind, az, action), s.handlePatch(kind))
+	r.DELETE(sess, s.limited(kind), authorized(kind, az, action), s.handleDelete(kind))
 	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodHead, http.MethodPatch, http.MethodDelete} {
 		if m != http.MethodPatch && m != http.MethodDelete {
 			r.Handle(m, sess, notAllowed(kind, allowSess))
@@ -105,13 +104,14 @@ func cors(c *gin.Context) {
 	h.Set("Access-Control-Expose-Headers", "Location, ETag, Link, Retry-After, Accept-Patch, Accept-Post")
 }
 
-// options answers CORS preflight and OPTIONS, without auth.
+// options answers CORS preflight and OPTIONS, without auth: its Link
+// headers carry no credentials.
 func (s *Server) options(allow, acceptHeader, accept string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		cors(c)
 		c.Header("Allow", allow)
 		c.Header(acceptHeader, accept)
-		s.linkHeaders(c)
+		s.linkHeaders(c, false)
 		c.Status(http.StatusNoContent)
 	}
 }
@@ -125,23 +125,39 @@ func notAllowed(kind, allow string) gin.HandlerFunc {
 }
 
 // linkHeaders advertises the configured STUN/TURN servers (RFC 9725 4.6).
-func (s *Server) linkHeaders(c *gin.Context) {
+// Servers that need credentials, and fresh TURN REST credentials, go only
+// to an authorized request.
+func (s *Server) linkHeaders(c *gin.Context, authorized bool) {
+	link := func(u, user, cred string) {
+		v := fmt.Sprintf("<%s>; rel=\"ice-server\"", u)
+		if user != "" {
+			v += fmt.Sprintf("; username=%q; credential=%q; credential-type=\"password\"", user, cred)
+		}
+		c.Writer.Header().Add("Link", v)
+	}
 	for _, is := range s.cfg.ICEServers {
+		if is.Username != "" && !authorized {
+			continue
+		}
 		for _, u := range is.URLs {
-			v := fmt.Sprintf("<%s>; rel=\"ice-server\"", u)
-			if is.Username != "" {
-				v += fmt.Sprintf("; username=%q; credential=%q; credential-type=\"password\"", is.Username, is.Credential)
-			}
-			c.Writer.Header().Add("Link", v)
+			link(u, is.Username, is.Credential)
+		}
+	}
+	if t := s.cfg.TURN; authorized && t.Secret != "" {
+		user, cred := auth.TURNCredentials(t.Secret, newID()[:16], time.Now().Add(t.TTL))
+		for _, u := range t.URLs {
+			link(u, user, cred)
 		}
 	}
 }
 
-// limited applies the per-address rate limit.
+// limited applies the per-address rate limit of kind's clients. The
+// address is the router's ClientIP: the socket's peer, unless that peer
+// is a trusted proxy (http.trusted_proxies).
 func (s *Server) limited(kind string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		cors(c)
-		ok, wait := s.limit.allow(c.ClientIP(), time.Now())
+		ok, wait := s.limit.allow(kind, c.ClientIP(), time.Now())
 		if !ok {
 			c.Header("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 			refuse(c, kind, http.StatusTooManyRequests, "too many requests from this address; retry later")
@@ -150,22 +166,43 @@ func (s *Server) limited(kind string) gin.HandlerFunc {
 	}
 }
 
-// authorized checks the bearer token in constant time.
-func (s *Server) authorized(kind string, auth authFunc) gin.HandlerFunc {
+// authorized asks az about the request's bearer token and keeps the
+// grant for the handler.
+func authorized(kind string, az authorizer, action auth.Action) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if auth == nil {
+		token, _ := bearer(c.GetHeader("Authorization"))
+		g, err := az.Authorize(c.Request.Context(), auth.Request{Action: action, Stream: c.Param("name"), Token: token, Addr: c.ClientIP(), Protocol: kind})
+		if err != nil {
+			refuseAuth(c, kind, err)
+			c.Abort()
 			return
 		}
-		token, ok := bearer(c.GetHeader("Authorization"))
-		if !ok || !auth(c.Param("name"), token) {
-			c.Header("WWW-Authenticate", `Bearer realm="mediad"`)
-			reason := "missing bearer token"
-			if ok {
-				reason = "wrong bearer token for this stream"
-			}
-			refuse(c, kind, http.StatusUnauthorized, reason)
-			c.Abort()
-		}
+		c.Set(grantKey, g)
+	}
+}
+
+// grantKey is where authorized leaves the grant in the gin context.
+const grantKey = "mediad.auth.grant"
+
+func grantOf(c *gin.Context) auth.Grant {
+	g, _ := c.Get(grantKey)
+	grant, _ := g.(auth.Grant)
+	return grant
+}
+
+// refuseAuth answers an authorization refusal: 401 for a missing or wrong
+// token, 403 for a webhook's or the stream cap's no, 503 when the webhook
+// cannot be asked.
+func refuseAuth(c *gin.Context, kind string, err error) {
+	switch {
+	case errors.Is(err, auth.ErrNoToken), errors.Is(err, auth.ErrBadToken):
+		c.Header("WWW-Authenticate", `Bearer realm="mediad"`)
+		refuse(c, kind, http.StatusUnauthorized, err.Error())
+	case errors.Is(err, auth.ErrWebhookFailed):
+		c.Header("Retry-After", "5")
+		refuse(c, kind, http.StatusServiceUnavailable, err.Error())
+	default:
+		refuse(c, kind, http.StatusForbidden, err.Error())
 	}
 }
 
@@ -178,9 +215,7 @@ func bearer(h string) (string, bool) {
 }
 
 // tokenEqual compares tokens in constant time; an empty want matches nothing.
-func tokenEqual(want, got string) bool {
-	return want != "" && subtle.ConstantTimeCompare([]byte(want), []byte(got)) == 1
-}
+func tokenEqual(want, got string) bool { return auth.Equal(want, got) }
 
 // refuse answers with status and a one-line reason, and counts it.
 func refuse(c *gin.Context, kind string, status int, reason string) {
@@ -230,6 +265,6 @@ func (s *Server) handleDelete(kind string) gin.HandlerFunc {
 func (s *Server) created(c *gin.Context, r *resourceBase, answer string) {
 	c.Header("Location", r.location())
 	c.Header("ETag", r.ETag())
-	s.linkHeaders(c)
+	s.linkHeaders(c, true)
 	c.Data(http.StatusCreated, "application/sdp", []byte(answer))
 }

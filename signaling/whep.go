@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/mutstream/mutstream/auth"
 	"github.com/mutstream/mutstream/stream"
 )
 
@@ -16,17 +17,13 @@ import (
 //	PATCH   /{whip,whep}/:name/sessions/:id        trickle ICE (204) or ICE restart (200)
 //	DELETE  /{whip,whep}/:name/sessions/:id        end the session
 //	OPTIONS on both                                CORS preflight, no auth
+//
+// WHEP requests are authorized to play, WHIP requests to publish, by the
+// authorizer set with SetAuthorizer or SetPublishAuth.
 func (s *Server) Mount(r gin.IRouter) {
-	var viewerAuth authFunc
-	if s.cfg.ViewerToken != "" {
-		viewerAuth = func(_, token string) bool { return tokenEqual(s.cfg.ViewerToken, token) }
-	}
-	s.mountResource(r, "whep", s.handleViewerOffer, viewerAuth)
-	publishAuth := s.publishAuth
-	if publishAuth == nil {
-		publishAuth = func(string, string) bool { return false }
-	}
-	s.mountResource(r, "whip", s.handlePublisherOffer, publishAuth)
+	az := s.authz()
+	s.mountResource(r, "whep", s.handleViewerOffer, az, auth.Play)
+	s.mountResource(r, "whip", s.handlePublisherOffer, az, auth.Publish)
 }
 
 func (s *Server) handleViewerOffer(c *gin.Context) {

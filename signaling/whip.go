@@ -17,10 +17,6 @@ import (
 
 var streamNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
-// SetPublishAuth installs who may publish: fn(name, token) for WHIP POST,
-// PATCH and DELETE. Without it every WHIP request is refused. Call before Mount.
-func (s *Server) SetPublishAuth(fn func(name, token string) bool) { s.publishAuth = fn }
-
 // checkPublisherOffer says what a WHIP offer lacks or has too much of.
 func checkPublisherOffer(sum offerSummary) error {
 	switch {
@@ -57,7 +53,14 @@ func (s *Server) handlePublisherOffer(c *gin.Context) {
 		refuse(c, kind, statusOf(err), err.Error())
 		return
 	}
-	ps, answer, err := s.newPublisherSession(name, string(body), sum)
+	// The publish counts against its credential's stream cap until the
+	// session ends.
+	release, err := s.authz().Acquire(grantOf(c), name)
+	if err != nil {
+		refuse(c, kind, http.StatusForbidden, err.Error())
+		return
+	}
+	ps, answer, err := s.newPublisherSession(name, string(body), sum, release)
 	if err != nil {
 		if errors.Is(err, ErrTooManyPublishers) {
 			c.Header("Retry-After", "10")
@@ -72,23 +75,29 @@ func (s *Server) handlePublisherOffer(c *gin.Context) {
 // ingest Publisher that feeds the hub.
 type publisherSession struct {
 	resourceBase
-	srv  *Server
-	log  *slog.Logger
-	pub  *ingest.Publisher
-	stop chan struct{}
-	once sync.Once
-	done chan struct{}
+	srv *Server
+	log *slog.Logger
+	pub *ingest.Publisher
+	// release ends the publish's count against its credential's cap.
+	release func()
+	stop    chan struct{}
+	once    sync.Once
+	done    chan struct{}
 }
 
-func (s *Server) newPublisherSession(name, offer string, sum offerSummary) (*publisherSession, string, error) {
+// newPublisherSession negotiates and starts a WHIP session; release is
+// called once, when the session ends or fails to start.
+func (s *Server) newPublisherSession(name, offer string, sum offerSummary, release func()) (*publisherSession, string, error) {
 	ps := &publisherSession{
 		resourceBase: newResourceBase("whip", name),
 		srv:          s,
+		release:      release,
 		stop:         make(chan struct{}),
 		done:         make(chan struct{}),
 	}
 	ps.log = s.log.With("stream", name, "session", ps.id[:8], "protocol", "whip")
 	if err := s.add(ps, s.cfg.MaxPublishers, ErrTooManyPublishers); err != nil {
+		release()
 		return nil, "", err
 	}
 	answer, err := ps.negotiate(offer, sum)
@@ -100,6 +109,7 @@ func (s *Server) newPublisherSession(name, offer string, sum offerSummary) (*pub
 			_ = ps.pc.Close()
 		}
 		s.remove(ps)
+		release()
 		s.wg.Done()
 		return nil, "", err
 	}
@@ -148,6 +158,7 @@ func (ps *publisherSession) end() { ps.once.Do(func() { close(ps.stop) }) }
 func (ps *publisherSession) run() {
 	defer func() {
 		ps.srv.remove(ps)
+		ps.release()
 		ps.srv.wg.Done()
 		close(ps.done)
 	}()

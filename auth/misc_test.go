@@ -1,0 +1,84 @@
+package auth
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestClientKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.0.2.7":                      "192.0.2.7",
+		"192.0.2.7:5000":                 "192.0.2.7",
+		"::ffff:192.0.2.7":               "192.0.2.7",
+		"2001:db8:1:2:aaaa::1":           "2001:db8:1:2::/64",
+		"2001:db8:1:2:bbbb:cccc:dddd:ee": "2001:db8:1:2::/64",
+		"[2001:db8:1:3::1]:443":          "2001:db8:1:3::/64",
+		"fe80::1%eth0":                   "fe80::/64",
+		"":                               "",
+		"not an address":                 "not an address",
+	} {
+		if got := ClientKey(in); got != want {
+			t.Errorf("ClientKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestParseTrustedProxies(t *testing.T) {
+	p, err := ParseTrustedProxies([]string{"10.0.0.0/8", "192.0.2.1", "2001:db8::/32", "10.1.2.3/8"})
+	if err != nil || len(p) != 4 || p[1].String() != "192.0.2.1/32" || p[3].String() != "10.0.0.0/8" {
+		t.Fatalf("%v %v", p, err)
+	}
+	_, err = ParseTrustedProxies([]string{"10.0.0.0/8", "proxy.local", "1.2.3.4/40"})
+	if err == nil || !strings.Contains(err.Error(), "http.trusted_proxies[1]") || !strings.Contains(err.Error(), "http.trusted_proxies[2]") {
+		t.Fatalf("bad entries: %v", err)
+	}
+}
+
+func TestMask(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                         "",
+		"short":                    "****",
+		"0123456789abcdef0123":     "0123****",
+		"a8f3e1c2d4b5a6f7e8d9c0b1": "a8f3****",
+	} {
+		if got := Mask(in); got != want {
+			t.Errorf("Mask(%q) = %q, want %q", in, got, want)
+		}
+	}
+	const secret = "a8f3e1c2d4b5a6f7e8d9c0b1"
+	const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
+	for _, in := range []string{
+		"rtmp://host/live/cam?token=" + secret,
+		"rtmp://host/live/cam?x=1&token=" + secret + "&y=2",
+		"GET /whep/cam?access_token=" + secret + " HTTP/1.1",
+		"Authorization: Bearer " + secret,
+		`header "bearer ` + secret + `"`,
+		"https://user:" + secret + "@hooks.example/auth",
+		"dial: " + jwt + " refused",
+		"turn secret=" + secret,
+		"password=" + secret,
+	} {
+		got := MaskString(in)
+		if strings.Contains(got, secret) || strings.Contains(got, "c2lnbmF0dXJl") || !strings.Contains(got, "****") {
+			t.Errorf("MaskString(%q) = %q", in, got)
+		}
+	}
+	for _, keep := range []string{"missing bearer token", "wrong bearer token for this stream", "rtmp://host/live/cam", "stream_key=public"} {
+		if got := MaskString(keep); got != keep {
+			t.Errorf("MaskString(%q) = %q, changed text with no secret", keep, got)
+		}
+	}
+	if got := MaskString("rtmp://h/live/cam?token=" + secret); got != "rtmp://h/live/cam?token=a8f3****" {
+		t.Errorf("got %q", got)
+	}
+}
+
+// TestTURNCredentials checks against a credential computed outside Go:
+// echo -n 1700000000:alice | openssl dgst -sha1 -hmac turn-shared-secret -binary | base64
+func TestTURNCredentials(t *testing.T) {
+	u, c := TURNCredentials("turn-shared-secret", "alice", time.Unix(1_700_000_000, 0))
+	if u != "1700000000:alice" || c != "RXM8cmVrcU98snNLpKm+uJgLUBU=" {
+		t.Fatalf("%q %q", u, c)
+	}
+}
