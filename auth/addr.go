@@ -1,8 +1,6 @@
 package auth
 
 import (
-	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 )
@@ -29,25 +27,4 @@ func ClientKey(addr string) string {
 	}
 	p, _ := ip.Prefix(64)
 	return p.String()
-}
-
-// ParseTrustedProxies checks http.trusted_proxies: each entry an IP
-// address or a CIDR. The HTTP router trusts X-Forwarded-For and X-Real-IP
-// from these peers only.
-func ParseTrustedProxies(list []string) ([]netip.Prefix, error) {
-	var errs []error
-	out := make([]netip.Prefix, 0, len(list))
-	for i, s := range list {
-		if p, err := netip.ParsePrefix(s); err == nil {
-			out = append(out, p.Masked())
-			continue
-		}
-		ip, err := netip.ParseAddr(s)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("http.trusted_proxies[%d]: %q is neither an IP address nor a CIDR", i, s))
-			continue
-		}
-		out = append(out, netip.PrefixFrom(ip, ip.BitLen()))
-	}
-	return out, errors.Join(errs...)
 }
