@@ -88,10 +88,10 @@ func isEventStream(path string) bool {
 }
 
 // longLived prepares a response that lasts as long as its client wants
-// (server-sent events): the request's read deadline is lifted (its
-// headers are in and it has no body to wait for, and an expired deadline
-// would cancel the request), and the write deadline moves forward at each
-// write, so only a client that stops reading for d is cut off.
+// (server-sent events): the request's read deadline is lifted (its headers
+// are in and nothing more is read from it), and the write deadline, which
+// http.Server sets once per request, moves forward at each write, so only
+// a client that stops reading for d is cut off.
 func longLived(w http.ResponseWriter, d time.Duration) http.ResponseWriter {
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Time{})

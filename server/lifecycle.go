@@ -10,8 +10,8 @@ import (
 // answered 503 with Retry-After, the RTMP server refuses new publishers,
 // every publisher is let go and every stream ends at once (its viewers are
 // told "ended" on their control channel), and Drain waits until viewer
-// and publisher sessions are gone and HTTP requests have finished, or ctx
-// ends. Close then stops what is left.
+// and publisher sessions are gone, or ctx ends. HTTP goes on answering
+// (503 to new sessions) until Close.
 func (s *Server) Drain(ctx context.Context) error {
 	s.draining.Store(true)
 	s.log.Info("draining: refusing new sessions and ending streams")
@@ -28,14 +28,7 @@ func (s *Server) Drain(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
-	// Server-sent events end when s.closing closes; other requests are
-	// given until ctx ends.
-	s.once.Do(func() { close(s.closing) })
-	if s.http != nil {
-		if err := s.http.Shutdown(ctx); err != nil {
-			return s.drainTimedOut(ctx)
-		}
-	}
+	s.log.Info("drained: every session has left")
 	return nil
 }
 

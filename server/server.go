@@ -36,12 +36,13 @@ type Server struct {
 	ln   net.Listener
 	done chan error
 
-	report   probe.Report
-	muts     *mutations
-	closing  chan struct{}
-	once     sync.Once
-	certs    *tlscert.Cert // nil without http.tls
-	draining atomic.Bool
+	report    probe.Report
+	muts      *mutations
+	closing   chan struct{}
+	once      sync.Once
+	certs     *tlscert.Cert // nil without http.tls
+	draining  atomic.Bool
+	closeOnce sync.Once
 }
 
 // Capabilities returns what the probe found at start.
@@ -168,8 +169,11 @@ func (s *Server) UDPAddr() net.Addr { return s.whep.UDPAddr() }
 func (s *Server) Done() <-chan error { return s.done }
 
 // Close stops everything and waits for it: ingest first, then viewers, then
-// pipelines. HTTP requests still running after 3 s are cut off.
-func (s *Server) Close() {
+// pipelines. HTTP requests still running after 3 s are cut off. A second
+// call (or one at the same time) waits for the first.
+func (s *Server) Close() { s.closeOnce.Do(s.close) }
+
+func (s *Server) close() {
 	s.once.Do(func() { close(s.closing) })
 	if s.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)

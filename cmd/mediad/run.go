@@ -158,17 +158,24 @@ func lifecycle(srv *server.Server, timeout time.Duration, sig <-chan os.Signal, 
 		srv.Close()
 	}()
 	for {
+		// A signal already waiting wins over a drain that has just
+		// finished: the operator asked to stop now.
+		var s os.Signal
 		select {
-		case <-done:
-			log.Info("shut down")
-			return 0
-		case s := <-sig:
-			if s == syscall.SIGHUP {
-				continue
+		case s = <-sig:
+		default:
+			select {
+			case <-done:
+				log.Info("shut down")
+				return 0
+			case s = <-sig:
 			}
-			log.Warn("second signal: exiting now", "signal", s.String())
-			return 1
 		}
+		if s == syscall.SIGHUP {
+			continue
+		}
+		log.Warn("second signal: exiting now", "signal", s.String())
+		return 1
 	}
 }
 
