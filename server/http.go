@@ -1,6 +1,7 @@
 package server
 
 import (
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -30,9 +31,11 @@ func init() { metrics.Registry.MustRegister(httpConnsRefused, httpDrainRefused) 
 const drainRetryAfter = "5"
 
 // newHTTPServer returns the http.Server for handler with the configured
-// timeouts and size caps.
-func newHTTPServer(c config.HTTP, handler http.Handler) *http.Server {
+// timeouts and size caps. What net/http says of connections (TLS handshake
+// errors from scanners, mostly) goes to log at debug level.
+func newHTTPServer(c config.HTTP, handler http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{
+		ErrorLog:          slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelDebug),
 		Handler:           handler,
 		ReadHeaderTimeout: c.ReadHeaderTimeout,
 		ReadTimeout:       c.ReadTimeout,

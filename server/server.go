@@ -134,7 +134,7 @@ func (s *Server) Start() (err error) {
 	s.ln = connlimit.New(ln, s.cfg.HTTP.MaxConns, s.cfg.HTTP.MaxConnsPerAddr, func(reason string) {
 		httpConnsRefused.WithLabelValues(reason).Inc()
 	})
-	s.http = newHTTPServer(s.cfg.HTTP, s.guard(handler))
+	s.http = newHTTPServer(s.cfg.HTTP, s.guard(handler), s.log)
 	s.done = make(chan error, 1)
 	if s.certs != nil {
 		s.http.TLSConfig = s.certs.Config()
