@@ -15,11 +15,12 @@ import (
 	"time"
 )
 
-// WriteSelfSigned makes a fresh self-signed certificate for localhost and
-// 127.0.0.1 (for tests and local trials), writes it and its key as PEM to
-// certFile and keyFile, and returns the base64 SHA-256 of its public key
-// (what Chromium's --ignore-certificate-errors-spki-list takes).
-func WriteSelfSigned(certFile, keyFile, commonName string) (spki string, err error) {
+// WriteSelfSigned makes a fresh self-signed certificate for localhost,
+// 127.0.0.1, ::1 and the other DNS names given (for tests and local
+// trials), writes it and its key as PEM to certFile and keyFile, and
+// returns the base64 SHA-256 of its public key (what Chromium's
+// --ignore-certificate-errors-spki-list takes).
+func WriteSelfSigned(certFile, keyFile, commonName string, dnsNames ...string) (spki string, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return "", err
@@ -36,7 +37,7 @@ func WriteSelfSigned(certFile, keyFile, commonName string) (spki string, err err
 		NotAfter:     now.Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost"},
+		DNSNames:     append([]string{"localhost"}, dnsNames...),
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
