@@ -1,6 +1,8 @@
 package stream
 
 import (
+	"sync"
+
 	"github.com/mutstream/mutstream/metrics"
 )
 
@@ -94,9 +96,9 @@ func (h *Hub) Live() int {
 	return n
 }
 
-// Drain refuses new publishers from now on, kicks every publisher and ends
-// every stream at once, so that viewers are told "ended" and leave. It
-// does not wait for them.
+// Drain refuses new publishers from now on, kicks every publisher (waiting
+// for its pipeline to stop) and ends every stream at once, so that viewers
+// are told "ended" and leave. It does not wait for the viewers.
 func (h *Hub) Drain() {
 	h.mu.Lock()
 	h.closed = true
@@ -105,13 +107,21 @@ func (h *Hub) Drain() {
 		streams = append(streams, st)
 	}
 	h.mu.Unlock()
+	// Streams at once, each in its own goroutine: a pipeline that takes
+	// its time to stop does not keep other streams' viewers waiting.
+	var wg sync.WaitGroup
 	for _, st := range streams {
-		st.pubMu.Lock()
-		if pub := st.current(); pub != nil {
-			pub.kickOnce()
-			pub.stop()
-		}
-		st.pubMu.Unlock()
-		st.endNow("server shutting down")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st.pubMu.Lock()
+			if pub := st.current(); pub != nil {
+				pub.kickOnce()
+				pub.stop()
+			}
+			st.pubMu.Unlock()
+			st.endNow("server shutting down")
+		}()
 	}
+	wg.Wait()
 }
