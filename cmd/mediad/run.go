@@ -39,10 +39,13 @@ Flags:
 type hooks struct {
 	signals <-chan os.Signal
 	started func(*server.Server)
+	// process makes the logger the process's default, so that libraries
+	// logging through slog's or the log package's default are masked too.
+	process bool
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	return runWith(args, stdout, stderr, hooks{})
+	return runWith(args, stdout, stderr, hooks{process: true})
 }
 
 func runWith(args []string, stdout, stderr io.Writer, h hooks) int {
@@ -106,6 +109,9 @@ func serve(args []string, stdout, stderr io.Writer, h hooks) int {
 	// Every secret known now (generated ones included) is masked in every
 	// log line from here on.
 	log := newLogger(cfg.Log, stderr, configSecrets(cfg))
+	if h.process {
+		slog.SetDefault(log)
+	}
 	sig := h.signals
 	if sig == nil {
 		c := make(chan os.Signal, 2)
