@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"log/slog"
 	"time"
 )
 
@@ -16,7 +17,7 @@ func (s *Server) Drain(ctx context.Context) error {
 	s.draining.Store(true)
 	s.log.Info("draining: refusing new sessions and ending streams")
 	if s.rtmp != nil {
-		drainRTMP(s.rtmp)
+		drainRTMP(ctx, s.rtmp, s.log)
 	}
 	s.hub.Drain()
 	tick := time.NewTicker(20 * time.Millisecond)
@@ -41,15 +42,23 @@ func (s *Server) drainTimedOut(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// drainRTMP asks the RTMP server to refuse new publishers with an RTMP
-// status message and tell the live ones the server is going away, where
-// the RTMP server can (a Drain method); the hub refuses them in any case.
-func drainRTMP(r any) {
+// drainRTMP asks the RTMP server, where it can drain (ingest/rtmp's
+// Drain(ctx), merged separately), to stop listening, tell each publisher
+// with an RTMP status message that the server is going away and wait,
+// within ctx, for them to leave. Without it the hub refuses and kicks RTMP
+// publishers all the same, without a word.
+func drainRTMP(ctx context.Context, r any, log *slog.Logger) {
+	var err error
 	switch d := r.(type) {
+	case interface{ Drain(context.Context) error }:
+		err = d.Drain(ctx)
+	case interface{ Drain() error }:
+		err = d.Drain()
 	case interface{ Drain() }:
 		d.Drain()
-	case interface{ Drain() error }:
-		_ = d.Drain()
+	}
+	if err != nil {
+		log.Warn("rtmp drain", "err", err)
 	}
 }
 
