@@ -50,6 +50,11 @@ type Config struct {
 	// path is next to the config file (without one, the working
 	// directory); "" keeps nothing (chains live in memory only).
 	StateDir string `yaml:"state_dir"`
+	// ShutdownTimeout is how long mediad, on SIGTERM or SIGINT, drains:
+	// new sessions get 503, viewers and publishers are told the streams
+	// end, and it waits up to this long for them to leave before it
+	// closes what is left. A second signal ends at once.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 }
 
 // GPU chooses where decode, mutate, scale and encode run.
@@ -115,20 +120,6 @@ type Ingest struct {
 	Grace time.Duration `yaml:"grace"`
 }
 
-// HTTP is the HTTP listener.
-type HTTP struct {
-	// Addr is the listen address (flag --http).
-	Addr string `yaml:"addr"`
-	// TrustedProxies are reverse proxies (IP addresses or CIDRs) whose
-	// X-Forwarded-For header names the client. Empty trusts none: the client
-	// address (rate limits, logs) is always the socket's.
-	TrustedProxies []string `yaml:"trusted_proxies"`
-	// MetricsToken, when set, is the bearer token GET /metrics needs (for
-	// Prometheus: authorization: {credentials: ...}). Empty leaves /metrics
-	// open.
-	MetricsToken string `yaml:"metrics_token"`
-}
-
 // Demo is the built-in stream: a moving test pattern with a tone, made by
 // FFmpeg's lavfi inside mediad and sent through the normal pipeline.
 type Demo struct {
@@ -156,7 +147,7 @@ type Log struct {
 // Default returns the configuration used when no file is given.
 func Default() Config {
 	return Config{
-		HTTP:      HTTP{Addr: ":8080"},
+		HTTP:      DefaultHTTP(),
 		Ingest:    Ingest{Grace: 5 * time.Second},
 		RTMP:      rtmp.DefaultConfig(),
 		WebRTC:    signaling.DefaultConfig(),
@@ -167,6 +158,8 @@ func Default() Config {
 		Log:       Log{Level: "info", Format: "text"},
 		StateDir:  "state",
 		Auth:      auth.DefaultConfig(),
+
+		ShutdownTimeout: 10 * time.Second,
 	}
 }
 
@@ -220,13 +213,13 @@ func (c Config) Validate() error {
 	if c.Ingest.Grace < 0 {
 		errs = append(errs, errors.New("ingest.grace: must be >= 0"))
 	}
-	if c.HTTP.Addr == "" {
-		errs = append(errs, errors.New("http.addr: must not be empty"))
+	errs = append(errs, c.HTTP.validate()...)
+	if c.ShutdownTimeout < 0 {
+		errs = append(errs, errors.New("shutdown_timeout: must be >= 0"))
 	}
 	if err := c.RTMP.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	errs = append(errs, c.HTTP.validateProxies()...)
 	if err := c.WebRTC.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("webrtc: %w", err))
 	}

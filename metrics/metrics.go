@@ -104,3 +104,22 @@ var AnalyzeEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
 }, []string{"stream", "type"})
 
 func init() { Registry.MustRegister(AnalyzeEvents) }
+
+// perStream are the collectors with a "stream" label.
+var perStream = []interface {
+	DeletePartialMatch(prometheus.Labels) int
+}{
+	Viewers, EncodedFrames, EncodedBytes, RungFPS, RungBitrate, DecodeErrors, AnalyzeEvents,
+	MutationFailures, AnalyzeLuma, AnalyzeMotion, AnalyzeSceneScore,
+	RungTargetBitrate, RungViewers, RungPaused, RungPausedSeconds, RungRetunes,
+	ViewerEstimate, ViewerRung, ViewerSwitches, ViewerRungSeconds,
+	WHIPPacketsLost, WHIPPacketsRecovered,
+}
+
+// DeleteStream removes every series of streamName, for when its stream is
+// gone: names that come and go leave no series behind.
+func DeleteStream(streamName string) {
+	for _, v := range perStream {
+		v.DeletePartialMatch(prometheus.Labels{"stream": streamName})
+	}
+}

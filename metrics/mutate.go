@@ -45,12 +45,6 @@ var (
 	}, []string{"stream"})
 )
 
-// DeleteMutationFailures removes streamName's mutation failure counters,
-// for when the stream is freed.
-func DeleteMutationFailures(streamName string) {
-	MutationFailures.DeletePartialMatch(prometheus.Labels{"stream": streamName})
-}
-
 // DeleteAnalyze removes streamName's analyze gauges, for when its chain
 // loses the op or its pipeline ends.
 func DeleteAnalyze(streamName string) {

@@ -10,11 +10,14 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mutstream/mutstream/config"
 	"github.com/mutstream/mutstream/gpu/probe"
 	"github.com/mutstream/mutstream/ingest/rtmp"
+	"github.com/mutstream/mutstream/internal/connlimit"
+	"github.com/mutstream/mutstream/internal/tlscert"
 	"github.com/mutstream/mutstream/signaling"
 	"github.com/mutstream/mutstream/stream"
 	"github.com/mutstream/mutstream/transcode"
@@ -33,10 +36,13 @@ type Server struct {
 	ln   net.Listener
 	done chan error
 
-	report  probe.Report
-	muts    *mutations
-	closing chan struct{}
-	once    sync.Once
+	report    probe.Report
+	muts      *mutations
+	closing   chan struct{}
+	once      sync.Once
+	certs     *tlscert.Cert // nil without http.tls
+	draining  atomic.Bool
+	closeOnce sync.Once
 }
 
 // Capabilities returns what the probe found at start.
@@ -48,6 +54,14 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, closing: make(chan struct{})}
+	if cfg.HTTP.TLS.Enabled() {
+		certs, err := tlscert.Load(cfg.HTTP.TLS.Cert, cfg.HTTP.TLS.Key)
+		if err != nil {
+			return nil, err
+		}
+		s.certs = certs
+		s.logCert("TLS certificate loaded")
+	}
 	transcode.RouteFFmpegLogs(log)
 	for _, l := range transcode.CaptureFFmpegLogs(func() { s.report = probe.Probe(cfg.GPU.Mode) }) {
 		log.Debug("ffmpeg said during the capability probe", "msg", l)
@@ -113,13 +127,21 @@ func (s *Server) Start() (err error) {
 	if err != nil {
 		return err
 	}
-	s.ln, err = net.Listen("tcp", s.cfg.HTTP.Addr)
+	ln, err := net.Listen("tcp", s.cfg.HTTP.Addr)
 	if err != nil {
 		return fmt.Errorf("listen HTTP on %s: %w (set http.addr or --http)", s.cfg.HTTP.Addr, err)
 	}
-	s.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	s.ln = connlimit.New(ln, s.cfg.HTTP.MaxConns, s.cfg.HTTP.MaxConnsPerAddr, func(reason string) {
+		httpConnsRefused.WithLabelValues(reason).Inc()
+	})
+	s.http = newHTTPServer(s.cfg.HTTP, s.guard(handler), s.log)
 	s.done = make(chan error, 1)
-	go func() { s.done <- s.http.Serve(s.ln) }()
+	if s.certs != nil {
+		s.http.TLSConfig = s.certs.Config()
+		go func() { s.done <- s.http.ServeTLS(s.ln, "", "") }()
+	} else {
+		go func() { s.done <- s.http.Serve(s.ln) }()
+	}
 
 	s.rtmp = rtmp.NewServer(s.cfg.RTMP, s.hub, s.cfg.Auth.Allow, s.log)
 	if err := s.rtmp.Start(); err != nil {
@@ -147,13 +169,19 @@ func (s *Server) UDPAddr() net.Addr { return s.whep.UDPAddr() }
 func (s *Server) Done() <-chan error { return s.done }
 
 // Close stops everything and waits for it: ingest first, then viewers, then
-// pipelines.
-func (s *Server) Close() {
+// pipelines. HTTP requests still running after 3 s are cut off. A second
+// call (or one at the same time) waits for the first.
+func (s *Server) Close() { s.closeOnce.Do(s.close) }
+
+func (s *Server) close() {
 	s.once.Do(func() { close(s.closing) })
 	if s.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		if err := s.http.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			s.log.Warn("http shutdown", "err", err)
+		if err := s.http.Shutdown(ctx); err != nil {
+			if !errors.Is(err, context.DeadlineExceeded) {
+				s.log.Warn("http shutdown", "err", err)
+			}
+			_ = s.http.Close()
 		}
 		cancel()
 	}

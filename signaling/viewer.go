@@ -269,8 +269,10 @@ func (v *viewerSession) Close() {
 func (v *viewerSession) teardown() {
 	_ = v.pc.Close()
 	v.srv.remove(v)
-	v.removeViewer()
+	// The gauge first: the last viewer out of an ended stream lets the hub
+	// delete the stream's series, which a later Dec would bring back.
 	metrics.Viewers.WithLabelValues(v.st.Name()).Dec()
+	v.removeViewer()
 	v.log.Info("viewer left")
 }
 

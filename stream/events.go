@@ -34,6 +34,8 @@ func (s *Stream) SubscribeEvents(size int) (<-chan []byte, func()) {
 		size = 64
 	}
 	ch := make(chan []byte, size)
+	// A stream with subscribers is not freed, so one subscribed now
+	// keeps it (the hub checks subs under the same lock).
 	s.events.mu.Lock()
 	if s.events.subs == nil {
 		s.events.subs = map[chan []byte]struct{}{}
@@ -45,7 +47,11 @@ func (s *Stream) SubscribeEvents(size int) (<-chan []byte, func()) {
 		once.Do(func() {
 			s.events.mu.Lock()
 			delete(s.events.subs, ch)
+			n := len(s.events.subs)
 			s.events.mu.Unlock()
+			if n == 0 {
+				s.release()
+			}
 		})
 	}
 }

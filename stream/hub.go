@@ -21,8 +21,9 @@ type Pipeline interface {
 type StartFunc func(pub *Publication) (Pipeline, error)
 
 // Hub knows every stream by name: who publishes it, and the feeds viewers
-// read. A stream, once published, stays known (not live) after its publisher
-// leaves, so viewers stay attached across a reconnect.
+// read. A stream stays known (not live) after its publisher leaves, so
+// viewers stay attached across a reconnect within the grace period; once it
+// has ended and nobody holds it, it is forgotten (see lifecycle.go).
 type Hub struct {
 	start StartFunc
 	log   *slog.Logger
@@ -75,8 +76,12 @@ func (h *Hub) Publish(name, protocol string, tracks []Track, kick func()) (*Publ
 	st, ok := h.streams[name]
 	if !ok {
 		st = newStream(name, h.log.With("stream", name), h.grace)
+		st.hub = h
 		h.streams[name] = st
 	}
+	st.mu.Lock()
+	st.pending++ // the stream is held until this publish is done
+	st.mu.Unlock()
 	h.mu.Unlock()
 
 	// One publish at a time per stream; never under h.mu.
@@ -99,10 +104,20 @@ func (h *Hub) Publish(name, protocol string, tracks []Track, kick func()) (*Publ
 	}
 	p, err := h.start(pub)
 	if err != nil {
+		st.mu.Lock()
+		st.pending--
+		if st.pub == nil && st.endTimer == nil {
+			// Nobody publishes it: it ends after the grace period
+			// like any stream whose publisher left, and is freed.
+			st.scheduleEndLocked()
+		}
+		st.mu.Unlock()
+		st.release()
 		return nil, fmt.Errorf("start pipeline for %q: %w", name, err)
 	}
 	pub.pipeline = p
 	st.mu.Lock()
+	st.pending--
 	st.pub = pub
 	st.liveSince = pub.started
 	st.resumeLocked()
@@ -139,21 +154,6 @@ func (h *Hub) Streams() []*Stream {
 	return out
 }
 
-// Close kicks every publisher and stops every pipeline, waiting for them.
-func (h *Hub) Close() {
-	h.mu.Lock()
-	h.closed = true
-	streams := make([]*Stream, 0, len(h.streams))
-	for _, st := range h.streams {
-		streams = append(streams, st)
-	}
-	h.mu.Unlock()
-	for _, st := range streams {
-		st.pubMu.Lock()
-		if pub := st.current(); pub != nil {
-			pub.kickOnce()
-			pub.stop()
-		}
-		st.pubMu.Unlock()
-	}
-}
+// Close kicks every publisher, stops every pipeline (waiting for them) and
+// ends every stream, as Drain does.
+func (h *Hub) Close() { h.Drain() }

@@ -25,6 +25,8 @@ type Stream struct {
 	grace     time.Duration
 	ended     chan struct{} // closed when the stream ends; replaced on publish
 	endTimer  *time.Timer
+	hub       *Hub // frees the stream once it has ended and nobody holds it
+	pending   int  // publishes under way (guarded by mu)
 }
 
 func newStream(name string, log *slog.Logger, grace time.Duration) *Stream {
@@ -52,15 +54,11 @@ func (s *Stream) scheduleEndLocked() {
 	ended := s.ended
 	s.endTimer = time.AfterFunc(s.grace, func() {
 		s.mu.Lock()
-		defer s.mu.Unlock()
 		if s.pub == nil && s.ended == ended {
-			select {
-			case <-ended:
-			default:
-				close(ended)
-				s.log.Info("stream ended", "grace", s.grace)
-			}
+			s.endLocked("grace over")
 		}
+		s.mu.Unlock()
+		s.release()
 	})
 }
 
@@ -163,11 +161,18 @@ func (s *Stream) Audio() *Feed {
 	return s.audio
 }
 
-// AddViewer counts a viewer in; the returned func counts it out.
+// AddViewer counts a viewer in; the returned func counts it out. The last
+// viewer of an ended stream to leave lets the hub free it.
 func (s *Stream) AddViewer() (remove func()) {
 	s.viewers.Add(1)
 	var once sync.Once
-	return func() { once.Do(func() { s.viewers.Add(-1) }) }
+	return func() {
+		once.Do(func() {
+			if s.viewers.Add(-1) == 0 {
+				s.release()
+			}
+		})
+	}
 }
 
 // Viewers returns the number of viewers attached.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -12,6 +13,7 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/mutstream/mutstream/config"
 	"github.com/mutstream/mutstream/gpu/probe"
@@ -32,7 +34,21 @@ Usage:
 Flags:
 `
 
+// hooks let tests drive serve: signals in place of the process's, and the
+// server once it runs.
+type hooks struct {
+	signals <-chan os.Signal
+	started func(*server.Server)
+	// process makes the logger the process's default, so that libraries
+	// logging through slog's or the log package's default are masked too.
+	process bool
+}
+
 func run(args []string, stdout, stderr io.Writer) int {
+	return runWith(args, stdout, stderr, hooks{process: true})
+}
+
+func runWith(args []string, stdout, stderr io.Writer, h hooks) int {
 	cmd := "serve"
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
@@ -42,7 +58,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "mediad", version)
 		return 0
 	case "serve":
-		return serve(args, stdout, stderr)
+		return serve(args, stdout, stderr, h)
 	case "probe":
 		return probeCmd(args, stdout, stderr)
 	default:
@@ -51,7 +67,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-func serve(args []string, stdout, stderr io.Writer) int {
+func serve(args []string, stdout, stderr io.Writer, h hooks) int {
 	fs := flag.NewFlagSet("mediad", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
@@ -88,9 +104,21 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "mediad: config:", err)
 		return 2
 	}
-	log := newLogger(cfg.Log, stderr)
 	generated := cfg.Auth.EnsureToken()
 	adminGenerated := cfg.Auth.EnsureAdminToken()
+	// Every secret known now (generated ones included) is masked in every
+	// log line from here on.
+	log := newLogger(cfg.Log, stderr, configSecrets(cfg))
+	if h.process {
+		slog.SetDefault(log)
+	}
+	sig := h.signals
+	if sig == nil {
+		c := make(chan os.Signal, 2)
+		signal.Notify(c, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+		defer signal.Stop(c)
+		sig = c
+	}
 	srv, err := server.New(cfg, log)
 	if err == nil {
 		err = srv.Start()
@@ -100,39 +128,102 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	banner(stdout, cfg, srv, generated, adminGenerated)
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sig)
-	select {
-	case s := <-sig:
-		log.Info("shutting down", "signal", s.String())
-	case err := <-srv.Done():
-		log.Error("http server stopped", "err", err)
+	if h.started != nil {
+		h.started(srv)
 	}
-	srv.Close()
-	return 0
+	return lifecycle(srv, cfg.ShutdownTimeout, sig, log)
 }
 
-func newLogger(c config.Log, w io.Writer) *slog.Logger {
+// lifecycle runs srv until a signal or a fatal error and returns the exit
+// code. SIGHUP reloads the TLS certificate. SIGTERM or SIGINT drains (new
+// sessions refused, streams ended, up to timeout for sessions to leave)
+// and exits 0; a second one exits 1 at once. The HTTP server stopping
+// without being asked exits 1.
+func lifecycle(srv *server.Server, timeout time.Duration, sig <-chan os.Signal, log *slog.Logger) int {
+	for {
+		select {
+		case s := <-sig:
+			if s == syscall.SIGHUP {
+				_ = srv.ReloadTLS()
+				continue
+			}
+			log.Info("shutting down: draining", "signal", s.String(), "shutdown_timeout", timeout)
+		case err := <-srv.Done():
+			log.Error("http server stopped: exiting", "err", err)
+			srv.Close()
+			return 1
+		}
+		break
+	}
+	done := make(chan struct{})
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	go func() {
+		defer close(done)
+		_ = srv.Drain(ctx)
+		srv.Close()
+	}()
+	for {
+		// A signal already waiting wins over a drain that has just
+		// finished: the operator asked to stop now.
+		var s os.Signal
+		select {
+		case s = <-sig:
+		default:
+			select {
+			case <-done:
+				log.Info("shut down")
+				return 0
+			case s = <-sig:
+			}
+		}
+		if s == syscall.SIGHUP {
+			continue
+		}
+		log.Warn("second signal: exiting now", "signal", s.String())
+		return 1
+	}
+}
+
+// newLogger returns the logger of c's level and format that masks secrets.
+func newLogger(c config.Log, w io.Writer, secrets []string) *slog.Logger {
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(c.Level))
 	opts := &slog.HandlerOptions{Level: lvl}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(newRedactHandler(h, secrets))
 }
 
 // banner prints what a user pastes into a browser, OBS or ffmpeg.
 func banner(w io.Writer, cfg config.Config, srv *server.Server, generated, adminGenerated bool) {
 	httpPort := port(srv.HTTPAddr())
 	rtmpPort := port(srv.RTMPAddr())
-	web := "http://localhost:" + httpPort
+	scheme := "http"
+	if srv.TLS() {
+		scheme = "https"
+	}
+	web := scheme + "://localhost:" + httpPort
 	rtmpURL := "rtmp://localhost:" + rtmpPort + "/" + cfg.RTMP.App
 	if rtmpPort == "1935" {
 		rtmpURL = "rtmp://localhost/" + cfg.RTMP.App
 	}
-	token := cfg.Auth.PublishToken
+	// A token is printed only when it was generated now: one from the
+	// config is the operator's already, and a banner ends up in logs.
+	token, tokenNote := "$PUBLISH_TOKEN", "(from config)"
+	if generated {
+		token, tokenNote = cfg.Auth.PublishToken, cfg.Auth.PublishToken+" (generated; set auth.publish_token to fix it)"
+	}
+	admin := "(from config)"
+	if adminGenerated {
+		admin = cfg.Auth.AdminToken + " (generated; set auth.admin_token to fix it)"
+	}
+	adminArg := "$ADMIN_TOKEN"
+	if adminGenerated {
+		adminArg = cfg.Auth.AdminToken
+	}
 	fmt.Fprintf(w, "\nmediad %s is running\n\n", version)
 	fmt.Fprintf(w, "  Player (all streams):  %s/\n", web)
 	if cfg.Demo.Enabled {
@@ -141,17 +232,15 @@ func banner(w io.Writer, cfg config.Config, srv *server.Server, generated, admin
 	fmt.Fprintf(w, "  Watch stream NAME:     %s/watch/NAME\n", web)
 	fmt.Fprintf(w, "  WHEP URL:              %s/whep/NAME\n", web)
 	fmt.Fprintf(w, "  RTMP server (OBS):     %s\n", rtmpURL)
-	if token != "" {
+	if cfg.Auth.PublishToken != "" {
+		fmt.Fprintf(w, "  Publish token:         %s\n", tokenNote)
 		fmt.Fprintf(w, "  Stream key (OBS):      NAME?token=%s\n", token)
 		fmt.Fprintf(w, "  ffmpeg:                ffmpeg -re -i file.mp4 -c copy -f flv \"rtmp://localhost:%s/%s/NAME?token=%s\"\n", rtmpPort, cfg.RTMP.App, token)
 	} else {
 		fmt.Fprintf(w, "  Stream key (OBS):      NAME?token=<the stream's token from auth.streams>\n")
 	}
-	if generated {
-		fmt.Fprintf(w, "  (publish token generated at start; set auth.publish_token in the config to fix it)\n")
-	}
-	fmt.Fprintf(w, "  Admin token:           %s%s\n", cfg.Auth.AdminToken, map[bool]string{true: " (generated; set auth.admin_token to fix it)"}[adminGenerated])
-	fmt.Fprintf(w, "  Mutations:             curl -X PUT -H \"Authorization: Bearer %s\" %s/api/v1/streams/NAME/mutations -d '[{\"op\":\"color\",\"brightness\":0.1}]'\n", cfg.Auth.AdminToken, web)
+	fmt.Fprintf(w, "  Admin token:           %s\n", admin)
+	fmt.Fprintf(w, "  Mutations:             curl -X PUT -H \"Authorization: Bearer %s\" %s/api/v1/streams/NAME/mutations -d '[{\"op\":\"color\",\"brightness\":0.1}]'\n", adminArg, web)
 	for _, st := range srv.Capabilities().Stages {
 		fmt.Fprintf(w, "  %-22s %s (%s)\n", st.Stage+":", st.Backend, st.Reason)
 	}

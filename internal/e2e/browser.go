@@ -38,9 +38,9 @@ type Browser struct {
 	cancel context.CancelFunc
 }
 
-// NewBrowser starts headless Chromium with the flags WebRTC tests need. It is
-// closed when the test ends.
-func NewBrowser(t testing.TB) *Browser {
+// NewBrowser starts headless Chromium with the flags WebRTC tests need, and
+// extra ones. It is closed when the test ends.
+func NewBrowser(t testing.TB, extra ...chromedp.ExecAllocatorOption) *Browser {
 	t.Helper()
 	opts := append([]chromedp.ExecAllocatorOption{},
 		chromedp.ExecPath(ChromiumPath(t)),
@@ -67,6 +67,7 @@ func NewBrowser(t testing.TB) *Browser {
 		chromedp.Flag("disable-renderer-backgrounding", true),
 		chromedp.UserDataDir(t.TempDir()),
 	)
+	opts = append(opts, extra...)
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, bcancel := chromedp.NewContext(actx)
 	if _, err := chromedp.Run(bctx, chromedp.Navigate("about:blank")); err != nil {
