@@ -13,6 +13,7 @@ import (
 
 	"github.com/mutstream/mutstream/config"
 	"github.com/mutstream/mutstream/internal/e2e"
+	"github.com/mutstream/mutstream/signaling"
 	"github.com/mutstream/mutstream/stream"
 	"github.com/mutstream/mutstream/transcode"
 )
@@ -35,7 +36,7 @@ func startServer(t testing.TB, demo bool) *Server {
 	cfg.Mutations.OverBudget = "warn"
 	cfg.Mutations.Defaults = []config.DefaultChain{{Streams: "black*", Chain: []map[string]any{{"op": "analyze"}}}}
 	// Every client here is 127.0.0.1, and some poll: no rate limit.
-	cfg.WebRTC.RateLimit.PerSecond = 0
+	cfg.WebRTC.RateLimit = signaling.RateLimit{}
 	cfg.Demo.Enabled = demo
 	cfg.Demo.Width, cfg.Demo.Height, cfg.Demo.FPS = 320, 180, 15
 	level := slog.LevelInfo

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/mutstream/mutstream/config"
+	"github.com/mutstream/mutstream/signaling"
 	"github.com/mutstream/mutstream/stream"
 )
 
@@ -30,7 +31,7 @@ func startWith(t testing.TB, mod func(*config.Config)) *Server {
 	cfg.Auth.PublishToken = testToken
 	cfg.Auth.AdminToken = testAdmin
 	cfg.Mutations.OverBudget = "warn"
-	cfg.WebRTC.RateLimit.PerSecond = 0
+	cfg.WebRTC.RateLimit = signaling.RateLimit{}
 	cfg.Demo.Enabled = false
 	if mod != nil {
 		mod(&cfg)

@@ -114,7 +114,13 @@ func (s *Server) Start() (err error) {
 	if err != nil {
 		return err
 	}
-	s.whep.SetPublishAuth(s.cfg.Auth.Allow)
+	az, err := s.cfg.NewAuthorizer(s.log)
+	if err != nil {
+		return err
+	}
+	if err := s.whep.SetAuthorizer(az); err != nil {
+		return err
+	}
 	handler, err := web.NewRouter(s.hub, s.log.With("component", "http"), web.Options{
 		AdminToken:   s.cfg.Auth.AdminToken,
 		Mutations:    s.muts,
@@ -123,6 +129,10 @@ func (s *Server) Start() (err error) {
 		Capabilities: func() any { return s.report },
 		Viewers:      func(name string) any { return s.whep.Viewers(name) },
 		Done:         s.closing,
+
+		TrustedProxies: s.cfg.HTTP.TrustedProxies,
+		PlayAuth:       playAuth(az),
+		MetricsToken:   s.cfg.HTTP.MetricsToken,
 	}, s.whep)
 	if err != nil {
 		return err
@@ -143,9 +153,13 @@ func (s *Server) Start() (err error) {
 		go func() { s.done <- s.http.Serve(s.ln) }()
 	}
 
-	s.rtmp = rtmp.NewServer(s.cfg.RTMP, s.hub, s.cfg.Auth.Allow, s.log)
+	opts := []rtmp.Option{rtmp.WithStartPublish(rtmpStart(az))}
+	if get := s.GetCertificate(); get != nil {
+		opts = append(opts, rtmp.WithCertificate(get))
+	}
+	s.rtmp = rtmp.NewServer(s.cfg.RTMP, s.hub, az.AllowPublish, s.log, opts...)
 	if err := s.rtmp.Start(); err != nil {
-		return fmt.Errorf("listen RTMP on %s: %w (set rtmp.addr or --rtmp)", s.cfg.RTMP.Addr, err)
+		return fmt.Errorf("RTMP: %w (set rtmp.addr or --rtmp, rtmp.tls_addr with http.tls)", err)
 	}
 	if s.cfg.Demo.Enabled {
 		s.demo, err = transcode.StartDemo(s.hub, s.cfg.Demo.DemoConfig, s.log)

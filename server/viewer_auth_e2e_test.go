@@ -11,6 +11,7 @@ import (
 
 	"github.com/mutstream/mutstream/config"
 	"github.com/mutstream/mutstream/internal/e2e"
+	"github.com/mutstream/mutstream/signaling"
 	"github.com/mutstream/mutstream/stream"
 )
 
@@ -25,7 +26,7 @@ func startConfigured(t *testing.T, edit func(*config.Config)) *Server {
 	cfg.RTMP.Addr = "127.0.0.1:0"
 	cfg.WebRTC.UDPPort = 0
 	cfg.WebRTC.UDPAddr = "127.0.0.1"
-	cfg.WebRTC.RateLimit.PerSecond = 0 // every client is 127.0.0.1
+	cfg.WebRTC.RateLimit = signaling.RateLimit{} // every client is 127.0.0.1
 	cfg.Auth.PublishToken = testToken
 	cfg.Auth.AdminToken = testAdmin
 	cfg.Mutations.OverBudget = "warn"

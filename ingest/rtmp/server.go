@@ -1,6 +1,7 @@
 package rtmp
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -16,12 +17,29 @@ import (
 // before the publish command is accepted; a nil Authorizer refuses everyone.
 type Authorizer func(name, token string) bool
 
+// StartPublish authorizes a publish with the client's address and counts
+// it (a cap on the streams one token publishes); release ends the count
+// and is called when the connection ends. It replaces the Authorizer.
+type StartPublish func(ctx context.Context, name, token, addr string) (release func(), err error)
+
 // GetCertificate returns the certificate for a TLS handshake, like
 // tls.Config.GetCertificate. The server's may reload its files at any time.
 type GetCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
 
 // Option configures a Server in NewServer.
 type Option func(*Server) error
+
+// WithStartPublish checks and counts each publish with fn instead of the
+// Authorizer.
+func WithStartPublish(fn StartPublish) Option {
+	return func(s *Server) error {
+		if fn == nil {
+			return errors.New("rtmp: WithStartPublish: nil StartPublish")
+		}
+		s.start = fn
+		return nil
+	}
+}
 
 // WithCertificate gives the RTMPS listener (Config.TLSAddr) its certificate.
 func WithCertificate(get GetCertificate) Option {
@@ -41,6 +59,7 @@ type Server struct {
 	cfg     Config
 	hub     *stream.Hub
 	auth    Authorizer
+	start   StartPublish
 	log     *slog.Logger
 	getCert GetCertificate
 	optErr  error

@@ -1,6 +1,7 @@
 package rtmp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -158,11 +159,13 @@ func (s *session) serve() error {
 		return reject(reasonBadURL, "%w", err)
 	}
 	s.log = s.log.With("stream", target.name)
-	if s.srv.auth == nil || !s.srv.auth(target.name, target.token) {
-		_ = sendError(sc, codePublishUnauthorized, "invalid or missing token for this stream")
+	release, err := s.authorize(target)
+	if err != nil {
+		_ = sendError(sc, codePublishUnauthorized, "not allowed to publish this stream: "+err.Error())
 		linger(s.nc)
-		return reject(reasonUnauthorized, "%w: stream %q", ErrUnauthorized, target.name)
+		return reject(reasonUnauthorized, "%w: stream %q: %v", ErrUnauthorized, target.name, err)
 	}
+	defer release()
 	s.authed = true
 	s.guard.setMaxBody(cfg.MaxMessageSize)
 	if err := s.setDeadline(start.Add(cfg.HandshakeTimeout)); err != nil {
@@ -176,6 +179,21 @@ func (s *session) serve() error {
 		s.goodbye(sc)
 	}
 	return err
+}
+
+// authorize checks a publish with StartPublish (which also counts it) or
+// the Authorizer; release ends the count.
+func (s *session) authorize(target publishTarget) (release func(), err error) {
+	if s.srv.start != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.AuthTimeout)
+		defer cancel()
+		host, _, _ := net.SplitHostPort(s.nc.RemoteAddr().String())
+		return s.srv.start(ctx, target.name, target.token, host)
+	}
+	if s.srv.auth == nil || !s.srv.auth(target.name, target.token) {
+		return nil, errors.New("invalid or missing token for this stream")
+	}
+	return func() {}, nil
 }
 
 // setupFailed classifies an error before the publication starts: a drain,
