@@ -49,6 +49,21 @@ func refusedConn(t *testing.T, c net.Conn) bool {
 	return err != nil
 }
 
+// waitReasons returns a copy of *reasons once it holds n entries, or what
+// it holds after 10 s.
+func waitReasons(mu *sync.Mutex, reasons *[]string, n int) []string {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		got := append([]string(nil), (*reasons)...)
+		mu.Unlock()
+		if len(got) >= n || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func TestListenerCapsConnections(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -76,11 +91,12 @@ func TestListenerCapsConnections(t *testing.T) {
 	if !refusedConn(t, extra) {
 		t.Fatal("the 4th connection was not closed at once")
 	}
-	mu.Lock()
-	if len(reasons) != 1 || reasons[0] != ReasonMax {
-		t.Fatalf("refusals %v, want [%s]", reasons, ReasonMax)
+	// The refusal is counted after the connection is closed: wait for it
+	// (never fail while holding mu, which the accept loop needs).
+	got := waitReasons(&mu, &reasons, 1)
+	if len(got) != 1 || got[0] != ReasonMax {
+		t.Fatalf("refusals %v, want [%s]", got, ReasonMax)
 	}
-	mu.Unlock()
 	// One leaves: there is room again.
 	_ = clients[0].Close()
 	for l.Open() > 2 {
