@@ -180,6 +180,10 @@ func TestMutateChainAtStart(t *testing.T) {
 	publishAll(t, pub, pkts[first:])
 	waitIdle(t, st, pub)
 	outPkts := drain(r)
+	// Read before the stream ends: an ended stream's series are deleted.
+	if e := mutationFailures(t, "mutA", ""); e != 0 {
+		t.Errorf("%v mutation failures", e)
+	}
 	pub.Close()
 	hub.Close()
 
@@ -205,9 +209,6 @@ func TestMutateChainAtStart(t *testing.T) {
 	}
 	if c := mutateCount(t) - before; c < 28 {
 		t.Errorf("mediad_mutate_seconds counted %d frames, want 30", c)
-	}
-	if e := mutationFailures(t, "mutA", ""); e != 0 {
-		t.Errorf("%v mutation failures", e)
 	}
 	checkFreed(t)
 }
