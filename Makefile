@@ -50,6 +50,16 @@ FUZZ_PARSERS := FuzzOffer FuzzSDPFrag FuzzH264RoundTrip FuzzH264Payloads FuzzVP8
 fuzz: deps
 	GO=$(GO) ./scripts/fuzz.sh $(FUZZTIME)
 
+## soak: not in CI. mediad (bin/mediad) with the demo and 2 ffmpeg RTMP
+## publishers, 50 pion WHEP viewers (one replaced every 10 s), for
+## SOAK_DURATION; RSS, goroutines, threads and FDs sampled every 10 s into
+## bin/soak/samples.csv, rss.png, counts.png, and the slopes per hour in
+## bin/soak/summary.txt.
+SOAK_DURATION ?= 30m
+.PHONY: soak
+soak: build
+	$(GO) run ./cmd/soak -mediad $(BIN) -duration $(SOAK_DURATION) -out bin/soak
+
 ## bench: the figures in BENCHMARKS.md.
 bench: test-deps
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./...
