@@ -143,18 +143,18 @@ func loop(ctx context.Context, o options, srv *server, vs *viewers, start time.T
 			if err != nil {
 				return samples, fmt.Errorf("read the server's /proc: %w", err)
 			}
-			g, err := soak.Goroutines(client, srv.base+"/metrics", o.metricsToken)
+			m, err := soak.ReadMetrics(client, srv.base+"/metrics", o.metricsToken)
 			if err != nil {
-				g = -1
+				m = soak.Metrics{Goroutines: -1, HeapBytes: -1}
 				if !warned {
 					fmt.Fprintln(os.Stderr, "soak: goroutines not sampled:", err)
 					warned = true
 				}
 			}
-			s := soak.Sample{T: time.Since(start), RSSBytes: rss, Threads: threads, FDs: fds, Goroutines: g, Viewers: vs.playing()}
+			s := soak.Sample{T: time.Since(start), RSSBytes: rss, HeapBytes: m.HeapBytes, Threads: threads, FDs: fds, Goroutines: m.Goroutines, Viewers: vs.playing()}
 			samples = append(samples, s)
-			fmt.Printf("%6.0fs rss %7.1f MiB  goroutines %5d  threads %3d  fds %4d  viewers playing %d/%d\n",
-				s.T.Seconds(), float64(rss)/(1<<20), g, threads, fds, s.Viewers, o.viewers)
+			fmt.Printf("%6.0fs rss %7.1f MiB  go heap %6.1f MiB  goroutines %5d  threads %3d  fds %4d  viewers playing %d/%d\n",
+				s.T.Seconds(), float64(rss)/(1<<20), float64(m.HeapBytes)/(1<<20), m.Goroutines, threads, fds, s.Viewers, o.viewers)
 		}
 	}
 }
@@ -172,11 +172,12 @@ func write(o options, samples []soak.Sample, vs *viewers, srv *server) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := soak.WriteCharts(o.out, samples); err != nil {
+	scales, err := soak.WriteCharts(o.out, samples)
+	if err != nil {
 		return err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "soak: %s %s\n", o.mediad, strings.Join(os.Args[1:], " "))
+	fmt.Fprintf(&b, "go run ./cmd/soak %s\n", strings.Join(os.Args[1:], " "))
 	fmt.Fprintf(&b, "%d streams (demo + %d ffmpeg RTMP publishers, %s), %d pion WHEP viewers, one replaced every %v; %d samples every %v\n",
 		o.publishers, o.publishers-1, o.size, o.viewers, o.churn, len(samples), o.interval)
 	fmt.Fprintf(&b, "viewer joins: %d, refused or failed: %d; publisher restarts: %d\n", vs.joins, vs.failures, srv.restarts.Load())
@@ -184,6 +185,7 @@ func write(o options, samples []soak.Sample, vs *viewers, srv *server) error {
 	for _, t := range soak.Trends(samples, o.warmup) {
 		fmt.Fprintf(&b, "  %s\n", t)
 	}
+	fmt.Fprintln(&b, scales)
 	if err := os.WriteFile(filepath.Join(o.out, "summary.txt"), []byte(b.String()), 0o644); err != nil {
 		return err
 	}

@@ -51,7 +51,7 @@ func (t Trend) String() string {
 	return fmt.Sprintf("%s: %.4g %s/h (least squares over %d samples; %.4g -> %.4g %s)", t.Name, t.PerHour, t.Unit, t.N, t.First, t.Last, t.Unit)
 }
 
-// Trends fits RSS (MiB), goroutines, threads and FDs over the samples at
+// Trends fits RSS and the Go heap (MiB), goroutines, threads and FDs over the samples at
 // or after from (the warm-up left out).
 func Trends(samples []Sample, from time.Duration) []Trend {
 	series := []struct {
@@ -59,6 +59,7 @@ func Trends(samples []Sample, from time.Duration) []Trend {
 		v          func(Sample) float64
 	}{
 		{"rss", "MiB", func(s Sample) float64 { return float64(s.RSSBytes) / (1 << 20) }},
+		{"go heap", "MiB", func(s Sample) float64 { return float64(s.HeapBytes) / (1 << 20) }},
 		{"goroutines", "goroutines", func(s Sample) float64 { return float64(s.Goroutines) }},
 		{"threads", "threads", func(s Sample) float64 { return float64(s.Threads) }},
 		{"fds", "fds", func(s Sample) float64 { return float64(s.FDs) }},
@@ -67,7 +68,7 @@ func Trends(samples []Sample, from time.Duration) []Trend {
 	for _, sr := range series {
 		var xs, ys []float64
 		for _, s := range samples {
-			if s.T < from || (sr.name == "goroutines" && s.Goroutines < 0) {
+			if s.T < from || s.Goroutines < 0 && (sr.name == "goroutines" || sr.name == "go heap") {
 				continue
 			}
 			xs = append(xs, s.T.Hours())
@@ -85,11 +86,12 @@ func Trends(samples []Sample, from time.Duration) []Trend {
 // WriteCSV writes the samples with a header line.
 func WriteCSV(w io.Writer, samples []Sample) error {
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"t_s", "rss_mib", "goroutines", "threads", "fds", "viewers_playing"})
+	_ = cw.Write([]string{"t_s", "rss_mib", "go_heap_mib", "goroutines", "threads", "fds", "viewers_playing"})
 	for _, s := range samples {
 		_ = cw.Write([]string{
 			strconv.FormatFloat(s.T.Seconds(), 'f', 1, 64),
 			strconv.FormatFloat(float64(s.RSSBytes)/(1<<20), 'f', 2, 64),
+			strconv.FormatFloat(float64(s.HeapBytes)/(1<<20), 'f', 2, 64),
 			strconv.Itoa(s.Goroutines), strconv.Itoa(s.Threads), strconv.Itoa(s.FDs), strconv.Itoa(s.Viewers),
 		})
 	}
@@ -97,21 +99,23 @@ func WriteCSV(w io.Writer, samples []Sample) error {
 	return cw.Error()
 }
 
-// WriteCharts draws rss.png (MiB) and counts.png (goroutines in blue,
-// threads in red, FDs in green) under dir.
-func WriteCharts(dir string, samples []Sample) error {
+// WriteCharts draws rss.png (RSS in blue, the Go heap in green, MiB) and
+// counts.png (goroutines in blue, threads in red, FDs in green) under dir,
+// and returns their scales in words.
+func WriteCharts(dir string, samples []Sample) (string, error) {
 	if len(samples) == 0 {
-		return nil
+		return "", nil
 	}
 	span := samples[len(samples)-1].T
 	grid := span / 6
-	var rss, gor, thr, fds plot.Series
-	rss.Color = color.RGBA{40, 90, 200, 255}
-	gor.Color, thr.Color, fds.Color = rss.Color, color.RGBA{200, 50, 40, 255}, color.RGBA{30, 150, 60, 255}
+	blue, red, green := color.RGBA{40, 90, 200, 255}, color.RGBA{200, 50, 40, 255}, color.RGBA{30, 150, 60, 255}
+	rss, heap := plot.Series{Color: blue}, plot.Series{Color: green}
+	gor, thr, fds := plot.Series{Color: blue}, plot.Series{Color: red}, plot.Series{Color: green}
 	maxRSS, maxCount := 0.0, 0.0
 	for _, s := range samples {
 		mib := float64(s.RSSBytes) / (1 << 20)
 		rss.Points = append(rss.Points, plot.Point{T: s.T, V: mib})
+		heap.Points = append(heap.Points, plot.Point{T: s.T, V: float64(s.HeapBytes) / (1 << 20)})
 		gor.Points = append(gor.Points, plot.Point{T: s.T, V: float64(s.Goroutines)})
 		thr.Points = append(thr.Points, plot.Point{T: s.T, V: float64(s.Threads)})
 		fds.Points = append(fds.Points, plot.Point{T: s.T, V: float64(s.FDs)})
@@ -123,9 +127,13 @@ func WriteCharts(dir string, samples []Sample) error {
 		return math.Ceil(v*1.1/step) * step, step
 	}
 	mr, gr := top(maxRSS)
-	if err := plot.WritePNG(filepath.Join(dir, "rss.png"), plot.Chart{W: 900, H: 400, Margin: 20, Span: span, Max: mr, XGrid: grid, YGrid: gr, Series: []plot.Series{rss}}.Draw()); err != nil {
-		return err
+	if err := plot.WritePNG(filepath.Join(dir, "rss.png"), plot.Chart{W: 900, H: 400, Margin: 20, Span: span, Max: mr, XGrid: grid, YGrid: gr, Series: []plot.Series{heap, rss}}.Draw()); err != nil {
+		return "", err
 	}
 	mc, gc := top(maxCount)
-	return plot.WritePNG(filepath.Join(dir, "counts.png"), plot.Chart{W: 900, H: 400, Margin: 20, Span: span, Max: mc, XGrid: grid, YGrid: gc, Series: []plot.Series{fds, thr, gor}}.Draw())
+	if err := plot.WritePNG(filepath.Join(dir, "counts.png"), plot.Chart{W: 900, H: 400, Margin: 20, Span: span, Max: mc, XGrid: grid, YGrid: gc, Series: []plot.Series{fds, thr, gor}}.Draw()); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("charts: time 0-%v across (grid every %v); rss.png 0-%g MiB up (grid %g), RSS blue, Go heap green; "+
+		"counts.png 0-%g up (grid %g), goroutines blue, threads red, FDs green", span.Round(time.Second), grid.Round(time.Second), mr, gr, mc, gc), nil
 }

@@ -23,6 +23,7 @@ type Sample struct {
 	Threads    int           // OS threads
 	FDs        int           // open file descriptors
 	Goroutines int           // go_goroutines from /metrics; -1 when unread
+	HeapBytes  int64         // go_memstats_heap_inuse_bytes from /metrics; -1 when unread
 	Viewers    int           // viewers that received video since the last sample
 }
 
@@ -78,41 +79,57 @@ func parseStatus(b []byte) (rss int64, threads int, err error) {
 	return rss, threads, nil
 }
 
-// Goroutines reads go_goroutines from a Prometheus text endpoint; token,
-// when set, is sent as a bearer token.
-func Goroutines(client *http.Client, url, token string) (int, error) {
+// Metrics are the figures read from the server's Prometheus endpoint.
+type Metrics struct {
+	Goroutines int   // go_goroutines
+	HeapBytes  int64 // go_memstats_heap_inuse_bytes: the Go heap, apart from FFmpeg's C memory
+}
+
+// ReadMetrics reads go_goroutines and go_memstats_heap_inuse_bytes from a
+// Prometheus text endpoint; token, when set, is sent as a bearer token.
+func ReadMetrics(client *http.Client, url, token string) (Metrics, error) {
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
-		return 0, err
+		return Metrics{}, err
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, err
+		return Metrics{}, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("GET %s: %s", url, resp.Status)
+		return Metrics{}, fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
-	return parseGoroutines(io.LimitReader(resp.Body, 16<<20))
+	return parseMetrics(io.LimitReader(resp.Body, 16<<20))
 }
 
-func parseGoroutines(r io.Reader) (int, error) {
+func parseMetrics(r io.Reader) (Metrics, error) {
+	m := Metrics{Goroutines: -1, HeapBytes: -1}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "go_goroutines "); ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil {
-				return 0, fmt.Errorf("go_goroutines %q", v)
-			}
-			return int(f), nil
+		name, v, ok := strings.Cut(sc.Text(), " ")
+		if !ok || (name != "go_goroutines" && name != "go_memstats_heap_inuse_bytes") {
+			continue
+		}
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			return m, fmt.Errorf("%s %q", name, v)
+		}
+		if name == "go_goroutines" {
+			m.Goroutines = int(f)
+		} else {
+			m.HeapBytes = int64(f)
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return 0, err
+		return m, err
 	}
-	return 0, errors.New("no go_goroutines in the metrics")
+	if m.Goroutines < 0 || m.HeapBytes < 0 {
+		return m, errors.New("no go_goroutines or go_memstats_heap_inuse_bytes in the metrics")
+	}
+	return m, nil
 }

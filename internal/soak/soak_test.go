@@ -34,7 +34,7 @@ func TestTrendsPerHourAfterWarmup(t *testing.T) {
 	if tr[0].Name != "rss" || math.Abs(tr[0].PerHour-360) > 1e-6 || tr[0].N != 25 {
 		t.Fatalf("rss trend %v", tr[0])
 	}
-	if tr[1].PerHour != 0 || math.Abs(tr[3].PerHour-360) > 1e-6 {
+	if tr[2].Name != "goroutines" || tr[2].PerHour != 0 || tr[4].Name != "fds" || math.Abs(tr[4].PerHour-360) > 1e-6 {
 		t.Fatalf("trends %v", tr)
 	}
 }
@@ -54,27 +54,27 @@ func TestParseStatus(t *testing.T) {
 	}
 }
 
-func TestParseGoroutines(t *testing.T) {
-	m := "# HELP go_goroutines Number of goroutines that currently exist.\n# TYPE go_goroutines gauge\ngo_goroutines 42\ngo_threads 9\n"
-	if n, err := parseGoroutines(strings.NewReader(m)); err != nil || n != 42 {
-		t.Fatalf("%d %v", n, err)
+func TestParseMetrics(t *testing.T) {
+	m := "# HELP go_goroutines Number of goroutines that currently exist.\n# TYPE go_goroutines gauge\ngo_goroutines 42\ngo_memstats_heap_inuse_bytes 1.2345678e+07\ngo_threads 9\n"
+	if got, err := parseMetrics(strings.NewReader(m)); err != nil || got.Goroutines != 42 || got.HeapBytes != 12345678 {
+		t.Fatalf("%+v %v", got, err)
 	}
-	if _, err := parseGoroutines(strings.NewReader("go_threads 9\n")); err == nil {
-		t.Fatal("no error without go_goroutines")
+	if _, err := parseMetrics(strings.NewReader("go_goroutines 9\n")); err == nil {
+		t.Fatal("no error without the heap")
 	}
 }
 
 func TestWriteCSVAndCharts(t *testing.T) {
-	s := []Sample{{T: 0, RSSBytes: 50 << 20, Goroutines: 10, Threads: 5, FDs: 7, Viewers: 3}, {T: 10 * time.Second, RSSBytes: 51 << 20, Goroutines: 12, Threads: 5, FDs: 8, Viewers: 3}}
+	s := []Sample{{T: 0, RSSBytes: 50 << 20, HeapBytes: 20 << 20, Goroutines: 10, Threads: 5, FDs: 7, Viewers: 3}, {T: 10 * time.Second, RSSBytes: 51 << 20, HeapBytes: 21 << 20, Goroutines: 12, Threads: 5, FDs: 8, Viewers: 3}}
 	var b bytes.Buffer
 	if err := WriteCSV(&b, s); err != nil {
 		t.Fatal(err)
 	}
-	if want := "t_s,rss_mib,goroutines,threads,fds,viewers_playing\n0.0,50.00,10,5,7,3\n10.0,51.00,12,5,8,3\n"; b.String() != want {
+	if want := "t_s,rss_mib,go_heap_mib,goroutines,threads,fds,viewers_playing\n0.0,50.00,20.00,10,5,7,3\n10.0,51.00,21.00,12,5,8,3\n"; b.String() != want {
 		t.Fatalf("csv %q", b.String())
 	}
 	dir := t.TempDir()
-	if err := WriteCharts(dir, s); err != nil {
+	if _, err := WriteCharts(dir, s); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"rss.png", "counts.png"} {
