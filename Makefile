@@ -33,19 +33,32 @@ vet:
 	$(GO) vet ./...
 
 ## test: everything, with the race detector, real ffmpeg and real Chromium,
-## then the players' script checks under node, then the WHIP/WHEP offer fuzzer briefly, then cuda-check (the cuda build
+## then the players' script checks under node, then the parsers' fuzz targets briefly (FUZZ_BRIEF each), then cuda-check (the cuda build
 ## and an NVRTC compile of every kernel; skipped, saying so, without the
 ## CUDA headers: make deps-cuda).
 test: test-deps vet
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 	@for f in web/assets/*.test.mjs; do node $$f || { echo "FAIL: $$f"; exit 1; }; done; echo "ok  	web/assets/*.test.mjs (node)"
-	$(GO) test -run '^$$' -fuzz '^FuzzOffer$$' -fuzztime 10s ./signaling/
+	GO=$(GO) ./scripts/fuzz.sh $(FUZZ_BRIEF) $(FUZZ_PARSERS)
 	@$(MAKE) --no-print-directory cuda-check
 
 ## fuzz: every fuzz target for FUZZTIME each (default 60s).
 FUZZTIME ?= 60s
+# The parsers' fuzz targets that make test runs for FUZZ_BRIEF each (8 x 5 s).
+FUZZ_BRIEF   ?= 5s
+FUZZ_PARSERS := FuzzOffer FuzzSDPFrag FuzzH264RoundTrip FuzzH264Payloads FuzzVP8RoundTrip FuzzVP8Payloads FuzzParseChain FuzzDecode
 fuzz: deps
-	./scripts/fuzz.sh $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh $(FUZZTIME)
+
+## soak: not in CI. mediad (bin/mediad) with the demo and 2 ffmpeg RTMP
+## publishers, 50 pion WHEP viewers (one replaced every 10 s), for
+## SOAK_DURATION; RSS, goroutines, threads and FDs sampled every 10 s into
+## bin/soak/samples.csv, rss.png, counts.png, and the slopes per hour in
+## bin/soak/summary.txt.
+SOAK_DURATION ?= 30m
+.PHONY: soak
+soak: build
+	$(GO) run ./cmd/soak -mediad $(BIN) -duration $(SOAK_DURATION) -out bin/soak
 
 ## bench: the figures in BENCHMARKS.md.
 bench: test-deps

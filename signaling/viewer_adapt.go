@@ -248,6 +248,11 @@ func (a *viewerAdapt) feedFor(st *stream.Stream, d adapt.Decision) *stream.Feed 
 	if err != nil {
 		return nil
 	}
+	select {
+	case <-f.Leaving():
+		return nil // withdrawn (a source rung when a chain comes into force)
+	default:
+	}
 	return f
 }
 
