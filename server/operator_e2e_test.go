@@ -75,9 +75,18 @@ func TestOperatorPanel(t *testing.T) {
 	click := func(sel string) {
 		eval(`(() => { document.querySelector(` + jsString(sel) + `).click(); return ''; })()`)
 	}
-	// clearChain does what an operator does to empty the chain (a
-	// confirmation, if the panel asks for one, goes here).
+	// clearChain does what an operator does to empty the chain: the
+	// first click on Clear only arms it ("Clear? click again"), and the
+	// chain stays in force until the second.
 	clearChain := func() {
+		before := inForce()
+		click(`#op-clear`)
+		if armed := eval(`document.getElementById('op-clear').dataset.armed || ''`); armed != "1" {
+			t.Fatalf("one click on Clear did not ask for a confirmation (armed %q)", armed)
+		}
+		if ops := inForce(); strings.Join(ops, ",") != strings.Join(before, ",") {
+			t.Fatalf("one click on Clear changed the chain: %v, was %v", ops, before)
+		}
 		click(`#op-clear`)
 	}
 	auto := browser.Open(t, srv.url("/watch/panel"))
