@@ -17,7 +17,7 @@ import (
 // does not list them all); /metrics takes its own token only.
 func TestAPIAuthWiring(t *testing.T) {
 	const secret = "0123456789abcdef0123456789abcdef"
-	srv := startConfigured(t, func(cfg *config.Config) {
+	srv := startWith(t, func(cfg *config.Config) {
 		cfg.WebRTC.ViewerToken = testViewer
 		cfg.Auth.Play = auth.PlayToken
 		cfg.Auth.JWT.Keys = []auth.JWTKey{{Alg: "HS256", Secret: secret}}

@@ -20,9 +20,9 @@ import (
 
 const testToken = "e2e-secret"
 
-// startServer runs a whole mediad on free ports with a small demo stream.
-func startServer(t testing.TB, demo bool) *Server {
-	t.Helper()
+// testConfig is the tests' mediad: free ports on loopback, the test
+// tokens, no demo stream, its own state directory and no rate limit.
+func testConfig(t testing.TB) config.Config {
 	cfg := config.Default()
 	cfg.HTTP.Addr = "127.0.0.1:0"
 	cfg.RTMP.Addr = "127.0.0.1:0"
@@ -34,23 +34,50 @@ func startServer(t testing.TB, demo bool) *Server {
 	// Under the race detector on a loaded machine the CPU ops run far
 	// slower than in production: accept chains over budget, with a warning.
 	cfg.Mutations.OverBudget = "warn"
-	cfg.Mutations.Defaults = []config.DefaultChain{{Streams: "black*", Chain: []map[string]any{{"op": "analyze"}}}}
 	// Every client here is 127.0.0.1, and some poll: no rate limit.
 	cfg.WebRTC.RateLimit = signaling.RateLimit{}
-	cfg.Demo.Enabled = demo
-	cfg.Demo.Width, cfg.Demo.Height, cfg.Demo.FPS = 320, 180, 15
+	cfg.Demo.Enabled = false
+	return cfg
+}
+
+// startConfig starts a mediad with cfg; the caller closes it.
+func startConfig(t testing.TB, cfg config.Config) *Server {
+	t.Helper()
 	level := slog.LevelInfo
 	if os.Getenv("MEDIAD_TEST_DEBUG") != "" {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	srv, err := New(cfg, log)
+	srv, err := New(cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
+	return srv
+}
+
+// startServer runs a whole mediad on free ports, with a small demo stream
+// when demo is set; streams named black* get the analyze op.
+func startServer(t testing.TB, demo bool) *Server {
+	t.Helper()
+	cfg := testConfig(t)
+	cfg.Mutations.Defaults = []config.DefaultChain{{Streams: "black*", Chain: []map[string]any{{"op": "analyze"}}}}
+	cfg.Demo.Enabled = demo
+	cfg.Demo.Width, cfg.Demo.Height, cfg.Demo.FPS = 320, 180, 15
+	return startConfig(t, cfg)
+}
+
+// startWith runs a whole mediad on free ports, without the demo stream,
+// with the changes mod makes to testConfig, closed when the test ends.
+func startWith(t testing.TB, mod func(*config.Config)) *Server {
+	t.Helper()
+	cfg := testConfig(t)
+	if mod != nil {
+		mod(&cfg)
+	}
+	srv := startConfig(t, cfg)
+	t.Cleanup(srv.Close)
 	return srv
 }
 

@@ -4,10 +4,8 @@ import (
 	"bufio"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -15,41 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/mutstream/mutstream/config"
-	"github.com/mutstream/mutstream/signaling"
 	"github.com/mutstream/mutstream/stream"
 )
-
-// startWith runs a whole mediad on free ports, without the demo stream,
-// with the changes mod makes to the test configuration.
-func startWith(t testing.TB, mod func(*config.Config)) *Server {
-	t.Helper()
-	cfg := config.Default()
-	cfg.HTTP.Addr = "127.0.0.1:0"
-	cfg.RTMP.Addr = "127.0.0.1:0"
-	cfg.WebRTC.UDPPort = 0
-	cfg.WebRTC.UDPAddr = "127.0.0.1"
-	cfg.Auth.PublishToken = testToken
-	cfg.Auth.AdminToken = testAdmin
-	cfg.Mutations.OverBudget = "warn"
-	cfg.WebRTC.RateLimit = signaling.RateLimit{}
-	cfg.Demo.Enabled = false
-	if mod != nil {
-		mod(&cfg)
-	}
-	level := slog.LevelInfo
-	if os.Getenv("MEDIAD_TEST_DEBUG") != "" {
-		level = slog.LevelDebug
-	}
-	srv, err := New(cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	return srv
-}
 
 // readUntilClosed reads c until the server closes it and returns what came;
 // it fails when the connection is still open after limit (far longer than

@@ -14,7 +14,7 @@ import (
 // address that is no trusted proxy, are limited as one client (burst 10
 // here), not as 40.
 func TestRateLimitIgnoresForwardedFor(t *testing.T) {
-	srv := startConfigured(t, func(cfg *config.Config) {
+	srv := startWith(t, func(cfg *config.Config) {
 		cfg.WebRTC.RateLimit.PerSecond = 1
 		cfg.WebRTC.RateLimit.Burst = 10
 	})

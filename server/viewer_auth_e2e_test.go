@@ -2,46 +2,17 @@ package server
 
 import (
 	"encoding/json"
-	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mutstream/mutstream/config"
 	"github.com/mutstream/mutstream/internal/e2e"
-	"github.com/mutstream/mutstream/signaling"
 	"github.com/mutstream/mutstream/stream"
 )
 
 const testViewer = "e2e-viewer"
-
-// startConfigured runs a whole mediad on free ports, with no demo stream
-// and no rate limit unless edit sets them.
-func startConfigured(t *testing.T, edit func(*config.Config)) *Server {
-	t.Helper()
-	cfg := config.Default()
-	cfg.HTTP.Addr = "127.0.0.1:0"
-	cfg.RTMP.Addr = "127.0.0.1:0"
-	cfg.WebRTC.UDPPort = 0
-	cfg.WebRTC.UDPAddr = "127.0.0.1"
-	cfg.WebRTC.RateLimit = signaling.RateLimit{} // every client is 127.0.0.1
-	cfg.Auth.PublishToken = testToken
-	cfg.Auth.AdminToken = testAdmin
-	cfg.Mutations.OverBudget = "warn"
-	cfg.Demo.Enabled = false
-	edit(&cfg)
-	srv, err := New(cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	return srv
-}
 
 // waitLiveWithToken is waitLive for a server whose API may need the viewer
 // token.
@@ -75,7 +46,7 @@ func waitLiveWithToken(t *testing.T, srv *Server, name string, timeout time.Dura
 func TestViewerTokenPlayer(t *testing.T) {
 	e2e.FFmpegPath(t)
 	e2e.ChromiumPath(t)
-	srv := startConfigured(t, func(cfg *config.Config) { cfg.WebRTC.ViewerToken = testViewer })
+	srv := startWith(t, func(cfg *config.Config) { cfg.WebRTC.ViewerToken = testViewer })
 	pub := e2e.PublishTestPattern(t, srv.rtmpURL("vauth", testToken), "640x360", 30, 0)
 	t.Cleanup(pub.Stop)
 	waitLiveWithToken(t, srv, "vauth", 20*time.Second)
