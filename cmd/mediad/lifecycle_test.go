@@ -1,12 +1,12 @@
 package main
 
 import (
-	"bytes"
+	"github.com/mutstream/mutstream/internal/e2e"
+
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,28 +19,10 @@ const (
 	cfgAdmin   = "configured-admin-token-5678"
 )
 
-// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // serveTest runs mediad serve on free ports with tokens from the config,
 // driven by sig; it returns the running server and a channel of run's exit
 // code.
-func serveTest(t *testing.T, sig chan os.Signal) (*server.Server, <-chan int, *syncBuffer, *syncBuffer) {
+func serveTest(t *testing.T, sig chan os.Signal) (*server.Server, <-chan int, *e2e.Buffer, *e2e.Buffer) {
 	t.Helper()
 	cfg := filepath.Join(t.TempDir(), "mediad.yml")
 	yml := "http:\n  addr: 127.0.0.1:0\nrtmp:\n  addr: 127.0.0.1:0\nwebrtc:\n  udp_addr: 127.0.0.1\n" +
@@ -50,7 +32,7 @@ func serveTest(t *testing.T, sig chan os.Signal) (*server.Server, <-chan int, *s
 	}
 	started := make(chan *server.Server, 1)
 	code := make(chan int, 1)
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	stdout, stderr := &e2e.Buffer{}, &e2e.Buffer{}
 	go func() {
 		code <- runWith([]string{"serve", "--config", cfg, "--webrtc-udp", "0"}, stdout, stderr, hooks{
 			signals: sig,
@@ -134,12 +116,12 @@ func TestHTTPServerDeathExitsNonZero(t *testing.T) {
 }
 
 func TestBannerPrintsGeneratedTokens(t *testing.T) {
-	out := &syncBuffer{}
+	out := &e2e.Buffer{}
 	sig := make(chan os.Signal, 1)
 	code := make(chan int, 1)
 	started := make(chan struct{})
 	go func() {
-		code <- runWith([]string{"serve", "--http", "127.0.0.1:0", "--rtmp", "127.0.0.1:0", "--webrtc-udp", "0"}, out, &syncBuffer{}, hooks{
+		code <- runWith([]string{"serve", "--http", "127.0.0.1:0", "--rtmp", "127.0.0.1:0", "--webrtc-udp", "0"}, out, &e2e.Buffer{}, hooks{
 			signals: sig,
 			started: func(*server.Server) { close(started) },
 		})

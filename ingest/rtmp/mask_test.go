@@ -1,13 +1,13 @@
 package rtmp
 
 import (
-	"bytes"
+	"github.com/mutstream/mutstream/internal/e2e"
+
 	"context"
 	"errors"
 	"log/slog"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -35,28 +35,10 @@ func TestMaskURL(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the handler's concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestMaskHandler: every kind of attribute this package logs is masked,
 // in the message, in With attributes, in groups and in errors.
 func TestMaskHandler(t *testing.T) {
-	var buf syncBuffer
+	var buf e2e.Buffer
 	log := slog.New(newMaskHandler(slog.NewTextHandler(&buf, nil))).With("url", "rtmp://h/a/b?token=SECRET1")
 	log.WithGroup("g").Info("connect rtmp://h/a/b?token=SECRET2",
 		"err", errors.New("bad rtmp://h/a/b?token=SECRET3"),
@@ -78,7 +60,7 @@ func TestMaskHandler(t *testing.T) {
 // logged in the library's error with its token masked.
 func TestBadURLLogMasksToken(t *testing.T) {
 	t.Parallel()
-	var buf syncBuffer
+	var buf e2e.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	hub := stream.NewHub(func(pub *stream.Publication) (stream.Pipeline, error) { return newRecorder(pub), nil }, log)
 	defer hub.Close()
