@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -84,22 +83,4 @@ func TestDrain(t *testing.T) {
 	if n := srv.whep.Sessions(); n != 0 {
 		t.Fatalf("%d sessions left after drain", n)
 	}
-}
-
-// ctxDrainer has the RTMP server's Drain(ctx) shape.
-type ctxDrainer struct{ got context.Context }
-
-func (d *ctxDrainer) Drain(ctx context.Context) error { d.got = ctx; return nil }
-
-// TestDrainRTMPShape: the RTMP server's Drain(ctx) is called, with the
-// drain's deadline, when it has one.
-func TestDrainRTMPShape(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	d := &ctxDrainer{}
-	drainRTMP(ctx, d, slog.Default())
-	if d.got != ctx {
-		t.Fatal("Drain(ctx) not called with the drain's context")
-	}
-	drainRTMP(ctx, struct{}{}, slog.Default()) // no Drain: nothing happens
 }

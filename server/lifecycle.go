@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"crypto/tls"
-	"log/slog"
 	"time"
 )
 
@@ -17,7 +16,11 @@ func (s *Server) Drain(ctx context.Context) error {
 	s.draining.Store(true)
 	s.log.Info("draining: refusing new sessions and ending streams")
 	if s.rtmp != nil {
-		drainRTMP(ctx, s.rtmp, s.log)
+		// Publishers get an RTMP status message before their connection
+		// ends (the hub below would kick them without a word).
+		if err := s.rtmp.Drain(ctx); err != nil {
+			s.log.Warn("rtmp drain", "err", err)
+		}
 	}
 	s.hub.Drain()
 	tick := time.NewTicker(20 * time.Millisecond)
@@ -40,26 +43,6 @@ func (s *Server) drainTimedOut(ctx context.Context) error {
 	}
 	s.log.Warn("drain did not finish in time: closing what is left", "sessions", n, "live_streams", s.hub.Live())
 	return ctx.Err()
-}
-
-// drainRTMP asks the RTMP server, where it can drain (ingest/rtmp's
-// Drain(ctx), merged separately), to stop listening, tell each publisher
-// with an RTMP status message that the server is going away and wait,
-// within ctx, for them to leave. Without it the hub refuses and kicks RTMP
-// publishers all the same, without a word.
-func drainRTMP(ctx context.Context, r any, log *slog.Logger) {
-	var err error
-	switch d := r.(type) {
-	case interface{ Drain(context.Context) error }:
-		err = d.Drain(ctx)
-	case interface{ Drain() error }:
-		err = d.Drain()
-	case interface{ Drain() }:
-		d.Drain()
-	}
-	if err != nil {
-		log.Warn("rtmp drain", "err", err)
-	}
 }
 
 // Draining reports whether Drain has begun.
