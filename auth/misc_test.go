@@ -49,17 +49,34 @@ func TestMask(t *testing.T) {
 		"password=" + secret,
 	} {
 		got := MaskString(in)
-		if strings.Contains(got, secret) || strings.Contains(got, "c2lnbmF0dXJl") || !strings.Contains(got, "****") {
+		if strings.Contains(got, secret) || strings.Contains(got, "c2lnbmF0dXJl") || !strings.Contains(got, Masked) {
 			t.Errorf("MaskString(%q) = %q", in, got)
 		}
 	}
-	for _, keep := range []string{"missing bearer token", "wrong bearer token for this stream", "rtmp://host/live/cam", "stream_key=public"} {
+	for _, keep := range []string{"missing bearer token", "wrong bearer token for this stream", "rtmp://host/live/cam", "stream=cam&rung=360p", "token="} {
 		if got := MaskString(keep); got != keep {
 			t.Errorf("MaskString(%q) = %q, changed text with no secret", keep, got)
 		}
 	}
-	if got := MaskString("rtmp://h/live/cam?token=" + secret); got != "rtmp://h/live/cam?token=a8f3****" {
-		t.Errorf("got %q", got)
+	for in, want := range map[string]string{
+		"rtmp://h/live/cam?token=SECRET":                  "rtmp://h/live/cam?token=***",
+		"rtmp://h/live/cam?a=1&token=SECRET&b=2":          "rtmp://h/live/cam?a=1&token=***&b=2",
+		`parse "rtmp://h/live/%zz?token=SECRET": invalid`: `parse "rtmp://h/live/%zz?token=***": invalid`,
+		"rtmp://h/live/cam?TOKEN=SECRET":                  "rtmp://h/live/cam?TOKEN=***",
+		"rtmp://h/live/cam%3Ftoken%3DSECRET":              "rtmp://h/live/cam%3Ftoken%3D***",
+		"rtmp://user:SECRET@h/live/cam":                   "rtmp://user:***@h/live/cam",
+		"rtmp://h/live/cam?jwt=SECRET":                    "rtmp://h/live/cam?jwt=***",
+		"obs stream_key=SECRET":                           "obs stream_key=***",
+		"stream \"token=SECRET\" must match":              "stream \"token=***\" must match",
+	} {
+		if got := MaskString(in); got != want {
+			t.Errorf("MaskString(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for name, want := range map[string]bool{"token": true, "Access_Token": true, "stream_key": true, "passwd": true, "signature": true, "rung": false, "stream": false} {
+		if SecretName(name) != want {
+			t.Errorf("SecretName(%q) = %v, want %v", name, !want, want)
+		}
 	}
 }
 

@@ -11,14 +11,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/mutstream/mutstream/auth"
 )
-
-// secretKeys are query parameter names (lower case, or parts of them) whose
-// values never reach a log.
-var secretKeys = []string{"token", "secret", "password", "passwd", "jwt", "auth", "key", "signature", "sig"}
-
-// maskedValue stands in for a secret in logs.
-const maskedValue = "***"
 
 // maskQuery returns a raw query string with the values of secret-looking
 // parameters (token=, access_token=, ...) replaced by "***"; other
@@ -33,24 +27,14 @@ func maskQuery(raw string) string {
 		k, _, hasValue := strings.Cut(p, "=")
 		key, err := url.QueryUnescape(k)
 		if err != nil {
-			parts[i] = maskedValue
+			parts[i] = auth.Masked
 			continue
 		}
-		if hasValue && secretKey(key) {
-			parts[i] = k + "=" + maskedValue
+		if hasValue && auth.SecretName(key) {
+			parts[i] = k + "=" + auth.Masked
 		}
 	}
 	return strings.Join(parts, "&")
-}
-
-func secretKey(key string) bool {
-	key = strings.ToLower(key)
-	for _, s := range secretKeys {
-		if strings.Contains(key, s) {
-			return true
-		}
-	}
-	return false
 }
 
 // logTarget is the path and, masked, the query of a request, for logs.

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mutstream/mutstream/auth"
 	"github.com/mutstream/mutstream/config"
 	"github.com/mutstream/mutstream/gpu/probe"
 	"github.com/mutstream/mutstream/server"
@@ -194,7 +195,7 @@ func newLogger(c config.Log, w io.Writer, secrets []string) *slog.Logger {
 	if c.Format == "json" {
 		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(newRedactHandler(h, secrets))
+	return slog.New(auth.NewLogHandler(h, secrets...))
 }
 
 // banner prints what a user pastes into a browser, OBS or ffmpeg.

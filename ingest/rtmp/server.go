@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mutstream/mutstream/auth"
 	"github.com/mutstream/mutstream/stream"
 )
 
@@ -78,15 +79,15 @@ type Server struct {
 
 // NewServer returns a Server that is not listening yet; zero fields of cfg
 // take their DefaultConfig values. Its log lines never carry a token.
-func NewServer(cfg Config, hub *stream.Hub, auth Authorizer, log *slog.Logger, opts ...Option) *Server {
+func NewServer(cfg Config, hub *stream.Hub, allow Authorizer, log *slog.Logger, opts ...Option) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
 	s := &Server{
 		cfg:     cfg.withDefaults(),
 		hub:     hub,
-		auth:    auth,
-		log:     slog.New(newMaskHandler(log.Handler())).With("component", "rtmp"),
+		auth:    allow,
+		log:     slog.New(auth.NewLogHandler(log.Handler())).With("component", "rtmp"),
 		conns:   map[net.Conn]*session{},
 		perAddr: map[string]int{},
 		done:    make(chan struct{}),
