@@ -54,6 +54,9 @@ func TestParseChainErrors(t *testing.T) {
 			t.Errorf("%s: got %v, want a *ChainError", c.name, err)
 			continue
 		}
+		if !errors.Is(err, ErrChain) {
+			t.Errorf("%s: %v is not an ErrChain", c.name, err)
+		}
 		if ce.Index != c.index || (c.field != "" && ce.Field != c.field) {
 			t.Errorf("%s: got index %d field %q (%v), want %d %q", c.name, ce.Index, ce.Field, err, c.index, c.field)
 		}

@@ -71,6 +71,9 @@ type ChainError struct {
 	Msg   string `json:"error"`
 }
 
+// Unwrap makes every ChainError an ErrChain for errors.Is.
+func (e *ChainError) Unwrap() error { return ErrChain }
+
 func (e *ChainError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "op %d", e.Index)
