@@ -6,7 +6,10 @@
 // Packet, transcode writes Packets into Feeds, and signaling reads them out.
 package stream
 
-import "time"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // Kind says whether a track carries video or audio.
 type Kind uint8
@@ -76,4 +79,28 @@ type Packet struct {
 	Duration time.Duration
 	Keyframe bool
 	Data     []byte
+
+	// payloads caches Data cut into RTP payloads: cut once, by the first
+	// viewer that sends the packet, and shared read-only by every other.
+	payloads atomic.Pointer[[][]byte]
+}
+
+// Clone returns a copy of p sharing its Data, without its cut payloads:
+// for a copy whose fields are to change.
+func (p *Packet) Clone() *Packet {
+	return &Packet{Kind: p.Kind, PTS: p.PTS, DTS: p.DTS, Duration: p.Duration, Keyframe: p.Keyframe, Data: p.Data}
+}
+
+// Payloads returns Data cut into RTP payloads by cut, which runs at most
+// once per packet however many viewers send it (two that race both cut,
+// and one result wins). The result is shared: never modify it.
+func (p *Packet) Payloads(cut func(data []byte) [][]byte) [][]byte {
+	if pl := p.payloads.Load(); pl != nil {
+		return *pl
+	}
+	pl := cut(p.Data)
+	if !p.payloads.CompareAndSwap(nil, &pl) {
+		return *p.payloads.Load()
+	}
+	return pl
 }

@@ -14,9 +14,9 @@ func (p *Pipeline) handleAudio(pkt *stream.Packet) {
 	}
 	if p.audioTrack.Codec == stream.CodecOpus {
 		if pkt.Duration <= 0 {
-			cp := *pkt
+			cp := pkt.Clone()
 			cp.Duration = 20 * time.Millisecond
-			pkt = &cp
+			pkt = cp
 		}
 		p.audioFeed.Write(pkt)
 		return

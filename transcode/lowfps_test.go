@@ -239,10 +239,10 @@ func TestLowFPSRungReplan(t *testing.T) {
 	_, later := demux(t, small)
 	cut := len(pkts)
 	for _, p := range later {
-		cp := *p
+		cp := p.Clone()
 		cp.PTS += 1100 * time.Millisecond
 		cp.DTS += 1100 * time.Millisecond
-		pkts = append(pkts, &cp)
+		pkts = append(pkts, cp)
 	}
 	cfg := DefaultConfig()
 	cfg.Preset = "ultrafast"

@@ -137,9 +137,9 @@ func TestPipelineCorruptH264(t *testing.T) {
 			for j := 5; j < len(d); j++ {
 				d[j] ^= byte(j*131 + 7)
 			}
-			cp := *p
+			cp := p.Clone()
 			cp.Data = d
-			pkts[i] = &cp
+			pkts[i] = cp
 			garbled++
 		}
 	}

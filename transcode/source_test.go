@@ -194,10 +194,10 @@ func TestSourceRungAndOpusPassthrough(t *testing.T) {
 	shift := 3100 * time.Millisecond
 	var more []*stream.Packet
 	for _, p := range video[:45] {
-		cp := *p
+		cp := p.Clone()
 		cp.PTS += shift
 		cp.DTS += shift
-		more = append(more, &cp)
+		more = append(more, cp)
 	}
 	publishAll(t, pub, more)
 	waitIdle(t, st, pub)
@@ -251,10 +251,10 @@ func TestSourceRungTurnsIneligible(t *testing.T) {
 	tracks, pkts := demux(t, base)
 	_, later := demux(t, high)
 	for _, p := range later {
-		cp := *p
+		cp := p.Clone()
 		cp.PTS += 1100 * time.Millisecond
 		cp.DTS += 1100 * time.Millisecond
-		pkts = append(pkts, &cp)
+		pkts = append(pkts, cp)
 	}
 	cfg := DefaultConfig()
 	cfg.Preset = "ultrafast"
