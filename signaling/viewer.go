@@ -45,7 +45,7 @@ type viewerSession struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	video, audio *webrtc.TrackLocalStaticRTP
+	video, audio *boundTrack
 	rungReq      chan string
 	playoutExt   uint8 // negotiated id of the playout-delay extension, 0 if none
 	adapt        *viewerAdapt
@@ -128,11 +128,11 @@ func (v *viewerSession) negotiate(offer string) (string, error) {
 		}
 	}
 	v.pc = pc
-	v.video, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000}, "video", "mediad-"+v.st.Name())
+	v.video, err = newBoundTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000}, "video", "mediad-"+v.st.Name())
 	if err != nil {
 		return "", fmt.Errorf("video track: %w", err)
 	}
-	v.audio, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "mediad-"+v.st.Name())
+	v.audio, err = newBoundTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "mediad-"+v.st.Name())
 	if err != nil {
 		return "", fmt.Errorf("audio track: %w", err)
 	}
@@ -141,7 +141,7 @@ func (v *viewerSession) negotiate(offer string) (string, error) {
 	}
 	var senders []*webrtc.RTPSender
 	var videoSender *webrtc.RTPSender
-	for _, t := range []*webrtc.TrackLocalStaticRTP{v.video, v.audio} {
+	for _, t := range []*boundTrack{v.video, v.audio} {
 		sender, err := pc.AddTrack(t)
 		if err != nil {
 			if t == v.audio {

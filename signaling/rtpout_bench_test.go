@@ -1,0 +1,162 @@
+package signaling
+
+import (
+	"bytes"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/mutstream/mutstream/stream"
+)
+
+// sendPair is a viewer PeerConnection built by the server's API (its
+// interceptors, its UDP port on loopback) connected to a plain pion
+// receiver, with the viewer's video track.
+type sendPair struct {
+	srv   *Server
+	pc    *webrtc.PeerConnection
+	rx    *webrtc.PeerConnection
+	video *boundTrack
+	deaf  *deafConn
+}
+
+// deafConn is a UDP socket that, once deaf, reads nothing more: the
+// receiver then costs nothing while the sender goes on.
+type deafConn struct {
+	net.PacketConn
+	deaf atomic.Bool
+}
+
+func (c *deafConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	for {
+		n, a, err := c.PacketConn.ReadFrom(b)
+		if err != nil || !c.deaf.Load() {
+			return n, a, err
+		}
+	}
+}
+
+func newSendPair(tb testing.TB) *sendPair {
+	tb.Helper()
+	cfg := DefaultConfig()
+	cfg.UDPAddr, cfg.UDPPort = "127.0.0.1", 0
+	srv, err := NewServer(cfg, stream.NewHub(nil, nil), nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = srv.Close() })
+	p := &sendPair{srv: srv}
+	srv.ccMu.Lock()
+	p.pc, err = srv.api.NewPeerConnection(webrtc.Configuration{})
+	srv.ccMu.Unlock()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = p.pc.Close() })
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p.deaf = &deafConn{PacketConn: conn}
+	me := &webrtc.MediaEngine{}
+	if err := me.RegisterDefaultCodecs(); err != nil {
+		tb.Fatal(err)
+	}
+	se := webrtc.SettingEngine{}
+	se.SetICEUDPMux(webrtc.NewICEUDPMux(nil, p.deaf))
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	p.rx, err = webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = p.rx.Close() })
+	if _, err := p.rx.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+		tb.Fatal(err)
+	}
+	p.video, err = newBoundTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000}, "video", "bench")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	offer, err := p.rx.CreateOffer(nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(p.rx)
+	if err := p.rx.SetLocalDescription(offer); err != nil {
+		tb.Fatal(err)
+	}
+	<-gathered
+	if err := p.pc.SetRemoteDescription(*p.rx.LocalDescription()); err != nil {
+		tb.Fatal(err)
+	}
+	sender, err := p.pc.AddTrack(p.video)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	go func() {
+		for {
+			if _, _, err := sender.ReadRTCP(); err != nil {
+				return
+			}
+		}
+	}()
+	connected := make(chan struct{})
+	p.pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateConnected {
+			close(connected)
+		}
+	})
+	answer, err := p.pc.CreateAnswer(nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	gathered = webrtc.GatheringCompletePromise(p.pc)
+	if err := p.pc.SetLocalDescription(answer); err != nil {
+		tb.Fatal(err)
+	}
+	<-gathered
+	if err := p.rx.SetRemoteDescription(*p.pc.LocalDescription()); err != nil {
+		tb.Fatal(err)
+	}
+	select {
+	case <-connected:
+	case <-time.After(10 * time.Second):
+		tb.Fatal("viewer PeerConnection never connected")
+	}
+	for deadline := time.Now().Add(10 * time.Second); p.video.b.Load() == nil; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			tb.Fatal("video track never bound")
+		}
+	}
+	return p
+}
+
+// accessUnit is an Annex-B IDR-less access unit of n bytes: one slice NAL.
+func accessUnit(n int) []byte {
+	b := append([]byte{0, 0, 0, 1, 0x41}, bytes.Repeat([]byte{0x5a}, n-5)...)
+	return b
+}
+
+// BenchmarkViewerWrite is one viewer's cost to send a 4-packet access unit
+// that was cut once for all viewers: header rewrite, the interceptors, SRTP
+// and the socket. The receiver is closed once connected, so that only the
+// sender's allocations count. Steady state is 0 allocs/op.
+func BenchmarkViewerWrite(b *testing.B) {
+	p := newSendPair(b)
+	p.deaf.deaf.Store(true)
+	out := newRTPOut(p.video, cutH264, 90000, 3000)
+	pkt := &stream.Packet{Kind: stream.KindVideo, Data: accessUnit(4000)}
+	pkt.Payloads(cutH264)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		pkt.PTS = time.Duration(i) * 33 * time.Millisecond
+		if n, err := out.write(pkt, true); err != nil || n != 4 {
+			b.Fatalf("wrote %d packets: %v", n, err)
+		}
+	}
+}
