@@ -14,6 +14,8 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 
@@ -144,15 +146,21 @@ func (s *Server) newAPI() (*webrtc.API, error) {
 	}
 	ccf.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) { s.newEstimator = e })
 	ir.Add(ccf)
-	if err := webrtc.ConfigureTWCCHeaderExtensionSender(me, ir); err != nil {
-		return nil, fmt.Errorf("transport-cc: %w", err)
+	// Transport-wide sequence numbers and NACK answers: one interceptor of
+	// our own (sendpath.go), after the cc interceptor. A viewer receives no
+	// media, so pion's NACK generator and receiver reports are left out;
+	// sender reports stay (they carry the clock browsers sync audio by).
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+		if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.TransportCCURI}, kind); err != nil {
+			return nil, fmt.Errorf("transport-cc: %w", err)
+		}
 	}
-	if err := webrtc.ConfigureNack(me, ir); err != nil {
-		return nil, fmt.Errorf("nack interceptor: %w", err)
-	}
-	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+	ir.Add(sendPathFactory{})
+	reports, err := report.NewSenderInterceptor()
+	if err != nil {
 		return nil, fmt.Errorf("rtcp report interceptor: %w", err)
 	}
+	ir.Add(reports)
 	se := s.settingEngine(s.cfg.DisconnectedTimeout, s.cfg.FailedTimeout)
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }

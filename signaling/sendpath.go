@@ -1,0 +1,192 @@
+package signaling
+
+import (
+	"encoding/binary"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
+)
+
+// sendPath is a viewer PeerConnection's own interceptor for what pion's
+// transport-wide sequence number interceptor and NACK responder do, without
+// their per-packet allocations and copies:
+//
+//   - it numbers every packet of a stream that negotiated transport-cc,
+//     writing the extension in place;
+//   - it keeps, per stream, the latest resendRing packets as the header
+//     fields and the payload slice, which is shared by every viewer of the
+//     rung and never modified (stream.Packet.Payloads), so nothing is copied;
+//   - it answers a NACK by sending the packet again (through the link meter,
+//     which gates resends), at most once per RTT for the same packet, and
+//     never a probe's padding.
+//
+// One instance serves one PeerConnection; it sits where pion's NACK
+// responder sits, before the congestion controller and the link meter.
+type sendPath struct {
+	interceptor.NoOp
+	twccSeq atomic.Uint32 // transport-wide, shared by the PeerConnection's streams
+
+	mu      sync.Mutex
+	streams map[uint32]*sentStream // by SSRC
+	rtt     atomic.Int64           // ns, from receiver reports
+}
+
+// resendRing is how many packets of a stream can be sent again: over a
+// second of a 5 Mb/s rung.
+const resendRing = 1024
+
+type sentRecord struct {
+	seq     uint16
+	ts      uint32
+	marker  bool
+	valid   bool
+	payload []byte
+	resent  time.Time // the latest resend
+}
+
+type sentStream struct {
+	ssrc   uint32
+	pt     uint8
+	twccID uint8
+	next   interceptor.RTPWriter
+
+	// attr is lent to the writer below for each packet (the congestion
+	// controller sets a key in it, and would make a map per packet
+	// otherwise); a second writer at the same time makes its own.
+	attr     interceptor.Attributes
+	attrBusy atomic.Bool
+
+	mu   sync.Mutex
+	ring [resendRing]sentRecord
+	ext  [resendRing][2]byte // each record's transport-wide sequence number, as written
+}
+
+type sendPathFactory struct{}
+
+func (sendPathFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
+	return &sendPath{streams: map[uint32]*sentStream{}}, nil
+}
+
+// BindLocalStream records each packet and numbers it.
+func (s *sendPath) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	st := &sentStream{ssrc: info.SSRC, pt: info.PayloadType, next: w, attr: interceptor.Attributes{}}
+	for _, e := range info.RTPHeaderExtensions {
+		if e.URI == sdp.TransportCCURI && e.ID > 0 && e.ID < 15 {
+			st.twccID = uint8(e.ID)
+		}
+	}
+	s.mu.Lock()
+	s.streams[info.SSRC] = st
+	s.mu.Unlock()
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		st.mu.Lock()
+		i := h.SequenceNumber % resendRing
+		r := &st.ring[i]
+		if h.Padding {
+			r.valid = false // padding is never sent again
+		} else {
+			*r = sentRecord{seq: h.SequenceNumber, ts: h.Timestamp, marker: h.Marker, valid: true, payload: payload}
+		}
+		ext := st.ext[i][:]
+		st.mu.Unlock()
+		return s.send(st, h, payload, a, ext)
+	})
+}
+
+// send numbers h, when its stream uses transport-wide numbers, with ext as
+// the extension's storage, and writes it on.
+func (s *sendPath) send(st *sentStream, h *rtp.Header, payload []byte, a interceptor.Attributes, ext []byte) (int, error) {
+	if st.twccID != 0 {
+		binary.BigEndian.PutUint16(ext, uint16(s.twccSeq.Add(1)-1))
+		if err := h.SetExtension(st.twccID, ext); err != nil {
+			return 0, err
+		}
+	}
+	if a == nil {
+		if !st.attrBusy.CompareAndSwap(false, true) {
+			return st.next.Write(h, payload, interceptor.Attributes{})
+		}
+		defer func() {
+			clear(st.attr)
+			st.attrBusy.Store(false)
+		}()
+		a = st.attr
+	}
+	return st.next.Write(h, payload, a)
+}
+
+// UnbindLocalStream forgets a stream.
+func (s *sendPath) UnbindLocalStream(info *interceptor.StreamInfo) {
+	s.mu.Lock()
+	delete(s.streams, info.SSRC)
+	s.mu.Unlock()
+}
+
+// BindRTCPReader answers NACKs and follows the RTT.
+func (s *sendPath) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPReader {
+	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
+		n, attr, err := r.Read(b, a)
+		if err != nil {
+			return n, attr, err
+		}
+		if attr == nil {
+			attr = interceptor.Attributes{}
+		}
+		pkts, perr := attr.GetRTCPPackets(b[:n])
+		if perr != nil {
+			return n, attr, err
+		}
+		now := time.Now()
+		for _, p := range pkts {
+			switch p := p.(type) {
+			case *rtcp.ReceiverReport:
+				for _, rep := range p.Reports {
+					if rep.LastSenderReport == 0 {
+						continue
+					}
+					mid := uint32(ntpTime(now) >> 16)
+					if rtt := mid - rep.LastSenderReport - rep.Delay; rtt < 1<<20 {
+						s.rtt.Store(int64(rtt) * int64(time.Second) / 65536)
+					}
+				}
+			case *rtcp.TransportLayerNack:
+				s.resend(p, now, attr)
+			}
+		}
+		return n, attr, err
+	})
+}
+
+// resend sends again what a NACK asks for and the ring still holds.
+func (s *sendPath) resend(nack *rtcp.TransportLayerNack, now time.Time, _ interceptor.Attributes) {
+	s.mu.Lock()
+	st := s.streams[nack.MediaSSRC]
+	s.mu.Unlock()
+	if st == nil {
+		return
+	}
+	gap := time.Duration(s.rtt.Load()) + 5*time.Millisecond
+	for _, pair := range nack.Nacks {
+		pair.Range(func(seq uint16) bool {
+			st.mu.Lock()
+			r := st.ring[seq%resendRing]
+			ok := r.valid && r.seq == seq && now.Sub(r.resent) >= gap
+			if ok {
+				st.ring[seq%resendRing].resent = now
+			}
+			st.mu.Unlock()
+			if !ok {
+				return true
+			}
+			h := rtp.Header{Version: 2, SSRC: st.ssrc, PayloadType: st.pt, SequenceNumber: r.seq, Timestamp: r.ts, Marker: r.marker}
+			var ext [2]byte
+			_, _ = s.send(st, &h, r.payload, nil, ext[:])
+			return true
+		})
+	}
+}
