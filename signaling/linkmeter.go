@@ -26,6 +26,8 @@ type linkMeter struct {
 	interceptor.NoOp
 	resend ResendConfig
 
+	fed chan struct{} // see Fed
+
 	mu    sync.Mutex
 	start time.Time
 	sent  [meterRing]sentPacket
@@ -118,7 +120,18 @@ type linkSample struct {
 }
 
 func newLinkMeter(resend ResendConfig) *linkMeter {
-	return &linkMeter{start: time.Now(), resend: resend}
+	return &linkMeter{start: time.Now(), resend: resend, fed: make(chan struct{}, 1)}
+}
+
+// Fed is signalled when feedback came in since the latest receive: the
+// sender's loop then looks at the link at once, instead of on a timer.
+func (m *linkMeter) Fed() <-chan struct{} { return m.fed }
+
+func (m *linkMeter) signalFed() {
+	select {
+	case m.fed <- struct{}{}:
+	default:
+	}
 }
 
 // meterFactory hands each new meter to onNew, like the cc interceptor hands
@@ -275,6 +288,7 @@ func (m *linkMeter) onSend(seq uint16, size int, now time.Time) {
 // onFeedback walks one feedback packet: each status in order, with the
 // arrival delta of each received packet.
 func (m *linkMeter) onFeedback(fb *rtcp.TransportLayerCC) {
+	defer m.signalFed()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	arrival := int64(fb.ReferenceTime) * 64_000 // µs

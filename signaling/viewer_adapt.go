@@ -17,6 +17,10 @@ import (
 // adaptInterval is how often a viewer's controller decides.
 const adaptInterval = 200 * time.Millisecond
 
+// padInterval is how often a probe's padding is sent and a video hold
+// looked at.
+const padInterval = 20 * time.Millisecond
+
 // historyLen bounds a viewer's history: five minutes at two samples a second.
 const historyLen = 600
 
@@ -463,6 +467,16 @@ func (a *viewerAdapt) initInfo(rung string, manual bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.info.Rung, a.info.Manual, a.info.State = rung, manual, "connecting"
+}
+
+// current is what the viewer's stats message says: the info without its
+// history, which is only copied for the API.
+func (a *viewerAdapt) current() ViewerInfo {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	in := a.info
+	in.History, in.Switches = nil, nil
+	return in
 }
 
 func (a *viewerAdapt) snapshot() ViewerInfo {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/mutstream/mutstream/adapt"
@@ -31,11 +30,11 @@ func (v *viewerSession) run(rung *stream.Feed) {
 		return
 	}
 	q := v.srv.cfg.ViewerQueue
-	vout := newRTPOut(v.video, &codecs.H264Payloader{}, 90000, 3000)
+	vout := newRTPOut(v.video, cutH264, 90000, 3000)
 	if v.playoutExt != 0 {
-		vout.extID, vout.extData = v.playoutExt, playoutDelay(0, 0)
+		vout.setExtension(v.playoutExt, playoutDelay(0, 0))
 	}
-	aout := newRTPOut(v.audio, &codecs.OpusPayloader{}, 48000, 960)
+	aout := newRTPOut(v.audio, cutWhole, 48000, 960)
 
 	ad := v.adapt
 	ad.rungs = adaptRungs(v.st.Rungs())
@@ -137,12 +136,27 @@ func (v *viewerSession) run(rung *stream.Feed) {
 	defer tick.Stop()
 	adaptTick := time.NewTicker(adaptInterval)
 	defer adaptTick.Stop()
-	padTick := time.NewTicker(20 * time.Millisecond)
+	// The pad tick runs only while a probe pads or a hold waits for the
+	// queue to drain; otherwise the link is looked at when feedback comes.
+	padTick := time.NewTicker(padInterval)
 	defer padTick.Stop()
+	padding := true
+	var fed <-chan struct{}
+	if ad.meter != nil {
+		fed = ad.meter.Fed()
+	}
 	var left *stream.Feed // the Leaving feed already switched away from
 	for {
 		var pendingC <-chan *stream.Packet
 		var leavingC <-chan struct{}
+		if need := ad.probeRate > 0 || hold.target != nil || hold.dropping; need != padding {
+			padding = need
+			if padding {
+				padTick.Reset(padInterval)
+			} else {
+				padTick.Stop()
+			}
+		}
 		if pending != nil {
 			pendingC = pending.C()
 		} else if cur.Feed() != left {
@@ -163,7 +177,7 @@ func (v *viewerSession) run(rung *stream.Feed) {
 			if hold.dropping {
 				continue // the old rung's frames would only deepen the queue
 			}
-			n, err := vout.write(p.Data, p.PTS, true)
+			n, err := vout.write(p, true)
 			ad.packets += n
 			ad.bytes += len(p.Data)
 			if err != nil && errors.Is(err, errClosedPipe) {
@@ -186,7 +200,7 @@ func (v *viewerSession) run(rung *stream.Feed) {
 				// no more use to the viewer.
 				ad.meter.dropResendsBefore(vout.seq)
 			}
-			n, _ := vout.write(p.Data, p.PTS, true)
+			n, _ := vout.write(p, true)
 			ad.packets += n
 			ad.bytes += len(p.Data)
 			ad.setRung(f.Info().Name, f.Info().Bitrate)
@@ -201,9 +215,15 @@ func (v *viewerSession) run(rung *stream.Feed) {
 				}
 			}
 		case p := <-audioC:
-			_, _ = aout.write(p.Data, p.PTS, false)
+			_, _ = aout.write(p, false)
 		case <-adaptTick.C:
 			decide()
+		case <-fed:
+			now := time.Now()
+			ad.checkProbe(now)
+			if ad.urgent(now, v.srv.cfg.Adapt.DelayDown) {
+				decide() // a queue builds: do not wait for the next tick
+			}
 		case now := <-padTick.C:
 			if hold.target != nil && (ad.holdDrained(&hold, now) || now.Sub(hold.since) > ad.sc.Hold.Max) {
 				v.log.Debug("video hold ended", "held_ms", now.Sub(hold.since).Milliseconds(), "feedback_queue_ms", ad.meter.queueNow().Milliseconds())
@@ -307,7 +327,7 @@ func (v *viewerSession) run(rung *stream.Feed) {
 					ad.setRung(f.Info().Name, f.Info().Bitrate)
 				}
 			}
-			in := ad.snapshot()
+			in := ad.current()
 			v.log.Debug("adapt", "estimate", in.Estimate, "smoothed", ad.ctrl.Smoothed(), "state", in.State, "rung", in.Rung, "loss", in.Loss, "rtt_ms", in.RTTMS, "probe", ad.probeRate, "probe_ok", ad.probeOK, "probe_target", ad.ctrl.ProbeTarget(), "queue_ms", ad.lastStats.QueueDelay.Milliseconds(), "delivered", ad.delivered)
 			v.send(controlMessage{Type: "stats", Estimate: in.Estimate, Smoothed: ad.ctrl.Smoothed(), State: in.State, Rung: in.Rung})
 		}
