@@ -18,6 +18,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	ingest "github.com/mutstream/mutstream/ingest/webrtc"
+	"github.com/mutstream/mutstream/sender"
 	"github.com/mutstream/mutstream/stream"
 )
 
@@ -38,7 +39,7 @@ type Server struct {
 	publishAPI   *webrtc.API
 	ccMu         sync.Mutex            // serialises viewer PeerConnection creation
 	newEstimator cc.BandwidthEstimator // handed over by the cc interceptor under ccMu
-	newMeter     *linkMeter            // handed over by the link meter under ccMu
+	newMeter     *sender.Meter         // handed over by the link meter under ccMu
 	publishAuth  authFunc
 	limit        *limiter
 
@@ -120,13 +121,13 @@ func (s *Server) newAPI() (*webrtc.API, error) {
 	}, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, fmt.Errorf("register Opus: %w", err)
 	}
-	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: playoutDelayURI}, webrtc.RTPCodecTypeVideo); err != nil {
+	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sender.PlayoutDelayURI}, webrtc.RTPCodecTypeVideo); err != nil {
 		return nil, fmt.Errorf("register playout-delay: %w", err)
 	}
 	ir := &interceptor.Registry{}
 	// The link meter first, closest to the network: it sees each packet's
 	// transport-wide sequence number and the raw feedback.
-	ir.Add(&meterFactory{cfg: s.cfg.Sender.Resend, onNew: func(m *linkMeter) { s.newMeter = m }})
+	ir.Add(sender.NewMeterFactory(s.cfg.Sender.Resend, func(m *sender.Meter) { s.newMeter = m }))
 	// Send-side bandwidth estimation per viewer: GCC on transport-wide
 	// congestion control feedback. No pacer: the controller keeps the send
 	// rate under the estimate by its choice of rung, and pacing would add
