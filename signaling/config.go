@@ -11,6 +11,7 @@ import (
 
 	"github.com/mutstream/mutstream/adapt"
 	ingest "github.com/mutstream/mutstream/ingest/webrtc"
+	"github.com/mutstream/mutstream/sender"
 )
 
 // ICEServer is a STUN or TURN server given to clients.
@@ -73,7 +74,7 @@ type Config struct {
 	Adapt adapt.Config `yaml:"adapt"`
 	// Sender tunes the mechanics under it: link readings, probes, the
 	// video hold and retransmissions.
-	Sender SenderConfig `yaml:"sender"`
+	Sender sender.SenderConfig `yaml:"sender"`
 	// ViewerQueue is the number of packets a viewer may fall behind before it
 	// skips to the next keyframe.
 	ViewerQueue int `yaml:"viewer_queue"`
@@ -139,7 +140,7 @@ func DefaultConfig() Config {
 		LowLatencyPlayout:   true,
 		InitialBitrate:      1_500_000,
 		Adapt:               adapt.DefaultConfig(),
-		Sender:              DefaultSenderConfig(),
+		Sender:              sender.DefaultSenderConfig(),
 		WHIP:                ingest.DefaultConfig(),
 		RateLimit: RateLimit{
 			Viewers:    Bucket{PerSecond: 10, Burst: 200},

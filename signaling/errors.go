@@ -2,7 +2,6 @@ package signaling
 
 import (
 	"errors"
-	"io"
 	"net/http"
 )
 
@@ -34,6 +33,3 @@ func statusOf(err error) int {
 	}
 	return http.StatusInternalServerError
 }
-
-// errClosedPipe is what a track write returns once the connection is closed.
-var errClosedPipe = io.ErrClosedPipe

@@ -13,13 +13,11 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
-	"github.com/pion/interceptor/pkg/gcc"
-	"github.com/pion/interceptor/pkg/report"
-	"github.com/pion/sdp/v3"
 	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 
 	ingest "github.com/mutstream/mutstream/ingest/webrtc"
+	"github.com/mutstream/mutstream/sender"
 	"github.com/mutstream/mutstream/stream"
 )
 
@@ -40,7 +38,7 @@ type Server struct {
 	publishAPI   *webrtc.API
 	ccMu         sync.Mutex            // serialises viewer PeerConnection creation
 	newEstimator cc.BandwidthEstimator // handed over by the cc interceptor under ccMu
-	newMeter     *linkMeter            // handed over by the link meter under ccMu
+	newMeter     *sender.Meter         // handed over by the link meter under ccMu
 	publishAuth  authFunc
 	limit        *limiter
 
@@ -122,45 +120,22 @@ func (s *Server) newAPI() (*webrtc.API, error) {
 	}, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, fmt.Errorf("register Opus: %w", err)
 	}
-	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: playoutDelayURI}, webrtc.RTPCodecTypeVideo); err != nil {
+	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sender.PlayoutDelayURI}, webrtc.RTPCodecTypeVideo); err != nil {
 		return nil, fmt.Errorf("register playout-delay: %w", err)
 	}
 	ir := &interceptor.Registry{}
-	// The link meter first, closest to the network: it sees each packet's
-	// transport-wide sequence number and the raw feedback.
-	ir.Add(&meterFactory{cfg: s.cfg.Sender.Resend, onNew: func(m *linkMeter) { s.newMeter = m }})
-	// Send-side bandwidth estimation per viewer: GCC on transport-wide
-	// congestion control feedback. No pacer: the controller keeps the send
-	// rate under the estimate by its choice of rung, and pacing would add
-	// latency. The cc interceptor goes before the NACK responder.
-	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		return gcc.NewSendSideBWE(
-			gcc.SendSideBWEInitialBitrate(s.cfg.InitialBitrate),
-			gcc.SendSideBWEMinBitrate(s.cfg.Adapt.MinEstimate),
-			gcc.SendSideBWEMaxBitrate(s.cfg.Adapt.MaxEstimate),
-			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
-		)
+	err = sender.RegisterInterceptors(me, ir, sender.InterceptorOptions{
+		Resend:         s.cfg.Sender.Resend,
+		InitialBitrate: s.cfg.InitialBitrate,
+		MinBitrate:     s.cfg.Adapt.MinEstimate,
+		MaxBitrate:     s.cfg.Adapt.MaxEstimate,
+		// Handed over under ccMu, as each PeerConnection is made.
+		OnMeter:     func(m *sender.Meter) { s.newMeter = m },
+		OnEstimator: func(e cc.BandwidthEstimator) { s.newEstimator = e },
 	})
 	if err != nil {
-		return nil, fmt.Errorf("congestion control: %w", err)
+		return nil, err
 	}
-	ccf.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) { s.newEstimator = e })
-	ir.Add(ccf)
-	// Transport-wide sequence numbers and NACK answers: one interceptor of
-	// our own (sendpath.go), after the cc interceptor. A viewer receives no
-	// media, so pion's NACK generator and receiver reports are left out;
-	// sender reports stay (they carry the clock browsers sync audio by).
-	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
-		if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.TransportCCURI}, kind); err != nil {
-			return nil, fmt.Errorf("transport-cc: %w", err)
-		}
-	}
-	ir.Add(sendPathFactory{})
-	reports, err := report.NewSenderInterceptor()
-	if err != nil {
-		return nil, fmt.Errorf("rtcp report interceptor: %w", err)
-	}
-	ir.Add(reports)
 	se := s.settingEngine(s.cfg.DisconnectedTimeout, s.cfg.FailedTimeout)
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }

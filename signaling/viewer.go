@@ -2,39 +2,22 @@ package signaling
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/mutstream/mutstream/metrics"
+	"github.com/mutstream/mutstream/sender"
 	"github.com/mutstream/mutstream/stream"
 )
 
-// maxControlMessage bounds a data channel message from a viewer.
-const maxControlMessage = 4 << 10
-
-// connectTimeout reaps a session whose client never completes ICE.
-const connectTimeout = 15 * time.Second
-
-// controlMessage is what the player and mediad say on the "control" data channel.
-type controlMessage struct {
-	Type     string `json:"type"`
-	Rung     string `json:"rung,omitempty"`
-	Reason   string `json:"reason,omitempty"`
-	Estimate int    `json:"estimate,omitempty"` // GCC's estimate, bps
-	Smoothed int    `json:"smoothed,omitempty"` // what the controller decides on
-	State    string `json:"state,omitempty"`    // the controller's state
-}
-
-// viewerSession sends one stream to one WHEP client. One goroutine (run)
-// owns the feed readers and the packetizers; pion's callbacks only signal it.
+// viewerSession is one WHEP client's resource: its PeerConnection and the
+// negotiation; its media (the feed readers, packetizers, controller) is a
+// sender.Viewer, whose loop pion's callbacks only signal.
 type viewerSession struct {
 	resourceBase
 	srv  *Server
@@ -45,20 +28,19 @@ type viewerSession struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	video, audio *boundTrack
-	rungReq      chan string
-	playoutExt   uint8 // negotiated id of the playout-delay extension, 0 if none
-	adapt        *viewerAdapt
-	link         linkStats
-	manualRung   bool // the viewer asked for its rung by name
-	connected    chan struct{}
-	connOnce     sync.Once
-	dc           atomic.Pointer[webrtc.DataChannel]
-	eventsDC     atomic.Pointer[webrtc.DataChannel] // opened by viewers who want the stream's events
-	feed         atomic.Pointer[stream.Feed]        // the video feed being sent
+	media        *sender.Viewer
+	tracks       sender.Tracks
 	wg           sync.WaitGroup
 	removeViewer func()
 }
+
+// ViewerInfo, Sample and Switch are a viewer's state and history, as the
+// API lists them.
+type (
+	ViewerInfo = sender.ViewerInfo
+	Sample     = sender.Sample
+	Switch     = sender.Switch
+)
 
 // newViewerSession negotiates a PeerConnection for offer and starts sending
 // the given rung. It returns the answer SDP.
@@ -71,10 +53,7 @@ func (s *Server) newViewerSession(st *stream.Stream, rung *stream.Feed, manual b
 		ctx:          ctx,
 		cancel:       cancel,
 		done:         make(chan struct{}),
-		rungReq:      make(chan string, 4),
-		connected:    make(chan struct{}),
 	}
-	v.manualRung = manual
 	v.log = s.log.With("stream", st.Name(), "session", v.id[:8])
 	// The session is listed (GET .../viewers, PATCH, DELETE) only once it
 	// is complete: until then it holds a place under max_viewers.
@@ -82,9 +61,9 @@ func (s *Server) newViewerSession(st *stream.Stream, rung *stream.Feed, manual b
 		cancel()
 		return nil, "", err
 	}
-	answer, err := v.negotiate(offer)
+	answer, err := v.negotiate(offer, manual)
 	if err == nil {
-		v.adapt.initInfo(rung.Info().Name, manual)
+		v.media.InitInfo(rung.Info().Name, manual)
 		err = s.publish(v)
 	}
 	if err != nil {
@@ -99,7 +78,10 @@ func (s *Server) newViewerSession(st *stream.Stream, rung *stream.Feed, manual b
 	v.removeViewer = st.AddViewer()
 	metrics.Viewers.WithLabelValues(st.Name()).Inc()
 	v.wg.Add(1)
-	go v.run(rung)
+	go func() {
+		defer v.wg.Done()
+		v.media.Run(rung, v.tracks)
+	}()
 	go func() {
 		v.wg.Wait()
 		close(v.done)
@@ -109,7 +91,7 @@ func (s *Server) newViewerSession(st *stream.Stream, rung *stream.Feed, manual b
 	return v, answer, nil
 }
 
-func (v *viewerSession) negotiate(offer string) (string, error) {
+func (v *viewerSession) negotiate(offer string, manual bool) (string, error) {
 	v.srv.ccMu.Lock()
 	v.srv.newEstimator, v.srv.newMeter = nil, nil
 	pc, err := v.srv.api.NewPeerConnection(webrtc.Configuration{ICEServers: v.srv.iceServers()})
@@ -119,20 +101,18 @@ func (v *viewerSession) negotiate(offer string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("new peer connection: %w", err)
 	}
-	v.adapt = &viewerAdapt{est: est, meter: meter, stats: &v.link, sc: v.srv.cfg.Sender}
-	if meter != nil {
-		meter.onResendDropped = func() {
-			if f := v.feed.Load(); f != nil {
-				f.RequestKeyframe()
-			}
-		}
-	}
+	v.media = sender.NewViewer(sender.Options{
+		ID: v.id, Stream: v.st, Log: v.log, Ctx: v.ctx,
+		Estimator: est, Meter: meter,
+		Queue: v.srv.cfg.ViewerQueue, Adapt: v.srv.cfg.Adapt, Sender: v.srv.cfg.Sender,
+		Manual: manual, Teardown: v.teardown,
+	})
 	v.pc = pc
-	v.video, err = newBoundTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000}, "video", "mediad-"+v.st.Name())
+	v.tracks.Video, err = sender.NewBoundTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000}, "video", "mediad-"+v.st.Name())
 	if err != nil {
 		return "", fmt.Errorf("video track: %w", err)
 	}
-	v.audio, err = newBoundTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "mediad-"+v.st.Name())
+	v.tracks.Audio, err = sender.NewBoundTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "mediad-"+v.st.Name())
 	if err != nil {
 		return "", fmt.Errorf("audio track: %w", err)
 	}
@@ -141,16 +121,16 @@ func (v *viewerSession) negotiate(offer string) (string, error) {
 	}
 	var senders []*webrtc.RTPSender
 	var videoSender *webrtc.RTPSender
-	for _, t := range []*boundTrack{v.video, v.audio} {
+	for _, t := range []*sender.BoundTrack{v.tracks.Video, v.tracks.Audio} {
 		sender, err := pc.AddTrack(t)
 		if err != nil {
-			if t == v.audio {
+			if t == v.tracks.Audio {
 				continue // an offer with no audio section still gets video
 			}
 			return "", &offerError{422, "cannot send H.264 video on this offer: " + oneLine(err.Error())}
 		}
 		senders = append(senders, sender)
-		if t == v.video {
+		if t == v.tracks.Video {
 			videoSender = sender
 		}
 	}
@@ -158,7 +138,7 @@ func (v *viewerSession) negotiate(offer string) (string, error) {
 		v.log.Debug("connection state", "state", state.String())
 		switch state {
 		case webrtc.PeerConnectionStateConnected:
-			v.connOnce.Do(func() { close(v.connected) })
+			v.media.Connected()
 		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
 			v.log.Info("viewer connection ended", "state", state.String())
 			v.cancel()
@@ -166,19 +146,15 @@ func (v *viewerSession) negotiate(offer string) (string, error) {
 	})
 	pc.OnDataChannel(func(dc *webrtc.DataChannel) {
 		if dc.Label() == "events" {
-			v.eventsDC.Store(dc) // the stream's events go out on it
+			v.media.SetEvents(dc) // the stream's events go out on it
 			return
 		}
 		if dc.Label() != "control" {
 			return
 		}
-		v.dc.Store(dc)
-		dc.OnOpen(func() {
-			if f := v.feed.Load(); f != nil {
-				v.send(controlMessage{Type: "rung", Rung: f.Info().Name, Reason: "initial"})
-			}
-		})
-		dc.OnMessage(func(msg webrtc.DataChannelMessage) { v.onControl(msg.Data) })
+		v.media.SetControl(dc)
+		dc.OnOpen(v.media.ControlOpened)
+		dc.OnMessage(func(msg webrtc.DataChannelMessage) { v.media.OnControl(msg.Data) })
 	})
 	answer, err := pc.CreateAnswer(nil)
 	if err != nil {
@@ -195,69 +171,19 @@ func (v *viewerSession) negotiate(offer string) (string, error) {
 	}
 	if v.srv.cfg.LowLatencyPlayout && videoSender != nil {
 		for _, ext := range videoSender.GetParameters().HeaderExtensions {
-			if ext.URI == playoutDelayURI && ext.ID > 0 && ext.ID < 15 {
-				v.playoutExt = uint8(ext.ID)
+			if ext.URI == sender.PlayoutDelayURI && ext.ID > 0 && ext.ID < 15 {
+				v.tracks.PlayoutExt = uint8(ext.ID)
 			}
 		}
 	}
-	for _, sender := range senders {
+	for _, s := range senders {
 		v.wg.Add(1)
-		go v.readRTCP(sender)
+		go func() {
+			defer v.wg.Done()
+			v.media.ReadRTCP(s)
+		}()
 	}
 	return pc.LocalDescription().SDP, nil
-}
-
-// readRTCP drains a sender's RTCP (pion needs it read) and answers PLI/FIR
-// with a keyframe request to the feed being sent.
-func (v *viewerSession) readRTCP(sender *webrtc.RTPSender) {
-	defer v.wg.Done()
-	for {
-		pkts, _, err := sender.ReadRTCP()
-		if err != nil {
-			return
-		}
-		now := time.Now()
-		for _, p := range pkts {
-			v.link.observe(p, now)
-			switch p.(type) {
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				if f := v.feed.Load(); f != nil {
-					f.RequestKeyframe()
-				}
-			}
-		}
-	}
-}
-
-func (v *viewerSession) onControl(data []byte) {
-	if len(data) > maxControlMessage {
-		metrics.HTTPRejected.WithLabelValues("datachannel", "too_large").Inc()
-		return
-	}
-	var m controlMessage
-	if err := json.Unmarshal(data, &m); err != nil {
-		metrics.HTTPRejected.WithLabelValues("datachannel", "bad_json").Inc()
-		v.log.Debug("bad control message", "err", err)
-		return
-	}
-	if m.Type != "rung" {
-		return
-	}
-	select {
-	case v.rungReq <- m.Rung:
-	default:
-	}
-}
-
-func (v *viewerSession) send(m controlMessage) {
-	dc := v.dc.Load()
-	if dc == nil || dc.ReadyState() != webrtc.DataChannelStateOpen {
-		return
-	}
-	b, _ := json.Marshal(m)
-	if err := dc.SendText(string(b)); err != nil {
-		v.log.Debug("control send", "err", err)
-	}
 }
 
 // Close ends the session and waits for its goroutines.
@@ -276,15 +202,21 @@ func (v *viewerSession) teardown() {
 	v.log.Info("viewer left")
 }
 
-// flushControl waits, at most d, for queued control messages to leave.
-func (v *viewerSession) flushControl(d time.Duration) {
-	dc := v.dc.Load()
-	if dc == nil {
-		return
+// Viewers returns the state and history of every viewer of a stream.
+func (s *Server) Viewers(streamName string) []ViewerInfo {
+	s.mu.Lock()
+	var vs []*viewerSession
+	for _, x := range s.sessions {
+		if v, ok := x.(*viewerSession); ok && v.StreamName() == streamName {
+			vs = append(vs, v)
+		}
 	}
-	deadline := time.Now().Add(d)
-	for dc.BufferedAmount() > 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	s.mu.Unlock()
+	out := make([]ViewerInfo, 0, len(vs))
+	for _, v := range vs {
+		in := v.media.Info()
+		in.ID = v.id[:8]
+		out = append(out, in)
 	}
-	time.Sleep(50 * time.Millisecond) // let SCTP put the last chunk on the wire
+	return out
 }

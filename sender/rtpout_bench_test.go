@@ -1,12 +1,14 @@
-package signaling
+package sender
 
 import (
 	"bytes"
 	"net"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/mutstream/mutstream/stream"
@@ -16,60 +18,92 @@ import (
 // interceptors, its UDP port on loopback) connected to a plain pion
 // receiver, with the viewer's video track.
 type sendPair struct {
-	srv   *Server
 	pc    *webrtc.PeerConnection
 	rx    *webrtc.PeerConnection
-	video *boundTrack
+	video *BoundTrack
 	deaf  *deafConn
 }
 
-// deafConn is a UDP socket that, once deaf, reads nothing more: the
-// receiver then costs nothing while the sender goes on.
+// deafConn is a UDP socket that, once deaf, reads nothing more (what comes
+// is dropped by the kernel once the socket's buffer is full): the receiver
+// then costs nothing while the sender goes on.
 type deafConn struct {
 	net.PacketConn
-	deaf atomic.Bool
+	deaf      atomic.Bool
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 func (c *deafConn) ReadFrom(b []byte) (int, net.Addr, error) {
-	for {
-		n, a, err := c.PacketConn.ReadFrom(b)
-		if err != nil || !c.deaf.Load() {
-			return n, a, err
-		}
+	n, a, err := c.PacketConn.ReadFrom(b)
+	if err == nil && c.deaf.Load() {
+		<-c.closed
+		return 0, nil, net.ErrClosed
 	}
+	return n, a, err
 }
 
-func newSendPair(tb testing.TB) *sendPair {
+func (c *deafConn) Close() error {
+	c.closeOnce.Do(func() { close(c.closed) })
+	return c.PacketConn.Close()
+}
+
+// loopbackAPI is a pion API on its own UDP port on 127.0.0.1; me and ir
+// may be nil for pion's defaults.
+func loopbackAPI(tb testing.TB, me *webrtc.MediaEngine, ir *interceptor.Registry) (*webrtc.API, *deafConn) {
 	tb.Helper()
-	cfg := DefaultConfig()
-	cfg.UDPAddr, cfg.UDPPort = "127.0.0.1", 0
-	srv, err := NewServer(cfg, stream.NewHub(nil, nil), nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = srv.Close() })
-	p := &sendPair{srv: srv}
-	srv.ccMu.Lock()
-	p.pc, err = srv.api.NewPeerConnection(webrtc.Configuration{})
-	srv.ccMu.Unlock()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = p.pc.Close() })
 	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	p.deaf = &deafConn{PacketConn: conn}
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
-		tb.Fatal(err)
+	c := &deafConn{PacketConn: conn, closed: make(chan struct{})}
+	mux := webrtc.NewICEUDPMux(nil, c)
+	tb.Cleanup(func() { _ = mux.Close() })
+	if me == nil {
+		me = &webrtc.MediaEngine{}
+		if err := me.RegisterDefaultCodecs(); err != nil {
+			tb.Fatal(err)
+		}
 	}
 	se := webrtc.SettingEngine{}
-	se.SetICEUDPMux(webrtc.NewICEUDPMux(nil, p.deaf))
+	se.SetICEUDPMux(mux)
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	p.rx, err = webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
+	opts := []func(*webrtc.API){webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se)}
+	if ir != nil {
+		opts = append(opts, webrtc.WithInterceptorRegistry(ir))
+	}
+	return webrtc.NewAPI(opts...), c
+}
+
+// newSendPair connects a viewer PeerConnection with the viewer
+// interceptors (RegisterInterceptors) to a plain pion receiver, both on
+// loopback, with the viewer's video track bound.
+func newSendPair(tb testing.TB) *sendPair {
+	tb.Helper()
+	me := &webrtc.MediaEngine{}
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
+			SDPFmtpLine:  "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+			RTCPFeedback: []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: webrtc.TypeRTCPFBTransportCC}}},
+		PayloadType: 102,
+	}, webrtc.RTPCodecTypeVideo); err != nil {
+		tb.Fatal(err)
+	}
+	ir := &interceptor.Registry{}
+	if err := RegisterInterceptors(me, ir, InterceptorOptions{Resend: DefaultSenderConfig().Resend, InitialBitrate: 1_000_000, MinBitrate: 30_000, MaxBitrate: 20_000_000}); err != nil {
+		tb.Fatal(err)
+	}
+	api, _ := loopbackAPI(tb, me, ir)
+	p := &sendPair{}
+	var err error
+	if p.pc, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = p.pc.Close() })
+	rxAPI, deaf := loopbackAPI(tb, nil, nil)
+	p.deaf = deaf
+	p.rx, err = rxAPI.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -77,7 +111,7 @@ func newSendPair(tb testing.TB) *sendPair {
 	if _, err := p.rx.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 		tb.Fatal(err)
 	}
-	p.video, err = newBoundTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000}, "video", "bench")
+	p.video, err = NewBoundTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000}, "video", "bench")
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package signaling
+package sender
 
 import (
 	"slices"
@@ -489,22 +489,3 @@ func (a *viewerAdapt) snapshot() ViewerInfo {
 }
 
 func unix(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
-
-// Viewers returns the state and history of every viewer of a stream.
-func (s *Server) Viewers(streamName string) []ViewerInfo {
-	s.mu.Lock()
-	var vs []*viewerSession
-	for _, x := range s.sessions {
-		if v, ok := x.(*viewerSession); ok && v.StreamName() == streamName {
-			vs = append(vs, v)
-		}
-	}
-	s.mu.Unlock()
-	out := make([]ViewerInfo, 0, len(vs))
-	for _, v := range vs {
-		in := v.adapt.snapshot()
-		in.ID = v.id[:8]
-		out = append(out, in)
-	}
-	return out
-}

@@ -1,4 +1,4 @@
-package signaling
+package sender
 
 import (
 	"encoding/binary"

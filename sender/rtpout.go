@@ -1,4 +1,4 @@
-package signaling
+package sender
 
 import (
 	"crypto/rand"
@@ -24,7 +24,7 @@ const rtpMTU = 1200
 // come from: a rung switch or a new publisher shows the browser a
 // resolution change, never a new stream.
 type rtpOut struct {
-	track   *boundTrack
+	track   *BoundTrack
 	cut     func([]byte) [][]byte
 	clock   int64 // Hz
 	seq     uint16
@@ -38,10 +38,10 @@ type rtpOut struct {
 	hdr     rtp.Header // reused for every packet
 }
 
-// boundTrack is a TrackLocalStaticRTP that keeps what pion hands it at Bind:
+// BoundTrack is a TrackLocalStaticRTP that keeps what pion hands it at Bind:
 // the writer, SSRC and payload type of a viewer's one binding, so that the
 // sender writes its own headers straight to it.
-type boundTrack struct {
+type BoundTrack struct {
 	*webrtc.TrackLocalStaticRTP
 	b atomic.Pointer[trackBinding]
 }
@@ -52,16 +52,16 @@ type trackBinding struct {
 	pt   uint8
 }
 
-func newBoundTrack(c webrtc.RTPCodecCapability, id, streamID string) (*boundTrack, error) {
+func NewBoundTrack(c webrtc.RTPCodecCapability, id, streamID string) (*BoundTrack, error) {
 	t, err := webrtc.NewTrackLocalStaticRTP(c, id, streamID)
 	if err != nil {
 		return nil, err
 	}
-	return &boundTrack{TrackLocalStaticRTP: t}, nil
+	return &BoundTrack{TrackLocalStaticRTP: t}, nil
 }
 
 // Bind binds the track and keeps the binding's writer.
-func (t *boundTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+func (t *BoundTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
 	p, err := t.TrackLocalStaticRTP.Bind(ctx)
 	if err == nil {
 		t.b.Store(&trackBinding{w: ctx.WriteStream(), ssrc: uint32(ctx.SSRC()), pt: uint8(p.PayloadType)})
@@ -70,7 +70,7 @@ func (t *boundTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParamete
 }
 
 // Unbind forgets the binding.
-func (t *boundTrack) Unbind(ctx webrtc.TrackLocalContext) error {
+func (t *BoundTrack) Unbind(ctx webrtc.TrackLocalContext) error {
 	t.b.Store(nil)
 	return t.TrackLocalStaticRTP.Unbind(ctx)
 }
@@ -95,7 +95,7 @@ func playoutDelay(min, max time.Duration) []byte {
 	return []byte{byte(lo >> 4), byte(lo<<4) | byte(hi>>8&0x0f), byte(hi)}
 }
 
-func newRTPOut(track *boundTrack, cut func([]byte) [][]byte, clock int64, step int64) *rtpOut {
+func newRTPOut(track *BoundTrack, cut func([]byte) [][]byte, clock int64, step int64) *rtpOut {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	return &rtpOut{

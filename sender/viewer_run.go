@@ -1,4 +1,4 @@
-package signaling
+package sender
 
 import (
 	"errors"
@@ -15,8 +15,7 @@ import (
 // run is the session's media loop: it moves packets from the feeds to the
 // tracks, runs the viewer's controller, and carries out rung switches at
 // keyframes.
-func (v *viewerSession) run(rung *stream.Feed) {
-	defer v.wg.Done()
+func (v *Viewer) run(rung *stream.Feed) {
 	// Start reading only once media can flow, so the first keyframe
 	// reaches the browser instead of an unconnected transport.
 	select {
@@ -29,7 +28,7 @@ func (v *viewerSession) run(rung *stream.Feed) {
 		v.teardown()
 		return
 	}
-	q := v.srv.cfg.ViewerQueue
+	q := v.cfg.ViewerQueue
 	vout := newRTPOut(v.video, cutH264, 90000, 3000)
 	if v.playoutExt != 0 {
 		vout.setExtension(v.playoutExt, playoutDelay(0, 0))
@@ -38,8 +37,8 @@ func (v *viewerSession) run(rung *stream.Feed) {
 
 	ad := v.adapt
 	ad.rungs = adaptRungs(v.st.Rungs())
-	ad.headroom = v.srv.cfg.Adapt.Headroom
-	ad.ctrl = adapt.New(v.srv.cfg.Adapt, ad.rungs, time.Now())
+	ad.headroom = v.cfg.Adapt.Headroom
+	ad.ctrl = adapt.New(v.cfg.Adapt, ad.rungs, time.Now())
 	if v.manualRung {
 		ad.manual = ad.setManual(rung.Info()) == nil
 	}
@@ -101,7 +100,7 @@ func (v *viewerSession) run(rung *stream.Feed) {
 			audioOnly = d.AudioOnly
 			v.send(controlMessage{Type: "audio_only", Reason: d.Reason, Rung: fmt.Sprint(audioOnly)})
 		}
-		if audioOnly && now.Sub(lastStill) >= v.srv.cfg.Adapt.StillEvery {
+		if audioOnly && now.Sub(lastStill) >= v.cfg.Adapt.StillEvery {
 			lastStill = now
 			cur.Feed().RequestKeyframe()
 		}
@@ -221,7 +220,7 @@ func (v *viewerSession) run(rung *stream.Feed) {
 		case <-fed:
 			now := time.Now()
 			ad.checkProbe(now)
-			if ad.urgent(now, v.srv.cfg.Adapt.DelayDown) {
+			if ad.urgent(now, v.cfg.Adapt.DelayDown) {
 				decide() // a queue builds: do not wait for the next tick
 			}
 		case now := <-padTick.C:
@@ -234,7 +233,7 @@ func (v *viewerSession) run(rung *stream.Feed) {
 				hold.dropping = false // no keyframe came: send what there is
 			}
 			ad.checkProbe(now)
-			if ad.urgent(now, v.srv.cfg.Adapt.DelayDown) {
+			if ad.urgent(now, v.cfg.Adapt.DelayDown) {
 				decide() // a queue builds: do not wait for the next tick
 			}
 			if ad.probeRate > 0 {

@@ -1,0 +1,6 @@
+package sender
+
+import "io"
+
+// errClosedPipe is what a track write returns once the connection is closed.
+var errClosedPipe = io.ErrClosedPipe

@@ -1,0 +1,66 @@
+package sender
+
+import (
+	"fmt"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// InterceptorOptions configures a viewer PeerConnection's interceptors.
+type InterceptorOptions struct {
+	Resend                                 ResendConfig
+	InitialBitrate, MinBitrate, MaxBitrate int // GCC's, bps
+	// OnMeter and OnEstimator receive each new PeerConnection's link meter
+	// and bandwidth estimator as the PeerConnection is made.
+	OnMeter     func(*Meter)
+	OnEstimator func(cc.BandwidthEstimator)
+}
+
+// RegisterInterceptors registers transport-cc and adds what every viewer
+// PeerConnection runs on each packet, closest to the network first:
+//
+//   - the link meter, which sees each packet's transport-wide number and
+//     the raw feedback, and gates resends;
+//   - send-side bandwidth estimation, GCC on transport-wide feedback, with
+//     no pacer: the controller keeps the send rate under the estimate by
+//     its choice of rung, and pacing would add latency;
+//   - the send path: transport-wide numbers and NACK answers (sendpath.go);
+//   - sender reports, which carry the clock browsers sync audio by.
+//
+// A viewer receives no media: pion's NACK generator and receiver reports,
+// which would run a timer per PeerConnection, are left out.
+func RegisterInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry, o InterceptorOptions) error {
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+		if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.TransportCCURI}, kind); err != nil {
+			return fmt.Errorf("transport-cc: %w", err)
+		}
+	}
+	ir.Add(NewMeterFactory(o.Resend, o.OnMeter))
+	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+		return gcc.NewSendSideBWE(
+			gcc.SendSideBWEInitialBitrate(o.InitialBitrate),
+			gcc.SendSideBWEMinBitrate(o.MinBitrate),
+			gcc.SendSideBWEMaxBitrate(o.MaxBitrate),
+			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
+		)
+	})
+	if err != nil {
+		return fmt.Errorf("congestion control: %w", err)
+	}
+	if o.OnEstimator != nil {
+		ccf.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) { o.OnEstimator(e) })
+	}
+	ir.Add(ccf)
+	ir.Add(sendPathFactory{})
+	reports, err := report.NewSenderInterceptor()
+	if err != nil {
+		return fmt.Errorf("rtcp report interceptor: %w", err)
+	}
+	ir.Add(reports)
+	return nil
+}

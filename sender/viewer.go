@@ -1,0 +1,243 @@
+package sender
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/mutstream/mutstream/adapt"
+	"github.com/mutstream/mutstream/metrics"
+	"github.com/mutstream/mutstream/stream"
+)
+
+// maxControlMessage bounds a data channel message from a viewer.
+const maxControlMessage = 4 << 10
+
+// connectTimeout reaps a session whose client never completes ICE.
+const connectTimeout = 15 * time.Second
+
+// PlayoutDelayURI is the RTP header extension by which a sender bounds the
+// receiver's playout delay.
+const PlayoutDelayURI = playoutDelayURI
+
+// controlMessage is what the player and mediad say on the "control" data channel.
+type controlMessage struct {
+	Type     string `json:"type"`
+	Rung     string `json:"rung,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	Estimate int    `json:"estimate,omitempty"` // GCC's estimate, bps
+	Smoothed int    `json:"smoothed,omitempty"` // what the controller decides on
+	State    string `json:"state,omitempty"`    // the controller's state
+}
+
+// Options is what a Viewer is built from.
+type Options struct {
+	// ID is the session's id; its first 8 characters name the viewer in
+	// metrics and the API.
+	ID     string
+	Stream *stream.Stream
+	Log    *slog.Logger
+	// Ctx ends the media loop when done.
+	Ctx context.Context
+	// Estimator and Meter are the PeerConnection's bandwidth estimator and
+	// link meter, each nil when it has none.
+	Estimator cc.BandwidthEstimator
+	Meter     *Meter
+	// Queue is the number of packets the viewer may fall behind a feed.
+	Queue  int
+	Adapt  adapt.Config
+	Sender SenderConfig
+	// Manual says the viewer chose its first rung by name.
+	Manual bool
+	// Teardown is called once, when the media loop ends: it closes the
+	// PeerConnection and forgets the session.
+	Teardown func()
+}
+
+// A Viewer sends one stream to one WebRTC viewer: its media loop (Run)
+// moves packets from the feeds to the tracks, runs the viewer's
+// controller and carries out rung switches; the PeerConnection's
+// callbacks only signal it through its methods.
+type Viewer struct {
+	id  string
+	st  *stream.Stream
+	log *slog.Logger
+	ctx context.Context
+	cfg struct {
+		ViewerQueue int
+		Adapt       adapt.Config
+	}
+
+	video, audio *BoundTrack
+	rungReq      chan string
+	playoutExt   uint8 // negotiated id of the playout-delay extension, 0 if none
+	adapt        *viewerAdapt
+	link         linkStats
+	manualRung   bool // the viewer asked for its rung by name
+	connected    chan struct{}
+	connOnce     sync.Once
+	dc           atomic.Pointer[webrtc.DataChannel]
+	eventsDC     atomic.Pointer[webrtc.DataChannel] // opened by viewers who want the stream's events
+	feed         atomic.Pointer[stream.Feed]        // the video feed being sent
+	teardown     func()
+}
+
+// NewViewer builds a viewer's media state; Run starts sending.
+func NewViewer(o Options) *Viewer {
+	v := &Viewer{
+		id:         o.ID,
+		st:         o.Stream,
+		log:        o.Log,
+		ctx:        o.Ctx,
+		rungReq:    make(chan string, 4),
+		connected:  make(chan struct{}),
+		manualRung: o.Manual,
+		teardown:   o.Teardown,
+	}
+	v.cfg.ViewerQueue, v.cfg.Adapt = o.Queue, o.Adapt
+	var meter *linkMeter
+	if o.Meter != nil {
+		meter = o.Meter.m
+	}
+	v.adapt = &viewerAdapt{est: o.Estimator, meter: meter, stats: &v.link, sc: o.Sender}
+	if meter != nil {
+		meter.onResendDropped = v.RequestKeyframe
+	}
+	return v
+}
+
+// Tracks are the viewer's outgoing tracks, as negotiated.
+type Tracks struct {
+	Video, Audio *BoundTrack
+	// PlayoutExt is the negotiated id of the playout-delay header
+	// extension, 0 for none.
+	PlayoutExt uint8
+}
+
+// Run is the viewer's media loop, from rung; it returns when the viewer
+// is gone, having called Teardown.
+func (v *Viewer) Run(rung *stream.Feed, t Tracks) {
+	v.video, v.audio, v.playoutExt = t.Video, t.Audio, t.PlayoutExt
+	v.run(rung)
+}
+
+// Connected says the PeerConnection is up: media can flow.
+func (v *Viewer) Connected() {
+	v.connOnce.Do(func() { close(v.connected) })
+}
+
+// RequestKeyframe asks the feed being sent for a keyframe.
+func (v *Viewer) RequestKeyframe() {
+	if f := v.feed.Load(); f != nil {
+		f.RequestKeyframe()
+	}
+}
+
+// SetEvents makes dc the channel the stream's events go out on.
+func (v *Viewer) SetEvents(dc *webrtc.DataChannel) { v.eventsDC.Store(dc) }
+
+// SetControl makes dc the control channel.
+func (v *Viewer) SetControl(dc *webrtc.DataChannel) { v.dc.Store(dc) }
+
+// ControlOpened tells the viewer, on the control channel just opened,
+// which rung it is on.
+func (v *Viewer) ControlOpened() {
+	if f := v.feed.Load(); f != nil {
+		v.send(controlMessage{Type: "rung", Rung: f.Info().Name, Reason: "initial"})
+	}
+}
+
+// OnControl takes one message from the control channel.
+func (v *Viewer) OnControl(data []byte) {
+	if len(data) > maxControlMessage {
+		metrics.HTTPRejected.WithLabelValues("datachannel", "too_large").Inc()
+		return
+	}
+	var m controlMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		metrics.HTTPRejected.WithLabelValues("datachannel", "bad_json").Inc()
+		v.log.Debug("bad control message", "err", err)
+		return
+	}
+	if m.Type != "rung" {
+		return
+	}
+	select {
+	case v.rungReq <- m.Rung:
+	default:
+	}
+}
+
+// ReadRTCP drains a sender's RTCP (pion needs it read) until it fails,
+// takes in the viewer's reports and answers PLI/FIR with a keyframe
+// request to the feed being sent.
+func (v *Viewer) ReadRTCP(sender *webrtc.RTPSender) {
+	for {
+		pkts, _, err := sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		now := time.Now()
+		for _, p := range pkts {
+			v.link.observe(p, now)
+			switch p.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				v.RequestKeyframe()
+			}
+		}
+	}
+}
+
+func (v *Viewer) send(m controlMessage) {
+	dc := v.dc.Load()
+	if dc == nil || dc.ReadyState() != webrtc.DataChannelStateOpen {
+		return
+	}
+	b, _ := json.Marshal(m)
+	if err := dc.SendText(string(b)); err != nil {
+		v.log.Debug("control send", "err", err)
+	}
+}
+
+// flushControl waits, at most d, for queued control messages to leave.
+func (v *Viewer) flushControl(d time.Duration) {
+	dc := v.dc.Load()
+	if dc == nil {
+		return
+	}
+	deadline := time.Now().Add(d)
+	for dc.BufferedAmount() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // let SCTP put the last chunk on the wire
+}
+
+// InitInfo fills what the API lists for a viewer whose controller has not
+// run yet: the rung it starts on, whether it chose it, "connecting".
+func (v *Viewer) InitInfo(rung string, manual bool) { v.adapt.initInfo(rung, manual) }
+
+// Info is the viewer's state and recent history; ID is left empty.
+func (v *Viewer) Info() ViewerInfo { return v.adapt.snapshot() }
+
+// A Meter is one PeerConnection's link meter, handed from the interceptor
+// that made it to the viewer that reads it.
+type Meter struct{ m *linkMeter }
+
+// NewMeterFactory returns the interceptor factory of link meters: each
+// new one is handed to onNew, like the cc interceptor hands its estimator.
+// Register it first, closest to the network.
+func NewMeterFactory(resend ResendConfig, onNew func(*Meter)) interceptor.Factory {
+	return &meterFactory{cfg: resend, onNew: func(m *linkMeter) {
+		if onNew != nil {
+			onNew(&Meter{m: m})
+		}
+	}}
+}
