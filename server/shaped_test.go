@@ -207,7 +207,7 @@ func (p playback) freezes() string {
 // watchPlayback samples the viewer's stats every 50 ms for d: when cond
 // first holds, and each freeze (Chrome's freezeCount and
 // totalFreezesDuration; at this sampling rate each new freeze shows alone).
-func watchPlayback(t *testing.T, sample func() videoStats, d time.Duration, cond func(videoStats) bool) playback {
+func watchPlayback(t testing.TB, sample func() videoStats, d time.Duration, cond func(videoStats) bool) playback {
 	t.Helper()
 	p := playback{at: -1}
 	start := time.Now()

@@ -1,0 +1,159 @@
+package server
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mutstream/mutstream/internal/e2e"
+)
+
+// freezeEnv marks the inner run of TestShapedSourceFreeze, inside its
+// namespace.
+const freezeEnv = "MEDIAD_FREEZE_INNER"
+
+// freezeBar is the longest single freeze the test accepts on the source
+// rung's drop. The goal is under 500 ms (BenchmarkShapedSourceFreeze
+// reports the figure); what is asserted leaves room for a loaded 2-core
+// machine, where Chromium's decoder alone can stall a 720p picture.
+const freezeBar = 900 * time.Millisecond
+
+// TestShapedSourceFreeze plays a 1280x720 3 Mb/s H.264 source on its
+// source rung (forwarded as published) in Chromium, under automatic
+// adaptation, over a link shaped to 5 Mb/s, then 600 kb/s, then 5 Mb/s.
+// The picture must step down without a long freeze: the source rung's
+// keyframes, several times what 600 kb/s carries in a frame's time, must
+// not overflow the link's queue on the way down.
+func TestShapedSourceFreeze(t *testing.T) {
+	if os.Getenv(freezeEnv) == "1" {
+		r := freezeInner(t)
+		if r.drop.longest > freezeBar || r.low.longest > freezeBar {
+			t.Errorf("longest freeze %s at the drop and %s while at 600 kb/s; at most %s accepted (the goal is 500 ms)", r.drop.longest, r.low.longest, freezeBar)
+		}
+		return
+	}
+	runFreezeOuter(t, "^TestShapedSourceFreeze$")
+}
+
+// BenchmarkShapedSourceFreeze runs the case of TestShapedSourceFreeze once
+// per iteration and reports its longest freeze (ms), over the drop and the
+// time at 600 kb/s, and the freezes' total.
+func BenchmarkShapedSourceFreeze(b *testing.B) {
+	if os.Getenv(freezeEnv) == "1" {
+		var longest, total time.Duration
+		for range b.N {
+			r := freezeInner(b)
+			longest = max(longest, r.drop.longest, r.low.longest)
+			total += r.drop.freezeTotal + r.low.freezeTotal
+		}
+		b.ReportMetric(float64(longest.Milliseconds()), "longest-freeze-ms")
+		b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "freeze-total-ms")
+		return
+	}
+	runFreezeOuter(b, "^$", "-test.bench=^BenchmarkShapedSourceFreeze$", "-test.benchtime=1x")
+}
+
+// runFreezeOuter re-runs the test binary inside a fresh shaped namespace
+// and relays its findings.
+func runFreezeOuter(tb testing.TB, run string, extra ...string) {
+	ns := shapedNamespace(tb, "source-rung freeze test", "5mbit")
+	args := append([]string{"netns", "exec", ns, os.Args[0], "-test.run=" + run, "-test.v", "-test.count=1", "-test.timeout=4m"}, extra...)
+	cmd := exec.Command("ip", args...)
+	cmd.Env = append(os.Environ(), freezeEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if path := os.Getenv("MEDIAD_SHAPED_LOG"); path != "" {
+		if werr := os.WriteFile(path, out, 0o644); werr != nil {
+			tb.Logf("MEDIAD_SHAPED_LOG: %v", werr)
+		}
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.Contains(l, "freeze_shaped_test.go") || strings.Contains(l, "shaped_test.go") || strings.Contains(l, "rung switched") ||
+			strings.Contains(l, "video hold") || strings.Contains(l, "video held") || strings.Contains(l, "longest-freeze-ms") ||
+			strings.HasPrefix(strings.TrimSpace(l), "---") {
+			tb.Log(strings.TrimSpace(l))
+		}
+	}
+	if err != nil {
+		tb.Fatalf("inner run failed: %v", err)
+	}
+}
+
+// freezeRun is what freezeInner saw.
+type freezeRun struct {
+	drop playback // the first 4 s after the drop to 600 kb/s
+	low  playback // the rest of the time at 600 kb/s
+	back playback // after the return to 5 Mb/s
+	// stall is the longest time framesDecoded stood still, from the drop
+	// on, as sampled (it includes the sampling's own delays).
+	stall time.Duration
+}
+
+// freezeInner runs inside the namespace: the source at 1280x720 3 Mb/s,
+// one Chromium viewer under automatic adaptation on the source rung, and
+// the link stepped 5 Mb/s, 600 kb/s, 5 Mb/s.
+func freezeInner(tb testing.TB) freezeRun {
+	tb.Helper()
+	srv := startServer(tb, false)
+	tb.Cleanup(srv.Close)
+	shapeMedia(tb, srv)
+	pub := e2e.PublishTestPattern(tb, srv.rtmpURL("big", testToken), "1280x720", 30, 0,
+		"-profile:v", "baseline", "-b:v", "3M", "-maxrate", "3M", "-bufsize", "3M")
+	waitLive(tb, srv, "big", 30*time.Second)
+	browser := e2e.NewBrowser(tb)
+	tab := browser.Open(tb, srv.url("/watch/big"))
+	// stall is the longest time framesDecoded stood still between samples
+	// (a freeze still going on is not in Chrome's freezeCount).
+	var lastF int
+	var lastMove time.Time
+	var stall time.Duration
+	sample := func() videoStats {
+		var s videoStats
+		_ = tab.Eval(videoStatsJS, &s)
+		now := time.Now()
+		if s.F != lastF || lastMove.IsZero() {
+			lastF, lastMove = s.F, now
+		}
+		stall = max(stall, now.Sub(lastMove))
+		return s
+	}
+	rung := func() string {
+		var name string
+		_ = tab.Eval(`(window.mediad && window.mediad.rung) || ''`, &name)
+		return name
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for s := sample(); s.W != 1280 || s.F < 60 || rung() != "source"; s = sample() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("never played the source rung 1280 wide at 5 Mb/s: %+v, rung %q", s, rung())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	tb.Logf("playing the source rung 1280 wide at 5 Mb/s")
+	// Settle on the source rung as at the issue's drop.
+	time.Sleep(3 * time.Second)
+	var r freezeRun
+	stall = 0
+	setRate(tb, "600kbit")
+	tb.Logf("link at 600 kb/s from %s", time.Now().UTC().Format("15:04:05.000"))
+	r.drop = watchPlayback(tb, sample, 4*time.Second, func(s videoStats) bool { return s.W > 0 && s.W < 1280 })
+	tb.Logf("FIGURE drop: %s; %s", r.drop.reached(), r.drop.freezes())
+	r.low = watchPlayback(tb, sample, 16*time.Second, func(videoStats) bool { return true })
+	tb.Logf("FIGURE at 600 kb/s: %s", r.low.freezes())
+	setRate(tb, "5mbit")
+	tb.Logf("link at 5 Mb/s from %s", time.Now().UTC().Format("15:04:05.000"))
+	r.back = watchPlayback(tb, sample, 15*time.Second, func(s videoStats) bool { return s.W == 1280 })
+	tb.Logf("FIGURE back: %s; %s", r.back.reached(), r.back.freezes())
+	tb.Logf("FIGURE longest stall of framesDecoded, sampled every 50 ms: %d ms", stall.Milliseconds())
+	r.stall = stall
+	select {
+	case <-pub.Done():
+		tb.Fatalf("the publisher stopped during the run: %s", pub.Output())
+	default:
+	}
+	if time.Since(lastMove) > time.Second {
+		tb.Fatalf("the picture stood still for the last %s", time.Since(lastMove).Round(time.Millisecond))
+	}
+	return r
+}
