@@ -36,6 +36,7 @@ type rtpOut struct {
 	extID   uint8 // a header extension put on every packet, 0 for none
 	extData []byte
 	hdr     rtp.Header // reused for every packet
+	pace    *pacer     // nil: every packet goes out at once
 }
 
 // BoundTrack is a TrackLocalStaticRTP that keeps what pion hands it at Bind:
@@ -152,6 +153,9 @@ func (o *rtpOut) write(p *stream.Packet, marker bool) (int, error) {
 		return 0, nil // not bound yet
 	}
 	payloads := p.Payloads(o.cut)
+	if o.pace != nil {
+		return o.writePaced(b, payloads, ts, marker)
+	}
 	for i, pl := range payloads {
 		if _, err := b.w.WriteRTP(o.header(b, ts, marker && i == len(payloads)-1), pl); err != nil {
 			return i, err
