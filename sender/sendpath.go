@@ -22,8 +22,11 @@ import (
 //     fields and the payload slice, which is shared by every viewer of the
 //     rung and never modified (stream.Packet.Payloads), so nothing is copied;
 //   - it answers a NACK by sending the packet again (through the link meter,
-//     which gates resends), at most once per RTT for the same packet, and
-//     never a probe's padding.
+//     which gates resends), at most once per RTT for the same packet; a
+//     probe's padding packet lost is answered by a one-byte padding packet
+//     of the same number, since the browser assembles frames only over
+//     unbroken sequence numbers, and a hole left by lost padding stalls the
+//     picture until the next keyframe.
 //
 // One instance serves one PeerConnection; it sits where pion's NACK
 // responder sits, before the congestion controller and the link meter.
@@ -45,6 +48,7 @@ type sentRecord struct {
 	ts      uint32
 	marker  bool
 	valid   bool
+	padding bool // a padding-only packet: answered with a one-byte one
 	payload []byte
 	resent  time.Time // the latest resend
 }
@@ -87,11 +91,7 @@ func (s *sendPath) BindLocalStream(info *interceptor.StreamInfo, w interceptor.R
 		st.mu.Lock()
 		i := h.SequenceNumber % resendRing
 		r := &st.ring[i]
-		if h.Padding {
-			r.valid = false // padding is never sent again
-		} else {
-			*r = sentRecord{seq: h.SequenceNumber, ts: h.Timestamp, marker: h.Marker, valid: true, payload: payload}
-		}
+		*r = sentRecord{seq: h.SequenceNumber, ts: h.Timestamp, marker: h.Marker, valid: true, padding: h.Padding, payload: payload}
 		ext := st.ext[i][:]
 		st.mu.Unlock()
 		return s.send(st, h, payload, a, ext)
@@ -184,6 +184,9 @@ func (s *sendPath) resend(nack *rtcp.TransportLayerNack, now time.Time, _ interc
 				return true
 			}
 			h := rtp.Header{Version: 2, SSRC: st.ssrc, PayloadType: st.pt, SequenceNumber: r.seq, Timestamp: r.ts, Marker: r.marker}
+			if r.padding {
+				h.Padding, h.PaddingSize = true, 1
+			}
 			var ext [2]byte
 			_, _ = s.send(st, &h, r.payload, nil, ext[:])
 			return true

@@ -15,6 +15,7 @@ type wrote struct {
 	seq, twcc uint16
 	payload   []byte
 	padding   bool
+	padSize   byte
 }
 
 // sendPathUnderTest binds one video stream (SSRC 7, transport-cc id 3) and
@@ -36,7 +37,7 @@ func sendPathUnderTest(t *testing.T) (interceptor.RTPWriter, func(rtcp.Packet), 
 		if len(ext) != 2 {
 			t.Fatalf("packet %d has no transport-wide number", h.SequenceNumber)
 		}
-		out = append(out, wrote{seq: h.SequenceNumber, twcc: binary.BigEndian.Uint16(ext), payload: payload, padding: h.Padding})
+		out = append(out, wrote{seq: h.SequenceNumber, twcc: binary.BigEndian.Uint16(ext), payload: payload, padding: h.Padding, padSize: h.PaddingSize})
 		return len(payload), nil
 	}))
 	var pending []byte
@@ -71,12 +72,17 @@ func TestSendPathNumbersAndResends(t *testing.T) {
 	}
 	// The receiver lost the second packet and the probe's padding.
 	feed(&rtcp.TransportLayerNack{MediaSSRC: 7, Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{65535, 1})})
-	if len(*out) != 5 {
-		t.Fatalf("%d packets reached the network, want 4 and one resend", len(*out))
+	if len(*out) != 6 {
+		t.Fatalf("%d packets reached the network, want 4 and two resends", len(*out))
 	}
 	re := (*out)[4]
 	if re.seq != 65535 || !bytes.Equal(re.payload, payloads[1]) || re.padding {
 		t.Fatalf("resent %+v, want the second packet again", re)
+	}
+	// Lost padding is answered with the least padding packet of its
+	// number: the browser's frames go on only over unbroken numbers.
+	if pad := (*out)[5]; pad.seq != 1 || !pad.padding || pad.padSize != 1 || len(pad.payload) != 0 {
+		t.Fatalf("resent %+v, want a one-byte padding packet numbered 1", pad)
 	}
 	// The payload is the shared one, not a copy.
 	if &re.payload[0] != &payloads[1][0] {
@@ -89,13 +95,13 @@ func TestSendPathNumbersAndResends(t *testing.T) {
 	}
 	// The same NACK again at once (within an RTT): not sent twice.
 	feed(&rtcp.TransportLayerNack{MediaSSRC: 7, Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{65535})})
-	if len(*out) != 5 {
+	if len(*out) != 6 {
 		t.Fatalf("a repeated NACK within the RTT was answered again")
 	}
 	// Another stream's NACK, and a packet long gone, are not answered.
 	feed(&rtcp.TransportLayerNack{MediaSSRC: 8, Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{65534})})
 	feed(&rtcp.TransportLayerNack{MediaSSRC: 7, Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{65534 - resendRing})})
-	if len(*out) != 5 {
+	if len(*out) != 6 {
 		t.Fatalf("answered a NACK for another stream or a packet out of the ring")
 	}
 }
