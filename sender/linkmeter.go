@@ -64,6 +64,31 @@ type linkMeter struct {
 	// a keyframe; called at most once per resendKeyframeGap.
 	onResendDropped func()
 	lastKeyframeAsk time.Time
+	// The latest packets resent, and how often each: by RTP sequence
+	// number modulo its length.
+	resent [256]struct {
+		seq uint16
+		n   uint8
+	}
+}
+
+// resendGiveUp is how many times a packet is resent before a keyframe is
+// asked for as well: on a short round trip the browser stops asking for a
+// packet after a few tries within a hundred milliseconds, and then waits
+// for the next scheduled keyframe (seconds) with the picture frozen.
+const resendGiveUp = 3
+
+// resentAgain records a resend of seq and says whether it is the
+// resendGiveUp-th.
+func (m *linkMeter) resentAgain(seq uint16) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := &m.resent[seq%uint16(len(m.resent))]
+	if r.seq != seq || r.n == 0 {
+		r.seq, r.n = seq, 0
+	}
+	r.n++
+	return r.n == resendGiveUp
 }
 
 // resendKeyframeGap is the least time between two keyframes asked for on
@@ -187,6 +212,15 @@ func (m *linkMeter) BindLocalStream(info *interceptor.StreamInfo, w interceptor.
 					m.onResendDropped()
 				}
 				return size, nil
+			}
+			// A packet resent too often is not getting through. Lost
+			// padding, even resent, may have broken the browser's chain
+			// of sequence numbers for good: it bridges a hole with at
+			// most the latest 100 padding packets, a few tens of
+			// milliseconds of a probe. Either way the picture waits for a
+			// keyframe: ask for one now rather than at the next GOP.
+			if (h.Padding || m.resentAgain(h.SequenceNumber)) && m.keyframeDue(now) {
+				m.onResendDropped()
 			}
 		}
 		if ext := h.GetExtension(uint8(id)); len(ext) >= 2 {
