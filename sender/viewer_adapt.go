@@ -17,9 +17,12 @@ import (
 // adaptInterval is how often a viewer's controller decides.
 const adaptInterval = 200 * time.Millisecond
 
-// padInterval is how often a probe's padding is sent and a video hold
-// looked at.
-const padInterval = 20 * time.Millisecond
+// padInterval is how often a probe's padding is sent, a video hold looked
+// at and a paced keyframe's packets released. Short, so that a probe's
+// padding goes out in small bursts: a bottleneck queue counted in packets
+// (60 is common) overflows under 40 padding packets at once, which is 20
+// ms of a 4 Mb/s probe, and loses the video packets behind them.
+const padInterval = 5 * time.Millisecond
 
 // historyLen bounds a viewer's history: five minutes at two samples a second.
 const historyLen = 600
@@ -136,6 +139,7 @@ type viewerAdapt struct {
 	probeOK    int       // the rate a clean probe showed the link carries
 	probeUntil time.Time // until when probeOK counts
 	probeGap   time.Duration
+	padCarry   float64     // padding packets owed, under one, from the last call
 	probeEnded time.Time   // when the latest probe was cut short
 	born       time.Time   // the first update
 	lastStats  adapt.Stats // the latest stats given to the controller, for logs

@@ -175,6 +175,7 @@ const urgentGap = 50 * time.Millisecond
 // the link's rate and the probe is cut short before it overflows.
 func (a *viewerAdapt) paddingPackets(now time.Time, videoBps int, dt time.Duration) int {
 	if a.probeRate <= videoBps {
+		a.padCarry = 0
 		return 0
 	}
 	base := float64(max(videoBps, 100_000))
@@ -182,8 +183,13 @@ func (a *viewerAdapt) paddingPackets(now time.Time, videoBps int, dt time.Durati
 	target = min(target, float64(a.probeRate))
 	rate := target - float64(videoBps)
 	if rate <= 0 {
+		a.padCarry = 0
 		return 0
 	}
-	n := int(rate / 8 * dt.Seconds() / (paddingSize + 12))
+	// The fraction of a packet left over is carried to the next call: at
+	// short intervals a low rate is under one packet per call.
+	f := rate/8*dt.Seconds()/(paddingSize+12) + a.padCarry
+	n := int(f)
+	a.padCarry = f - float64(n)
 	return min(n, 100)
 }

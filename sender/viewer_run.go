@@ -33,6 +33,7 @@ func (v *Viewer) run(rung *stream.Feed) {
 	if v.playoutExt != 0 {
 		vout.setExtension(v.playoutExt, playoutDelay(0, 0))
 	}
+	vout.pace = newPacer() // keyframes at the link's rate, not in one burst
 	aout := newRTPOut(v.audio, cutWhole, 48000, 960)
 
 	ad := v.adapt
@@ -45,6 +46,7 @@ func (v *Viewer) run(rung *stream.Feed) {
 	cur := rung.Subscribe(q)
 	v.feed.Store(rung)
 	ad.setRung(rung.Info().Name, rung.Info().Bitrate)
+	vout.pace.setRate(ad.paceRate())
 	metrics.ViewerRung.WithLabelValues(v.st.Name(), v.id[:8], rung.Info().Name).Set(1)
 	v.send(controlMessage{Type: "rung", Rung: rung.Info().Name, Reason: "initial"})
 	var pending *stream.Reader
@@ -96,6 +98,7 @@ func (v *Viewer) run(rung *stream.Feed) {
 			v.log.Debug("congestion", "overuse", st.Overuse, "queue_ms", st.QueueDelay.Milliseconds(), "loss", st.Loss, "nacks", st.NACKs, "packets", st.Packets, "estimate", st.Estimate, "rung", d.Rung)
 		}
 		cur.SetDemand(ad.demand())
+		vout.pace.setRate(ad.paceRate())
 		if d.AudioOnly != audioOnly {
 			audioOnly = d.AudioOnly
 			v.send(controlMessage{Type: "audio_only", Reason: d.Reason, Rung: fmt.Sprint(audioOnly)})
@@ -119,6 +122,7 @@ func (v *Viewer) run(rung *stream.Feed) {
 				v.log.Debug("video held until the queue drains", "queue_ms", ad.meter.queueNow().Milliseconds(), "to", f.Info().Name)
 			}
 			hold.target, hold.reason, hold.dropping = f, d.Reason, true
+			vout.pace.drop()
 			if pending != nil {
 				pending.Close()
 				pending = nil
@@ -148,7 +152,7 @@ func (v *Viewer) run(rung *stream.Feed) {
 	for {
 		var pendingC <-chan *stream.Packet
 		var leavingC <-chan struct{}
-		if need := ad.probeRate > 0 || hold.target != nil || hold.dropping; need != padding {
+		if need := ad.probeRate > 0 || hold.target != nil || hold.dropping || vout.backlog() > 0; need != padding {
 			padding = need
 			if padding {
 				padTick.Reset(padInterval)
@@ -199,6 +203,7 @@ func (v *Viewer) run(rung *stream.Feed) {
 				// no more use to the viewer.
 				ad.meter.dropResendsBefore(vout.seq)
 			}
+			vout.pace.drop() // the old rung's frames waiting to go
 			n, _ := vout.write(p, true)
 			ad.packets += n
 			ad.bytes += len(p.Data)
@@ -224,6 +229,9 @@ func (v *Viewer) run(rung *stream.Feed) {
 				decide() // a queue builds: do not wait for the next tick
 			}
 		case now := <-padTick.C:
+			if err := vout.flush(now); err != nil && errors.Is(err, errClosedPipe) {
+				return
+			}
 			if hold.target != nil && (ad.holdDrained(&hold, now) || now.Sub(hold.since) > ad.sc.Hold.Max) {
 				v.log.Debug("video hold ended", "held_ms", now.Sub(hold.since).Milliseconds(), "feedback_queue_ms", ad.meter.queueNow().Milliseconds())
 				switchTo(hold.target, hold.reason)
@@ -236,12 +244,12 @@ func (v *Viewer) run(rung *stream.Feed) {
 			if ad.urgent(now, v.cfg.Adapt.DelayDown) {
 				decide() // a queue builds: do not wait for the next tick
 			}
-			if ad.probeRate > 0 {
+			if ad.probeRate > 0 && vout.backlog() == 0 {
 				video := cur.Feed().Info().Bitrate
 				if audioOnly {
 					video = 0 // stills only: the probe pads nearly all of its rate
 				}
-				if n := ad.paddingPackets(now, video, 20*time.Millisecond); n > 0 {
+				if n := ad.paddingPackets(now, video, padInterval); n > 0 {
 					_ = vout.writePadding(n)
 				}
 			}
