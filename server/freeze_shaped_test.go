@@ -14,11 +14,13 @@ import (
 // namespace.
 const freezeEnv = "MEDIAD_FREEZE_INNER"
 
-// freezeBar is the longest single freeze the test accepts on the source
-// rung's drop. The goal is under 500 ms (BenchmarkShapedSourceFreeze
-// reports the figure); what is asserted leaves room for a loaded 2-core
-// machine, where Chromium's decoder alone can stall a 720p picture.
-const freezeBar = 900 * time.Millisecond
+// freezeBar is the longest single freeze the test accepts over the whole
+// case. The goal is under 500 ms (BenchmarkShapedSourceFreeze reports the
+// figure); what is asserted leaves room for a loaded 2-core machine, where
+// Chromium alone can stall a 720p picture a few hundred milliseconds, and
+// still fails on a freeze that waits for the next scheduled keyframe (the
+// GOP is 2 s: such freezes last 1.1 to 2 s).
+const freezeBar = time.Second
 
 // TestShapedSourceFreeze plays a 1280x720 3 Mb/s H.264 source on its
 // source rung (forwarded as published) in Chromium, under automatic
@@ -29,8 +31,9 @@ const freezeBar = 900 * time.Millisecond
 func TestShapedSourceFreeze(t *testing.T) {
 	if os.Getenv(freezeEnv) == "1" {
 		r := freezeInner(t)
-		if r.drop.longest > freezeBar || r.low.longest > freezeBar {
-			t.Errorf("longest freeze %s at the drop and %s while at 600 kb/s; at most %s accepted (the goal is 500 ms)", r.drop.longest, r.low.longest, freezeBar)
+		if r.longest() > freezeBar {
+			t.Errorf("longest freeze %s (%s at the drop, %s while at 600 kb/s, %s after the return to 5 Mb/s); at most %s accepted (the goal is 500 ms)",
+				r.longest(), r.drop.longest, r.low.longest, r.back.longest, freezeBar)
 		}
 		return
 	}
@@ -38,18 +41,21 @@ func TestShapedSourceFreeze(t *testing.T) {
 }
 
 // BenchmarkShapedSourceFreeze runs the case of TestShapedSourceFreeze once
-// per iteration and reports its longest freeze (ms), over the drop and the
-// time at 600 kb/s, and the freezes' total.
+// per iteration and reports its longest freeze (ms) over the whole case,
+// the freezes' total per run, and the longest stall of the decoded frames
+// as sampled every 50 ms (which includes the sampling's own delays).
 func BenchmarkShapedSourceFreeze(b *testing.B) {
 	if os.Getenv(freezeEnv) == "1" {
-		var longest, total time.Duration
+		var longest, total, stall time.Duration
 		for range b.N {
 			r := freezeInner(b)
-			longest = max(longest, r.drop.longest, r.low.longest)
-			total += r.drop.freezeTotal + r.low.freezeTotal
+			stall = max(stall, r.stall)
+			longest = max(longest, r.longest())
+			total += r.drop.freezeTotal + r.low.freezeTotal + r.back.freezeTotal
 		}
 		b.ReportMetric(float64(longest.Milliseconds()), "longest-freeze-ms")
 		b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "freeze-total-ms")
+		b.ReportMetric(float64(stall.Milliseconds()), "longest-stall-ms")
 		return
 	}
 	runFreezeOuter(b, "^$", "-test.bench=^BenchmarkShapedSourceFreeze$", "-test.benchtime=1x")
@@ -88,6 +94,12 @@ type freezeRun struct {
 	// stall is the longest time framesDecoded stood still, from the drop
 	// on, as sampled (it includes the sampling's own delays).
 	stall time.Duration
+}
+
+// longest is the longest freeze Chromium counted over the case (one
+// still going at the end fails the run instead: freezeInner).
+func (r freezeRun) longest() time.Duration {
+	return max(r.drop.longest, r.low.longest, r.back.longest)
 }
 
 // freezeInner runs inside the namespace: the source at 1280x720 3 Mb/s,
