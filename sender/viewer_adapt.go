@@ -145,6 +145,7 @@ type viewerAdapt struct {
 	floorN     int
 	rungs      []adapt.Rung  // the ladder as the controller sees it
 	rungBps    int           // the target bitrate of the rung being sent
+	rungName   string        // the rung being sent
 	minRTT     time.Duration // the lowest RTT seen: the link's base delay
 	headroom   float64
 	manual     bool
@@ -451,7 +452,7 @@ func (a *viewerAdapt) rungBitrate(name string, bitrate int) int {
 
 // setRung records the rung actually being sent.
 func (a *viewerAdapt) setRung(name string, bitrate int) {
-	a.rungBps = a.rungBitrate(name, bitrate)
+	a.rungBps, a.rungName = a.rungBitrate(name, bitrate), name
 	a.mu.Lock()
 	a.info.Rung = name
 	if n := len(a.info.History); n > 0 {

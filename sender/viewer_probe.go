@@ -13,6 +13,13 @@ import (
 // came in; delivered is the rate the link delivered.
 func (a *viewerAdapt) probe(now time.Time, s adapt.Stats, metered bool, delivered int) {
 	target := a.ctrl.ProbeTarget()
+	if a.onTop() {
+		// Nothing above to find room for: padding would only cost.
+		target = 0
+		if a.probeRate > 0 {
+			a.probeRate, a.probeStart = 0, time.Time{}
+		}
+	}
 	pc := a.sc.Probe
 	congested := s.Overuse || s.Loss > a.sc.LossCap || (metered && s.QueueDelay > pc.AbortQueue)
 	// With feedback a probe goes straight to 10 % past the target (the
@@ -165,6 +172,11 @@ func (a *viewerAdapt) fell() (int, bool) {
 	return a.meter.falling(int(float64(a.rungBps)*a.sc.Fall.Share), a.sc.Fall)
 }
 
+// onTop says whether the viewer is sent the top rung of the ladder.
+func (a *viewerAdapt) onTop() bool {
+	return len(a.rungs) > 0 && a.rungName == a.rungs[0].Name
+}
+
 // urgentGap is the least time between two decisions.
 const urgentGap = 50 * time.Millisecond
 
@@ -174,7 +186,7 @@ const urgentGap = 50 * time.Millisecond
 // so that on a link that cannot carry it the queue starts to build near
 // the link's rate and the probe is cut short before it overflows.
 func (a *viewerAdapt) paddingPackets(now time.Time, videoBps int, dt time.Duration) int {
-	if a.probeRate <= videoBps {
+	if a.probeRate <= videoBps || a.onTop() {
 		return 0
 	}
 	base := float64(max(videoBps, 100_000))

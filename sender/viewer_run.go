@@ -47,6 +47,8 @@ func (v *Viewer) run(rung *stream.Feed) {
 	ad.setRung(rung.Info().Name, rung.Info().Bitrate)
 	metrics.ViewerRung.WithLabelValues(v.st.Name(), v.id[:8], rung.Info().Name).Set(1)
 	v.send(controlMessage{Type: "rung", Rung: rung.Info().Name, Reason: "initial"})
+	padPackets := metrics.ViewerPaddingPackets.WithLabelValues(v.st.Name(), v.id[:8])
+	padBytes := metrics.ViewerPaddingBytes.WithLabelValues(v.st.Name(), v.id[:8])
 	var pending *stream.Reader
 	pendingReason := ""
 	audioFeed := v.st.Audio()
@@ -66,6 +68,8 @@ func (v *Viewer) run(rung *stream.Feed) {
 		}
 		metrics.ViewerRung.DeletePartialMatch(map[string]string{"session": v.id[:8]})
 		metrics.ViewerEstimate.DeleteLabelValues(v.st.Name(), v.id[:8])
+		metrics.ViewerPaddingPackets.DeleteLabelValues(v.st.Name(), v.id[:8])
+		metrics.ViewerPaddingBytes.DeleteLabelValues(v.st.Name(), v.id[:8])
 		v.teardown()
 	}()
 	// switchTo starts reading f; the switch happens at its first packet,
@@ -241,8 +245,11 @@ func (v *Viewer) run(rung *stream.Feed) {
 				if audioOnly {
 					video = 0 // stills only: the probe pads nearly all of its rate
 				}
-				if n := ad.paddingPackets(now, video, 20*time.Millisecond); n > 0 {
-					_ = vout.writePadding(n)
+				if n := ad.paddingPackets(now, video, padInterval); n > 0 {
+					if vout.writePadding(n) == nil {
+						padPackets.Add(float64(n))
+						padBytes.Add(float64(n * (paddingSize + 12)))
+					}
 				}
 			}
 		case name := <-v.rungReq:
