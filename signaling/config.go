@@ -24,6 +24,12 @@ type ICEServer struct {
 	Credential string `yaml:"credential"`
 }
 
+// WriteBatch is webrtc.write_batch.
+type WriteBatch struct {
+	Size     int           `yaml:"size"`
+	Interval time.Duration `yaml:"interval"`
+}
+
 // Config holds the WebRTC settings.
 type Config struct {
 	// UDPPort is the one UDP port all ICE traffic uses (a UDP mux). 0 picks a free port.
@@ -32,6 +38,11 @@ type Config struct {
 	UDPAddr string `yaml:"udp_addr"`
 	// PublicIPs are extra host addresses to advertise, e.g. a NAT's public IP.
 	PublicIPs []string `yaml:"public_ips"`
+	// WriteBatch gathers the packets every session writes to the UDP port
+	// and sends them with one sendmmsg per batch (Linux): up to Size
+	// packets, none held longer than Interval. Size 0 writes each packet
+	// with its own system call.
+	WriteBatch WriteBatch `yaml:"write_batch"`
 	// ICEServers are STUN/TURN servers offered to clients. One with a
 	// username goes out only in the answer to an authorized POST.
 	ICEServers []ICEServer `yaml:"ice_servers"`
@@ -134,6 +145,7 @@ type TURN struct {
 func DefaultConfig() Config {
 	return Config{
 		UDPPort:             8189,
+		WriteBatch:          WriteBatch{Size: 0, Interval: time.Millisecond},
 		DisconnectedTimeout: 5 * time.Second,
 		FailedTimeout:       8 * time.Second,
 		ViewerQueue:         256,
@@ -158,6 +170,12 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.UDPPort < 0 || c.UDPPort > 65535 {
 		errs = append(errs, fmt.Errorf("udp_port: %d is not a port", c.UDPPort))
+	}
+	if c.WriteBatch.Size < 0 || c.WriteBatch.Size > 1024 {
+		errs = append(errs, fmt.Errorf("write_batch.size: %d is not 0 to 1024", c.WriteBatch.Size))
+	}
+	if c.WriteBatch.Size > 0 && (c.WriteBatch.Interval <= 0 || c.WriteBatch.Interval > 20*time.Millisecond) {
+		errs = append(errs, fmt.Errorf("write_batch.interval: %v is not over 0 and at most 20ms", c.WriteBatch.Interval))
 	}
 	if c.DisconnectedTimeout <= 0 {
 		errs = append(errs, errors.New("disconnected_timeout: must be > 0"))

@@ -14,6 +14,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/transport/v5"
+	"github.com/pion/transport/v5/udp"
 	"github.com/pion/webrtc/v4"
 
 	ingest "github.com/mutstream/mutstream/ingest/webrtc"
@@ -71,7 +72,11 @@ func newServer(cfg Config, hub *stream.Hub, log *slog.Logger, nw transport.Net) 
 			return nil, fmt.Errorf("listen on WebRTC UDP port %d: %w (set webrtc.udp_port or --webrtc-udp)", cfg.UDPPort, err)
 		}
 		s.conn = conn
-		s.mux = webrtc.NewICEUDPMux(nil, conn)
+		var mc net.PacketConn = conn
+		if b := cfg.WriteBatch; b.Size > 0 {
+			mc = udp.NewBatchConn(conn, b.Size, b.Interval)
+		}
+		s.mux = webrtc.NewICEUDPMux(nil, mc)
 	}
 	api, err := s.newAPI()
 	if err != nil {
