@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
@@ -142,6 +143,15 @@ func (s *Server) newAPI() (*webrtc.API, error) {
 		return nil, err
 	}
 	se := s.settingEngine(s.cfg.DisconnectedTimeout, s.cfg.FailedTimeout)
+	// To a browser's actpass offer the viewer answers passive: the browser
+	// is the DTLS client and offers its SRTP profiles, of which mediad, the
+	// server, picks AES-GCM first (a browser as server picks AES-CM with
+	// HMAC-SHA1, which costs the sender more per packet); and the
+	// handshake does not hang on the browser's reading of a first flight.
+	if err := se.SetAnsweringDTLSRole(webrtc.DTLSRoleServer); err != nil {
+		return nil, fmt.Errorf("dtls role: %w", err)
+	}
+	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AEAD_AES_256_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }
 
