@@ -29,7 +29,7 @@ func (v *Viewer) run(rung *stream.Feed) {
 		v.teardown()
 		return
 	}
-	q := v.cfg.ViewerQueue
+	q := v.queue
 	vout := newRTPOut(v.video, &codecs.H264Payloader{}, 90000, 3000)
 	if v.playoutExt != 0 {
 		vout.extID, vout.extData = v.playoutExt, playoutDelay(0, 0)
@@ -37,9 +37,7 @@ func (v *Viewer) run(rung *stream.Feed) {
 	aout := newRTPOut(v.audio, &codecs.OpusPayloader{}, 48000, 960)
 
 	ad := v.adapt
-	ad.rungs = adaptRungs(v.st.Rungs())
-	ad.headroom = v.cfg.Adapt.Headroom
-	ad.ctrl = adapt.New(v.cfg.Adapt, ad.rungs, time.Now())
+	ad.start(adaptRungs(v.st.Rungs()), time.Now())
 	if v.manualRung {
 		ad.manual = ad.setManual(rung.Info()) == nil
 	}
@@ -93,7 +91,7 @@ func (v *Viewer) run(rung *stream.Feed) {
 		// be older than an urgent decision already taken.
 		now := time.Now()
 		d := ad.update(now, v.st.Name(), v.id[:8])
-		if st := ad.lastStats; ad.ctrl.State() == adapt.StateCongested {
+		if st := ad.shape.Last(); ad.ctrl.State() == adapt.StateCongested {
 			v.log.Debug("congestion", "overuse", st.Overuse, "queue_ms", st.QueueDelay.Milliseconds(), "loss", st.Loss, "nacks", st.NACKs, "packets", st.Packets, "estimate", st.Estimate, "rung", d.Rung)
 		}
 		cur.SetDemand(ad.demand())
@@ -101,7 +99,7 @@ func (v *Viewer) run(rung *stream.Feed) {
 			audioOnly = d.AudioOnly
 			v.send(controlMessage{Type: "audio_only", Reason: d.Reason, Rung: fmt.Sprint(audioOnly)})
 		}
-		if audioOnly && now.Sub(lastStill) >= v.cfg.Adapt.StillEvery {
+		if audioOnly && now.Sub(lastStill) >= v.cfg.StillEvery {
 			lastStill = now
 			cur.Feed().RequestKeyframe()
 		}
@@ -213,10 +211,10 @@ func (v *Viewer) run(rung *stream.Feed) {
 				hold.dropping = false // no keyframe came: send what there is
 			}
 			ad.checkProbe(now)
-			if ad.urgent(now, v.cfg.Adapt.DelayDown) {
+			if ad.urgent(now, v.cfg.DelayDown) {
 				decide() // a queue builds: do not wait for the next tick
 			}
-			if ad.probeRate > 0 {
+			if ad.shape.ProbeRate() > 0 {
 				video := cur.Feed().Info().Bitrate
 				if audioOnly {
 					video = 0 // stills only: the probe pads nearly all of its rate
@@ -307,7 +305,7 @@ func (v *Viewer) run(rung *stream.Feed) {
 				}
 			}
 			in := ad.snapshot()
-			v.log.Debug("adapt", "estimate", in.Estimate, "smoothed", ad.ctrl.Smoothed(), "state", in.State, "rung", in.Rung, "loss", in.Loss, "rtt_ms", in.RTTMS, "probe", ad.probeRate, "probe_ok", ad.probeOK, "probe_target", ad.ctrl.ProbeTarget(), "queue_ms", ad.lastStats.QueueDelay.Milliseconds(), "delivered", ad.delivered)
+			v.log.Debug("adapt", "estimate", in.Estimate, "smoothed", ad.ctrl.Smoothed(), "state", in.State, "rung", in.Rung, "loss", in.Loss, "rtt_ms", in.RTTMS, "probe", ad.shape.ProbeRate(), "probe_ok", ad.shape.ProbeOK(), "probe_target", ad.ctrl.ProbeTarget(), "queue_ms", ad.shape.Last().QueueDelay.Milliseconds(), "delivered", ad.shape.Delivered())
 			v.send(controlMessage{Type: "stats", Estimate: in.Estimate, Smoothed: ad.ctrl.Smoothed(), State: in.State, Rung: in.Rung})
 		}
 	}

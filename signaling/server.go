@@ -127,7 +127,7 @@ func (s *Server) newAPI() (*webrtc.API, error) {
 	ir := &interceptor.Registry{}
 	// The link meter first, closest to the network: it sees each packet's
 	// transport-wide sequence number and the raw feedback.
-	ir.Add(sender.NewMeterFactory(s.cfg.Sender.Resend, func(m *sender.Meter) { s.newMeter = m }))
+	ir.Add(sender.NewMeterFactory(s.cfg.Adapt.Resend, func(m *sender.Meter) { s.newMeter = m }))
 	// Send-side bandwidth estimation per viewer: GCC on transport-wide
 	// congestion control feedback. No pacer: the controller keeps the send
 	// rate under the estimate by its choice of rung, and pacing would add
