@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mutstream/mutstream/adapt"
 	ingest "github.com/mutstream/mutstream/ingest/webrtc"
 	"github.com/mutstream/mutstream/sender"
 )
@@ -81,11 +80,11 @@ type Config struct {
 	// InitialBitrate is where each viewer's bandwidth estimate (GCC on
 	// transport-wide congestion control feedback) starts, in bits per second.
 	InitialBitrate int `yaml:"initial_bitrate"`
-	// Adapt tunes the per-viewer controller that picks the rung.
-	Adapt adapt.Config `yaml:"adapt"`
-	// Sender tunes the mechanics under it: link readings, probes, the
-	// video hold and retransmissions.
-	Sender sender.SenderConfig `yaml:"sender"`
+	// Adapt tunes each viewer's adaptation, in one section: the controller
+	// that picks the rung, how raw feedback is shaped for it and probes
+	// run, and the mechanics under them (link readings, the video hold,
+	// retransmissions).
+	Adapt sender.Config `yaml:"adapt"`
 	// ViewerQueue is the number of packets a viewer may fall behind before it
 	// skips to the next keyframe.
 	ViewerQueue int `yaml:"viewer_queue"`
@@ -151,8 +150,7 @@ func DefaultConfig() Config {
 		ViewerQueue:         256,
 		LowLatencyPlayout:   true,
 		InitialBitrate:      1_500_000,
-		Adapt:               adapt.DefaultConfig(),
-		Sender:              sender.DefaultSenderConfig(),
+		Adapt:               sender.DefaultConfig(),
 		WHIP:                ingest.DefaultConfig(),
 		RateLimit: RateLimit{
 			Viewers:    Bucket{PerSecond: 10, Burst: 200},
@@ -208,9 +206,6 @@ func (c Config) Validate() error {
 	}
 	if err := c.Adapt.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("adapt: %w", err))
-	}
-	if err := c.Sender.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("sender: %w", err))
 	}
 	if err := c.WHIP.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("whip: %w", err))

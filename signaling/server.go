@@ -131,7 +131,7 @@ func (s *Server) newAPI() (*webrtc.API, error) {
 	}
 	ir := &interceptor.Registry{}
 	err = sender.RegisterInterceptors(me, ir, sender.InterceptorOptions{
-		Resend:         s.cfg.Sender.Resend,
+		Resend:         s.cfg.Adapt.Resend,
 		InitialBitrate: s.cfg.InitialBitrate,
 		MinBitrate:     s.cfg.Adapt.MinEstimate,
 		MaxBitrate:     s.cfg.Adapt.MaxEstimate,
