@@ -60,6 +60,10 @@ type linkMeter struct {
 	resendAt     time.Time
 	cutoff       uint16
 	haveCutoff   bool
+	// onRTCP, when set before the PeerConnection connects, takes every
+	// RTCP packet other than transport-wide feedback, parsed once here: the
+	// application then only drains the raw reports.
+	onRTCP func(p rtcp.Packet, now time.Time)
 	// onResendDropped, when set before the PeerConnection sends, asks for
 	// a keyframe; called at most once per resendKeyframeGap.
 	onResendDropped func()
@@ -267,9 +271,12 @@ func (m *linkMeter) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPRea
 		if perr != nil {
 			return n, attr, err
 		}
+		now := time.Now()
 		for _, p := range pkts {
 			if fb, ok := p.(*rtcp.TransportLayerCC); ok {
 				m.onFeedback(fb)
+			} else if m.onRTCP != nil {
+				m.onRTCP(p, now)
 			}
 		}
 		return n, attr, err

@@ -107,6 +107,7 @@ func NewViewer(o Options) *Viewer {
 	}
 	v.adapt = &viewerAdapt{est: o.Estimator, meter: meter, stats: &v.link, sc: o.Config}
 	if meter != nil {
+		meter.onRTCP = v.observeRTCP
 		meter.onResendDropped = v.RequestKeyframe
 	}
 	return v
@@ -178,6 +179,16 @@ func (v *Viewer) OnControl(data []byte) {
 // takes in the viewer's reports and answers PLI/FIR with a keyframe
 // request to the feed being sent.
 func (v *Viewer) ReadRTCP(sender *webrtc.RTPSender) {
+	if v.adapt.meter != nil {
+		// The link meter hands each report to observeRTCP as it passes:
+		// here the reports are only drained (pion needs them read).
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := sender.Read(buf); err != nil {
+				return
+			}
+		}
+	}
 	for {
 		pkts, _, err := sender.ReadRTCP()
 		if err != nil {
@@ -185,12 +196,18 @@ func (v *Viewer) ReadRTCP(sender *webrtc.RTPSender) {
 		}
 		now := time.Now()
 		for _, p := range pkts {
-			v.link.observe(p, now)
-			switch p.(type) {
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				v.RequestKeyframe()
-			}
+			v.observeRTCP(p, now)
 		}
+	}
+}
+
+// observeRTCP takes one RTCP packet from the viewer: its link statistics,
+// and a keyframe for a PLI or FIR.
+func (v *Viewer) observeRTCP(p rtcp.Packet, now time.Time) {
+	v.link.observe(p, now)
+	switch p.(type) {
+	case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+		v.RequestKeyframe()
 	}
 }
 
