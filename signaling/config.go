@@ -144,7 +144,7 @@ type TURN struct {
 func DefaultConfig() Config {
 	return Config{
 		UDPPort:             8189,
-		WriteBatch:          WriteBatch{Size: 0, Interval: time.Millisecond},
+		WriteBatch:          WriteBatch{Size: 32, Interval: time.Millisecond},
 		DisconnectedTimeout: 5 * time.Second,
 		FailedTimeout:       8 * time.Second,
 		ViewerQueue:         256,

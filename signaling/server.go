@@ -15,10 +15,10 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/transport/v5"
-	"github.com/pion/transport/v5/udp"
 	"github.com/pion/webrtc/v4"
 
 	ingest "github.com/mutstream/mutstream/ingest/webrtc"
+	"github.com/mutstream/mutstream/internal/udpbatch"
 	"github.com/mutstream/mutstream/sender"
 	"github.com/mutstream/mutstream/stream"
 )
@@ -75,7 +75,7 @@ func newServer(cfg Config, hub *stream.Hub, log *slog.Logger, nw transport.Net) 
 		s.conn = conn
 		var mc net.PacketConn = conn
 		if b := cfg.WriteBatch; b.Size > 0 {
-			mc = udp.NewBatchConn(conn, b.Size, b.Interval)
+			mc = udpbatch.New(conn, b.Size, b.Interval)
 		}
 		s.mux = webrtc.NewICEUDPMux(nil, mc)
 	}
