@@ -53,6 +53,11 @@ type linkMeter struct {
 	lastExcess int64 // µs of queueing delay of the latest packet acknowledged
 	lostRecent int   // packets reported lost since takeLost
 
+	// queueNow and delivered, as of nRecv arrivals.
+	queueAt, deliveredAt int
+	queueMemo            time.Duration
+	deliveredMemo        int
+
 	// Retransmissions: a token bucket, and the switch before which they
 	// are useless.
 	resendRate   int // bps
@@ -398,6 +403,18 @@ func (m *linkMeter) queueNow() time.Duration {
 	if m.nRecv == 0 {
 		return 0
 	}
+	// It changes only with new arrivals: one scan per feedback however
+	// often it is asked.
+	if m.queueAt == m.nRecv {
+		return m.queueMemo
+	}
+	m.queueAt, m.queueMemo = m.nRecv, m.scanQueue()
+	return m.queueMemo
+}
+
+// scanQueue is queueNow's scan of the arrivals of the latest
+// standingWindow; m.mu is held.
+func (m *linkMeter) scanQueue() time.Duration {
 	newest := m.recv[(m.nRecv-1)%meterRing]
 	least := newest.excess
 	for i := m.nRecv - 2; i >= 0 && i > m.nRecv-meterRing; i-- {
@@ -517,6 +534,15 @@ func (m *linkMeter) delivered() int {
 	if m.nRecv == 0 {
 		return 0
 	}
+	if m.deliveredAt == m.nRecv {
+		return m.deliveredMemo
+	}
+	m.deliveredAt, m.deliveredMemo = m.nRecv, m.scanDelivered()
+	return m.deliveredMemo
+}
+
+// scanDelivered is delivered's scan; m.mu is held.
+func (m *linkMeter) scanDelivered() int {
 	last := m.recv[(m.nRecv-1)%meterRing].arrival
 	from := last - deliveredWindow.Microseconds()
 	bytes, first, firstSize := 0, last, 0
