@@ -24,7 +24,7 @@ func FuzzDecode(f *testing.F) {
 		"http:\n  addr: 127.0.0.1:8080\nlog: {level: debug, format: json}\n",
 		"webrtc:\n  udp_port: 70000\n",
 		"webrtc:\n  failed_timeout: soon\n",
-		"webrtc:\n  sender:\n    probe: {retry: 5s, retry_max: 2s}\n    resend: {share: 1.5}\n",
+		"webrtc:\n  adapt:\n    probe: {retry: 5s, retry_max: 2s}\n    resend: {share: 1.5}\n",
 		"transcode:\n  ladder:\n    - {name: x, width: 7, height: 4, fps: 30, bitrate: 1000}\n",
 		"mutations:\n  defaults:\n    - streams: \"cam*\"\n      chain:\n        - {op: blur, radius: 3}\n",
 		"auth:\n  publish_token: s3cret\n  streams:\n    cam: {token: x}\n",

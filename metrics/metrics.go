@@ -112,7 +112,7 @@ var perStream = []interface {
 	Viewers, EncodedFrames, EncodedBytes, RungFPS, RungBitrate, DecodeErrors, AnalyzeEvents,
 	MutationFailures, AnalyzeLuma, AnalyzeMotion, AnalyzeSceneScore,
 	RungTargetBitrate, RungViewers, RungPaused, RungPausedSeconds, RungRetunes,
-	ViewerEstimate, ViewerRung, ViewerSwitches, ViewerRungSeconds,
+	ViewerEstimate, ViewerRung, ViewerSwitches, ViewerRungSeconds, ViewerPaddingPackets, ViewerPaddingBytes,
 	WHIPPacketsLost, WHIPPacketsRecovered,
 }
 

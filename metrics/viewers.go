@@ -27,6 +27,17 @@ var (
 		Help: "Viewer-seconds spent at each rung, by stream and rung.",
 	}, []string{"stream", "rung"})
 
+	// ViewerPaddingPackets and ViewerPaddingBytes count the probe padding
+	// each viewer was sent.
+	ViewerPaddingPackets = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mediad_viewer_padding_packets_total",
+		Help: "Padding-only RTP packets sent to probe each viewer's link, by stream and session.",
+	}, []string{"stream", "session"})
+	ViewerPaddingBytes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mediad_viewer_padding_bytes_total",
+		Help: "Bytes (RTP header and padding) of the padding-only packets sent to probe each viewer's link, by stream and session.",
+	}, []string{"stream", "session"})
+
 	// ViewerResendsDropped counts NACKed packets not sent again, by reason.
 	ViewerResendsDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "mediad_viewer_resends_dropped_total",
@@ -35,5 +46,5 @@ var (
 )
 
 func init() {
-	Registry.MustRegister(ViewerEstimate, ViewerRung, ViewerSwitches, ViewerRungSeconds, ViewerResendsDropped)
+	Registry.MustRegister(ViewerEstimate, ViewerRung, ViewerSwitches, ViewerRungSeconds, ViewerResendsDropped, ViewerPaddingPackets, ViewerPaddingBytes)
 }

@@ -53,6 +53,11 @@ type linkMeter struct {
 	lastExcess int64 // µs of queueing delay of the latest packet acknowledged
 	lostRecent int   // packets reported lost since takeLost
 
+	// queueNow and delivered, as of nRecv arrivals.
+	queueAt, deliveredAt int
+	queueMemo            time.Duration
+	deliveredMemo        int
+
 	// Retransmissions: a token bucket, and the switch before which they
 	// are useless.
 	resendRate   int // bps
@@ -60,6 +65,10 @@ type linkMeter struct {
 	resendAt     time.Time
 	cutoff       uint16
 	haveCutoff   bool
+	// onRTCP, when set before the PeerConnection connects, takes every
+	// RTCP packet other than transport-wide feedback, parsed once here: the
+	// application then only drains the raw reports.
+	onRTCP func(p rtcp.Packet, now time.Time)
 	// onResendDropped, when set before the PeerConnection sends, asks for
 	// a keyframe; called at most once per resendKeyframeGap.
 	onResendDropped func()
@@ -301,9 +310,12 @@ func (m *linkMeter) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPRea
 		if perr != nil {
 			return n, attr, err
 		}
+		now := time.Now()
 		for _, p := range pkts {
 			if fb, ok := p.(*rtcp.TransportLayerCC); ok {
 				m.onFeedback(fb)
+			} else if m.onRTCP != nil {
+				m.onRTCP(p, now)
 			}
 		}
 		return n, attr, err
@@ -425,6 +437,18 @@ func (m *linkMeter) queueNow() time.Duration {
 	if m.nRecv == 0 {
 		return 0
 	}
+	// It changes only with new arrivals: one scan per feedback however
+	// often it is asked.
+	if m.queueAt == m.nRecv {
+		return m.queueMemo
+	}
+	m.queueAt, m.queueMemo = m.nRecv, m.scanQueue()
+	return m.queueMemo
+}
+
+// scanQueue is queueNow's scan of the arrivals of the latest
+// standingWindow; m.mu is held.
+func (m *linkMeter) scanQueue() time.Duration {
 	newest := m.recv[(m.nRecv-1)%meterRing]
 	least := newest.excess
 	for i := m.nRecv - 2; i >= 0 && i > m.nRecv-meterRing; i-- {
@@ -544,6 +568,15 @@ func (m *linkMeter) delivered() int {
 	if m.nRecv == 0 {
 		return 0
 	}
+	if m.deliveredAt == m.nRecv {
+		return m.deliveredMemo
+	}
+	m.deliveredAt, m.deliveredMemo = m.nRecv, m.scanDelivered()
+	return m.deliveredMemo
+}
+
+// scanDelivered is delivered's scan; m.mu is held.
+func (m *linkMeter) scanDelivered() int {
 	last := m.recv[(m.nRecv-1)%meterRing].arrival
 	from := last - deliveredWindow.Microseconds()
 	bytes, first, firstSize := 0, last, 0

@@ -62,7 +62,7 @@ func (l *meterLink) idle(d, step time.Duration, each func()) {
 }
 
 func newMeterLink(t *testing.T, rate int) *meterLink {
-	m := newLinkMeter(DefaultSenderConfig().Resend)
+	m := newLinkMeter(DefaultConfig().Resend)
 	return &meterLink{t: t, m: m, rec: twcc.NewRecorder(1), now: m.start, free: m.start, rate: rate}
 }
 
@@ -197,7 +197,7 @@ func TestLinkMeterFalling(t *testing.T) {
 	l := newMeterLink(t, 5_000_000)
 	l.lag = true
 	l.afterFeedback = func() {
-		if _, fell := l.m.falling(800_000, DefaultSenderConfig().Fall); fell {
+		if _, fell := l.m.falling(800_000, DefaultConfig().Fall); fell {
 			t.Fatalf("falling on a clean 5 Mb/s link at %v", l.now.Sub(l.m.start))
 		}
 	}
@@ -211,7 +211,7 @@ func TestLinkMeterFalling(t *testing.T) {
 	var seen time.Duration = -1
 	var rate int
 	l.afterFeedback = func() {
-		if r, fell := l.m.falling(2_200_000*4/5, DefaultSenderConfig().Fall); fell && seen < 0 {
+		if r, fell := l.m.falling(2_200_000*4/5, DefaultConfig().Fall); fell && seen < 0 {
 			seen, rate = l.now.Sub(drop), r
 		}
 	}
@@ -273,7 +273,7 @@ func TestLinkMeterFeedbackStalls(t *testing.T) {
 // TestLinkMeterCountsPadding: a probe's padding-only packets count with
 // their padding, read from the transport-wide sequence number extension.
 func TestLinkMeterCountsPadding(t *testing.T) {
-	m := newLinkMeter(DefaultSenderConfig().Resend)
+	m := newLinkMeter(DefaultConfig().Resend)
 	info := &interceptor.StreamInfo{RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: sdp.TransportCCURI, ID: 5}}}
 	w := m.BindLocalStream(info, interceptor.RTPWriterFunc(func(h *rtp.Header, p []byte, _ interceptor.Attributes) (int, error) {
 		return h.MarshalSize() + len(p), nil
@@ -294,7 +294,7 @@ func TestLinkMeterCountsPadding(t *testing.T) {
 // TestResendGate: retransmissions from before a rung switch, behind a deep
 // queue, or over the budget are not sent; the rest are.
 func TestResendGate(t *testing.T) {
-	m := newLinkMeter(DefaultSenderConfig().Resend)
+	m := newLinkMeter(DefaultConfig().Resend)
 	now := m.start
 	m.setResendBudget(400_000) // 80 kb/s for retransmissions: a 16 kB bucket
 	if r := m.gateResend(100, 1200, now); r != "" {

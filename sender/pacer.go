@@ -166,7 +166,10 @@ func (o *rtpOut) backlog() int {
 // if higher), and never under 1.25 times the rung's bitrate, so that a
 // rung's own average always drains at once and only its keyframes spread.
 func (a *viewerAdapt) paceRate() int {
-	r := max(a.delivered, a.rungBps*5/4)
+	r := a.rungBps * 5 / 4
+	if a.shape != nil {
+		r = max(r, a.shape.Delivered())
+	}
 	if a.ctrl != nil {
 		r = max(r, a.ctrl.Smoothed())
 	}

@@ -11,7 +11,7 @@ import (
 // TestResendGiveUpAsksKeyframe: a packet resent resendGiveUp times and
 // asked for again is not getting through; a keyframe is asked for, once.
 func TestResendGiveUpAsksKeyframe(t *testing.T) {
-	m := newLinkMeter(DefaultSenderConfig().Resend)
+	m := newLinkMeter(DefaultConfig().Resend)
 	m.setResendBudget(10_000_000)
 	asked := 0
 	m.onResendDropped = func() { asked++ }

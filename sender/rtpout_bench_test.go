@@ -91,7 +91,7 @@ func newSendPair(tb testing.TB) *sendPair {
 		tb.Fatal(err)
 	}
 	ir := &interceptor.Registry{}
-	if err := RegisterInterceptors(me, ir, InterceptorOptions{Resend: DefaultSenderConfig().Resend, InitialBitrate: 1_000_000, MinBitrate: 30_000, MaxBitrate: 20_000_000}); err != nil {
+	if err := RegisterInterceptors(me, ir, InterceptorOptions{Resend: DefaultConfig().Resend, InitialBitrate: 1_000_000, MinBitrate: 30_000, MaxBitrate: 20_000_000}); err != nil {
 		tb.Fatal(err)
 	}
 	api, _ := loopbackAPI(tb, me, ir)

@@ -4,29 +4,22 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/mutstream/mutstream/adapt"
 )
 
-// SenderConfig tunes the mechanics under each viewer's controller: how its
-// link is read from transport-wide feedback, how probes run, how a switch
-// down under a standing queue waits for the queue to drain, and what
-// retransmissions may take. The controller's own thresholds are in
-// adapt.Config.
-type SenderConfig struct {
-	// StandingQueue is the queueing delay (one-way delay above the link's
-	// base) over which a queue stands: the link then carries what it
-	// delivers, whatever GCC estimates. Under half of it GCC's overuse
-	// state is ignored.
-	StandingQueue time.Duration `yaml:"standing_queue"`
-	// LossCap is the receiver-reported loss fraction above which what was
-	// delivered caps the estimate, and at or under which a probe counts
-	// as clean.
-	LossCap float64 `yaml:"loss_cap"`
+// Config is the one configuration of a viewer's adaptation (the
+// webrtc.adapt section): the controller's thresholds (adapt.Config), how
+// raw feedback is shaped and probes run (adapt.ShapeConfig), and the
+// mechanics under them: how a fall of the link is seen, how a switch down
+// under a standing queue waits for the queue to drain, and what
+// retransmissions may take.
+type Config struct {
+	adapt.Config      `yaml:",inline"`
+	adapt.ShapeConfig `yaml:",inline"`
 	// Fall is how a steep fall of the link is seen before its queue is
 	// deep.
 	Fall FallConfig `yaml:"fall"`
-	// Probe shapes the padding sent to find out whether the link carries
-	// more.
-	Probe ProbeConfig `yaml:"probe"`
 	// Hold is how a switch down under a standing queue waits for the
 	// queue to drain.
 	Hold HoldConfig `yaml:"hold"`
@@ -44,31 +37,6 @@ type FallConfig struct {
 	Rise    time.Duration `yaml:"rise"`
 	Packets int           `yaml:"packets"`
 	Share   float64       `yaml:"share"`
-}
-
-// ProbeConfig shapes probes.
-type ProbeConfig struct {
-	// Ramp is how often the probe's rate doubles, from the video's rate up
-	// to its target, so that it overloads a thin link only a little.
-	Ramp time.Duration `yaml:"ramp"`
-	// Clean is how long a probe must run at its full rate without
-	// congestion to count.
-	Clean time.Duration `yaml:"clean"`
-	// AbortQueue is the standing queue that cuts a probe short ...
-	AbortQueue time.Duration `yaml:"abort_queue"`
-	// ... as do this many packets reported lost between two looks (20 ms
-	// apart).
-	AbortLost int `yaml:"abort_lost"`
-	// Retry is the pause after a probe cut short, doubling up to RetryMax;
-	// a clean probe resets it.
-	Retry    time.Duration `yaml:"retry"`
-	RetryMax time.Duration `yaml:"retry_max"`
-	// Drain is how long after a probe ends congestion still counts as the
-	// probe's (its queue drains, and the receiver report that tells of its
-	// loss comes about a second later): it does not step the media down.
-	Drain time.Duration `yaml:"drain"`
-	// Valid is how long what a probe showed the link carries counts.
-	Valid time.Duration `yaml:"valid"`
 }
 
 // HoldConfig is the video hold: after a switch down under a standing queue, no
@@ -99,36 +67,31 @@ type ResendConfig struct {
 	LateQueue time.Duration `yaml:"late_queue"`
 }
 
-// DefaultSenderConfig returns the defaults.
-func DefaultSenderConfig() SenderConfig {
-	return SenderConfig{
-		StandingQueue: 50 * time.Millisecond,
-		LossCap:       0.10,
-		Fall:          FallConfig{Window: 60 * time.Millisecond, Rise: 40 * time.Millisecond, Packets: 6, Share: 0.8},
-		Probe: ProbeConfig{
-			Ramp:       200 * time.Millisecond,
-			Clean:      time.Second,
-			AbortQueue: 40 * time.Millisecond,
-			AbortLost:  3,
-			Retry:      time.Second,
-			RetryMax:   4 * time.Second,
-			Drain:      2 * time.Second,
-			Valid:      4 * time.Second,
-		},
-		Hold:   HoldConfig{Queue: 40 * time.Millisecond, Resume: 150 * time.Millisecond, Max: 1500 * time.Millisecond},
-		Resend: ResendConfig{Share: 0.2, LateQueue: 250 * time.Millisecond},
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		Config:      adapt.DefaultConfig(),
+		ShapeConfig: adapt.DefaultShapeConfig(),
+		Fall:        FallConfig{Window: 60 * time.Millisecond, Rise: 40 * time.Millisecond, Packets: 6, Share: 0.8},
+		Hold:        HoldConfig{Queue: 40 * time.Millisecond, Resume: 150 * time.Millisecond, Max: 1500 * time.Millisecond},
+		Resend:      ResendConfig{Share: 0.2, LateQueue: 250 * time.Millisecond},
 	}
 }
 
 // Validate reports every field out of its range, by its YAML name.
-func (c SenderConfig) Validate() error {
+func (c Config) Validate() error {
 	var errs []error
+	if err := c.Config.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.ShapeConfig.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	positive := func(name string, d time.Duration) {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s: must be above 0, got %s", name, d))
 		}
 	}
-	positive("standing_queue", c.StandingQueue)
 	positive("fall.window", c.Fall.Window)
 	positive("fall.rise", c.Fall.Rise)
 	if c.Fall.Packets < 2 {
@@ -137,26 +100,9 @@ func (c SenderConfig) Validate() error {
 	if c.Fall.Share < 0 || c.Fall.Share > 1 {
 		errs = append(errs, fmt.Errorf("fall.share: must be in [0, 1] (0 = off), got %g", c.Fall.Share))
 	}
-	positive("probe.ramp", c.Probe.Ramp)
-	positive("probe.clean", c.Probe.Clean)
-	positive("probe.abort_queue", c.Probe.AbortQueue)
-	positive("probe.retry", c.Probe.Retry)
-	positive("probe.valid", c.Probe.Valid)
 	positive("hold.resume", c.Hold.Resume)
 	positive("hold.max", c.Hold.Max)
 	positive("resend.late_queue", c.Resend.LateQueue)
-	if c.LossCap <= 0 || c.LossCap >= 1 {
-		errs = append(errs, fmt.Errorf("loss_cap: must be in (0, 1), got %g", c.LossCap))
-	}
-	if c.Probe.AbortLost < 1 {
-		errs = append(errs, fmt.Errorf("probe.abort_lost: must be at least 1, got %d", c.Probe.AbortLost))
-	}
-	if c.Probe.RetryMax < c.Probe.Retry {
-		errs = append(errs, fmt.Errorf("probe.retry_max: must be at least probe.retry (%s), got %s", c.Probe.Retry, c.Probe.RetryMax))
-	}
-	if c.Probe.Drain < 0 {
-		errs = append(errs, fmt.Errorf("probe.drain: must not be negative, got %s", c.Probe.Drain))
-	}
 	if c.Hold.Queue < 0 {
 		errs = append(errs, fmt.Errorf("hold.queue: must not be negative, got %s", c.Hold.Queue))
 	}

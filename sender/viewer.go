@@ -13,7 +13,6 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/mutstream/mutstream/adapt"
 	"github.com/mutstream/mutstream/metrics"
 	"github.com/mutstream/mutstream/stream"
 )
@@ -52,9 +51,9 @@ type Options struct {
 	Estimator cc.BandwidthEstimator
 	Meter     *Meter
 	// Queue is the number of packets the viewer may fall behind a feed.
-	Queue  int
-	Adapt  adapt.Config
-	Sender SenderConfig
+	Queue int
+	// Config is the adaptation's: controller, shaper and mechanics.
+	Config Config
 	// Manual says the viewer chose its first rung by name.
 	Manual bool
 	// Teardown is called once, when the media loop ends: it closes the
@@ -71,10 +70,9 @@ type Viewer struct {
 	st  *stream.Stream
 	log *slog.Logger
 	ctx context.Context
-	cfg struct {
-		ViewerQueue int
-		Adapt       adapt.Config
-	}
+	cfg Config
+	// queue is the number of packets the viewer may fall behind a feed.
+	queue int
 
 	video, audio *BoundTrack
 	rungReq      chan string
@@ -102,13 +100,14 @@ func NewViewer(o Options) *Viewer {
 		manualRung: o.Manual,
 		teardown:   o.Teardown,
 	}
-	v.cfg.ViewerQueue, v.cfg.Adapt = o.Queue, o.Adapt
+	v.cfg, v.queue = o.Config, o.Queue
 	var meter *linkMeter
 	if o.Meter != nil {
 		meter = o.Meter.m
 	}
-	v.adapt = &viewerAdapt{est: o.Estimator, meter: meter, stats: &v.link, sc: o.Sender}
+	v.adapt = &viewerAdapt{est: o.Estimator, meter: meter, stats: &v.link, sc: o.Config}
 	if meter != nil {
+		meter.onRTCP = v.observeRTCP
 		meter.onResendDropped = v.RequestKeyframe
 	}
 	return v
@@ -180,6 +179,16 @@ func (v *Viewer) OnControl(data []byte) {
 // takes in the viewer's reports and answers PLI/FIR with a keyframe
 // request to the feed being sent.
 func (v *Viewer) ReadRTCP(sender *webrtc.RTPSender) {
+	if v.adapt.meter != nil {
+		// The link meter hands each report to observeRTCP as it passes:
+		// here the reports are only drained (pion needs them read).
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := sender.Read(buf); err != nil {
+				return
+			}
+		}
+	}
 	for {
 		pkts, _, err := sender.ReadRTCP()
 		if err != nil {
@@ -187,12 +196,18 @@ func (v *Viewer) ReadRTCP(sender *webrtc.RTPSender) {
 		}
 		now := time.Now()
 		for _, p := range pkts {
-			v.link.observe(p, now)
-			switch p.(type) {
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				v.RequestKeyframe()
-			}
+			v.observeRTCP(p, now)
 		}
+	}
+}
+
+// observeRTCP takes one RTCP packet from the viewer: its link statistics,
+// and a keyframe for a PLI or FIR.
+func (v *Viewer) observeRTCP(p rtcp.Packet, now time.Time) {
+	v.link.observe(p, now)
+	switch p.(type) {
+	case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+		v.RequestKeyframe()
 	}
 }
 

@@ -1,7 +1,6 @@
 package sender
 
 import (
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -120,48 +119,43 @@ type ViewerInfo struct {
 	Switches  []Switch `json:"switches"`
 }
 
-// viewerAdapt is one viewer's controller and what it has decided, owned by
-// the session loop; info is read by the API under mu.
+// viewerAdapt is one viewer's controller, the shaper that feeds it and
+// what they have decided, owned by the session loop; info is read by the
+// API under mu.
 type viewerAdapt struct {
 	ctrl    *adapt.Controller
+	shape   *adapt.Shaper
 	est     cc.BandwidthEstimator
 	meter   *linkMeter // nil when the PeerConnection has none
 	stats   *linkStats
 	packets int // video packets sent since the last update
 	bytes   int // video bytes sent since the last update
-	nacks   int64
-	lastUpd time.Time
+	// padCarry is the fraction of a padding packet owed from the last
+	// paddingPackets.
+	padCarry float64
 
-	// Probing: padding up to probeRate to find out whether the link
-	// carries the next rung; a clean probe raises the estimate.
-	probeRate  int       // bps being probed, 0 = not probing
-	probeStart time.Time // when the current probe began
-	probeOK    int       // the rate a clean probe showed the link carries
-	probeUntil time.Time // until when probeOK counts
-	probeGap   time.Duration
-	padCarry   float64     // padding packets owed, under one, from the last call
-	probeEnded time.Time   // when the latest probe was cut short
-	born       time.Time   // the first update
-	lastStats  adapt.Stats // the latest stats given to the controller, for logs
-	delivered  int         // the latest delivered rate from feedback, for logs
-	probeNext  time.Time   // no probe before this, after one cut short
-	floor      [5]int      // delivered rate of the latest updates without a queue or heavy loss
-	floorN     int
-	rungs      []adapt.Rung  // the ladder as the controller sees it
-	rungBps    int           // the target bitrate of the rung being sent
-	minRTT     time.Duration // the lowest RTT seen: the link's base delay
-	headroom   float64
+	rungs      []adapt.Rung // the ladder as the controller sees it
+	rungBps    int          // the target bitrate of the rung being sent
+	rungName   string       // the rung being sent
 	manual     bool
 	manualFeed string // a manual frame-rate-capped feed (the controller has its base rung)
 	last       adapt.Decision
 	since      time.Time // when the current rung began, for seconds-at-rung
 
-	sc     SenderConfig
+	sc     Config
 	downAt time.Time // the latest switch down carried out
 
 	mu       sync.Mutex
 	info     ViewerInfo
 	lastHist time.Time
+}
+
+// start gives the viewer its controller and shaper, for the ladder
+// rungs, at now.
+func (a *viewerAdapt) start(rungs []adapt.Rung, now time.Time) {
+	a.rungs = rungs
+	a.ctrl = adapt.New(a.sc.Config, rungs, now)
+	a.shape = adapt.NewShaper(a.sc.ShapeConfig, a.ctrl)
 }
 
 // adaptRungs converts a stream's ladder for the controller. The source
@@ -264,129 +258,38 @@ func (a *viewerAdapt) feedFor(st *stream.Stream, d adapt.Decision) *stream.Feed 
 	return f
 }
 
-// update runs the controller once and records the outcome.
-func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decision {
-	s := adapt.Stats{Now: now, Packets: a.packets}
-	sentBps := 0
-	if !a.lastUpd.IsZero() {
-		if dt := now.Sub(a.lastUpd).Seconds(); dt > 0 {
-			sentBps = int(float64(a.bytes*8) / dt)
-		}
-	}
-	a.lastUpd, a.packets, a.bytes = now, 0, 0
+// feedback gathers what the viewer's link said since the previous
+// update: the Shaper's raw inputs.
+func (a *viewerAdapt) feedback(now time.Time) adapt.Feedback {
+	f := adapt.Feedback{Now: now, Packets: a.packets, Bytes: a.bytes, RungBitrate: a.rungBps,
+		OnTop: len(a.rungs) > 0 && a.rungName == a.rungs[0].Name}
+	a.packets, a.bytes = 0, 0
 	if a.est != nil {
-		s.Estimate = a.est.GetTargetBitrate()
+		f.Estimate = a.est.GetTargetBitrate()
 		if u, ok := a.est.GetStats()["usage"].(string); ok && u == "overuse" {
-			s.Overuse = true
+			f.Overuse = true
 		}
 	}
-	defer func() { a.lastStats = s }()
-	s.Loss = float64(a.stats.lossPPM.Load()) / 1e6
-	s.RTT = time.Duration(a.stats.rttUS.Load()) * time.Microsecond
-	n := a.stats.nacks.Load()
-	s.NACKs = int(n - a.nacks)
-	a.nacks = n
-	// The transport-wide feedback says how much queue the link holds and
-	// what it delivers; without it, the delivered rate is what was sent
-	// less what RTCP reports lost.
-	var ls linkSample
+	f.Loss = float64(a.stats.lossPPM.Load()) / 1e6
+	f.LossAt = time.Unix(0, a.stats.lossAt.Load())
+	f.RTT = time.Duration(a.stats.rttUS.Load()) * time.Microsecond
+	f.NACKs = a.stats.nacks.Load()
 	if a.meter != nil {
-		ls = a.meter.take(now)
-	}
-	metered := ls.Acked > 0 || ls.QueueDelay > 0
-	s.QueueDelay = ls.QueueDelay
-	fellRate, fell := 0, false
-	if metered {
-		// A queue still growing: the one standing now, rather than the
-		// mean since the previous update, which lags it.
-		s.QueueDelay = max(s.QueueDelay, a.meter.queueNow())
-		fellRate, fell = a.fell()
-	}
-	if metered && s.QueueDelay < a.sc.StandingQueue/2 {
-		// GCC's overuse state outlives the queue it saw by seconds; the
-		// feedback says whether a queue stands now.
-		s.Overuse = false
-	}
-	a.delivered = ls.Delivered
-	delivered := int(float64(sentBps) * (1 - s.Loss))
-	if ls.Delivered > 0 {
-		delivered = ls.Delivered
-	}
-	if s.RTT > 0 && (a.minRTT == 0 || s.RTT < a.minRTT) {
-		a.minRTT = s.RTT
-	}
-	queued := metered && s.QueueDelay > a.sc.StandingQueue
-	clean := s.Loss <= a.sc.LossCap && !s.Overuse && !queued && !fell
-	if (queued || s.Loss > a.sc.LossCap) && !a.probeOwns(now, s.Loss) {
-		a.probeUntil = time.Time{} // the link got worse: what a probe showed no longer holds
-	}
-	if !metered {
-		clean = clean && (s.RTT == 0 || s.RTT < 2*a.minRTT+30*time.Millisecond)
-	}
-	switch {
-	case queued && delivered > 0:
-		// A queue stands: the link carries what it delivers, whatever GCC
-		// says (it lags a drop, then collapses far below the link after
-		// one).
-		s.Estimate = delivered
-		a.floorN = 0
-	case s.Loss > a.sc.LossCap && sentBps > 0:
-		// Heavy loss says what the link carries now, sooner than GCC's
-		// estimate falls: what was sent, less what was lost.
-		if s.Estimate == 0 || delivered < s.Estimate {
-			s.Estimate = delivered
-		}
-		a.floorN = 0
-	case delivered > 0:
-		// Without heavy loss or a standing queue the link carries at least
-		// what gets through (the least of the latest second), whatever GCC
-		// says after one of its sharp drops or while its overuse state
-		// outlives a probe.
-		a.floor[a.floorN%len(a.floor)] = delivered
-		a.floorN++
-		if a.floorN >= len(a.floor) {
-			f := slices.Min(a.floor[:])
-			if f > s.Estimate {
-				s.Estimate = f
-			}
-		}
-	default:
-		a.floorN = 0
-	}
-	// GCC's estimate grows while the sender is application-limited, far
-	// past what the link has shown it carries: it counts for up to 1.5x
-	// what was delivered (after the first seconds, once that is known);
-	// more needs a probe.
-	if a.born.IsZero() {
-		a.born = now
-	}
-	if delivered > 0 && now.Sub(a.born) > 3*time.Second && s.Estimate > delivered*3/2 {
-		s.Estimate = delivered * 3 / 2
-	}
-	// A fall of GCC's estimate with no sign of congestion is one of its
-	// known artefacts (it grows without bound while the sender is
-	// application-limited, then drops sharply on one delay spike): it does
-	// not take the viewer off the rung it is on.
-	if need := int(float64(a.rungBps) * a.headroom); clean && a.rungBps > 0 && s.Estimate < need {
-		s.Estimate = need
-	}
-	if fell {
-		// The link has just fallen: it carries what arrives now, whatever
-		// was delivered over the latest 200 ms or GCC says.
-		s.Fell, s.Estimate = true, fellRate
-	}
-	a.probe(now, s, metered, delivered)
-	s.Probing = a.probeOwns(now, s.Loss) // a probe started or cut just now counts too
-	if now.Before(a.probeUntil) && a.probeOK > s.Estimate && clean {
-		s.Estimate, s.Probed = a.probeOK, true
-	}
-	if !a.downAt.IsZero() && now.Sub(a.downAt) < a.sc.Hold.Max && a.meter != nil && a.meter.ackedBefore(a.downAt) {
+		ls := a.meter.take(now)
+		f.Link = &adapt.LinkReading{QueueDelay: ls.QueueDelay, Delivered: ls.Delivered, Acked: ls.Acked}
+		f.Link.QueueNow = a.meter.queueNow()
+		f.Link.FellRate, f.Link.Fell = a.fell()
 		// The feedback still tells only of packets sent before the latest
 		// switch down: its queue is the old rung's, the settle time goes
 		// on (for Hold.Max at most, should the feedback stop).
-		a.ctrl.SwitchedDown(now)
+		f.DownUnacked = !a.downAt.IsZero() && now.Sub(a.downAt) < a.sc.Hold.Max && a.meter.ackedBefore(a.downAt)
 	}
-	d := a.ctrl.Update(s)
+	return f
+}
+
+// update runs the shaper and the controller once and records the outcome.
+func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decision {
+	s, d := a.shape.Decide(a.feedback(now))
 	if a.meter != nil {
 		a.meter.setResendBudget(a.ctrl.Smoothed())
 	}
@@ -423,24 +326,6 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 	return d
 }
 
-// probeOwns says whether congestion now is the probe's own: a probe runs,
-// or ended within Probe.Drain, or the loss reported is a probe's.
-func (a *viewerAdapt) probeOwns(now time.Time, loss float64) bool {
-	return a.probeRate > 0 || (!a.probeEnded.IsZero() && now.Sub(a.probeEnded) < a.sc.Probe.Drain) || a.probeLoss(loss)
-}
-
-// probeLoss says whether loss over the cap is a probe's: the receiver
-// report that tells of it came within Probe.Drain of the probe's end, so
-// it covers the probe's time (the report stays in force until the next,
-// about a second later, which may be past the drain).
-func (a *viewerAdapt) probeLoss(loss float64) bool {
-	if loss <= a.sc.LossCap || a.probeEnded.IsZero() {
-		return false
-	}
-	at := time.Unix(0, a.stats.lossAt.Load())
-	return !at.After(a.probeEnded.Add(a.sc.Probe.Drain))
-}
-
 // rungBitrate is the bitrate of the rung called name as the controller
 // sees it (the source rung's measured one), else bitrate (a
 // frame-rate-capped variant's: half its base's).
@@ -455,7 +340,7 @@ func (a *viewerAdapt) rungBitrate(name string, bitrate int) int {
 
 // setRung records the rung actually being sent.
 func (a *viewerAdapt) setRung(name string, bitrate int) {
-	a.rungBps = a.rungBitrate(name, bitrate)
+	a.rungBps, a.rungName = a.rungBitrate(name, bitrate), name
 	a.mu.Lock()
 	a.info.Rung = name
 	if n := len(a.info.History); n > 0 {

@@ -66,7 +66,7 @@ func TestFeedForFrameRateCap(t *testing.T) {
 	if len(rungs) != 2 || rungs[1].Name != "lo" {
 		t.Fatalf("controller ladder %+v, want hi and lo only", rungs)
 	}
-	a := &viewerAdapt{ctrl: adapt.New(adapt.Config{}, rungs, time.Now()), sc: DefaultSenderConfig()}
+	a := &viewerAdapt{ctrl: adapt.New(adapt.Config{}, rungs, time.Now()), sc: DefaultConfig()}
 	for _, tc := range []struct {
 		d    adapt.Decision
 		want string
@@ -119,42 +119,12 @@ type fixedEstimate struct {
 func (f fixedEstimate) GetTargetBitrate() int    { return f.bps }
 func (f fixedEstimate) GetStats() map[string]any { return nil }
 
-// TestEstimateCappedByDelivery: GCC's estimate, grown while the sender was
-// application-limited, counts for no more than 1.5x what got through; a
-// clean probe's rate counts in full.
-func TestEstimateCappedByDelivery(t *testing.T) {
-	rungs := []adapt.Rung{{Name: "hi", Bitrate: 2_000_000}, {Name: "lo", Bitrate: 300_000}}
-	now := time.Now()
-	a := &viewerAdapt{est: fixedEstimate{bps: 5_000_000}, stats: &linkStats{}, rungs: rungs, headroom: 1.25, sc: DefaultSenderConfig(),
-		ctrl: adapt.New(adapt.Config{StartRung: "lo"}, rungs, now)}
-	a.setRung("lo", 300_000)
-	a.probeNext = now.Add(time.Hour) // no probe: the estimate alone
-	for i := 0; i < 25; i++ {        // 5 s sending 400 kb/s: 10 kB per 200 ms
-		now = now.Add(adaptInterval)
-		a.bytes, a.packets = 10_000, 10
-		a.update(now, "cam", "v1")
-	}
-	if got := a.snapshot().Estimate; got > 600_000 {
-		t.Fatalf("estimate %d b/s with 400 kb/s delivered, want at most 600 kb/s", got)
-	}
-	if a.last.Rung != "lo" {
-		t.Fatalf("stepped up to %s on an estimate the link never showed", a.last.Rung)
-	}
-	a.probeOK, a.probeUntil = 3_000_000, now.Add(4*time.Second)
-	now = now.Add(adaptInterval)
-	a.bytes, a.packets = 10_000, 10
-	a.update(now, "cam", "v1")
-	if got := a.snapshot().Estimate; got != 3_000_000 {
-		t.Fatalf("estimate %d b/s after a clean probe at 3 Mb/s", got)
-	}
-}
-
 // TestVideoHoldDrains: a held switch waits for the predicted queue to
 // fall under the resume line; without a prediction, for the feedback's
 // queue to pass its peak (it lags) and fall under resumeLagged.
 func TestVideoHoldDrains(t *testing.T) {
 	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
-	resume := DefaultSenderConfig().Hold.Resume
+	resume := DefaultConfig().Hold.Resume
 	var h videoHold
 	for _, q := range []int{120, 300, 500, 700, 650} {
 		if h.drained(ms(q), 0, false, resume) {
@@ -177,30 +147,6 @@ func TestVideoHoldDrains(t *testing.T) {
 	}
 }
 
-// TestProbeLossReport: loss over the cap in a receiver report that came
-// within the drain time of a probe's end is the probe's, even while the
-// report is still in force after the drain; a later report's is not.
-func TestProbeLossReport(t *testing.T) {
-	rungs := []adapt.Rung{{Name: "hi", Bitrate: 2_000_000}, {Name: "lo", Bitrate: 300_000}}
-	now := time.Now()
-	a := &viewerAdapt{stats: &linkStats{}, rungs: rungs, headroom: 1.25, sc: DefaultSenderConfig(),
-		ctrl: adapt.New(adapt.Config{StartRung: "lo"}, rungs, now)}
-	a.probeEnded = now
-	a.probeNext = now.Add(time.Hour)
-	a.stats.lossPPM.Store(200_000) // 20 %
-	a.stats.lossAt.Store(now.Add(1500 * time.Millisecond).UnixNano())
-	now = now.Add(2500 * time.Millisecond) // past the 2 s drain
-	a.update(now, "cam", "v1")
-	if !a.lastStats.Probing {
-		t.Fatal("loss reported 1.5 s after a probe's end not counted as the probe's")
-	}
-	a.stats.lossAt.Store(now.UnixNano())
-	a.update(now.Add(adaptInterval), "cam", "v1")
-	if a.lastStats.Probing {
-		t.Fatal("loss reported 2.5 s after a probe's end counted as the probe's")
-	}
-}
-
 // TestFallSetsEstimate: when the link meter sees the link fall, the
 // controller gets the rate packets arrive at now, not the rung's need
 // (which would keep a clean link on its rung) nor the delivered rate of
@@ -211,22 +157,22 @@ func TestFallSetsEstimate(t *testing.T) {
 	l.run(2*time.Second, 3636*time.Microsecond, 1000) // 2.2 Mb/s
 	l.rate = 600_000
 	rungs := []adapt.Rung{{Name: "hi", Bitrate: 2_200_000}, {Name: "mid", Bitrate: 800_000}, {Name: "lo", Bitrate: 250_000}}
-	a := &viewerAdapt{est: fixedEstimate{bps: 3_000_000}, meter: l.m, stats: &linkStats{}, rungs: rungs, headroom: 1.25,
-		sc: DefaultSenderConfig(), ctrl: adapt.New(adapt.Config{StartRung: "hi"}, rungs, l.now)}
-	a.setRung("hi", 2_200_000)
-	a.probeNext = l.now.Add(time.Hour)
+	a := &viewerAdapt{est: fixedEstimate{bps: 3_000_000}, meter: l.m, stats: &linkStats{}, sc: DefaultConfig()}
+	a.sc.StartRung = "hi"
+	a.start(rungs, l.now)
+	a.setRung("hi", 2_200_000) // the top rung: no probe
 	a.update(l.now, "cam", "v1")
 	fell := false
 	for i := 0; i < 40 && !fell; i++ { // up to 160 ms after the fall
 		l.run(4*time.Millisecond, 3636*time.Microsecond, 1000)
 		a.packets, a.bytes = 1, 1000
 		a.update(l.now, "cam", "v1")
-		fell = a.lastStats.Fell
+		fell = a.shape.Last().Fell
 	}
 	if !fell {
 		t.Fatal("the fall to 600 kb/s never reached the controller")
 	}
-	if e := a.lastStats.Estimate; e > 800_000 {
+	if e := a.shape.Last().Estimate; e > 800_000 {
 		t.Errorf("estimate %d b/s on the fall, want the arrival rate of about 600 kb/s", e)
 	}
 	if a.last.Rung != "lo" {

@@ -1,20 +1,18 @@
 package sender
 
 import (
-	"errors"
-	"fmt"
 	"time"
 
-	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/mutstream/mutstream/adapt"
 	"github.com/mutstream/mutstream/metrics"
 	"github.com/mutstream/mutstream/stream"
 )
 
-// run is the session's media loop: it moves packets from the feeds to the
-// tracks, runs the viewer's controller, and carries out rung switches at
-// keyframes.
+// run is the session's media loop: it waits for the connection, then
+// dispatches every event to the loop's state (see loop), which moves
+// packets from the feeds to the tracks, runs the viewer's controller, and
+// carries out rung switches at keyframes.
 func (v *Viewer) run(rung *stream.Feed) {
 	// Start reading only once media can flow, so the first keyframe
 	// reaches the browser instead of an unconnected transport.
@@ -28,110 +26,8 @@ func (v *Viewer) run(rung *stream.Feed) {
 		v.teardown()
 		return
 	}
-	q := v.cfg.ViewerQueue
-	vout := newRTPOut(v.video, cutH264, 90000, 3000)
-	if v.playoutExt != 0 {
-		vout.setExtension(v.playoutExt, playoutDelay(0, 0))
-	}
-	vout.pace = newPacer() // keyframes at the link's rate, not in one burst
-	aout := newRTPOut(v.audio, cutWhole, 48000, 960)
-
-	ad := v.adapt
-	ad.rungs = adaptRungs(v.st.Rungs())
-	ad.headroom = v.cfg.Adapt.Headroom
-	ad.ctrl = adapt.New(v.cfg.Adapt, ad.rungs, time.Now())
-	if v.manualRung {
-		ad.manual = ad.setManual(rung.Info()) == nil
-	}
-	cur := rung.Subscribe(q)
-	v.feed.Store(rung)
-	ad.setRung(rung.Info().Name, rung.Info().Bitrate)
-	vout.pace.setRate(ad.paceRate())
-	metrics.ViewerRung.WithLabelValues(v.st.Name(), v.id[:8], rung.Info().Name).Set(1)
-	v.send(controlMessage{Type: "rung", Rung: rung.Info().Name, Reason: "initial"})
-	var pending *stream.Reader
-	pendingReason := ""
-	audioFeed := v.st.Audio()
-	var audio *stream.Reader
-	var audioC <-chan *stream.Packet
-	if audioFeed != nil {
-		audio = audioFeed.Subscribe(q)
-		audioC = audio.C()
-	}
-	defer func() {
-		cur.Close()
-		if pending != nil {
-			pending.Close()
-		}
-		if audio != nil {
-			audio.Close()
-		}
-		metrics.ViewerRung.DeletePartialMatch(map[string]string{"session": v.id[:8]})
-		metrics.ViewerEstimate.DeleteLabelValues(v.st.Name(), v.id[:8])
-		v.teardown()
-	}()
-	// switchTo starts reading f; the switch happens at its first packet,
-	// a keyframe, asked for now.
-	switchTo := func(f *stream.Feed, reason string) {
-		if pending != nil {
-			if pending.Feed() == f {
-				return
-			}
-			pending.Close()
-			pending = nil
-		}
-		if f == cur.Feed() {
-			return
-		}
-		pending, pendingReason = f.Subscribe(q), reason
-	}
-	audioOnly := false
-	var lastStill time.Time
-	var hold videoHold
-	// decide runs the controller and acts on its decision.
-	decide := func() {
-		// Its own clock, not a tick's: a tick waiting in its channel can
-		// be older than an urgent decision already taken.
-		now := time.Now()
-		d := ad.update(now, v.st.Name(), v.id[:8])
-		if st := ad.lastStats; ad.ctrl.State() == adapt.StateCongested {
-			v.log.Debug("congestion", "overuse", st.Overuse, "queue_ms", st.QueueDelay.Milliseconds(), "loss", st.Loss, "nacks", st.NACKs, "packets", st.Packets, "estimate", st.Estimate, "rung", d.Rung)
-		}
-		cur.SetDemand(ad.demand())
-		vout.pace.setRate(ad.paceRate())
-		if d.AudioOnly != audioOnly {
-			audioOnly = d.AudioOnly
-			v.send(controlMessage{Type: "audio_only", Reason: d.Reason, Rung: fmt.Sprint(audioOnly)})
-		}
-		if audioOnly && now.Sub(lastStill) >= v.cfg.Adapt.StillEvery {
-			lastStill = now
-			cur.Feed().RequestKeyframe()
-		}
-		f := ad.feedFor(v.st, d)
-		switch {
-		case f == nil:
-		case f == cur.Feed():
-			hold.target = nil // back to the rung being sent
-		case pending != nil && pending.Feed() == f:
-			// The switch is under way: its keyframe is coming.
-		case hold.target != nil || (ad.stepsDown(f, cur.Feed()) && ad.meter != nil && ad.sc.Hold.Queue > 0 && ad.meter.queueNow() > ad.sc.Hold.Queue):
-			// A deep queue: stop sending video now and switch once it
-			// has drained, so that the new rung's keyframe finds room.
-			if hold.target == nil {
-				hold.since, hold.peak = now, 0
-				v.log.Debug("video held until the queue drains", "queue_ms", ad.meter.queueNow().Milliseconds(), "to", f.Info().Name)
-			}
-			hold.target, hold.reason, hold.dropping = f, d.Reason, true
-			vout.pace.drop()
-			if pending != nil {
-				pending.Close()
-				pending = nil
-			}
-		default:
-			switchTo(f, d.Reason)
-		}
-	}
-	live := v.st.Live()
+	l := v.newLoop(rung)
+	defer l.close()
 	ended := v.st.Ended()
 	events, unsubscribe := v.st.SubscribeEvents(64)
 	defer unsubscribe()
@@ -145,14 +41,11 @@ func (v *Viewer) run(rung *stream.Feed) {
 	defer padTick.Stop()
 	padding := true
 	var fed <-chan struct{}
-	if ad.meter != nil {
-		fed = ad.meter.Fed()
+	if l.ad.meter != nil {
+		fed = l.ad.meter.Fed()
 	}
-	var left *stream.Feed // the Leaving feed already switched away from
 	for {
-		var pendingC <-chan *stream.Packet
-		var leavingC <-chan struct{}
-		if need := ad.probeRate > 0 || hold.target != nil || hold.dropping || vout.backlog() > 0; need != padding {
+		if need := l.padding(); need != padding {
 			padding = need
 			if padding {
 				padTick.Reset(padInterval)
@@ -160,183 +53,156 @@ func (v *Viewer) run(rung *stream.Feed) {
 				padTick.Stop()
 			}
 		}
-		if pending != nil {
-			pendingC = pending.C()
-		} else if cur.Feed() != left {
-			leavingC = cur.Feed().Leaving()
+		var pendingC, audioC <-chan *stream.Packet
+		var leavingC <-chan struct{}
+		if l.pending != nil {
+			pendingC = l.pending.C()
+		} else if l.cur.Feed() != l.left {
+			leavingC = l.cur.Feed().Leaving()
 		}
+		if l.audio != nil {
+			audioC = l.audio.C()
+		}
+		var ok bool
 		select {
 		case <-v.ctx.Done():
 			return
 		case <-ended:
-			v.send(controlMessage{Type: "ended"})
-			v.flushControl(500 * time.Millisecond)
-			v.log.Info("stream ended: releasing viewer")
+			l.onEnded()
 			return
-		case p := <-cur.C():
-			if audioOnly && !p.Keyframe {
-				continue // audio only: a still picture now and then
-			}
-			if hold.dropping {
-				continue // the old rung's frames would only deepen the queue
-			}
-			n, err := vout.write(p, true)
-			ad.packets += n
-			ad.bytes += len(p.Data)
-			if err != nil && errors.Is(err, errClosedPipe) {
-				return
-			}
+		case p := <-l.cur.C():
+			ok = l.onVideo(p)
 		case p := <-pendingC:
-			// The first packet of a new reader is a keyframe: switch here.
-			fromFeed := cur.Feed()
-			from := fromFeed.Info().Name
-			cur.Close()
-			cur, pending = pending, nil
-			hold.dropping = false
-			f := cur.Feed()
-			if ad.stepsDown(f, fromFeed) {
-				ad.switchedDown(time.Now())
-			}
-			v.feed.Store(f)
-			if ad.meter != nil {
-				// Packets of the old rung before this keyframe are of
-				// no more use to the viewer.
-				ad.meter.dropResendsBefore(vout.seq)
-			}
-			vout.pace.drop() // the old rung's frames waiting to go
-			n, _ := vout.write(p, true)
-			ad.packets += n
-			ad.bytes += len(p.Data)
-			ad.setRung(f.Info().Name, f.Info().Bitrate)
-			metrics.ViewerRung.DeleteLabelValues(v.st.Name(), v.id[:8], from)
-			metrics.ViewerRung.WithLabelValues(v.st.Name(), v.id[:8], f.Info().Name).Set(1)
-			v.send(controlMessage{Type: "rung", Rung: f.Info().Name, Reason: pendingReason})
-			v.log.Info("rung switched", "from", from, "rung", f.Info().Name, "reason", pendingReason)
+			l.onPending(p)
+			ok = true
 		case ev := <-events:
-			if dc := v.eventsDC.Load(); dc != nil && dc.ReadyState() == webrtc.DataChannelStateOpen {
-				if err := dc.SendText(string(ev)); err != nil {
-					v.log.Debug("event send", "err", err)
-				}
-			}
+			l.onEvent(ev)
+			ok = true
 		case p := <-audioC:
-			_, _ = aout.write(p, false)
+			l.onAudio(p)
+			ok = true
 		case <-adaptTick.C:
-			decide()
+			l.decide()
+			ok = true
 		case <-fed:
-			now := time.Now()
-			ad.checkProbe(now)
-			if ad.urgent(now, v.cfg.Adapt.DelayDown) {
-				decide() // a queue builds: do not wait for the next tick
-			}
+			l.onFeedback(time.Now())
+			ok = true
 		case now := <-padTick.C:
-			if err := vout.flush(now); err != nil && errors.Is(err, errClosedPipe) {
-				return
-			}
-			if hold.target != nil && (ad.holdDrained(&hold, now) || now.Sub(hold.since) > ad.sc.Hold.Max) {
-				v.log.Debug("video hold ended", "held_ms", now.Sub(hold.since).Milliseconds(), "feedback_queue_ms", ad.meter.queueNow().Milliseconds())
-				switchTo(hold.target, hold.reason)
-				hold.target = nil
-			}
-			if hold.dropping && hold.target == nil && (pending == nil || now.Sub(hold.since) > 2*ad.sc.Hold.Max) {
-				hold.dropping = false // no keyframe came: send what there is
-			}
-			ad.checkProbe(now)
-			if ad.urgent(now, v.cfg.Adapt.DelayDown) {
-				decide() // a queue builds: do not wait for the next tick
-			}
-			if ad.probeRate > 0 && vout.backlog() == 0 {
-				video := cur.Feed().Info().Bitrate
-				if audioOnly {
-					video = 0 // stills only: the probe pads nearly all of its rate
-				}
-				if n := ad.paddingPackets(now, video, padInterval); n > 0 {
-					_ = vout.writePadding(n)
-				}
-			}
+			l.onPadTick(now)
+			ok = true
 		case name := <-v.rungReq:
-			hold = videoHold{} // a choice by hand is not held
-			if name == "auto" || name == "" {
-				ad.manual, ad.manualFeed = false, ""
-				ad.ctrl.ClearManual()
-				v.send(controlMessage{Type: "rung", Rung: cur.Feed().Info().Name, Reason: "auto"})
-				continue
-			}
-			f, err := v.st.Rung(name)
-			if err != nil || ad.setManual(f.Info()) != nil {
-				v.send(controlMessage{Type: "error", Reason: fmt.Sprintf("no rung %q", name)})
-				continue
-			}
-			ad.manual = true
-			cur.SetDemand(0) // a rung chosen by hand is not retuned for this viewer
-			if f == cur.Feed() {
-				v.send(controlMessage{Type: "rung", Rung: f.Info().Name, Reason: "manual"})
-				continue
-			}
-			switchTo(f, "manual")
+			l.onRungRequest(name)
+			ok = true
 		case <-leavingC:
-			// The rung is about to leave the ladder (the source rung, for a
-			// mutation chain): switch now, while it still plays, at the
-			// next keyframe of the top rung that stays.
-			left = cur.Feed()
-			for _, f := range v.st.Rungs() {
-				if f != left {
-					hold = videoHold{}
-					switchTo(f, "ladder")
-					break
-				}
-			}
-		case <-cur.Feed().Gone():
-			// The ladder changed (a new publisher, or the source rung
-			// withdrawn for a mutation chain): take the rung of the same
-			// name, else the top one.
-			hold = videoHold{}
-			f, err := v.st.Rung(cur.Feed().Info().Name)
-			if err != nil {
-				f, err = v.st.Rung("")
-			}
-			if err != nil {
-				return
-			}
-			cur.Close()
-			cur = f.Subscribe(q)
-			v.feed.Store(f)
-			ad.setRung(f.Info().Name, f.Info().Bitrate)
-			v.send(controlMessage{Type: "rung", Rung: f.Info().Name, Reason: "ladder"})
-			v.log.Info("rung left the ladder; viewer moved", "rung", f.Info().Name)
-			if af := v.st.Audio(); af != nil && (audio == nil || af != audio.Feed()) {
-				if audio != nil {
-					audio.Close()
-				}
-				audio = af.Subscribe(q)
-				audioC = audio.C()
-			}
+			l.onLeaving()
+			ok = true
+		case <-l.cur.Feed().Gone():
+			ok = l.onGone()
 		case <-tick.C:
-			if l := v.st.Live(); l != live {
-				live = l
-				if live {
-					v.send(controlMessage{Type: "live"})
-				} else {
-					v.send(controlMessage{Type: "offline"})
-				}
-			}
-			if af := v.st.Audio(); af != nil && (audio == nil || af != audio.Feed()) {
-				if audio != nil {
-					audio.Close()
-				}
-				audio = af.Subscribe(q)
-				audioC = audio.C()
-			}
-			// The ladder changed, or the source rung's measured rate moved.
-			if next := adaptRungs(v.st.Rungs()); ladderMoved(ad.rungs, next) {
-				ad.rungs = next
-				ad.ctrl.SetRungs(ad.rungs)
-				if f := cur.Feed(); f != nil {
-					ad.setRung(f.Info().Name, f.Info().Bitrate)
-				}
-			}
-			in := ad.current()
-			v.log.Debug("adapt", "estimate", in.Estimate, "smoothed", ad.ctrl.Smoothed(), "state", in.State, "rung", in.Rung, "loss", in.Loss, "rtt_ms", in.RTTMS, "probe", ad.probeRate, "probe_ok", ad.probeOK, "probe_target", ad.ctrl.ProbeTarget(), "queue_ms", ad.lastStats.QueueDelay.Milliseconds(), "delivered", ad.delivered)
-			v.send(controlMessage{Type: "stats", Estimate: in.Estimate, Smoothed: ad.ctrl.Smoothed(), State: in.State, Rung: in.Rung})
+			l.onSecondTick()
+			ok = true
 		}
+		if !ok {
+			return
+		}
+	}
+}
+
+// loop is the state of one viewer's media loop, owned by its goroutine:
+// the readers of the feeds, the packetizers, the switch under way and the
+// video hold. Each event of the loop is one method.
+type loop struct {
+	v  *Viewer
+	ad *viewerAdapt
+	q  int // reader queue length
+
+	vout, aout *rtpOut
+	// The probe padding sent, for the viewer's series.
+	padPackets, padBytes prometheus.Counter
+
+	cur           *stream.Reader // the video feed being sent
+	pending       *stream.Reader // the feed being switched to, at its first packet (a keyframe)
+	pendingReason string
+	audio         *stream.Reader // nil while the stream has no audio feed
+
+	audioOnly bool
+	lastStill time.Time
+	hold      videoHold
+	left      *stream.Feed // the Leaving feed already switched away from
+	live      bool
+}
+
+// newLoop starts reading rung and the stream's audio, and the controller.
+func (v *Viewer) newLoop(rung *stream.Feed) *loop {
+	l := &loop{v: v, ad: v.adapt, q: v.queue}
+	l.vout = newRTPOut(v.video, cutH264, 90000, 3000)
+	if v.playoutExt != 0 {
+		l.vout.setExtension(v.playoutExt, playoutDelay(0, 0))
+	}
+	l.vout.pace = newPacer() // keyframes at the link's rate, not in one burst
+	l.aout = newRTPOut(v.audio, cutWhole, 48000, 960)
+	l.padPackets = metrics.ViewerPaddingPackets.WithLabelValues(v.st.Name(), v.id[:8])
+	l.padBytes = metrics.ViewerPaddingBytes.WithLabelValues(v.st.Name(), v.id[:8])
+
+	ad := l.ad
+	ad.start(adaptRungs(v.st.Rungs()), time.Now())
+	if v.manualRung {
+		ad.manual = ad.setManual(rung.Info()) == nil
+	}
+	l.cur = rung.Subscribe(l.q)
+	v.feed.Store(rung)
+	ad.setRung(rung.Info().Name, rung.Info().Bitrate)
+	l.vout.pace.setRate(ad.paceRate())
+	metrics.ViewerRung.WithLabelValues(v.st.Name(), v.id[:8], rung.Info().Name).Set(1)
+	v.send(controlMessage{Type: "rung", Rung: rung.Info().Name, Reason: "initial"})
+	if audioFeed := v.st.Audio(); audioFeed != nil {
+		l.audio = audioFeed.Subscribe(l.q)
+	}
+	l.live = v.st.Live()
+	return l
+}
+
+// close stops every reader, forgets the viewer's series and tears the
+// session down.
+func (l *loop) close() {
+	v := l.v
+	l.cur.Close()
+	if l.pending != nil {
+		l.pending.Close()
+	}
+	if l.audio != nil {
+		l.audio.Close()
+	}
+	metrics.ViewerRung.DeletePartialMatch(map[string]string{"session": v.id[:8]})
+	metrics.ViewerEstimate.DeleteLabelValues(v.st.Name(), v.id[:8])
+	metrics.ViewerPaddingPackets.DeleteLabelValues(v.st.Name(), v.id[:8])
+	metrics.ViewerPaddingBytes.DeleteLabelValues(v.st.Name(), v.id[:8])
+	v.teardown()
+}
+
+// switchTo starts reading f; the switch happens at its first packet,
+// a keyframe, asked for now.
+func (l *loop) switchTo(f *stream.Feed, reason string) {
+	if l.pending != nil {
+		if l.pending.Feed() == f {
+			return
+		}
+		l.pending.Close()
+		l.pending = nil
+	}
+	if f == l.cur.Feed() {
+		return
+	}
+	l.pending, l.pendingReason = f.Subscribe(l.q), reason
+}
+
+// resubscribeAudio reads the stream's audio feed when it is new (a new
+// publisher).
+func (l *loop) resubscribeAudio() {
+	if af := l.v.st.Audio(); af != nil && (l.audio == nil || af != l.audio.Feed()) {
+		if l.audio != nil {
+			l.audio.Close()
+		}
+		l.audio = af.Subscribe(l.q)
 	}
 }

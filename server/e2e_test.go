@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,6 +135,11 @@ func TestEndToEnd(t *testing.T) {
 		}
 		if s.Width != 320 || s.Height != 180 {
 			t.Fatalf("demo plays at %dx%d, want 320x180", s.Width, s.Height)
+		}
+		// AES-GCM costs the sender less per packet than AES-CM with
+		// HMAC-SHA1: it is what a browser that offers it gets.
+		if !strings.Contains(s.SRTPCipher, "GCM") {
+			t.Errorf("SRTP protection profile %q, want AES-GCM", s.SRTPCipher)
 		}
 	})
 

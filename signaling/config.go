@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mutstream/mutstream/adapt"
 	ingest "github.com/mutstream/mutstream/ingest/webrtc"
 	"github.com/mutstream/mutstream/sender"
 )
@@ -24,6 +23,12 @@ type ICEServer struct {
 	Credential string `yaml:"credential"`
 }
 
+// WriteBatch is webrtc.write_batch.
+type WriteBatch struct {
+	Size     int           `yaml:"size"`
+	Interval time.Duration `yaml:"interval"`
+}
+
 // Config holds the WebRTC settings.
 type Config struct {
 	// UDPPort is the one UDP port all ICE traffic uses (a UDP mux). 0 picks a free port.
@@ -32,6 +37,11 @@ type Config struct {
 	UDPAddr string `yaml:"udp_addr"`
 	// PublicIPs are extra host addresses to advertise, e.g. a NAT's public IP.
 	PublicIPs []string `yaml:"public_ips"`
+	// WriteBatch gathers the packets every session writes to the UDP port
+	// and sends them with one sendmmsg per batch (Linux): up to Size
+	// packets, none held longer than Interval. Size 0 writes each packet
+	// with its own system call.
+	WriteBatch WriteBatch `yaml:"write_batch"`
 	// ICEServers are STUN/TURN servers offered to clients. One with a
 	// username goes out only in the answer to an authorized POST.
 	ICEServers []ICEServer `yaml:"ice_servers"`
@@ -70,11 +80,11 @@ type Config struct {
 	// InitialBitrate is where each viewer's bandwidth estimate (GCC on
 	// transport-wide congestion control feedback) starts, in bits per second.
 	InitialBitrate int `yaml:"initial_bitrate"`
-	// Adapt tunes the per-viewer controller that picks the rung.
-	Adapt adapt.Config `yaml:"adapt"`
-	// Sender tunes the mechanics under it: link readings, probes, the
-	// video hold and retransmissions.
-	Sender sender.SenderConfig `yaml:"sender"`
+	// Adapt tunes each viewer's adaptation, in one section: the controller
+	// that picks the rung, how raw feedback is shaped for it and probes
+	// run, and the mechanics under them (link readings, the video hold,
+	// retransmissions).
+	Adapt sender.Config `yaml:"adapt"`
 	// ViewerQueue is the number of packets a viewer may fall behind before it
 	// skips to the next keyframe.
 	ViewerQueue int `yaml:"viewer_queue"`
@@ -134,13 +144,13 @@ type TURN struct {
 func DefaultConfig() Config {
 	return Config{
 		UDPPort:             8189,
+		WriteBatch:          WriteBatch{Size: 32, Interval: time.Millisecond},
 		DisconnectedTimeout: 5 * time.Second,
 		FailedTimeout:       8 * time.Second,
 		ViewerQueue:         256,
 		LowLatencyPlayout:   true,
 		InitialBitrate:      1_500_000,
-		Adapt:               adapt.DefaultConfig(),
-		Sender:              sender.DefaultSenderConfig(),
+		Adapt:               sender.DefaultConfig(),
 		WHIP:                ingest.DefaultConfig(),
 		RateLimit: RateLimit{
 			Viewers:    Bucket{PerSecond: 10, Burst: 200},
@@ -158,6 +168,12 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.UDPPort < 0 || c.UDPPort > 65535 {
 		errs = append(errs, fmt.Errorf("udp_port: %d is not a port", c.UDPPort))
+	}
+	if c.WriteBatch.Size < 0 || c.WriteBatch.Size > 1024 {
+		errs = append(errs, fmt.Errorf("write_batch.size: %d is not 0 to 1024", c.WriteBatch.Size))
+	}
+	if c.WriteBatch.Size > 0 && (c.WriteBatch.Interval <= 0 || c.WriteBatch.Interval > 20*time.Millisecond) {
+		errs = append(errs, fmt.Errorf("write_batch.interval: %v is not over 0 and at most 20ms", c.WriteBatch.Interval))
 	}
 	if c.DisconnectedTimeout <= 0 {
 		errs = append(errs, errors.New("disconnected_timeout: must be > 0"))
@@ -190,9 +206,6 @@ func (c Config) Validate() error {
 	}
 	if err := c.Adapt.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("adapt: %w", err))
-	}
-	if err := c.Sender.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("sender: %w", err))
 	}
 	if err := c.WHIP.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("whip: %w", err))

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
@@ -17,6 +18,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	ingest "github.com/mutstream/mutstream/ingest/webrtc"
+	"github.com/mutstream/mutstream/internal/udpbatch"
 	"github.com/mutstream/mutstream/sender"
 	"github.com/mutstream/mutstream/stream"
 )
@@ -71,7 +73,11 @@ func newServer(cfg Config, hub *stream.Hub, log *slog.Logger, nw transport.Net) 
 			return nil, fmt.Errorf("listen on WebRTC UDP port %d: %w (set webrtc.udp_port or --webrtc-udp)", cfg.UDPPort, err)
 		}
 		s.conn = conn
-		s.mux = webrtc.NewICEUDPMux(nil, conn)
+		var mc net.PacketConn = conn
+		if b := cfg.WriteBatch; b.Size > 0 {
+			mc = udpbatch.New(conn, b.Size, b.Interval)
+		}
+		s.mux = webrtc.NewICEUDPMux(nil, mc)
 	}
 	api, err := s.newAPI()
 	if err != nil {
@@ -125,7 +131,7 @@ func (s *Server) newAPI() (*webrtc.API, error) {
 	}
 	ir := &interceptor.Registry{}
 	err = sender.RegisterInterceptors(me, ir, sender.InterceptorOptions{
-		Resend:         s.cfg.Sender.Resend,
+		Resend:         s.cfg.Adapt.Resend,
 		InitialBitrate: s.cfg.InitialBitrate,
 		MinBitrate:     s.cfg.Adapt.MinEstimate,
 		MaxBitrate:     s.cfg.Adapt.MaxEstimate,
@@ -137,6 +143,15 @@ func (s *Server) newAPI() (*webrtc.API, error) {
 		return nil, err
 	}
 	se := s.settingEngine(s.cfg.DisconnectedTimeout, s.cfg.FailedTimeout)
+	// To a browser's actpass offer the viewer answers passive: the browser
+	// is the DTLS client and offers its SRTP profiles, of which mediad, the
+	// server, picks AES-GCM first (a browser as server picks AES-CM with
+	// HMAC-SHA1, which costs the sender more per packet); and the
+	// handshake does not hang on the browser's reading of a first flight.
+	if err := se.SetAnsweringDTLSRole(webrtc.DTLSRoleServer); err != nil {
+		return nil, fmt.Errorf("dtls role: %w", err)
+	}
+	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AEAD_AES_256_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }
 

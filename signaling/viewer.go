@@ -104,7 +104,7 @@ func (v *viewerSession) negotiate(offer string, manual bool) (string, error) {
 	v.media = sender.NewViewer(sender.Options{
 		ID: v.id, Stream: v.st, Log: v.log, Ctx: v.ctx,
 		Estimator: est, Meter: meter,
-		Queue: v.srv.cfg.ViewerQueue, Adapt: v.srv.cfg.Adapt, Sender: v.srv.cfg.Sender,
+		Queue: v.srv.cfg.ViewerQueue, Config: v.srv.cfg.Adapt,
 		Manual: manual, Teardown: v.teardown,
 	})
 	v.pc = pc

@@ -130,6 +130,9 @@ type PlayerStats struct {
 	Lost          int64   `json:"lost"`
 	FreezeCount   int     `json:"freezeCount"`
 	Codec         string  `json:"codec"` // video, lower case: "h264"
+	// SRTPCipher is the SRTP protection profile the transport uses, as
+	// Chromium names it ("AEAD_AES_128_GCM").
+	SRTPCipher string `json:"srtpCipher"`
 }
 
 // Stats reads the player's latest stats.

@@ -366,11 +366,11 @@ export class WhepPlayer {
  * Reduces an RTCStatsReport to
  * {time, width, height, fps, framesDecoded, videoBytes, audioBytes,
  *  audioPackets, videoPackets, packetsReceived, lost, lossRatio, rtt (s),
- *  freezeCount, videoBitrate, audioBitrate (bit/s), codec}.
+ *  freezeCount, videoBitrate, audioBitrate (bit/s), codec, srtpCipher}.
  * Rates need `prev`, the previous result for the same connection.
  */
 export function parseStats(report, prev, video) {
-  let v = null, a = null, pair = null, remoteRtt = null;
+  let v = null, a = null, pair = null, remoteRtt = null, srtpCipher = null;
   report.forEach((r) => {
     const kind = r.kind || r.mediaType;
     if (r.type === 'inbound-rtp' && !r.isRemote) {
@@ -378,6 +378,7 @@ export function parseStats(report, prev, video) {
       if (kind === 'audio' && (!a || (r.bytesReceived || 0) > (a.bytesReceived || 0))) a = r;
     } else if (r.type === 'transport' && r.selectedCandidatePairId) {
       pair = report.get(r.selectedCandidatePairId) || pair;
+      srtpCipher = r.srtpCipher || srtpCipher;
     } else if (r.type === 'candidate-pair' && r.selected && !pair) {
       pair = r; // Firefox
     } else if ((r.type === 'remote-inbound-rtp' || r.type === 'remote-outbound-rtp') &&
@@ -414,6 +415,7 @@ export function parseStats(report, prev, video) {
     videoBitrate: null,
     audioBitrate: null,
     codec: codec && codec.mimeType ? codec.mimeType.replace(/^video\//i, '').toLowerCase() : null,
+    srtpCipher,
   };
   const dt = prev ? (time - prev.time) / 1000 : 0;
   if (dt > 0) {
