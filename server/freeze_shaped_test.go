@@ -111,7 +111,8 @@ func freezeInner(tb testing.TB) freezeRun {
 	tb.Cleanup(srv.Close)
 	shapeMedia(tb, srv)
 	pub := e2e.PublishTestPattern(tb, srv.rtmpURL("big", testToken), "1280x720", 30, 0,
-		"-profile:v", "baseline", "-b:v", "3M", "-maxrate", "3M", "-bufsize", "3M")
+		"-profile:v", "baseline", "-b:v", "3M", "-maxrate", "3M", "-bufsize", "3M",
+		"-loglevel", "info", "-nostats") // to see why, if ffmpeg stops
 	waitLive(tb, srv, "big", 30*time.Second)
 	browser := e2e.NewBrowser(tb)
 	tab := browser.Open(tb, srv.url("/watch/big"))
