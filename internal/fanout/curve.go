@@ -32,7 +32,7 @@ func Curve(res []Result) *image.RGBA {
 	}
 	yGrid := niceStep(maxV / 5)
 	top := math.Max(yGrid, math.Ceil(maxV/yGrid)*yGrid)
-	xGrid := niceStep(float64(maxN) / 8)
+	xGrid := max(1, niceStep(float64(maxN)/8))
 	xTop := math.Ceil(float64(maxN)/xGrid) * xGrid
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	for i := range img.Pix {
@@ -53,7 +53,7 @@ func Curve(res []Result) *image.RGBA {
 		}
 		label(img, x(n)-8, h-m+16, strconv.Itoa(int(n)), black)
 	}
-	label(img, m, m-30, "server CPU per viewer-second (ms) against viewers", black)
+	label(img, m, m-30, "server CPU per viewer-second (ms, up) against viewers (across)", black)
 	for si, name := range names {
 		c := seriesColors[si%len(seriesColors)]
 		label(img, w-m-120, m-30+14*si, name, c)
