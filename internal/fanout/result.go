@@ -55,8 +55,8 @@ type Result struct {
 
 // Compute turns w into per-viewer figures. A viewer that got a session and
 // received nothing counts in the minimums; a refused one in Refused only.
-// The per-viewer CPU divides by the viewers asked for (all of whom the
-// server handled, refused ones included).
+// The per-viewer CPU divides by the viewers with a session (those the
+// server serves), so refusals never make it look cheaper.
 func (w Window) Compute() Result {
 	s := w.Duration.Seconds()
 	r := Result{Server: w.Server, Viewers: w.Viewers, Refused: w.Refused, WindowS: s}
@@ -66,9 +66,9 @@ func (w Window) Compute() Result {
 	msPerTick := 1000.0 / ClockTicks
 	r.ServerCPUMsPerS = float64(w.ServerTicks) * msPerTick / s
 	r.IdleCPUMsPerS = w.IdleTicksPS * msPerTick
-	if w.Viewers > 0 {
-		r.CPUMsPerViewerS = r.ServerCPUMsPerS / float64(w.Viewers)
-		r.MarginalMsPerViewerS = (r.ServerCPUMsPerS - r.IdleCPUMsPerS) / float64(w.Viewers)
+	if n := len(w.Counts); n > 0 {
+		r.CPUMsPerViewerS = r.ServerCPUMsPerS / float64(n)
+		r.MarginalMsPerViewerS = (r.ServerCPUMsPerS - r.IdleCPUMsPerS) / float64(n)
 	}
 	r.ToolCPUPct = float64(w.ToolTicks) * msPerTick / s / 10
 	r.MachineIdlePct = 100 * IdleShare(w.Machine0, w.Machine1)

@@ -43,7 +43,10 @@ type Viewer struct {
 	pc       *webrtc.PeerConnection
 	location string
 	client   *http.Client
-	wg       sync.WaitGroup
+
+	mu     sync.Mutex // guards closed against wg.Add
+	closed bool
+	wg     sync.WaitGroup
 
 	packets atomic.Int64
 	bytes   atomic.Int64
@@ -70,6 +73,11 @@ func DialViewer(ctx context.Context, api *webrtc.API, client *http.Client, whepU
 		}
 	}
 	pc.OnTrack(func(tr *webrtc.TrackRemote, rx *webrtc.RTPReceiver) {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		if v.closed {
+			return
+		}
 		v.wg.Add(2)
 		go v.readRTP(tr)
 		go v.readRTCP(rx)
@@ -171,6 +179,9 @@ func (v *Viewer) Close() {
 		}
 		cancel()
 	}
+	v.mu.Lock()
+	v.closed = true
+	v.mu.Unlock()
 	_ = v.pc.Close()
 	v.wg.Wait()
 }
