@@ -81,7 +81,7 @@ func run(ctx context.Context, o options) error {
 	}
 	var all []fanout.Result
 	if o.url != "" {
-		res, err := measure(ctx, o, "server", o.url, o.pid, "")
+		res, err := measure(ctx, o, "server", o.url, o.pid, "", nil)
 		all = append(all, res...)
 		if err != nil {
 			return err
@@ -134,11 +134,14 @@ func runServer(ctx context.Context, o options, name, bin string) ([]fanout.Resul
 	if name == "mediad" {
 		pprof = s.pprof
 	}
-	return measure(ctx, o, name, s.whep, s.cmd.Process.Pid, pprof)
+	return measure(ctx, o, name, s.whep, s.cmd.Process.Pid, pprof, s)
 }
 
-// measure runs the idle window and every step against one server.
-func measure(ctx context.Context, o options, name, url string, pid int, pprof string) ([]fanout.Result, error) {
+// measure runs the idle window and every step against one server. With
+// s (a server this tool started), a step whose window saw the publisher
+// restart is run again, up to twice, from no viewer: a server may end its
+// viewers' sessions with the publisher's.
+func measure(ctx context.Context, o options, name, url string, pid int, pprof string, s *server) ([]fanout.Result, error) {
 	select {
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -162,6 +165,14 @@ func measure(ctx context.Context, o options, name, url string, pid int, pprof st
 	var res []fanout.Result
 	for _, n := range o.steps {
 		r, err := b.Step(ctx, n)
+		for try := 0; err == nil && r.PublisherRestarts > 0 && s != nil && try < 2; try++ {
+			fmt.Println(r)
+			fmt.Printf("fanout: %s: the publisher restarted during the window; measuring %d viewers again\n", name, n)
+			b.Close()
+			if err = s.waitPlayable(ctx, 60*time.Second); err == nil {
+				r, err = b.Step(ctx, n)
+			}
+		}
 		if err != nil {
 			return res, err
 		}

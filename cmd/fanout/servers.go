@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -35,6 +36,8 @@ type server struct {
 	err     error
 	pubStop context.CancelFunc
 	pubWG   sync.WaitGroup
+	// restarts counts publisher exits other than stop's.
+	restarts atomic.Int64
 }
 
 func freePort(network string) (int, error) {
@@ -179,7 +182,15 @@ func (s *server) publish(ffmpeg string) {
 		for {
 			cmd := exec.CommandContext(ctx, ffmpeg, args...)
 			cmd.Stdout, cmd.Stderr = s.log, s.log
-			_ = cmd.Run()
+			err := cmd.Run()
+			select {
+			case <-ctx.Done():
+				return
+			default:
+			}
+			// A publisher gone mid-window spoils that window's figures.
+			s.restarts.Add(1)
+			fmt.Fprintf(os.Stderr, "fanout: %s publisher exited (%v); restarting in 1 s\n", s.name, err)
 			select {
 			case <-ctx.Done():
 				return

@@ -25,6 +25,9 @@ type Bench struct {
 	// WindowStart, if set, is called when a window begins (e.g. to take
 	// a profile over it); it must not block.
 	WindowStart func(viewers int)
+	// PublisherRestarts, if set, counts the publisher's restarts; a
+	// window in which it moved is flagged.
+	PublisherRestarts func() int64
 
 	api         *webrtc.API
 	client      *http.Client
@@ -197,6 +200,10 @@ func (b *Bench) measure(ctx context.Context, n int) (Window, error) {
 	if err != nil {
 		return Window{}, err
 	}
+	var r0 int64
+	if b.PublisherRestarts != nil {
+		r0 = b.PublisherRestarts()
+	}
 	if b.WindowStart != nil {
 		b.WindowStart(n)
 	}
@@ -211,6 +218,9 @@ func (b *Bench) measure(ctx context.Context, n int) (Window, error) {
 	}
 	w := Window{Server: b.Server, Viewers: n, Refused: b.refused, Duration: s1.at.Sub(s0.at),
 		ServerTicks: s1.server - s0.server, ToolTicks: s1.tool - s0.tool, Machine0: s0.machine, Machine1: s1.machine}
+	if b.PublisherRestarts != nil {
+		w.PublisherRestarts = int(b.PublisherRestarts() - r0)
+	}
 	for i, c := range s1.counts {
 		c0 := s0.counts[i]
 		w.Counts = append(w.Counts, ViewerCount{Packets: c.Packets - c0.Packets, Bytes: c.Bytes - c0.Bytes, Padded: c.Padded - c0.Padded})

@@ -3,6 +3,7 @@ package fanout
 import (
 	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -102,6 +103,13 @@ func TestCompute(t *testing.T) {
 	w.Machine1.Idle = 2000
 	if w.Compute().Saturated {
 		t.Error("50% machine idle flagged saturated")
+	}
+	if r.PublisherRestarts != 0 || strings.Contains(r.String(), "PUBLISHER") {
+		t.Errorf("a window with no publisher restart flagged: %s", r)
+	}
+	w.PublisherRestarts = 1
+	if r := w.Compute(); r.PublisherRestarts != 1 || !strings.Contains(r.String(), "PUBLISHER RESTARTED") {
+		t.Errorf("a window with a publisher restart not flagged: %s", r)
 	}
 	if rec := r.CSVRecord(); len(rec) != len(CSVHeader) {
 		t.Errorf("CSV record has %d fields, header %d", len(rec), len(CSVHeader))

@@ -32,6 +32,9 @@ type Window struct {
 	Machine0    MachineCPU
 	Machine1    MachineCPU
 	Counts      []ViewerCount // one per viewer with a session
+	// PublisherRestarts is how often the publisher went and came back
+	// during the window: its figures are then not the fan-out's.
+	PublisherRestarts int
 }
 
 // Result is a Window in the units people read.
@@ -51,6 +54,7 @@ type Result struct {
 	ToolCPUPct           float64 // of one core
 	MachineIdlePct       float64
 	Saturated            bool
+	PublisherRestarts    int
 }
 
 // Compute turns w into per-viewer figures. A viewer that got a session and
@@ -59,7 +63,7 @@ type Result struct {
 // server serves), so refusals never make it look cheaper.
 func (w Window) Compute() Result {
 	s := w.Duration.Seconds()
-	r := Result{Server: w.Server, Viewers: w.Viewers, Refused: w.Refused, WindowS: s}
+	r := Result{Server: w.Server, Viewers: w.Viewers, Refused: w.Refused, WindowS: s, PublisherRestarts: w.PublisherRestarts}
 	if s <= 0 {
 		return r
 	}
@@ -102,6 +106,9 @@ func (r Result) String() string {
 	if r.Saturated {
 		sat = "  SATURATED (machine idle under 10%: figures inflated)"
 	}
+	if r.PublisherRestarts > 0 {
+		sat += fmt.Sprintf("  PUBLISHER RESTARTED %dx in the window: discard", r.PublisherRestarts)
+	}
 	return fmt.Sprintf("%-8s n=%-4d connected=%-4d refused=%-3d cpu/viewer-s=%6.2f ms  marginal=%6.2f ms  server=%7.1f ms/s (idle %5.1f)  pkt/s mean=%5.1f min=%5.1f  kb/s mean=%6.0f min=%6.0f  padded/s=%4.1f  tool=%3.0f%%  machine idle=%2.0f%%%s",
 		r.Server, r.Viewers, r.Connected, r.Refused, r.CPUMsPerViewerS, r.MarginalMsPerViewerS,
 		r.ServerCPUMsPerS, r.IdleCPUMsPerS, r.PktsPerSMean, r.PktsPerSMin, r.KbpsMean, r.KbpsMin,
@@ -112,7 +119,7 @@ func (r Result) String() string {
 var CSVHeader = []string{"server", "viewers", "connected", "refused", "window_s",
 	"server_cpu_ms_per_s", "idle_cpu_ms_per_s", "cpu_ms_per_viewer_s", "marginal_ms_per_viewer_s",
 	"pkts_per_s_mean", "pkts_per_s_min", "kbps_mean", "kbps_min", "padded_per_s_mean",
-	"tool_cpu_pct", "machine_idle_pct", "saturated"}
+	"tool_cpu_pct", "machine_idle_pct", "saturated", "publisher_restarts"}
 
 // CSVRecord is r as CSV fields, in CSVHeader's order.
 func (r Result) CSVRecord() []string {
@@ -120,5 +127,5 @@ func (r Result) CSVRecord() []string {
 	return []string{r.Server, strconv.Itoa(r.Viewers), strconv.Itoa(r.Connected), strconv.Itoa(r.Refused), f(r.WindowS),
 		f(r.ServerCPUMsPerS), f(r.IdleCPUMsPerS), f(r.CPUMsPerViewerS), f(r.MarginalMsPerViewerS),
 		f(r.PktsPerSMean), f(r.PktsPerSMin), f(r.KbpsMean), f(r.KbpsMin), f(r.PaddedPerSMean),
-		f(r.ToolCPUPct), f(r.MachineIdlePct), strconv.FormatBool(r.Saturated)}
+		f(r.ToolCPUPct), f(r.MachineIdlePct), strconv.FormatBool(r.Saturated), strconv.Itoa(r.PublisherRestarts)}
 }
