@@ -125,6 +125,9 @@ func runServer(ctx context.Context, o options, name, bin string) ([]fanout.Resul
 		s.stop()
 		_ = copyFile(s.log.Name(), filepath.Join(o.out, name+".log"))
 	}()
+	if err := s.waitListening(ctx, 30*time.Second); err != nil {
+		return nil, err
+	}
 	s.publish(o.ffmpeg)
 	if err := s.waitPlayable(ctx, 60*time.Second); err != nil {
 		return nil, err

@@ -200,6 +200,26 @@ func (s *server) publish(ffmpeg string) {
 	}()
 }
 
+// waitListening waits until the server answers HTTP on its WHEP address
+// (any status), so that the publisher's first try finds it.
+func (s *server) waitListening(ctx context.Context, timeout time.Duration) error {
+	client := &http.Client{Timeout: time.Second}
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); {
+		if resp, err := client.Get(s.whep); err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		select {
+		case <-s.done:
+			return fmt.Errorf("%s exited: %v (see %s)", s.name, s.err, s.log.Name())
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("%s: no HTTP answer at %s in %v (see %s)", s.name, s.whep, timeout, s.log.Name())
+}
+
 // waitPlayable waits until a viewer gets media from the server.
 func (s *server) waitPlayable(ctx context.Context, timeout time.Duration) error {
 	api, err := fanout.NewAPI()
