@@ -114,7 +114,7 @@ func runServer(ctx context.Context, o options, name, bin string) ([]fanout.Resul
 	defer os.RemoveAll(dir)
 	var s *server
 	if name == "mediad" {
-		s, err = startMediad(bin, dir, o.rung)
+		s, err = startMediad(bin, dir, o.rung, o.pprofN > 0)
 	} else {
 		s, err = startMediaMTX(bin, dir)
 	}
@@ -133,11 +133,7 @@ func runServer(ctx context.Context, o options, name, bin string) ([]fanout.Resul
 		return nil, err
 	}
 	fmt.Printf("fanout: %s pid %d playing at %s\n", name, s.cmd.Process.Pid, s.whep)
-	pprof := ""
-	if name == "mediad" {
-		pprof = s.pprof
-	}
-	return measure(ctx, o, name, s.whep, s.cmd.Process.Pid, pprof, s)
+	return measure(ctx, o, name, s.whep, s.cmd.Process.Pid, s.pprof, s)
 }
 
 // measure runs the idle window and every step against one server. With

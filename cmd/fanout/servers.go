@@ -70,7 +70,8 @@ func freePorts() (hp, rp, up, pp int, err error) {
 // startMediad writes a bench config into dir: the server as a user runs
 // it (source rung on, default ladder and adaptation), without the demo
 // stream, with the join rate limit and max_viewers out of the way.
-func startMediad(bin, dir string, rung string) (*server, error) {
+// With pprof it also listens for profiles (--pprof, a mediad of this tree).
+func startMediad(bin, dir, rung string, pprof bool) (*server, error) {
 	hp, rp, up, pp, err := freePorts()
 	if err != nil {
 		return nil, err
@@ -98,9 +99,15 @@ log: {level: warn}
 	if rung != "" {
 		s.whep += "?rung=" + rung
 	}
-	return s, s.start(dir, bin, "serve", "--config", path,
+	args := []string{"serve", "--config", path,
 		"--http", fmt.Sprintf("127.0.0.1:%d", hp), "--rtmp", fmt.Sprintf("127.0.0.1:%d", rp),
-		"--webrtc-udp", strconv.Itoa(up), "--pprof", fmt.Sprintf("127.0.0.1:%d", pp))
+		"--webrtc-udp", strconv.Itoa(up)}
+	if pprof {
+		args = append(args, "--pprof", fmt.Sprintf("127.0.0.1:%d", pp))
+	} else {
+		s.pprof = ""
+	}
+	return s, s.start(dir, bin, args...)
 }
 
 // startMediaMTX writes a minimal MediaMTX config into dir: RTMP and WebRTC
