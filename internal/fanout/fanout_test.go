@@ -94,6 +94,7 @@ func TestCompute(t *testing.T) {
 	near("PaddedPerSMean", r.PaddedPerSMean, 1/3.0)
 	near("ToolCPUPct", r.ToolCPUPct, 50)
 	near("MachineIdlePct", r.MachineIdlePct, 5)
+	near("ServerPerToolCPU", r.ServerPerToolCPU, 0.4)
 	if r.Connected != 2 || r.Refused != 1 || r.Viewers != 4 {
 		t.Errorf("connected %d refused %d viewers %d, want 2 1 4", r.Connected, r.Refused, r.Viewers)
 	}

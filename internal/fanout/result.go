@@ -55,6 +55,11 @@ type Result struct {
 	MachineIdlePct       float64
 	Saturated            bool
 	PublisherRestarts    int
+	// ServerPerToolCPU is the server's CPU over the load tool's in the
+	// window. The tool's work per viewer is about the same for any server
+	// sending the same stream, and a busy machine slows both alike, so
+	// this ratio moves less with the machine's load than the ms figures.
+	ServerPerToolCPU float64
 }
 
 // Compute turns w into per-viewer figures. A viewer that got a session and
@@ -76,6 +81,9 @@ func (w Window) Compute() Result {
 	}
 	r.ToolCPUPct = float64(w.ToolTicks) * msPerTick / s / 10
 	r.MachineIdlePct = 100 * IdleShare(w.Machine0, w.Machine1)
+	if w.ToolTicks > 0 {
+		r.ServerPerToolCPU = float64(w.ServerTicks) / float64(w.ToolTicks)
+	}
 	r.Saturated = IdleShare(w.Machine0, w.Machine1) < SaturatedIdle
 	if len(w.Counts) == 0 {
 		return r
@@ -109,17 +117,17 @@ func (r Result) String() string {
 	if r.PublisherRestarts > 0 {
 		sat += fmt.Sprintf("  PUBLISHER RESTARTED %dx in the window: discard", r.PublisherRestarts)
 	}
-	return fmt.Sprintf("%-8s n=%-4d connected=%-4d refused=%-3d cpu/viewer-s=%6.2f ms  marginal=%6.2f ms  server=%7.1f ms/s (idle %5.1f)  pkt/s mean=%5.1f min=%5.1f  kb/s mean=%6.0f min=%6.0f  padded/s=%4.1f  tool=%3.0f%%  machine idle=%2.0f%%%s",
+	return fmt.Sprintf("%-8s n=%-4d connected=%-4d refused=%-3d cpu/viewer-s=%6.2f ms  marginal=%6.2f ms  server=%7.1f ms/s (idle %5.1f)  pkt/s mean=%5.1f min=%5.1f  kb/s mean=%6.0f min=%6.0f  padded/s=%4.1f  tool=%3.0f%% (server/tool %.1f)  machine idle=%2.0f%%%s",
 		r.Server, r.Viewers, r.Connected, r.Refused, r.CPUMsPerViewerS, r.MarginalMsPerViewerS,
 		r.ServerCPUMsPerS, r.IdleCPUMsPerS, r.PktsPerSMean, r.PktsPerSMin, r.KbpsMean, r.KbpsMin,
-		r.PaddedPerSMean, r.ToolCPUPct, r.MachineIdlePct, sat)
+		r.PaddedPerSMean, r.ToolCPUPct, r.ServerPerToolCPU, r.MachineIdlePct, sat)
 }
 
 // CSVHeader names the columns of CSVRecord.
 var CSVHeader = []string{"server", "viewers", "connected", "refused", "window_s",
 	"server_cpu_ms_per_s", "idle_cpu_ms_per_s", "cpu_ms_per_viewer_s", "marginal_ms_per_viewer_s",
 	"pkts_per_s_mean", "pkts_per_s_min", "kbps_mean", "kbps_min", "padded_per_s_mean",
-	"tool_cpu_pct", "machine_idle_pct", "saturated", "publisher_restarts"}
+	"tool_cpu_pct", "machine_idle_pct", "saturated", "publisher_restarts", "server_per_tool_cpu"}
 
 // CSVRecord is r as CSV fields, in CSVHeader's order.
 func (r Result) CSVRecord() []string {
@@ -127,5 +135,5 @@ func (r Result) CSVRecord() []string {
 	return []string{r.Server, strconv.Itoa(r.Viewers), strconv.Itoa(r.Connected), strconv.Itoa(r.Refused), f(r.WindowS),
 		f(r.ServerCPUMsPerS), f(r.IdleCPUMsPerS), f(r.CPUMsPerViewerS), f(r.MarginalMsPerViewerS),
 		f(r.PktsPerSMean), f(r.PktsPerSMin), f(r.KbpsMean), f(r.KbpsMin), f(r.PaddedPerSMean),
-		f(r.ToolCPUPct), f(r.MachineIdlePct), strconv.FormatBool(r.Saturated), strconv.Itoa(r.PublisherRestarts)}
+		f(r.ToolCPUPct), f(r.MachineIdlePct), strconv.FormatBool(r.Saturated), strconv.Itoa(r.PublisherRestarts), f(r.ServerPerToolCPU)}
 }
