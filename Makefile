@@ -60,9 +60,17 @@ SOAK_DURATION ?= 30m
 soak: build
 	$(GO) run ./cmd/soak -mediad $(BIN) -duration $(SOAK_DURATION) -out bin/soak
 
-## bench: the figures in BENCHMARKS.md.
+## bench: the figures in BENCHMARKS.md (the Go benchmarks, then bench-fanout).
 bench: test-deps
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./...
+	@$(MAKE) --no-print-directory bench-fanout
+
+## bench-fanout: server CPU per viewer-second for 20..400 pion WHEP viewers
+## of one 640x360 1 Mb/s stream; with MEDIAMTX=/path/to/mediamtx, MediaMTX
+## in the same run. bin/fanout/fanout.csv and fanout.png.
+.PHONY: bench-fanout
+bench-fanout: test-deps
+	GO=$(GO) MEDIAMTX=$(MEDIAMTX) ./scripts/fanout.sh
 
 clean:
 	rm -rf bin

@@ -77,6 +77,7 @@ func serve(args []string, stdout, stderr io.Writer, h hooks) int {
 	rtmpAddr := fs.String("rtmp", "", "RTMP listen address (default :1935)")
 	udpPort := fs.Int("webrtc-udp", 8189, "WebRTC UDP port for all ICE traffic")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error (default info)")
+	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060); off when empty")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -119,6 +120,14 @@ func serve(args []string, stdout, stderr io.Writer, h hooks) int {
 		signal.Notify(c, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 		defer signal.Stop(c)
 		sig = c
+	}
+	if *pprofAddr != "" {
+		stopPprof, err := startPprof(*pprofAddr, log)
+		if err != nil {
+			fmt.Fprintln(stderr, "mediad:", err)
+			return 2
+		}
+		defer stopPprof()
 	}
 	srv, err := server.New(cfg, log)
 	if err == nil {
