@@ -298,19 +298,7 @@ func (m *linkMeter) gateResend(seq uint16, size int, now time.Time) string {
 
 // BindRTCPReader reads the feedback on its way to the application.
 func (m *linkMeter) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPReader {
-	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
-		n, attr, err := r.Read(b, a)
-		if err != nil {
-			return n, attr, err
-		}
-		if attr == nil {
-			attr = interceptor.Attributes{}
-		}
-		pkts, perr := attr.GetRTCPPackets(b[:n])
-		if perr != nil {
-			return n, attr, err
-		}
-		now := time.Now()
+	return readRTCPWith(r, func(pkts []rtcp.Packet, now time.Time, _ interceptor.Attributes) {
 		for _, p := range pkts {
 			if fb, ok := p.(*rtcp.TransportLayerCC); ok {
 				m.onFeedback(fb)
@@ -318,7 +306,6 @@ func (m *linkMeter) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPRea
 				m.onRTCP(p, now)
 			}
 		}
-		return n, attr, err
 	})
 }
 

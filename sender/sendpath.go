@@ -129,19 +129,7 @@ func (s *sendPath) UnbindLocalStream(info *interceptor.StreamInfo) {
 
 // BindRTCPReader answers NACKs and follows the RTT.
 func (s *sendPath) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPReader {
-	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
-		n, attr, err := r.Read(b, a)
-		if err != nil {
-			return n, attr, err
-		}
-		if attr == nil {
-			attr = interceptor.Attributes{}
-		}
-		pkts, perr := attr.GetRTCPPackets(b[:n])
-		if perr != nil {
-			return n, attr, err
-		}
-		now := time.Now()
+	return readRTCPWith(r, func(pkts []rtcp.Packet, now time.Time, attr interceptor.Attributes) {
 		for _, p := range pkts {
 			switch p := p.(type) {
 			case *rtcp.ReceiverReport:
@@ -157,6 +145,24 @@ func (s *sendPath) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPRead
 			case *rtcp.TransportLayerNack:
 				s.resend(p, now, attr)
 			}
+		}
+	})
+}
+
+// readRTCPWith wraps r so that fn sees each compound RTCP packet read, parsed
+// (the parse is kept in the attributes: the interceptors after share it).
+// A packet that does not parse is passed on unseen.
+func readRTCPWith(r interceptor.RTCPReader, fn func(pkts []rtcp.Packet, now time.Time, attr interceptor.Attributes)) interceptor.RTCPReader {
+	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
+		n, attr, err := r.Read(b, a)
+		if err != nil {
+			return n, attr, err
+		}
+		if attr == nil {
+			attr = interceptor.Attributes{}
+		}
+		if pkts, perr := attr.GetRTCPPackets(b[:n]); perr == nil {
+			fn(pkts, time.Now(), attr)
 		}
 		return n, attr, err
 	})
