@@ -55,16 +55,19 @@ func TestBatchesKeepOrder(t *testing.T) {
 	rx, read := receiver(t)
 	c := sender(t, "udp4", "127.0.0.1:0", 8)
 	defer c.Close()
-	const n = 1000
-	for i := uint32(0); i < n; i++ {
-		if _, err := c.WriteTo(numbered(i, 100+int(i%1000)), rx.LocalAddr()); err != nil {
-			t.Fatal(err)
+	// Rounds of 100 packets (about 110 KB), each read before the next is
+	// written, so that the receiver's socket buffer never overflows.
+	const rounds, per = 10, 100
+	for r := uint32(0); r < rounds; r++ {
+		for i := r * per; i < (r+1)*per; i++ {
+			if _, err := c.WriteTo(numbered(i, 100+int(i%1000)), rx.LocalAddr()); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	got := read(n)
-	for i, v := range got {
-		if v != uint32(i) {
-			t.Fatalf("packet %d arrived as number %d: out of order", i, v)
+		for k, v := range read(per) {
+			if want := r*per + uint32(k); v != want {
+				t.Fatalf("packet %d arrived as number %d: out of order", want, v)
+			}
 		}
 	}
 	if c.Dropped() != 0 || c.Failed() != 0 {
