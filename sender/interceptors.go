@@ -15,6 +15,9 @@ import (
 type InterceptorOptions struct {
 	Resend                                 ResendConfig
 	InitialBitrate, MinBitrate, MaxBitrate int // GCC's, bps
+	// NoGCC leaves GCC out: the link meter alone gives the estimate
+	// (Config.Estimator "meter").
+	NoGCC bool
 	// OnMeter and OnEstimator receive each new PeerConnection's link meter
 	// and bandwidth estimator as the PeerConnection is made.
 	OnMeter     func(*Meter)
@@ -41,6 +44,23 @@ func RegisterInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry, o In
 		}
 	}
 	ir.Add(NewMeterFactory(o.Resend, o.OnMeter))
+	if err := addGCC(ir, o); err != nil {
+		return err
+	}
+	ir.Add(sendPathFactory{})
+	reports, err := report.NewSenderInterceptor()
+	if err != nil {
+		return fmt.Errorf("rtcp report interceptor: %w", err)
+	}
+	ir.Add(reports)
+	return nil
+}
+
+// addGCC adds send-side GCC, unless o.NoGCC.
+func addGCC(ir *interceptor.Registry, o InterceptorOptions) error {
+	if o.NoGCC {
+		return nil
+	}
 	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
 		return gcc.NewSendSideBWE(
 			gcc.SendSideBWEInitialBitrate(o.InitialBitrate),
@@ -56,11 +76,5 @@ func RegisterInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry, o In
 		ccf.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) { o.OnEstimator(e) })
 	}
 	ir.Add(ccf)
-	ir.Add(sendPathFactory{})
-	reports, err := report.NewSenderInterceptor()
-	if err != nil {
-		return fmt.Errorf("rtcp report interceptor: %w", err)
-	}
-	ir.Add(reports)
 	return nil
 }

@@ -50,6 +50,9 @@ type Options struct {
 	// link meter, each nil when it has none.
 	Estimator cc.BandwidthEstimator
 	Meter     *Meter
+	// InitialBitrate is the estimate before the link meter has measured
+	// a delivered rate (Config.Estimator "meter"; GCC has its own).
+	InitialBitrate int
 	// Queue is the number of packets the viewer may fall behind a feed.
 	Queue int
 	// Config is the adaptation's: controller, shaper and mechanics.
@@ -105,7 +108,7 @@ func NewViewer(o Options) *Viewer {
 	if o.Meter != nil {
 		meter = o.Meter.m
 	}
-	v.adapt = &viewerAdapt{est: o.Estimator, meter: meter, stats: &v.link, sc: o.Config}
+	v.adapt = &viewerAdapt{est: o.Estimator, meter: meter, stats: &v.link, sc: o.Config, initial: o.InitialBitrate}
 	if meter != nil {
 		meter.onRTCP = v.observeRTCP
 		meter.onResendDropped = v.RequestKeyframe

@@ -125,8 +125,9 @@ type ViewerInfo struct {
 type viewerAdapt struct {
 	ctrl    *adapt.Controller
 	shape   *adapt.Shaper
-	est     cc.BandwidthEstimator
-	meter   *linkMeter // nil when the PeerConnection has none
+	est     cc.BandwidthEstimator // nil without GCC
+	initial int                   // bps: the estimate without GCC until the meter measures
+	meter   *linkMeter            // nil when the PeerConnection has none
 	stats   *linkStats
 	packets int // video packets sent since the last update
 	bytes   int // video bytes sent since the last update
@@ -283,8 +284,25 @@ func (a *viewerAdapt) feedback(now time.Time) adapt.Feedback {
 		// switch down: its queue is the old rung's, the settle time goes
 		// on (for Hold.Max at most, should the feedback stop).
 		f.DownUnacked = !a.downAt.IsZero() && now.Sub(a.downAt) < a.sc.Hold.Max && a.meter.ackedBefore(a.downAt)
+		if a.est == nil {
+			f.Estimate, f.Overuse = meterEstimate(a.meter.deliveredNow(), a.initial, f.Link.QueueNow, a.sc.StandingQueue)
+		}
 	}
 	return f
+}
+
+// meterEstimate is the estimate without GCC, from the link meter alone:
+// 1.5x the rate the link delivered (the most the shaper credits GCC's
+// estimate with, once it knows what gets through), initial until the
+// meter has measured; and overuse while the queue stands at half of
+// standing or more (under half, the shaper ignores GCC's overuse too).
+// Congestion beyond that is the shaper's: the queue, the loss, a fall.
+func meterEstimate(delivered, initial int, queue, standing time.Duration) (int, bool) {
+	est := initial
+	if delivered > 0 {
+		est = delivered * 3 / 2
+	}
+	return est, queue >= standing/2
 }
 
 // update runs the shaper and the controller once and records the outcome.

@@ -135,6 +135,7 @@ func (s *Server) newAPI() (*webrtc.API, error) {
 		InitialBitrate: s.cfg.InitialBitrate,
 		MinBitrate:     s.cfg.Adapt.MinEstimate,
 		MaxBitrate:     s.cfg.Adapt.MaxEstimate,
+		NoGCC:          s.cfg.Adapt.Estimator == sender.EstimatorMeter,
 		// Handed over under ccMu, as each PeerConnection is made.
 		OnMeter:     func(m *sender.Meter) { s.newMeter = m },
 		OnEstimator: func(e cc.BandwidthEstimator) { s.newEstimator = e },

@@ -104,7 +104,7 @@ func (v *viewerSession) negotiate(offer string, manual bool) (string, error) {
 	v.media = sender.NewViewer(sender.Options{
 		ID: v.id, Stream: v.st, Log: v.log, Ctx: v.ctx,
 		Estimator: est, Meter: meter,
-		Queue: v.srv.cfg.ViewerQueue, Config: v.srv.cfg.Adapt,
+		Queue: v.srv.cfg.ViewerQueue, Config: v.srv.cfg.Adapt, InitialBitrate: v.srv.cfg.InitialBitrate,
 		Manual: manual, Teardown: v.teardown,
 	})
 	v.pc = pc

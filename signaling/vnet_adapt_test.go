@@ -19,6 +19,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/mutstream/mutstream/internal/e2e"
+	"github.com/mutstream/mutstream/sender"
 	"github.com/mutstream/mutstream/stream"
 )
 
@@ -119,6 +120,16 @@ func (p *ladderPipeline) Close() error {
 // FIGURE lines; the test asserts the step down, and the budgets themselves
 // only with MEDIAD_VNET_BUDGETS=1.
 func TestVNetAdaptFollowsCapacity(t *testing.T) {
+	vnetAdaptFollowsCapacity(t, sender.EstimatorGCC)
+}
+
+// TestVNetAdaptFollowsCapacityMeter is the same run with the estimate
+// from the link meter alone (webrtc.adapt.estimator: meter).
+func TestVNetAdaptFollowsCapacityMeter(t *testing.T) {
+	vnetAdaptFollowsCapacity(t, sender.EstimatorMeter)
+}
+
+func vnetAdaptFollowsCapacity(t *testing.T, estimator string) {
 	if testing.Short() {
 		t.Skip("30 to 40 s of real time")
 	}
@@ -182,7 +193,9 @@ func TestVNetAdaptFollowsCapacity(t *testing.T) {
 	})
 
 	hub := stream.NewHub(startLadder, log)
-	srv, err := newServer(DefaultConfig(), hub, log, srvNet)
+	cfg := DefaultConfig()
+	cfg.Adapt.Estimator = estimator
+	srv, err := newServer(cfg, hub, log, srvNet)
 	if err != nil {
 		t.Fatal(err)
 	}
