@@ -18,11 +18,11 @@ type Config struct {
 	adapt.Config      `yaml:",inline"`
 	adapt.ShapeConfig `yaml:",inline"`
 	// Estimator is where the estimate the shaper starts from comes from:
-	// "gcc", pion's send-side GCC on transport-wide feedback (its cost per
-	// packet is a fifth of a viewer's CPU at 200 viewers), or "meter", the
-	// link meter alone: 1.5x the rate the link delivered (the cap the
-	// shaper puts on GCC's estimate anyway), overuse when the queue passes
-	// half of standing_queue.
+	// "meter" (the default), the link meter alone: 1.5x the rate the link
+	// delivered (the cap the shaper puts on GCC's estimate anyway),
+	// overuse when the queue passes half of standing_queue; or "gcc",
+	// pion's send-side GCC on transport-wide feedback, whose per-packet
+	// history costs a fifth of a viewer's CPU at 200 viewers.
 	Estimator string `yaml:"estimator"`
 	// Fall is how a steep fall of the link is seen before its queue is
 	// deep.
@@ -85,7 +85,7 @@ func DefaultConfig() Config {
 	return Config{
 		Config:      adapt.DefaultConfig(),
 		ShapeConfig: adapt.DefaultShapeConfig(),
-		Estimator:   EstimatorGCC,
+		Estimator:   EstimatorMeter,
 		Fall:        FallConfig{Window: 60 * time.Millisecond, Rise: 40 * time.Millisecond, Packets: 6, Share: 0.8},
 		Hold:        HoldConfig{Queue: 40 * time.Millisecond, Resume: 150 * time.Millisecond, Max: 1500 * time.Millisecond},
 		Resend:      ResendConfig{Share: 0.2, LateQueue: 250 * time.Millisecond},

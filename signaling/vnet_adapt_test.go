@@ -120,13 +120,13 @@ func (p *ladderPipeline) Close() error {
 // FIGURE lines; the test asserts the step down, and the budgets themselves
 // only with MEDIAD_VNET_BUDGETS=1.
 func TestVNetAdaptFollowsCapacity(t *testing.T) {
-	vnetAdaptFollowsCapacity(t, sender.EstimatorGCC)
+	vnetAdaptFollowsCapacity(t, sender.EstimatorMeter)
 }
 
-// TestVNetAdaptFollowsCapacityMeter is the same run with the estimate
-// from the link meter alone (webrtc.adapt.estimator: meter).
-func TestVNetAdaptFollowsCapacityMeter(t *testing.T) {
-	vnetAdaptFollowsCapacity(t, sender.EstimatorMeter)
+// TestVNetAdaptFollowsCapacityGCC is the same run with pion's GCC giving
+// the estimate (webrtc.adapt.estimator: gcc).
+func TestVNetAdaptFollowsCapacityGCC(t *testing.T) {
+	vnetAdaptFollowsCapacity(t, sender.EstimatorGCC)
 }
 
 func vnetAdaptFollowsCapacity(t *testing.T, estimator string) {
