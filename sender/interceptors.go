@@ -27,12 +27,13 @@ type InterceptorOptions struct {
 // RegisterInterceptors registers transport-cc and adds what every viewer
 // PeerConnection runs on each packet, closest to the network first:
 //
-//   - the link meter, which sees each packet's transport-wide number and
-//     the raw feedback, and gates resends;
-//   - send-side bandwidth estimation, GCC on transport-wide feedback, with
-//     no pacer: the controller keeps the send rate under the estimate by
-//     its choice of rung, and pacing would add latency;
-//   - the send path: transport-wide numbers and NACK answers (sendpath.go);
+//   - with estimator gcc only, send-side bandwidth estimation, GCC on
+//     transport-wide feedback, with no pacer: the controller keeps the
+//     send rate under the estimate by its choice of rung, and pacing would
+//     add latency;
+//   - the send path (sendpath.go): transport-wide numbers, NACK answers
+//     gated by the link meter, which it tells of every packet sent and
+//     every feedback;
 //   - sender reports, which carry the clock browsers sync audio by.
 //
 // A viewer receives no media: pion's NACK generator and receiver reports,
@@ -43,11 +44,14 @@ func RegisterInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry, o In
 			return fmt.Errorf("transport-cc: %w", err)
 		}
 	}
-	ir.Add(NewMeterFactory(o.Resend, o.OnMeter))
 	if err := addGCC(ir, o); err != nil {
 		return err
 	}
-	ir.Add(sendPathFactory{})
+	ir.Add(sendPathFactory{resend: o.Resend, onNew: func(m *linkMeter) {
+		if o.OnMeter != nil {
+			o.OnMeter(&Meter{m: m})
+		}
+	}})
 	reports, err := report.NewSenderInterceptor()
 	if err != nil {
 		return fmt.Errorf("rtcp report interceptor: %w", err)

@@ -1,16 +1,10 @@
 package sender
 
 import (
-	"encoding/binary"
 	"sync"
 	"time"
 
-	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
-	"github.com/pion/rtp"
-	"github.com/pion/sdp/v3"
-
-	"github.com/mutstream/mutstream/metrics"
 )
 
 // A linkMeter reads a viewer's transport-wide congestion control feedback
@@ -23,7 +17,6 @@ import (
 // network: outgoing packets already carry their transport-wide sequence
 // number. One instance serves one PeerConnection.
 type linkMeter struct {
-	interceptor.NoOp
 	resend ResendConfig
 
 	fed chan struct{} // see Fed
@@ -133,88 +126,16 @@ func (m *linkMeter) signalFed() {
 	}
 }
 
-// meterFactory hands each new meter to onNew, like the cc interceptor hands
-// its estimator: the viewer picks it up under Server.ccMu.
-type meterFactory struct {
-	cfg   ResendConfig
-	onNew func(*linkMeter)
-}
-
-func (f *meterFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
-	m := newLinkMeter(f.cfg)
-	if f.onNew != nil {
-		f.onNew(m)
-	}
-	return m, nil
-}
-
-// BindLocalStream records each outgoing packet that carries a
-// transport-wide sequence number.
-func (m *linkMeter) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
-	id := 0
-	for _, e := range info.RTPHeaderExtensions {
-		if e.URI == sdp.TransportCCURI {
-			id = e.ID
+// observe takes the RTCP packets of one compound packet from the viewer:
+// transport-wide feedback is the meter's, the rest goes to onRTCP.
+func (m *linkMeter) observe(pkts []rtcp.Packet, now time.Time) {
+	for _, p := range pkts {
+		if fb, ok := p.(*rtcp.TransportLayerCC); ok {
+			m.onFeedback(fb)
+		} else if m.onRTCP != nil {
+			m.onRTCP(p, now)
 		}
 	}
-	if id == 0 {
-		return w
-	}
-	// The newest RTP sequence number written: the sender's loop and the
-	// NACK responder write concurrently.
-	var (
-		mu      sync.Mutex
-		highest uint16
-		have    bool
-	)
-	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
-		size := h.MarshalSize() + len(payload) + int(h.PaddingSize)
-		now := time.Now()
-		mu.Lock()
-		resend := have && int16(h.SequenceNumber-highest) <= 0
-		if !resend {
-			highest, have = h.SequenceNumber, true
-		}
-		mu.Unlock()
-		if resend {
-			// Not newer than what was sent: the NACK responder resending.
-			if reason := m.gateResend(h.SequenceNumber, size, now); reason != "" {
-				metrics.ViewerResendsDropped.WithLabelValues(reason).Inc()
-				if reason != "stale" && m.keyframeDue(now) {
-					// The receiver cannot complete that frame now: a
-					// keyframe sooner than its PLI would ask.
-					m.onResendDropped()
-				}
-				return size, nil
-			}
-			// A packet resent too often is not getting through. Lost
-			// padding, even resent, may have broken the browser's chain
-			// of sequence numbers for good: it bridges a hole with at
-			// most the latest 100 padding packets, a few tens of
-			// milliseconds of a probe. Either way the picture waits for a
-			// keyframe: ask for one now rather than at the next GOP.
-			if (h.Padding || m.resentAgain(h.SequenceNumber)) && m.keyframeDue(now) {
-				m.onResendDropped()
-			}
-		}
-		if ext := h.GetExtension(uint8(id)); len(ext) >= 2 {
-			m.onSend(binary.BigEndian.Uint16(ext), size, now)
-		}
-		return w.Write(h, payload, a)
-	})
-}
-
-// BindRTCPReader reads the feedback on its way to the application.
-func (m *linkMeter) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPReader {
-	return readRTCPWith(r, func(pkts []rtcp.Packet, now time.Time, _ interceptor.Attributes) {
-		for _, p := range pkts {
-			if fb, ok := p.(*rtcp.TransportLayerCC); ok {
-				m.onFeedback(fb)
-			} else if m.onRTCP != nil {
-				m.onRTCP(p, now)
-			}
-		}
-	})
 }
 
 func (m *linkMeter) onSend(seq uint16, size int, now time.Time) {

@@ -4,7 +4,36 @@ package sender
 // nothing from before a rung switch, nothing behind a deep queue, and a
 // keyframe asked for when resending does not help.
 
-import "time"
+import (
+	"time"
+
+	"github.com/mutstream/mutstream/metrics"
+)
+
+// admitResend says whether a NACKed packet (RTP sequence number seq, size
+// bytes on the wire) goes out again, and asks for a keyframe where resending
+// does not help.
+func (m *linkMeter) admitResend(seq uint16, padding bool, size int, now time.Time) bool {
+	if reason := m.gateResend(seq, size, now); reason != "" {
+		metrics.ViewerResendsDropped.WithLabelValues(reason).Inc()
+		if reason != "stale" && m.keyframeDue(now) {
+			// The receiver cannot complete that frame now: a keyframe
+			// sooner than its PLI would ask.
+			m.onResendDropped()
+		}
+		return false
+	}
+	// A packet resent too often is not getting through. Lost padding,
+	// even resent, may have broken the browser's chain of sequence
+	// numbers for good: it bridges a hole with at most the latest 100
+	// padding packets, a few tens of milliseconds of a probe. Either way
+	// the picture waits for a keyframe: ask for one now rather than at the
+	// next GOP.
+	if (padding || m.resentAgain(seq)) && m.keyframeDue(now) {
+		m.onResendDropped()
+	}
+	return true
+}
 
 // resendGiveUp is how many times a packet is resent before a keyframe is
 // asked for as well: on a short round trip the browser stops asking for a

@@ -271,23 +271,25 @@ func TestLinkMeterFeedbackStalls(t *testing.T) {
 }
 
 // TestLinkMeterCountsPadding: a probe's padding-only packets count with
-// their padding, read from the transport-wide sequence number extension.
+// their padding, under the transport-wide sequence number the send path
+// gave them.
 func TestLinkMeterCountsPadding(t *testing.T) {
-	m := newLinkMeter(DefaultConfig().Resend)
-	info := &interceptor.StreamInfo{RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: sdp.TransportCCURI, ID: 5}}}
-	w := m.BindLocalStream(info, interceptor.RTPWriterFunc(func(h *rtp.Header, p []byte, _ interceptor.Attributes) (int, error) {
-		return h.MarshalSize() + len(p), nil
-	}))
-	h := rtp.Header{Version: 2, Padding: true, PaddingSize: 255, SequenceNumber: 9}
-	if err := h.SetExtension(5, []byte{0x01, 0x02}); err != nil {
+	i, err := sendPathFactory{resend: DefaultConfig().Resend}.NewInterceptor("")
+	if err != nil {
 		t.Fatal(err)
 	}
+	m := i.(*sendPath).meter
+	info := &interceptor.StreamInfo{SSRC: 1, RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: sdp.TransportCCURI, ID: 5}}}
+	w := i.BindLocalStream(info, interceptor.RTPWriterFunc(func(h *rtp.Header, p []byte, _ interceptor.Attributes) (int, error) {
+		return h.MarshalSize() + len(p), nil
+	}))
+	h := rtp.Header{Version: 2, SSRC: 1, Padding: true, PaddingSize: 255, SequenceNumber: 9}
 	if _, err := w.Write(&h, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	p := m.sent[0x0102%meterRing]
-	if !p.valid || p.seq != 0x0102 || p.size != h.MarshalSize()+255 {
-		t.Fatalf("recorded %+v, want seq 0x0102 and %d bytes", p, h.MarshalSize()+255)
+	p := m.sent[0]
+	if !p.valid || p.seq != 0 || p.size != h.MarshalSize()+255 {
+		t.Fatalf("recorded %+v, want transport-wide seq 0 and %d bytes", p, h.MarshalSize()+255)
 	}
 }
 

@@ -32,12 +32,17 @@ import (
 // responder sits, before the congestion controller and the link meter.
 type sendPath struct {
 	interceptor.NoOp
+	meter   *linkMeter    // told of every packet sent and every feedback
 	twccSeq atomic.Uint32 // transport-wide, shared by the PeerConnection's streams
 
 	mu      sync.Mutex
 	streams map[uint32]*sentStream // by SSRC
 	rtt     atomic.Int64           // ns, from receiver reports
 }
+
+// twccExtSize is what the transport-wide sequence number adds to a header
+// that has no other extension.
+const twccExtSize = 8
 
 // resendRing is how many packets of a stream can be sent again: over a
 // second of a 5 Mb/s rung.
@@ -70,10 +75,20 @@ type sentStream struct {
 	ext  [resendRing][2]byte // each record's transport-wide sequence number, as written
 }
 
-type sendPathFactory struct{}
+// sendPathFactory makes each PeerConnection's send path with its link
+// meter, and hands the meter to onNew (the viewer picks it up under
+// Server.ccMu, as the cc interceptor hands its estimator).
+type sendPathFactory struct {
+	resend ResendConfig
+	onNew  func(*linkMeter)
+}
 
-func (sendPathFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
-	return &sendPath{streams: map[uint32]*sentStream{}}, nil
+func (f sendPathFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
+	m := newLinkMeter(f.resend)
+	if f.onNew != nil {
+		f.onNew(m)
+	}
+	return &sendPath{meter: m, streams: map[uint32]*sentStream{}}, nil
 }
 
 // BindLocalStream records each packet and numbers it.
@@ -99,13 +114,15 @@ func (s *sendPath) BindLocalStream(info *interceptor.StreamInfo, w interceptor.R
 }
 
 // send numbers h, when its stream uses transport-wide numbers, with ext as
-// the extension's storage, and writes it on.
+// the extension's storage, tells the link meter, and writes it on.
 func (s *sendPath) send(st *sentStream, h *rtp.Header, payload []byte, a interceptor.Attributes, ext []byte) (int, error) {
 	if st.twccID != 0 {
-		binary.BigEndian.PutUint16(ext, uint16(s.twccSeq.Add(1)-1))
+		seq := uint16(s.twccSeq.Add(1) - 1)
+		binary.BigEndian.PutUint16(ext, seq)
 		if err := h.SetExtension(st.twccID, ext); err != nil {
 			return 0, err
 		}
+		s.meter.onSend(seq, h.MarshalSize()+len(payload)+int(h.PaddingSize), time.Now())
 	}
 	if a == nil {
 		if !st.attrBusy.CompareAndSwap(false, true) {
@@ -130,6 +147,7 @@ func (s *sendPath) UnbindLocalStream(info *interceptor.StreamInfo) {
 // BindRTCPReader answers NACKs and follows the RTT.
 func (s *sendPath) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPReader {
 	return readRTCPWith(r, func(pkts []rtcp.Packet, now time.Time, attr interceptor.Attributes) {
+		s.meter.observe(pkts, now)
 		for _, p := range pkts {
 			switch p := p.(type) {
 			case *rtcp.ReceiverReport:
@@ -192,6 +210,13 @@ func (s *sendPath) resend(nack *rtcp.TransportLayerNack, now time.Time, _ interc
 			h := rtp.Header{Version: 2, SSRC: st.ssrc, PayloadType: st.pt, SequenceNumber: r.seq, Timestamp: r.ts, Marker: r.marker}
 			if r.padding {
 				h.Padding, h.PaddingSize = true, 1
+			}
+			size := h.MarshalSize() + len(r.payload) + int(h.PaddingSize)
+			if st.twccID != 0 {
+				size += twccExtSize
+			}
+			if !s.meter.admitResend(r.seq, r.padding, size, now) {
+				return true
 			}
 			var ext [2]byte
 			_, _ = s.send(st, &h, r.payload, nil, ext[:])

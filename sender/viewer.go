@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
@@ -248,14 +247,3 @@ func (v *Viewer) Info() ViewerInfo { return v.adapt.snapshot() }
 // A Meter is one PeerConnection's link meter, handed from the interceptor
 // that made it to the viewer that reads it.
 type Meter struct{ m *linkMeter }
-
-// NewMeterFactory returns the interceptor factory of link meters: each
-// new one is handed to onNew, like the cc interceptor hands its estimator.
-// Register it first, closest to the network.
-func NewMeterFactory(resend ResendConfig, onNew func(*Meter)) interceptor.Factory {
-	return &meterFactory{cfg: resend, onNew: func(m *linkMeter) {
-		if onNew != nil {
-			onNew(&Meter{m: m})
-		}
-	}}
-}
