@@ -164,11 +164,6 @@ func (o *rtpOut) write(p *stream.Packet, marker bool) (int, error) {
 	return len(payloads), nil
 }
 
-var (
-	_ rtp.Payloader = (*codecs.H264Payloader)(nil)
-	_ rtp.Payloader = (*codecs.OpusPayloader)(nil)
-)
-
 // paddingSize is the padding carried by one probe packet.
 const paddingSize = 255
 

@@ -144,33 +144,11 @@ func (s *sendPath) UnbindLocalStream(info *interceptor.StreamInfo) {
 	s.mu.Unlock()
 }
 
-// BindRTCPReader answers NACKs and follows the RTT.
+// BindRTCPReader hands each compound RTCP packet, parsed (the parse is kept
+// in the attributes for the interceptors after), to the link meter, answers
+// NACKs and follows the RTT. A packet that does not parse is passed on
+// unseen.
 func (s *sendPath) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPReader {
-	return readRTCPWith(r, func(pkts []rtcp.Packet, now time.Time, attr interceptor.Attributes) {
-		s.meter.observe(pkts, now)
-		for _, p := range pkts {
-			switch p := p.(type) {
-			case *rtcp.ReceiverReport:
-				for _, rep := range p.Reports {
-					if rep.LastSenderReport == 0 {
-						continue
-					}
-					mid := uint32(ntpTime(now) >> 16)
-					if rtt := mid - rep.LastSenderReport - rep.Delay; rtt < 1<<20 {
-						s.rtt.Store(int64(rtt) * int64(time.Second) / 65536)
-					}
-				}
-			case *rtcp.TransportLayerNack:
-				s.resend(p, now, attr)
-			}
-		}
-	})
-}
-
-// readRTCPWith wraps r so that fn sees each compound RTCP packet read, parsed
-// (the parse is kept in the attributes: the interceptors after share it).
-// A packet that does not parse is passed on unseen.
-func readRTCPWith(r interceptor.RTCPReader, fn func(pkts []rtcp.Packet, now time.Time, attr interceptor.Attributes)) interceptor.RTCPReader {
 	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
 		n, attr, err := r.Read(b, a)
 		if err != nil {
@@ -179,15 +157,30 @@ func readRTCPWith(r interceptor.RTCPReader, fn func(pkts []rtcp.Packet, now time
 		if attr == nil {
 			attr = interceptor.Attributes{}
 		}
-		if pkts, perr := attr.GetRTCPPackets(b[:n]); perr == nil {
-			fn(pkts, time.Now(), attr)
+		pkts, perr := attr.GetRTCPPackets(b[:n])
+		if perr != nil {
+			return n, attr, err
+		}
+		now := time.Now()
+		s.meter.observe(pkts, now)
+		for _, p := range pkts {
+			switch p := p.(type) {
+			case *rtcp.ReceiverReport:
+				for _, rep := range p.Reports {
+					if rtt, ok := reportRTT(rep, now); ok {
+						s.rtt.Store(int64(rtt))
+					}
+				}
+			case *rtcp.TransportLayerNack:
+				s.resend(p, now)
+			}
 		}
 		return n, attr, err
 	})
 }
 
 // resend sends again what a NACK asks for and the ring still holds.
-func (s *sendPath) resend(nack *rtcp.TransportLayerNack, now time.Time, _ interceptor.Attributes) {
+func (s *sendPath) resend(nack *rtcp.TransportLayerNack, now time.Time) {
 	s.mu.Lock()
 	st := s.streams[nack.MediaSSRC]
 	s.mu.Unlock()

@@ -65,16 +65,27 @@ func (l *linkStats) observe(p rtcp.Packet, now time.Time) {
 		for _, rep := range r.Reports {
 			l.lossPPM.Store(int64(rep.FractionLost) * 1_000_000 / 256)
 			l.lossAt.Store(now.UnixNano())
-			if rep.LastSenderReport != 0 {
-				mid := uint32(ntpTime(now) >> 16)
-				if rtt := mid - rep.LastSenderReport - rep.Delay; rtt < 1<<20 { // under 16 s
-					l.rttUS.Store(int64(rtt) * 1_000_000 / 65536)
-				}
+			if rtt, ok := reportRTT(rep, now); ok {
+				l.rttUS.Store(rtt.Microseconds())
 			}
 		}
 	case *rtcp.TransportLayerNack:
 		l.nacks.Add(int64(l.fresh(r)))
 	}
+}
+
+// reportRTT is the round-trip time a reception report gives (RFC 3550
+// 6.4.1), read at now: false when it refers to no sender report, or to one
+// over 16 s old.
+func reportRTT(rep rtcp.ReceptionReport, now time.Time) (time.Duration, bool) {
+	if rep.LastSenderReport == 0 {
+		return 0, false
+	}
+	rtt := uint32(ntpTime(now)>>16) - rep.LastSenderReport - rep.Delay
+	if rtt >= 1<<20 {
+		return 0, false
+	}
+	return time.Duration(int64(rtt) * int64(time.Second) / 65536), true
 }
 
 // ntpTime is t as a 64-bit NTP timestamp (RFC 3550).
