@@ -38,6 +38,13 @@ var (
 		Help: "Bytes (RTP header and padding) of the padding-only packets sent to probe each viewer's link, by stream and session.",
 	}, []string{"stream", "session"})
 
+	// UDPWriteDropped counts packets of the WebRTC port's write batches
+	// that never left, by reason.
+	UDPWriteDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mediad_udp_write_dropped_total",
+		Help: "Packets the WebRTC UDP port did not send, by reason: queue (the batch writer fell behind), refused (the system refused the address).",
+	}, []string{"reason"})
+
 	// ViewerResendsDropped counts NACKed packets not sent again, by reason.
 	ViewerResendsDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "mediad_viewer_resends_dropped_total",
@@ -46,5 +53,5 @@ var (
 )
 
 func init() {
-	Registry.MustRegister(ViewerEstimate, ViewerRung, ViewerSwitches, ViewerRungSeconds, ViewerResendsDropped, ViewerPaddingPackets, ViewerPaddingBytes)
+	Registry.MustRegister(ViewerEstimate, ViewerRung, ViewerSwitches, ViewerRungSeconds, ViewerResendsDropped, ViewerPaddingPackets, ViewerPaddingBytes, UDPWriteDropped)
 }

@@ -19,6 +19,7 @@ import (
 
 	ingest "github.com/mutstream/mutstream/ingest/webrtc"
 	"github.com/mutstream/mutstream/internal/udpbatch"
+	"github.com/mutstream/mutstream/metrics"
 	"github.com/mutstream/mutstream/sender"
 	"github.com/mutstream/mutstream/stream"
 )
@@ -75,7 +76,9 @@ func newServer(cfg Config, hub *stream.Hub, log *slog.Logger, nw transport.Net) 
 		s.conn = conn
 		var mc net.PacketConn = conn
 		if b := cfg.WriteBatch; b.Size > 0 {
-			mc = udpbatch.New(conn, b.Size, b.Interval)
+			bc := udpbatch.New(conn, b.Size, b.Interval)
+			bc.SetOnDrop(func(reason string, n int) { metrics.UDPWriteDropped.WithLabelValues(reason).Add(float64(n)) })
+			mc = bc
 		}
 		s.mux = webrtc.NewICEUDPMux(nil, mc)
 	}

@@ -45,6 +45,18 @@ type Conn struct {
 
 	dropped atomic.Uint64
 	failed  atomic.Uint64
+	onDrop  func(reason string, n int) // see SetOnDrop
+}
+
+// SetOnDrop has fn told of every packet dropped ("queue") or refused
+// ("refused"), e.g. to count it; fn must not block. Call it before the
+// first write.
+func (c *Conn) SetOnDrop(fn func(reason string, n int)) { c.onDrop = fn }
+
+func (c *Conn) drop(reason string, n int) {
+	if c.onDrop != nil {
+		c.onDrop(reason, n)
+	}
 }
 
 type batch struct {
@@ -120,6 +132,7 @@ func (c *Conn) queueLocked() {
 	c.timer.Stop()
 	if len(c.queue) >= maxQueued {
 		c.dropped.Add(uint64(c.cur.n))
+		c.drop("queue", c.cur.n)
 		c.cur.n = 0
 		return
 	}
@@ -179,6 +192,7 @@ func (c *Conn) send(bt *batch) {
 				return
 			}
 			c.failed.Add(1)
+			c.drop("refused", 1)
 			n = max(n, 1)
 		}
 		msgs = msgs[n:]

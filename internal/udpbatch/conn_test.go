@@ -3,6 +3,7 @@ package udpbatch
 import (
 	"encoding/binary"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -128,5 +129,35 @@ func TestDualStackToIPv4(t *testing.T) {
 	}
 	if c.Failed() != 0 {
 		t.Fatalf("%d packets refused", c.Failed())
+	}
+}
+
+// A packet the system refuses (an IPv6 address on an IPv4 socket) is
+// counted and reported, and the rest of its batch still goes.
+func TestRefusedReportedRestSent(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	rx, read := receiver(t)
+	c := sender(t, "udp4", "127.0.0.1:0", 4)
+	defer c.Close()
+	var (
+		mu      sync.Mutex
+		reasons []string
+	)
+	c.SetOnDrop(func(reason string, n int) { // called by the flusher
+		mu.Lock()
+		defer mu.Unlock()
+		for ; n > 0; n-- {
+			reasons = append(reasons, reason)
+		}
+	})
+	_, _ = c.WriteTo(numbered(0, 20), &net.UDPAddr{IP: net.IPv6loopback, Port: 9})
+	_, _ = c.WriteTo(numbered(1, 20), rx.LocalAddr())
+	if got := read(1); got[0] != 1 {
+		t.Fatalf("got %v, want packet 1", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if c.Failed() != 1 || len(reasons) != 1 || reasons[0] != "refused" {
+		t.Fatalf("failed %d, reported %v; want one refused", c.Failed(), reasons)
 	}
 }
