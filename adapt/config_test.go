@@ -51,6 +51,11 @@ func TestConfigValidate(t *testing.T) {
 			if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tc.field) {
 				t.Fatalf("Validate = %v, want an error naming %s", err, tc.field)
 			}
+			// The caller prefixes the section ("webrtc: adapt: "): the
+			// error must not name it again.
+			if strings.HasPrefix(err.Error(), "adapt:") {
+				t.Fatalf("Validate = %q, names its own section", err)
+			}
 			if n := c.normalized(); n.Validate() != nil {
 				t.Fatalf("normalized still invalid: %v", n.Validate())
 			}
