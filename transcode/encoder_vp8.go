@@ -30,7 +30,7 @@ func openVP8Encoder(w, h, fps, bitrate int, cfg VP8Config) (*astiav.CodecContext
 		{"maxrate", rate},
 		{"bufsize", rate},
 		{"qmin", "4"},
-		{"qmax", "56"},
+		{"qmax", "63"},
 		{"max-intra-rate", "300"},
 		{"undershoot-pct", "95"},
 	})
