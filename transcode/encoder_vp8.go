@@ -36,5 +36,10 @@ func openVP8Encoder(w, h, fps, bitrate int, cfg VP8Config) (*astiav.CodecContext
 	})
 }
 
-// vp8Name is the encoder a VP8 twin reports, for logs.
-func vp8Name(cfg VP8Config) string { return fmt.Sprintf("%s/cpu-used=%d", encoderVP8, cfg.CPUUsed) }
+// vp8Name says how VP8 twins encode, for logs.
+func vp8Name(cfg VP8Config) string {
+	if !cfg.Enabled {
+		return "off"
+	}
+	return fmt.Sprintf("%s cpu-used=%d threads=%d", encoderVP8, cfg.CPUUsed, cfg.Threads)
+}

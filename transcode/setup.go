@@ -101,16 +101,18 @@ func (p *Pipeline) openRungs(srcW, srcH int) error {
 	p.video.srcW, p.video.srcH = srcW, srcH
 	p.pub.SetVideoSize(srcW, srcH)
 	var backends strings.Builder
+	twins := 0
 	for i, e := range encs {
 		if i > 0 {
 			backends.WriteByte(' ')
 		}
 		backends.WriteString(e.rung.Name + ":" + e.encoder)
 		if e.vp8 != nil {
-			backends.WriteString("+" + vp8Name(p.cfg.VP8))
+			twins++
 		}
 	}
-	p.log.Info("encoders ready", "source", fmt.Sprintf("%dx%d", srcW, srcH), "rungs", len(encs), "encoders", backends.String(), "audio", p.hasAudio)
+	p.log.Info("encoders ready", "source", fmt.Sprintf("%dx%d", srcW, srcH), "rungs", len(encs), "encoders", backends.String(),
+		"vp8_twins", twins, "vp8", vp8Name(p.cfg.VP8), "audio", p.hasAudio)
 	return nil
 }
 
