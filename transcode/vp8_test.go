@@ -163,6 +163,11 @@ func TestVP8Ladder(t *testing.T) {
 	if n != len(ov) {
 		t.Errorf("VP8 decoded %d frames of %d packets", n, len(ov))
 	}
+	for i, p := range ov[:len(ov)-1] {
+		if p.Duration != oh[i].Duration {
+			t.Fatalf("VP8 packet %d lasts %v, the H.264 one %v", i, p.Duration, oh[i].Duration)
+		}
+	}
 	kh, kv := keyframePTS(oh), keyframePTS(ov)
 	if !slices.Equal(kh, kv) || len(kv) < 3 {
 		t.Errorf("keyframe PTS: H.264 %v, VP8 %v; want the same, at 0, 2s and 4s", kh, kv)
