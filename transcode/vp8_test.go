@@ -252,12 +252,7 @@ func TestVP8Mutated(t *testing.T) {
 // and H.264 viewers get transcoded rungs (no H.264 source rung).
 func TestVP8SourcePassthrough(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	tracks, pkts := demux(t, makeInput(t, "in.webm",
-		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-t", "3", "-pix_fmt", "yuv420p",
-		"-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "1M", "-g", "30"))
-	if vt := videoTrack(t, tracks); vt.Codec != stream.CodecVP8 {
-		t.Fatalf("source track %+v, want vp8", vt)
-	}
+	tracks, pkts := vp8Input(t, "3")
 	video := ofKind(pkts, stream.KindVideo)
 	cfg := DefaultConfig()
 	cfg.Preset = "ultrafast"
@@ -303,6 +298,88 @@ func TestVP8SourcePassthrough(t *testing.T) {
 		t.Errorf("H.264 360p of a VP8 source: %d frames %dx%d, %d errors", n, w, h, errs)
 	}
 	checkNoSeries(t, "vp8src")
+	checkFreed(t)
+}
+
+// vp8Input is secs seconds of 640x360 VP8 as a browser publisher sends it
+// (a key frame every second).
+func vp8Input(t *testing.T, secs string) ([]stream.Track, []*stream.Packet) {
+	t.Helper()
+	tracks, pkts := demux(t, makeInput(t, "in.webm",
+		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-t", secs, "-pix_fmt", "yuv420p",
+		"-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "1M", "-g", "30"))
+	if vt := videoTrack(t, tracks); vt.Codec != stream.CodecVP8 {
+		t.Fatalf("source track %+v, want vp8", vt)
+	}
+	return tracks, pkts
+}
+
+// TestVP8SourceNotWithChain: a VP8 publisher's stream under a mutation
+// chain offers no VP8 source rung: viewers never see the unmutated source.
+func TestVP8SourceNotWithChain(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	tracks, pkts := vp8Input(t, "1")
+	cfg := DefaultConfig()
+	cfg.Preset = "ultrafast"
+	hub, _ := startMutateHub(cfg, Deps{Backend: cpu.New(1), Chain: []gpu.Spec{spec("test_invert")}})
+	pub, err := hub.Publish("vp8chain", "whip", tracks, func() {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := pub.Stream()
+	publishFirstVideo(t, pub, pkts)
+	waitRungs(t, st)
+	want := []string{"360p/h264", "180p/h264", "180p-lowfps/h264", "360p/vp8", "180p/vp8", "180p-lowfps/vp8"}
+	if got := feedNames(st); !slices.Equal(got, want) {
+		t.Errorf("feeds %v, want %v (no VP8 source under a chain)", got, want)
+	}
+	pub.Close()
+	hub.Close()
+	checkFreed(t)
+}
+
+// TestVP8SourceResize: a browser publisher that lowers its resolution at a
+// key frame gets a new VP8 source feed at the new size (the old one is
+// Gone) and a ladder re-planned for it, in both codecs.
+func TestVP8SourceResize(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	tracks, big := vp8Input(t, "2")
+	_, small := demux(t, makeInput(t, "small.webm",
+		"-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30", "-t", "2", "-pix_fmt", "yuv420p",
+		"-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "300k", "-g", "30"))
+	for _, p := range small {
+		p.PTS += 2 * time.Second
+		p.DTS += 2 * time.Second
+	}
+	cfg := DefaultConfig()
+	cfg.Preset = "ultrafast"
+	hub := newTestHub(cfg)
+	pub, err := hub.Publish("vp8resize", "whip", tracks, func() {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := pub.Stream()
+	first := publishFirstVideo(t, pub, big)
+	waitRungs(t, st)
+	old, err := st.RungFor("source", stream.CodecVP8)
+	if err != nil || old.Info().Width != 640 {
+		t.Fatalf("VP8 source %+v (%v), want 640 wide", old.Info(), err)
+	}
+	publishAll(t, pub, big[first:])
+	publishAll(t, pub, small)
+	waitIdle(t, st, pub)
+	waitGone(t, old, "640x360 VP8 source")
+	src, err := st.RungFor("source", stream.CodecVP8)
+	if err != nil || src.Info().Width != 320 || src.Info().Height != 180 {
+		t.Errorf("VP8 source after the resize: %+v (%v), want 320x180", src.Info(), err)
+	}
+	want := []string{"180p/h264", "180p-lowfps/h264", "source/vp8", "180p/vp8", "180p-lowfps/vp8"}
+	if got := feedNames(st); !slices.Equal(got, want) {
+		t.Errorf("feeds %v, want %v", got, want)
+	}
+	pub.Close()
+	hub.Close()
+	checkNoSeries(t, "vp8resize")
 	checkFreed(t)
 }
 
