@@ -207,6 +207,43 @@ func TestVP8Off(t *testing.T) {
 	checkFreed(t)
 }
 
+// TestVP8PausedWithPauseIdleOff: with pause_idle_rungs false the H.264
+// rungs encode unwatched, and the VP8 ones still do not.
+func TestVP8PausedWithPauseIdleOff(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	tracks, pkts := demux(t, testClip(t, "in.flv", "testsrc2=size=320x180:rate=30", 1))
+	cfg := DefaultConfig()
+	cfg.Preset = "ultrafast"
+	cfg.PauseIdleRungs = false
+	hub := newTestHub(cfg)
+	pub, err := hub.Publish("vp8nopause", "test", tracks, func() {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := pub.Stream()
+	first := publishFirstVideo(t, pub, pkts)
+	waitRungs(t, st)
+	publishAll(t, pub, pkts[first:])
+	waitIdle(t, st, pub)
+	for _, f := range st.RungsFor(stream.CodecH264) {
+		if p, _ := f.Stats(); p == 0 {
+			t.Errorf("H.264 %s wrote nothing with pause_idle_rungs off", f.Info().Name)
+		}
+	}
+	vp8 := st.RungsFor(stream.CodecVP8)
+	if len(vp8) == 0 {
+		t.Fatal("no VP8 feeds")
+	}
+	for _, f := range vp8 {
+		if p, _ := f.Stats(); p != 0 {
+			t.Errorf("VP8 %s, watched by nobody, wrote %d packets", f.Info().Name, p)
+		}
+	}
+	pub.Close()
+	hub.Close()
+	checkFreed(t)
+}
+
 // TestVP8Mutated: mutations act before the encoders, so a VP8 rung shows
 // the mutated picture as the H.264 one does.
 func TestVP8Mutated(t *testing.T) {
