@@ -10,6 +10,8 @@ var (
 	ErrNotLive = errors.New("stream is not live")
 	// ErrNoSuchRung means the stream has no rendition of that name.
 	ErrNoSuchRung = errors.New("no such rung")
+	// ErrNoSuchCodec means the stream offers no video feed in that codec.
+	ErrNoSuchCodec = errors.New("stream offers no video in that codec")
 	// ErrClosed means the publication or reader has been closed.
 	ErrClosed = errors.New("closed")
 	// ErrNoVideo means a publication offered no video track.

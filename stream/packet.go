@@ -71,6 +71,9 @@ type Track struct {
 // Packet is one encoded access unit on a stream's timeline.
 //
 // H.264 data is Annex-B (start codes), with SPS and PPS before every IDR.
+// VP8 data is one whole frame as libvpx writes it (RFC 6386: the frame
+// header and its partitions, no RTP payload descriptor); Keyframe is set on
+// key frames.
 // A Packet is immutable once written to a Feed: readers share it.
 type Packet struct {
 	Kind     Kind

@@ -95,22 +95,27 @@ func (s *Stream) current() *Publication {
 	return s.pub
 }
 
-// SetLadder installs the rungs and audio feed a new pipeline will write.
-// Feeds whose name and shape are unchanged are kept, so their readers stay;
-// others are retired (Feed.Gone closes) and replaced.
+// SetLadder installs the video feeds and audio feed a new pipeline will
+// write. A video feed is identified by its rung name and codec (FeedInfo
+// Name and Codec; an empty Codec means H.264): "720p" in H.264 and "720p"
+// in VP8 are two feeds. Feeds whose name, codec and shape are unchanged
+// are kept, so their readers stay; others are retired (Feed.Gone closes)
+// and replaced. The feeds are returned in the order of rungs; within one
+// codec, rungs should come largest first.
 func (s *Stream) SetLadder(rungs []FeedInfo, audio FeedInfo) ([]*Feed, *Feed) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	old := map[string]*Feed{}
+	old := map[feedKey]*Feed{}
 	for _, f := range s.rungs {
-		old[f.info.Name] = f
+		old[keyOf(f.info)] = f
 	}
 	out := make([]*Feed, 0, len(rungs))
 	for _, info := range rungs {
 		info.Kind = KindVideo
-		if f, ok := old[info.Name]; ok && f.info == info && !f.isLeaving() {
+		k := keyOf(info)
+		if f, ok := old[k]; ok && f.info == info && !f.isLeaving() {
 			out = append(out, f)
-			delete(old, info.Name)
+			delete(old, k)
 			continue
 		}
 		out = append(out, NewFeed(info))
@@ -129,29 +134,98 @@ func (s *Stream) SetLadder(rungs []FeedInfo, audio FeedInfo) ([]*Feed, *Feed) {
 	return append([]*Feed(nil), out...), s.audio
 }
 
-// Rungs returns the video feeds, largest first.
-func (s *Stream) Rungs() []*Feed {
+// Rungs returns the H.264 video feeds, largest first: RungsFor(CodecH264).
+func (s *Stream) Rungs() []*Feed { return s.RungsFor(CodecH264) }
+
+// Rung returns the H.264 video feed of that name; "" means the top H.264
+// rung: RungFor(name, CodecH264).
+func (s *Stream) Rung(name string) (*Feed, error) { return s.RungFor(name, CodecH264) }
+
+// RungsFor returns the video feeds of codec c, largest first; none when the
+// stream offers no such codec now.
+func (s *Stream) RungsFor(c Codec) []*Feed {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]*Feed(nil), s.rungs...)
+	var out []*Feed
+	for _, f := range s.rungs {
+		if videoCodec(f.info) == videoCodecName(c) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
-// Rung returns the video feed of that name; "" means the top rung.
-func (s *Stream) Rung(name string) (*Feed, error) {
+// RungFor returns the video feed of that name in codec c; "" means the top
+// rung of that codec. ErrNotLive: the stream has no ladder now;
+// ErrNoSuchCodec: it has one but nothing in codec c; ErrNoSuchRung: no
+// rung of that name in codec c.
+func (s *Stream) RungFor(name string, c Codec) (*Feed, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.rungs) == 0 {
 		return nil, ErrNotLive
 	}
-	if name == "" {
-		return s.rungs[0], nil
-	}
+	c = videoCodecName(c)
+	found := false
 	for _, f := range s.rungs {
-		if f.info.Name == name {
+		if videoCodec(f.info) != c {
+			continue
+		}
+		found = true
+		if name == "" || f.info.Name == name {
 			return f, nil
 		}
 	}
+	if !found {
+		return nil, ErrNoSuchCodec
+	}
 	return nil, ErrNoSuchRung
+}
+
+// Codecs returns the video codecs the stream offers viewers now, H.264
+// first, then VP8, then any other in ladder order; none before the first
+// ladder. A pipeline with VP8 enabled installs VP8 feeds beside the H.264
+// ones (encoded only while read), and a VP8 publisher's stream has a VP8
+// "source" feed.
+func (s *Stream) Codecs() []Codec {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.codecsLocked()
+}
+
+// codecsLocked is Codecs; called with s.mu held.
+func (s *Stream) codecsLocked() []Codec {
+	out := []Codec{}
+	seen := map[Codec]bool{}
+	for _, want := range []Codec{CodecH264, CodecVP8, ""} {
+		for _, f := range s.rungs {
+			c := videoCodec(f.info)
+			if seen[c] || (want != "" && c != want) {
+				continue
+			}
+			seen[c] = true
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// feedKey identifies a video feed in a stream's ladder.
+type feedKey struct {
+	name  string
+	codec Codec
+}
+
+func keyOf(info FeedInfo) feedKey { return feedKey{info.Name, videoCodec(info)} }
+
+// videoCodec is the codec of a video feed: an empty Codec means H.264.
+func videoCodec(info FeedInfo) Codec { return videoCodecName(info.Codec) }
+
+func videoCodecName(c Codec) Codec {
+	if c == "" {
+		return CodecH264
+	}
+	return c
 }
 
 // Audio returns the audio feed, nil before the first pipeline.
@@ -180,23 +254,38 @@ func (s *Stream) Viewers() int { return int(s.viewers.Load()) }
 
 // Info is a snapshot of a stream for the API.
 type Info struct {
-	Name     string     `json:"name"`
-	Live     bool       `json:"live"`
-	Protocol string     `json:"protocol,omitempty"`
-	Source   *Track     `json:"source,omitempty"`
-	Audio    *Track     `json:"source_audio,omitempty"`
-	Rungs    []FeedInfo `json:"rungs"`
-	Viewers  int        `json:"viewers"`
-	Uptime   float64    `json:"uptime_seconds"`
+	Name     string `json:"name"`
+	Live     bool   `json:"live"`
+	Protocol string `json:"protocol,omitempty"`
+	Source   *Track `json:"source,omitempty"`
+	Audio    *Track `json:"source_audio,omitempty"`
+	// Rungs lists the H.264 video feeds, largest first (Rungs()), as
+	// before VP8 came.
+	Rungs []FeedInfo `json:"rungs"`
+	// Codecs lists the video codecs offered (Codecs()), H.264 first.
+	Codecs []Codec `json:"codecs"`
+	// Feeds lists every video feed of every codec, each with its codec:
+	// the H.264 ones (as in Rungs), then the VP8 ones, each largest first.
+	Feeds   []FeedInfo `json:"feeds"`
+	Viewers int        `json:"viewers"`
+	Uptime  float64    `json:"uptime_seconds"`
 }
 
 // Info returns a snapshot of the stream.
 func (s *Stream) Info() Info {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	in := Info{Name: s.name, Live: s.pub != nil, Viewers: int(s.viewers.Load()), Rungs: []FeedInfo{}}
-	for _, f := range s.rungs {
-		in.Rungs = append(in.Rungs, f.info)
+	in := Info{Name: s.name, Live: s.pub != nil, Viewers: int(s.viewers.Load()), Rungs: []FeedInfo{}, Codecs: s.codecsLocked(), Feeds: []FeedInfo{}}
+	for _, c := range in.Codecs {
+		for _, f := range s.rungs {
+			if videoCodec(f.info) != c {
+				continue
+			}
+			in.Feeds = append(in.Feeds, f.info)
+			if c == CodecH264 {
+				in.Rungs = append(in.Rungs, f.info)
+			}
+		}
 	}
 	if s.pub != nil {
 		in.Protocol = s.pub.protocol
