@@ -89,8 +89,10 @@ type Config struct {
 // VP8Config configures the VP8 ladder: every rung (its frame-rate-capped
 // variant too) has a VP8 twin fed the same scaled, mutated frames as its
 // H.264 encoder, with keyframes at the same timestamps. A twin is encoded
-// only while its feed has readers, whatever PauseIdleRungs says, and its
-// bitrate follows its viewers like the H.264 rung's. A VP8 publisher's
+// only while its feed has readers, whatever PauseIdleRungs says: its libvpx
+// encoder opens when the first VP8 viewer comes and is freed a few seconds
+// after the last leaves. Its bitrate follows its viewers like the H.264
+// rung's (applied at its next keyframe). A VP8 publisher's
 // video is also forwarded untouched to VP8 viewers as their "source" rung.
 type VP8Config struct {
 	// Enabled offers VP8 feeds beside the H.264 ones.

@@ -36,6 +36,9 @@ type rungEncoder struct {
 	// reopenBps: a VP8 twin reopens its encoder at this bitrate at its
 	// next keyframe (libvpx ignores a bitrate set after Open); 0 when none.
 	reopenBps int
+	// openRetry: a VP8 twin whose encoder did not open tries again from
+	// then on.
+	openRetry time.Time
 
 	cfg     Config
 	cc      *astiav.CodecContext

@@ -28,8 +28,9 @@ type rungViewers struct {
 	quorum    int     // Config.MinViewersToRetune
 	demands   []int   // scratch for the viewers' demands
 
-	paused   bool
-	pausedAt time.Time // paused time up to here is counted
+	paused      bool
+	pausedAt    time.Time // paused time up to here is counted
+	pausedSince time.Time // when the pause began
 	target   int       // bps the encoder targets now
 
 	mTarget    prometheus.Gauge
@@ -116,10 +117,14 @@ func (e *rungEncoder) idle(log *slog.Logger) bool {
 	watched := e.feed.Readers() > 0
 	switch {
 	case !watched && !e.v.paused:
-		e.v.paused, e.v.pausedAt = true, time.Now()
+		now := time.Now()
+		e.v.paused, e.v.pausedAt, e.v.pausedSince = true, now, now
 		e.v.mPaused.Set(1)
 		log.Debug("rung paused: no viewers", "rung", e.rung.Name, "codec", e.codec)
 	case watched && e.v.paused:
+		if !e.wakeVP8(log) {
+			return true // no VP8 encoder: the rung stays paused (logged)
+		}
 		e.flushPaused(time.Now())
 		e.v.paused = false
 		e.v.mPaused.Set(0)
@@ -151,8 +156,8 @@ func (e *rungEncoder) flushPaused(now time.Time) {
 // after Open (checked), so a VP8 twin is reopened at the new bitrate at
 // its next keyframe (scheduled, on demand or on resume: within a GOP).
 func (e *rungEncoder) retune(log *slog.Logger) {
-	if e.feed == nil || e.cc == nil {
-		return
+	if e.feed == nil || (e.cc == nil && e.codec != stream.CodecVP8) {
+		return // a VP8 twin's encoder opens at the target set here
 	}
 	var readers int
 	e.v.demands, readers = e.feed.Demands(e.v.demands[:0])
@@ -181,6 +186,7 @@ func (e *rungEncoder) tickViewers(log *slog.Logger, now time.Time) {
 	}
 	if e.v.paused {
 		e.flushPaused(now)
+		e.closeIdleVP8(now)
 		return
 	}
 	e.retune(log)

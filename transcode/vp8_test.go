@@ -73,6 +73,8 @@ func feedNames(st *stream.Stream) []string {
 func TestVP8Ladder(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	tracks, pkts := demux(t, testClip(t, "in.flv", "testsrc2=size=640x360:rate=30", 6))
+	defer func(d time.Duration) { vp8IdleClose = d }(vp8IdleClose)
+	vp8IdleClose = 100 * time.Millisecond // set before the pipeline starts
 	cfg := DefaultConfig()
 	cfg.Preset = "ultrafast"
 	hub := newTestHub(cfg)
@@ -123,15 +125,20 @@ func TestVP8Ladder(t *testing.T) {
 	}
 	oh, ov := drain(rh), drain(rv)
 
-	// The last VP8 reader leaves: the encoder stops at the next frame.
+	// The last VP8 reader leaves: the encoder stops at the next frame, and
+	// is freed once it has been paused for vp8IdleClose.
 	rv.Close()
 	written, _ := v360.Stats()
 	publishAll(t, pub, pkts[split:])
 	waitIdle(t, st, pub)
+	objs := LiveObjects()
 	if !waitUntil(5*time.Second, func() bool {
 		return codecGauge(t, metrics.RungPaused, "vp8lad", "360p", stream.CodecVP8) == 1
 	}) {
 		t.Error("mediad_rung_paused{360p,vp8} never went back to 1 after the last reader left")
+	}
+	if !waitUntil(5*time.Second, func() bool { return LiveObjects() == objs-1 }) {
+		t.Errorf("FFmpeg objects %d -> %d after the last VP8 reader left, want the VP8 encoder freed (one fewer)", objs, LiveObjects())
 	}
 	if now, _ := v360.Stats(); now != written {
 		t.Errorf("VP8 360p wrote %d packets after its last reader left, want none", now-written)
@@ -344,29 +351,12 @@ func TestVP8RetuneAtKeyframe(t *testing.T) {
 	tracks, pkts := demux(t, makeInput(t, "noisy.flv",
 		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30,noise=alls=15:allf=t+u",
 		"-t", "6", "-c:v", "libx264", "-preset", "ultrafast", "-bf", "0", "-g", "30", "-b:v", "4M"))
-	d, err := openDecoder(videoTrack(t, tracks))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var frames []*astiav.Frame
-	decodeAll(t, d, pkts, func(f *astiav.Frame) {
-		c := astiav.AllocFrame()
-		if err := c.Ref(f); err != nil {
-			t.Fatal(err)
-		}
-		frames = append(frames, c)
-	})
-	d.close()
-	defer func() {
-		for _, f := range frames {
-			f.Free()
-		}
-	}()
+	frames := decodedFrames(t, tracks, pkts)
 
 	cfg := DefaultConfig()
 	r := plannedRung{Rung: Rung{Name: "360p", Width: 640, Height: 360, FPS: 30, Bitrate: 800_000}}
 	log := testLogger()
-	tw, err := newVP8Twin("vp8rt", r, 640, 360, cfg, log)
+	tw, err := newVP8Twin("vp8rt", r, 640, 360, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,6 +400,84 @@ func TestVP8RetuneAtKeyframe(t *testing.T) {
 	}
 	if after > 380_000 {
 		t.Errorf("rate after the keyframe %.0f b/s, want about 270000", after)
+	}
+	checkFreed(t)
+}
+
+// decodedFrames decodes pkts and returns references to every frame, freed
+// when t ends.
+func decodedFrames(t *testing.T, tracks []stream.Track, pkts []*stream.Packet) []*astiav.Frame {
+	t.Helper()
+	d, err := openDecoder(videoTrack(t, tracks))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	var frames []*astiav.Frame
+	decodeAll(t, d, pkts, func(f *astiav.Frame) {
+		c := astiav.AllocFrame()
+		if err := c.Ref(f); err != nil {
+			t.Fatal(err)
+		}
+		frames = append(frames, c)
+	})
+	t.Cleanup(func() {
+		for _, f := range frames {
+			f.Free()
+		}
+	})
+	return frames
+}
+
+// TestVP8TwinLifecycle: a twin holds no encoder until a viewer comes,
+// keeps it through a short pause, frees it after vp8IdleClose, and opens
+// a new one, starting with a keyframe, when a viewer comes back.
+func TestVP8TwinLifecycle(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	tracks, pkts := demux(t, testClip(t, "in.flv", "testsrc2=size=320x180:rate=30", 1))
+	frames := decodedFrames(t, tracks, pkts)
+	log := testLogger()
+	tw, err := newVP8Twin("vp8life", plannedRung{Rung: Rung{Name: "180p", Width: 320, Height: 180, FPS: 30, Bitrate: 250_000}}, 320, 180, DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer metrics.DeleteRung("vp8life", "180p")
+	tw.feed = stream.NewFeed(stream.FeedInfo{Name: "180p", Kind: stream.KindVideo, Codec: stream.CodecVP8})
+	if !tw.idle(log) || tw.cc != nil {
+		t.Fatal("an unwatched twin runs or holds an encoder")
+	}
+	watch := func(from, to int) []*stream.Packet {
+		rd := tw.feed.Subscribe(4096)
+		defer rd.Close()
+		for i := from; i < to; i++ {
+			if tw.idle(log) {
+				t.Fatalf("frame %d: a watched twin is paused", i)
+			}
+			if err := tw.send(frames[i], int64(i)*3000, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return drain(rd)
+	}
+	first := watch(0, 10)
+	if !tw.idle(log) || tw.cc == nil {
+		t.Fatal("a twin left by its viewer runs, or freed its encoder at once")
+	}
+	tw.tickViewers(log, time.Now().Add(vp8IdleClose/2))
+	if tw.cc == nil {
+		t.Fatal("the encoder was freed before vp8IdleClose")
+	}
+	tw.tickViewers(log, time.Now().Add(vp8IdleClose+time.Second))
+	if tw.cc != nil {
+		t.Fatal("the encoder outlived vp8IdleClose")
+	}
+	second := watch(10, 20)
+	tw.close()
+	for i, out := range [][]*stream.Packet{first, second} {
+		if len(out) != 10 || !out[0].Keyframe {
+			t.Fatalf("watch %d: %d packets, want 10 from a keyframe", i, len(out))
+		}
+		decodeWith(t, "vp8", out, func(*astiav.Frame) {})
 	}
 	checkFreed(t)
 }
