@@ -81,6 +81,44 @@ type Config struct {
 	// scaler of its own), with the same scheduled keyframes; like every
 	// rung it is paused while nobody watches it.
 	LowFPSRung bool `yaml:"low_fps_rung"`
+	// VP8 adds a VP8 twin to every rung, for viewers whose browser offers
+	// no H.264 (see VP8Config).
+	VP8 VP8Config `yaml:"vp8"`
+}
+
+// VP8Config configures the VP8 ladder: every rung (its frame-rate-capped
+// variant too) has a VP8 twin fed the same scaled, mutated frames as its
+// H.264 encoder, with keyframes at the same timestamps. A twin is encoded
+// only while its feed has readers, whatever PauseIdleRungs says: its libvpx
+// encoder opens when the first VP8 viewer comes and is freed a few seconds
+// after the last leaves. Its bitrate follows its viewers like the H.264
+// rung's (applied at its next keyframe). A VP8 publisher's
+// video is also forwarded untouched to VP8 viewers as their "source" rung.
+type VP8Config struct {
+	// Enabled offers VP8 feeds beside the H.264 ones.
+	Enabled bool `yaml:"enabled"`
+	// CPUUsed is libvpx's speed in realtime mode, 0 (best, slowest) to 16
+	// (fastest): 8 holds 720p30 in real time on one core of a small VM.
+	CPUUsed int `yaml:"cpu_used"`
+	// Threads is the number of libvpx threads per encoder; 0 lets FFmpeg
+	// choose (one per CPU).
+	Threads int `yaml:"threads"`
+}
+
+// DefaultVP8Config is VP8 on, at cpu-used 8 with one thread per encoder.
+func DefaultVP8Config() VP8Config {
+	return VP8Config{Enabled: true, CPUUsed: 8, Threads: 1}
+}
+
+// validate reports the first invalid field, named as in the YAML file.
+func (c VP8Config) validate() error {
+	if c.CPUUsed < 0 || c.CPUUsed > 16 {
+		return fmt.Errorf("vp8.cpu_used: %w: must be between 0 and 16", ErrInvalidConfig)
+	}
+	if c.Threads < 0 || c.Threads > 16 {
+		return fmt.Errorf("vp8.threads: %w: must be between 0 (auto) and 16", ErrInvalidConfig)
+	}
+	return nil
 }
 
 // DefaultConfig returns a three-rung ladder (720p, 360p, 180p at 15 fps)
@@ -104,6 +142,7 @@ func DefaultConfig() Config {
 		MinBitrateRatio:     0.3,
 		MinViewersToRetune:  2,
 		LowFPSRung:          true,
+		VP8:                 DefaultVP8Config(),
 	}
 }
 
@@ -155,6 +194,9 @@ func (c Config) Validate() error {
 	}
 	if c.MinViewersToRetune < 1 || c.MinViewersToRetune > 10_000 {
 		return fmt.Errorf("min_viewers_to_retune: %w: must be between 1 and 10000", ErrInvalidConfig)
+	}
+	if err := c.VP8.validate(); err != nil {
+		return err
 	}
 	if err := c.validateLowFPSRung(); err != nil {
 		return err

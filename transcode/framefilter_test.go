@@ -172,7 +172,7 @@ func TestScaleFallsBackToHost(t *testing.T) {
 	}
 	// The rung encodes the host frame with swscale and libx264.
 	cc := e.cc
-	if err := e.encode(cur, 0, true, true, false); err != nil {
+	if err := e.encode(cur, 0, true, runs{h264: true}); err != nil {
 		t.Fatal(err)
 	}
 	if e.cc != cc {

@@ -166,9 +166,11 @@ func waitIdle(tb testing.TB, st *stream.Stream, pub *stream.Publication) {
 	for time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 		var n uint64
-		for _, f := range st.Rungs() {
-			p, _ := f.Stats()
-			n += p
+		for _, c := range st.Codecs() {
+			for _, f := range st.RungsFor(c) {
+				p, _ := f.Stats()
+				n += p
+			}
 		}
 		if a := st.Audio(); a != nil {
 			p, _ := a.Stats()

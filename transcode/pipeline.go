@@ -201,8 +201,10 @@ func (p *Pipeline) release() {
 	p.src.attach(nil, p.name)
 	if p.video != nil {
 		for _, e := range p.video.rungs {
-			if e.feed != nil {
-				e.feed.SetKeyframeRequester(nil)
+			for _, t := range []*rungEncoder{e, e.vp8} {
+				if t != nil && t.feed != nil {
+					t.feed.SetKeyframeRequester(nil)
+				}
 			}
 			e.close()
 			metrics.DeleteRung(p.name, e.rung.Name)

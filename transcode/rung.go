@@ -26,6 +26,19 @@ type rungEncoder struct {
 
 	// low is this rung's frame-rate-capped variant, nil when it has none.
 	low *rungEncoder
+	// vp8 is this rung's VP8 twin (rung_vp8.go), nil when VP8 is off: it
+	// encodes the frames this rung keeps, from this rung's scaled
+	// pictures, into the rung's VP8 feed. A twin has no scaler, no low and
+	// no twin of its own; it is freed with this rung.
+	vp8 *rungEncoder
+	// codec is what cc encodes: CodecH264, or CodecVP8 for a twin.
+	codec stream.Codec
+	// reopenBps: a VP8 twin reopens its encoder at this bitrate at its
+	// next keyframe (libvpx ignores a bitrate set after Open); 0 when none.
+	reopenBps int
+	// openRetry: a VP8 twin whose encoder did not open tries again from
+	// then on.
+	openRetry time.Time
 
 	cfg     Config
 	cc      *astiav.CodecContext
@@ -64,6 +77,7 @@ type rungEncoder struct {
 func newRungEncoder(streamName string, r plannedRung, feed *stream.Feed, w, h int, cfg Config, hw Hardware, log *slog.Logger) (*rungEncoder, error) {
 	e := &rungEncoder{
 		rung:        r,
+		codec:       stream.CodecH264,
 		cfg:         cfg,
 		feed:        feed,
 		w:           w,
@@ -88,7 +102,7 @@ func newRungEncoder(streamName string, r plannedRung, feed *stream.Feed, w, h in
 		e.close()
 		return nil, err
 	}
-	e.v = newRungViewers(streamName, r.Rung, cfg)
+	e.v = newRungViewers(streamName, r.Rung, stream.CodecH264, cfg)
 	return e, nil
 }
 
@@ -139,35 +153,51 @@ func (e *rungEncoder) wantIDR(pts int64, scheduledKey bool) bool {
 	return force
 }
 
+// runs says which of a rung's encoders have viewers: the rung's own
+// (H.264) and its VP8 twin, and those of its frame-rate-capped variant.
+type runs struct {
+	h264, vp8, low, lowVP8 bool
+}
+
+func (r runs) any() bool { return r.h264 || r.vp8 || r.low || r.lowVP8 }
+
 // encode scales src (whose timestamp is pts, 90 kHz) once when this rung
-// keeps the frame, and encodes it on this rung when run and on its
-// frame-rate-capped variant when lowRun and the variant keeps it too. The
-// variant decimates this rung's sequence by timestamp as this rung
-// decimates the source (keep), to its own lower fps: every other frame of
-// this rung's when its fps is even (30 -> 15), and scheduled keyframes
-// always, so IDRs stay aligned. run and lowRun say which of the two have
-// viewers; this rung's sequence is followed whenever either runs, and a
-// frame only the variant would skip is not scaled.
-func (e *rungEncoder) encode(src *astiav.Frame, pts int64, scheduledKey, run, lowRun bool) error {
+// keeps the frame, and encodes it with each of this rung's encoders that
+// run (its own, its VP8 twin), and with those of its frame-rate-capped
+// variant that run when the variant keeps it too. The variant decimates
+// this rung's sequence by timestamp as this rung decimates the source
+// (keep), to its own lower fps: every other frame of this rung's when its
+// fps is even (30 -> 15), and scheduled keyframes always, so IDRs stay
+// aligned. A twin encodes exactly the frames its rung (or variant) keeps,
+// with the same scheduled keyframes. This rung's sequence is followed
+// whenever any of them runs, and a frame none of them would encode is not
+// scaled.
+func (e *rungEncoder) encode(src *astiav.Frame, pts int64, scheduledKey bool, r runs) error {
 	if !e.keep(pts, scheduledKey) {
 		return nil
 	}
-	lowKeep := lowRun && e.low != nil && e.low.keep(pts, scheduledKey)
-	if !run && !lowKeep {
+	lowKeep := (r.low || r.lowVP8) && e.low != nil && e.low.keep(pts, scheduledKey)
+	if !r.h264 && !r.vp8 && !lowKeep {
 		return nil
 	}
 	scaled, err := e.scale(src)
 	if err != nil {
 		return err
 	}
-	var errRun, errLow error
-	if run {
-		errRun = e.send(scaled, pts, scheduledKey)
+	var errs [4]error
+	if r.h264 {
+		errs[0] = e.send(scaled, pts, scheduledKey)
 	}
-	if lowKeep {
-		errLow = e.low.send(scaled, pts, scheduledKey)
+	if r.vp8 && e.vp8 != nil {
+		errs[1] = e.vp8.send(scaled, pts, scheduledKey)
 	}
-	return errors.Join(errRun, errLow)
+	if lowKeep && r.low {
+		errs[2] = e.low.send(scaled, pts, scheduledKey)
+	}
+	if lowKeep && r.lowVP8 && e.low.vp8 != nil {
+		errs[3] = e.low.vp8.send(scaled, pts, scheduledKey)
+	}
+	return errors.Join(errs[:]...)
 }
 
 // send encodes the scaled frame f at pts, as an IDR when one is due on
@@ -180,18 +210,21 @@ func (e *rungEncoder) send(f *astiav.Frame, pts int64, scheduledKey bool) error 
 	f.SetPts(pts)
 	f.SetKeyFrame(false)
 	if e.wantIDR(pts, scheduledKey) {
+		e.reopenVP8()
 		f.SetPictureType(astiav.PictureTypeI)
 	} else {
 		f.SetPictureType(astiav.PictureTypeNone)
 	}
 	start := time.Now()
 	if err := e.cc.SendFrame(f); err != nil {
-		return fmt.Errorf("rung %s: encode: %w", e.rung.Name, err)
+		return fmt.Errorf("rung %s %s: encode: %w", e.rung.Name, e.codec, err)
 	}
 	err := drainPackets(e.cc, e.pkt, e.write)
-	e.encSeconds.Observe(time.Since(start).Seconds())
+	if e.encSeconds != nil {
+		e.encSeconds.Observe(time.Since(start).Seconds())
+	}
 	if err != nil {
-		return fmt.Errorf("rung %s: encode: %w", e.rung.Name, err)
+		return fmt.Errorf("rung %s %s: encode: %w", e.rung.Name, e.codec, err)
 	}
 	return nil
 }
@@ -213,8 +246,10 @@ func (e *rungEncoder) write(pkt *astiav.Packet) {
 		Keyframe: pkt.Flags().Has(astiav.PacketFlagKey),
 		Data:     data,
 	})
-	e.encFrames.Inc()
-	e.encBytes.Add(float64(len(data)))
+	if e.encFrames != nil {
+		e.encFrames.Inc()
+		e.encBytes.Add(float64(len(data)))
+	}
 	e.secFrames++
 	e.secBytes += len(data)
 }
@@ -241,8 +276,8 @@ func (e *rungEncoder) ensureScaler(src *astiav.Frame) error {
 // tick publishes the per-second gauges over elapsed time.
 func (e *rungEncoder) tick(streamName string, elapsed time.Duration) {
 	s := elapsed.Seconds()
-	if s <= 0 {
-		return
+	if s <= 0 || e.codec != stream.CodecH264 {
+		return // mediad_rung_fps and _bitrate_bps have no codec label: H.264 only
 	}
 	metrics.RungFPS.WithLabelValues(streamName, e.rung.Name).Set(float64(e.secFrames) / s)
 	metrics.RungBitrate.WithLabelValues(streamName, e.rung.Name).Set(float64(e.secBytes*8) / s)
@@ -252,6 +287,10 @@ func (e *rungEncoder) tick(streamName string, elapsed time.Duration) {
 func (e *rungEncoder) close() {
 	if e.v.mPausedSec != nil {
 		e.flushPaused(time.Now())
+	}
+	if e.vp8 != nil {
+		e.vp8.close()
+		e.vp8 = nil
 	}
 	e.closeDevice()
 	free(e.sws)
@@ -263,6 +302,6 @@ func (e *rungEncoder) close() {
 
 // info is the rung's FeedInfo.
 func (e *rungEncoder) info() stream.FeedInfo {
-	return stream.FeedInfo{Name: e.rung.Name, Codec: stream.CodecH264, Width: e.w, Height: e.h, FPS: e.rung.FPS, Bitrate: e.rung.Bitrate,
+	return stream.FeedInfo{Name: e.rung.Name, Codec: e.codec, Width: e.w, Height: e.h, FPS: e.rung.FPS, Bitrate: e.rung.Bitrate,
 		LowFPSOf: e.rung.lowFPSOf}
 }

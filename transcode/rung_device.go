@@ -62,7 +62,9 @@ func (e *rungEncoder) scale(src *astiav.Frame) (*astiav.Frame, error) {
 // when src's shape changes or when the encoders stop taking device frames.
 func (e *rungEncoder) scaleOnDevice(src *astiav.Frame) (*astiav.Frame, error) {
 	d := &e.dev
-	download := !e.takesDevice() || (e.low != nil && !e.low.takesDevice())
+	// libvpx takes host frames only: a running VP8 twin needs a download.
+	download := !e.takesDevice() || (e.low != nil && !e.low.takesDevice()) ||
+		e.twinRunning() || (e.low != nil && e.low.twinRunning())
 	if d.filter == nil || d.download != download || !d.filter.fits(src) {
 		free(d.filter)
 		d.filter = nil

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mutstream/mutstream/metrics"
+	"github.com/mutstream/mutstream/stream"
 )
 
 // demandShare is the part of the lowest viewer link that a rung's encoder
@@ -27,8 +28,9 @@ type rungViewers struct {
 	quorum    int     // Config.MinViewersToRetune
 	demands   []int   // scratch for the viewers' demands
 
-	paused   bool
-	pausedAt time.Time // paused time up to here is counted
+	paused      bool
+	pausedAt    time.Time // paused time up to here is counted
+	pausedSince time.Time // when the pause began
 	target   int       // bps the encoder targets now
 
 	mTarget    prometheus.Gauge
@@ -38,17 +40,20 @@ type rungViewers struct {
 	mRetunes   prometheus.Counter
 }
 
-func newRungViewers(streamName string, r Rung, cfg Config) rungViewers {
+func newRungViewers(streamName string, r Rung, codec stream.Codec, cfg Config) rungViewers {
+	c := string(codec)
 	v := rungViewers{
-		pauseIdle:  cfg.PauseIdleRungs,
+		// A VP8 twin is encoded only while watched, whatever the config
+		// says of H.264 rungs: a codec nobody needs costs nothing.
+		pauseIdle:  cfg.PauseIdleRungs || codec == stream.CodecVP8,
 		minRatio:   cfg.MinBitrateRatio,
 		quorum:     max(cfg.MinViewersToRetune, 1),
 		target:     r.Bitrate,
-		mTarget:    metrics.RungTargetBitrate.WithLabelValues(streamName, r.Name),
-		mViewers:   metrics.RungViewers.WithLabelValues(streamName, r.Name),
-		mPaused:    metrics.RungPaused.WithLabelValues(streamName, r.Name),
-		mPausedSec: metrics.RungPausedSeconds.WithLabelValues(streamName, r.Name),
-		mRetunes:   metrics.RungRetunes.WithLabelValues(streamName, r.Name),
+		mTarget:    metrics.RungTargetBitrate.WithLabelValues(streamName, r.Name, c),
+		mViewers:   metrics.RungViewers.WithLabelValues(streamName, r.Name, c),
+		mPaused:    metrics.RungPaused.WithLabelValues(streamName, r.Name, c),
+		mPausedSec: metrics.RungPausedSeconds.WithLabelValues(streamName, r.Name, c),
+		mRetunes:   metrics.RungRetunes.WithLabelValues(streamName, r.Name, c),
 	}
 	v.mTarget.Set(float64(r.Bitrate))
 	v.mPaused.Set(0)
@@ -112,10 +117,14 @@ func (e *rungEncoder) idle(log *slog.Logger) bool {
 	watched := e.feed.Readers() > 0
 	switch {
 	case !watched && !e.v.paused:
-		e.v.paused, e.v.pausedAt = true, time.Now()
+		now := time.Now()
+		e.v.paused, e.v.pausedAt, e.v.pausedSince = true, now, now
 		e.v.mPaused.Set(1)
-		log.Debug("rung paused: no viewers", "rung", e.rung.Name)
+		log.Debug("rung paused: no viewers", "rung", e.rung.Name, "codec", e.codec)
 	case watched && e.v.paused:
+		if !e.wakeVP8(log) {
+			return true // no VP8 encoder: the rung stays paused (logged)
+		}
 		e.flushPaused(time.Now())
 		e.v.paused = false
 		e.v.mPaused.Set(0)
@@ -123,7 +132,7 @@ func (e *rungEncoder) idle(log *slog.Logger) bool {
 		e.hasNext = false // and it is kept, whatever the decimation phase
 		e.keyReq.Store(false)
 		e.retune(log)
-		log.Debug("rung resumed: a viewer arrived", "rung", e.rung.Name)
+		log.Debug("rung resumed: a viewer arrived", "rung", e.rung.Name, "codec", e.codec)
 	}
 	return e.v.paused
 }
@@ -143,10 +152,12 @@ func (e *rungEncoder) flushPaused(now time.Time) {
 // It runs between frames on the pipeline goroutine; libx264 picks up the
 // new bitrate at its next frame. Maxrate and bufsize stay those of the
 // rung (go-astiav v0.16 cannot set them after Open), which only caps the
-// lower target from above.
+// lower target from above. libvpx in FFmpeg 5.1 ignores a bitrate set
+// after Open (checked), so a VP8 twin is reopened at the new bitrate at
+// its next keyframe (scheduled, on demand or on resume: within a GOP).
 func (e *rungEncoder) retune(log *slog.Logger) {
-	if e.feed == nil || e.cc == nil {
-		return
+	if e.feed == nil || (e.cc == nil && e.codec != stream.CodecVP8) {
+		return // a VP8 twin's encoder opens at the target set here
 	}
 	var readers int
 	e.v.demands, readers = e.feed.Demands(e.v.demands[:0])
@@ -157,7 +168,11 @@ func (e *rungEncoder) retune(log *slog.Logger) {
 	}
 	log.Debug("rung encoder retuned to its viewers", "rung", e.rung.Name,
 		"from_bps", e.v.target, "to_bps", target, "viewer_bps", bps, "viewers_reporting", len(e.v.demands), "readers", readers)
-	e.cc.SetBitRate(int64(target))
+	if e.codec == stream.CodecVP8 {
+		e.reopenBps = target
+	} else {
+		e.cc.SetBitRate(int64(target))
+	}
 	e.v.target = target
 	e.v.mTarget.Set(float64(target))
 	e.v.mRetunes.Inc()
@@ -171,6 +186,7 @@ func (e *rungEncoder) tickViewers(log *slog.Logger, now time.Time) {
 	}
 	if e.v.paused {
 		e.flushPaused(now)
+		e.closeIdleVP8(now)
 		return
 	}
 	e.retune(log)

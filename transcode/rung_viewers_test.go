@@ -342,19 +342,42 @@ func waitUntil(d time.Duration, ok func() bool) bool {
 	}
 }
 
+// gaugeValue reads the H.264 encoder's series of a per-rung gauge.
 func gaugeValue(t *testing.T, v *prometheus.GaugeVec, streamName, rung string) float64 {
 	t.Helper()
+	return codecGauge(t, v, streamName, rung, stream.CodecH264)
+}
+
+// codecGauge reads the series of a per-rung gauge for codec c's encoder.
+func codecGauge(t *testing.T, v *prometheus.GaugeVec, streamName, rung string, c stream.Codec) float64 {
+	t.Helper()
 	var m dto.Metric
-	if err := v.WithLabelValues(streamName, rung).Write(&m); err != nil {
+	if err := v.WithLabelValues(streamName, rung, string(c)).Write(&m); err != nil {
 		t.Fatal(err)
 	}
 	return m.GetGauge().GetValue()
 }
 
+// counterValue reads the H.264 encoder's series of a per-rung counter
+// (one with no codec label, such as mediad_encoded_frames_total, counts
+// H.264 only).
 func counterValue(t *testing.T, v *prometheus.CounterVec, streamName, rung string) float64 {
 	t.Helper()
+	if c, err := v.GetMetricWithLabelValues(streamName, rung); err == nil {
+		var m dto.Metric
+		if err := c.Write(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m.GetCounter().GetValue()
+	}
+	return codecCounter(t, v, streamName, rung, stream.CodecH264)
+}
+
+// codecCounter reads the series of a per-rung counter for codec c's encoder.
+func codecCounter(t *testing.T, v *prometheus.CounterVec, streamName, rung string, c stream.Codec) float64 {
+	t.Helper()
 	var m dto.Metric
-	if err := v.WithLabelValues(streamName, rung).Write(&m); err != nil {
+	if err := v.WithLabelValues(streamName, rung, string(c)).Write(&m); err != nil {
 		t.Fatal(err)
 	}
 	return m.GetCounter().GetValue()

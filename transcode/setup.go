@@ -79,6 +79,14 @@ func (p *Pipeline) openRungs(srcW, srcH int) error {
 			return err
 		}
 		e.dev.toHost = p.video.toHost
+		if p.cfg.VP8.Enabled {
+			// A rung without its VP8 twin still serves H.264 viewers.
+			if twin, err := newVP8Twin(p.name, r, w, h, p.cfg); err == nil {
+				e.vp8 = twin
+			} else {
+				p.log.Warn("rung has no VP8 twin", "rung", r.Name, "err", err)
+			}
+		}
 		if base != nil {
 			base.low = e
 		}
@@ -95,13 +103,18 @@ func (p *Pipeline) openRungs(srcW, srcH int) error {
 	p.video.srcW, p.video.srcH = srcW, srcH
 	p.pub.SetVideoSize(srcW, srcH)
 	var backends strings.Builder
+	twins := 0
 	for i, e := range encs {
 		if i > 0 {
 			backends.WriteByte(' ')
 		}
 		backends.WriteString(e.rung.Name + ":" + e.encoder)
+		if e.vp8 != nil {
+			twins++
+		}
 	}
-	p.log.Info("encoders ready", "source", fmt.Sprintf("%dx%d", srcW, srcH), "rungs", len(encs), "encoders", backends.String(), "audio", p.hasAudio)
+	p.log.Info("encoders ready", "source", fmt.Sprintf("%dx%d", srcW, srcH), "rungs", len(encs), "encoders", backends.String(),
+		"vp8_twins", twins, "vp8", vp8Name(p.cfg.VP8), "audio", p.hasAudio)
 	return nil
 }
 
@@ -142,32 +155,45 @@ func (p *Pipeline) syncLadder() {
 // Leaving source rung goes on: long enough for its viewers' switch.
 const sourceLeaveGrace = time.Second
 
-// installLadder hands the stream its rungs, the source first when withSource.
+// installLadder hands the stream its rungs: the H.264 feeds (the source
+// first when withSource and the source is H.264), then the VP8 ones (the
+// source first when withSource and the source is VP8, then every rung's
+// VP8 twin, in the same order).
 func (p *Pipeline) installLadder(withSource bool) {
-	infos := make([]stream.FeedInfo, 0, len(p.video.rungs)+1)
-	if withSource {
-		infos = append(infos, p.src.info())
-	}
-	for _, e := range p.video.rungs {
-		infos = append(infos, e.info())
+	srcCodec := p.src.codec
+	infos := make([]stream.FeedInfo, 0, 2*len(p.video.rungs)+1)
+	for _, c := range []stream.Codec{stream.CodecH264, stream.CodecVP8} {
+		if withSource && srcCodec == c {
+			infos = append(infos, p.src.info())
+		}
+		for _, e := range p.video.rungs {
+			if t := e.twin(c); t != nil {
+				infos = append(infos, t.info())
+			}
+		}
 	}
 	feeds, audioFeed := p.pub.Stream().SetLadder(infos, stream.FeedInfo{Name: "audio", Codec: stream.CodecOpus})
-	if withSource {
-		p.src.attach(feeds[0], p.name)
-		feeds = feeds[1:]
-	} else {
-		p.src.attach(nil, p.name)
+	var srcFeed *stream.Feed
+	for _, c := range []stream.Codec{stream.CodecH264, stream.CodecVP8} {
+		if withSource && srcCodec == c {
+			srcFeed = feeds[0]
+			feeds = feeds[1:]
+		}
+		for _, e := range p.video.rungs {
+			if t := e.twin(c); t != nil {
+				t.feed = feeds[0]
+				feeds[0].SetKeyframeRequester(t.requestKeyframe)
+				feeds = feeds[1:]
+			}
+		}
 	}
-	for i, e := range p.video.rungs {
-		e.feed = feeds[i]
-		feeds[i].SetKeyframeRequester(e.requestKeyframe)
-	}
+	p.src.attach(srcFeed, p.name)
 	if p.audioEnc != nil {
 		p.audioEnc.feed = audioFeed
 	}
 	p.audioFeed = audioFeed
 	p.installed = true
-	p.log.Info("ladder ready", "rungs", len(infos), "source_rung", withSource, "audio", p.hasAudio)
+	p.log.Info("ladder ready", "rungs", len(infos), "source_rung", withSource, "source_codec", srcCodec, "audio", p.hasAudio)
 }
 
 // replan rebuilds the encoders for a new source size (a browser publisher

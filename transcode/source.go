@@ -24,9 +24,11 @@ const (
 // as it is, forwards every packet unchanged into the ladder's top feed.
 // Only the pipeline goroutine uses it; keys is safe from any goroutine.
 type sourceRung struct {
-	h264    bool // the source is H.264: its SPS is watched
-	allowed bool // configuration allows a source rung on this stream
-	on      bool // SetSourceRung's last word
+	codec   stream.Codec // the source's: H.264 or VP8 may be forwarded
+	h264    bool         // the source is H.264: its SPS is watched
+	vp8     bool         // the source is VP8: its key frames' size is watched
+	allowed bool         // configuration allows a source rung on this stream
+	on      bool         // SetSourceRung's last word
 
 	decided bool   // the first keyframe has been looked at
 	sps     []byte // the last SPS seen
@@ -51,9 +53,12 @@ func newSourceRung(pub *stream.Publication, vt stream.Track, cfg Config) *source
 	if vt.FrameRate > 0 && vt.FrameRate < 1000 {
 		fps = int(math.Round(vt.FrameRate))
 	}
+	h264, vp8 := vt.Codec == stream.CodecH264, vt.Codec == stream.CodecVP8 && cfg.VP8.Enabled
 	return &sourceRung{
-		h264:    vt.Codec == stream.CodecH264,
-		allowed: vt.Codec == stream.CodecH264 && cfg.sourceRungFor(pub.Stream().Name()),
+		codec:   vt.Codec,
+		h264:    h264,
+		vp8:     vp8,
+		allowed: (h264 || vp8) && cfg.sourceRungFor(pub.Stream().Name()),
 		on:      true,
 		fps:     fps,
 		keys:    newKeyLimiter(cfg.KeyframeMinInterval, pub.RequestKeyframe),
@@ -83,13 +88,16 @@ func (s *sourceRung) why() string {
 
 // info is the source rung's FeedInfo as SetLadder stores it.
 func (s *sourceRung) info() stream.FeedInfo {
-	return stream.FeedInfo{Name: SourceRungName, Kind: stream.KindVideo, Codec: stream.CodecH264,
+	return stream.FeedInfo{Name: SourceRungName, Kind: stream.KindVideo, Codec: s.codec,
 		Width: s.shape.width, Height: s.shape.height, FPS: s.fps}
 }
 
 // observe looks at one source video packet: the SPS of a keyframe, and the
 // order of timestamps. It reports whether eligibility or shape changed.
 func (s *sourceRung) observe(pkt *stream.Packet) bool {
+	if s.vp8 {
+		return s.observeVP8(pkt)
+	}
 	if !s.h264 {
 		return false
 	}

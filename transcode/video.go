@@ -183,12 +183,15 @@ func (v *videoPath) frame(f *astiav.Frame) {
 		if e.rung.lowFPSOf != "" {
 			continue // a capped variant is encoded with its base rung
 		}
-		run := !e.idle(v.p.log)
-		lowRun := e.low != nil && !e.low.idle(v.p.log)
-		if !run && !lowRun {
+		r := runs{h264: !e.idle(v.p.log), vp8: e.vp8 != nil && !e.vp8.idle(v.p.log)}
+		if e.low != nil {
+			r.low = !e.low.idle(v.p.log)
+			r.lowVP8 = e.low.vp8 != nil && !e.low.vp8.idle(v.p.log)
+		}
+		if !r.any() {
 			continue // nobody watches: neither scaled nor encoded
 		}
-		if err := e.encode(f, pts, due, run, lowRun); err != nil {
+		if err := e.encode(f, pts, due, r); err != nil {
 			if n, ok := v.encErrs.allow(time.Now()); ok {
 				v.p.log.Warn("encode error", "rung", e.rung.Name, "err", err, "since_last_log", n)
 			}
@@ -223,5 +226,8 @@ func (v *videoPath) tick(name string, now time.Time, elapsed time.Duration) {
 	for _, e := range v.rungs {
 		e.tick(name, elapsed)
 		e.tickViewers(v.p.log, now)
+		if e.vp8 != nil {
+			e.vp8.tickViewers(v.p.log, now)
+		}
 	}
 }
