@@ -42,6 +42,24 @@ func registerViewerVideo(me *webrtc.MediaEngine, codecs []stream.Codec, fb []web
 	return nil
 }
 
+// answerVideo is what a viewer's answer offers for its video: codec c
+// only, with the feedback the viewer API registers (videoFeedback), at
+// the payload types the offer gave them (PayloadType 0: pion takes the
+// negotiated one).
+func answerVideo(c stream.Codec) []webrtc.RTPCodecParameters {
+	out := make([]webrtc.RTPCodecParameters, 0, len(viewerVideo[c]))
+	for _, p := range viewerVideo[c] {
+		p.RTCPFeedback = videoFeedback
+		p.PayloadType = 0
+		out = append(out, p)
+	}
+	return out
+}
+
+// videoFeedback is the RTCP feedback viewers' video negotiates: NACK,
+// PLI, FIR and transport-wide congestion control.
+var videoFeedback = []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}, {Type: webrtc.TypeRTCPFBTransportCC}}
+
 // validateViewerCodecs checks webrtc.viewer_codecs.
 func validateViewerCodecs(codecs []stream.Codec) error {
 	if len(codecs) == 0 {

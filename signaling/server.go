@@ -106,8 +106,7 @@ func (s *Server) closeMux() error {
 func (s *Server) newAPI() (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	var err error
-	videoFB := []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}, {Type: webrtc.TypeRTCPFBTransportCC}}
-	if err := registerViewerVideo(me, s.cfg.ViewerCodecs, videoFB); err != nil {
+	if err := registerViewerVideo(me, s.cfg.ViewerCodecs, videoFeedback); err != nil {
 		return nil, err
 	}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{

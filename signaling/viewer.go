@@ -135,6 +135,14 @@ func (v *viewerSession) negotiate(offer string, codec stream.Codec, manual bool)
 			videoSender = sender
 		}
 	}
+	// The answer names only the codec the viewer is sent.
+	for _, tr := range pc.GetTransceivers() {
+		if tr.Sender() == videoSender && videoSender != nil {
+			if err := tr.SetCodecPreferences(answerVideo(codec)); err != nil {
+				v.log.Debug("video codec preferences", "err", err)
+			}
+		}
+	}
 	pc.OnConnectionStateChange(func(state webrtc.PeerConnectionState) {
 		v.log.Debug("connection state", "state", state.String())
 		switch state {

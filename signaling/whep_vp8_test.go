@@ -231,3 +231,35 @@ func TestWHEPVP8ViewerSwitches(t *testing.T) {
 		return env.srv.Sessions() == 0 && testutil.ToFloat64(metrics.ViewersByCodec.WithLabelValues("cam", "vp8")) == 0
 	})
 }
+
+// TestWHEPAnswerNamesOneCodec: an offer with H.264 and VP8 is answered
+// with the first of webrtc.viewer_codecs only, at the offer's payload
+// types.
+func TestWHEPAnswerNamesOneCodec(t *testing.T) {
+	for _, tc := range []struct {
+		prefs     []stream.Codec
+		want, not string
+		wantPT    string
+	}{
+		{[]stream.Codec{stream.CodecH264, stream.CodecVP8}, "H264/90000", "VP8/90000", "121"},
+		{[]stream.Codec{stream.CodecVP8, stream.CodecH264}, "VP8/90000", "H264/90000", "120"},
+	} {
+		cfg := DefaultConfig()
+		cfg.ViewerCodecs = tc.prefs
+		env := newTestEnv(t, cfg)
+		if _, err := env.hub.Publish("cam", "test", []stream.Track{{Kind: stream.KindVideo, Codec: stream.CodecVP8}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		st, _ := env.hub.Lookup("cam")
+		waitFor(t, 5*time.Second, "the ladder", func() bool { return len(st.Codecs()) == 2 })
+		// Payload types other than mediad's own.
+		offer := strings.NewReplacer("SAVPF 96 102", "SAVPF 120 121", ":96 ", ":120 ", ":102 ", ":121 ", "\n", "\r\n").Replace(chromeLikeOffer)
+		resp, body := env.post(t, "/whep/cam", "application/sdp", offer)
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("%v: %d %s", tc.prefs, resp.StatusCode, body)
+		}
+		if !strings.Contains(body, "a=rtpmap:"+tc.wantPT+" "+tc.want) || strings.Contains(body, tc.not) {
+			t.Fatalf("%v: the answer does not name %s alone at %s:\n%s", tc.prefs, tc.want, tc.wantPT, body)
+		}
+	}
+}
