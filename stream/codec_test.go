@@ -63,13 +63,25 @@ func TestLadderFeedsByCodec(t *testing.T) {
 	if _, err := st.RungFor("4k", CodecVP8); !errors.Is(err, ErrNoSuchRung) {
 		t.Errorf("unknown VP8 rung: %v", err)
 	}
-	b, err := json.Marshal(st.Info().Rungs)
+	b, err := json.Marshal(st.Info())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rungs []struct{ Name, Codec string }
-	if err := json.Unmarshal(b, &rungs); err != nil || len(rungs) != 4 || rungs[2].Codec != "vp8" || rungs[0].Codec != "h264" {
-		t.Fatalf("info rungs %s (%v), want 4 with their codecs", b, err)
+	var in struct {
+		Rungs, Feeds []struct{ Name, Codec string }
+		Codecs       []string
+	}
+	if err := json.Unmarshal(b, &in); err != nil {
+		t.Fatal(err)
+	}
+	if len(in.Rungs) != 2 || in.Rungs[0].Codec != "h264" || in.Rungs[1].Codec != "" { // as installed
+		t.Errorf("info rungs %+v, want the two H.264 ones, as before VP8", in.Rungs)
+	}
+	if len(in.Feeds) != 4 || in.Feeds[0].Codec != "h264" || in.Feeds[2].Codec != "vp8" || in.Feeds[3].Name != "360p" {
+		t.Errorf("info feeds %+v, want the H.264 then the VP8 ones", in.Feeds)
+	}
+	if !slices.Equal(in.Codecs, []string{"h264", "vp8"}) {
+		t.Errorf("info codecs %v, want [h264 vp8]", in.Codecs)
 	}
 
 	// VP8 off again: its feeds retire, the H.264 ones stay.

@@ -190,7 +190,12 @@ func (s *Stream) RungFor(name string, c Codec) (*Feed, error) {
 func (s *Stream) Codecs() []Codec {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []Codec
+	return s.codecsLocked()
+}
+
+// codecsLocked is Codecs; called with s.mu held.
+func (s *Stream) codecsLocked() []Codec {
+	out := []Codec{}
 	seen := map[Codec]bool{}
 	for _, want := range []Codec{CodecH264, CodecVP8, ""} {
 		for _, f := range s.rungs {
@@ -254,9 +259,14 @@ type Info struct {
 	Protocol string `json:"protocol,omitempty"`
 	Source   *Track `json:"source,omitempty"`
 	Audio    *Track `json:"source_audio,omitempty"`
-	// Rungs lists every video feed, of every codec (FeedInfo.Codec):
-	// in ladder order (the pipeline installs the H.264 feeds first).
-	Rungs   []FeedInfo `json:"rungs"`
+	// Rungs lists the H.264 video feeds, largest first (Rungs()), as
+	// before VP8 came.
+	Rungs []FeedInfo `json:"rungs"`
+	// Codecs lists the video codecs offered (Codecs()), H.264 first.
+	Codecs []Codec `json:"codecs"`
+	// Feeds lists every video feed of every codec, each with its codec:
+	// the H.264 ones (as in Rungs), then the VP8 ones, each largest first.
+	Feeds   []FeedInfo `json:"feeds"`
 	Viewers int        `json:"viewers"`
 	Uptime  float64    `json:"uptime_seconds"`
 }
@@ -265,9 +275,17 @@ type Info struct {
 func (s *Stream) Info() Info {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	in := Info{Name: s.name, Live: s.pub != nil, Viewers: int(s.viewers.Load()), Rungs: []FeedInfo{}}
-	for _, f := range s.rungs {
-		in.Rungs = append(in.Rungs, f.info)
+	in := Info{Name: s.name, Live: s.pub != nil, Viewers: int(s.viewers.Load()), Rungs: []FeedInfo{}, Codecs: s.codecsLocked(), Feeds: []FeedInfo{}}
+	for _, c := range in.Codecs {
+		for _, f := range s.rungs {
+			if videoCodec(f.info) != c {
+				continue
+			}
+			in.Feeds = append(in.Feeds, f.info)
+			if c == CodecH264 {
+				in.Rungs = append(in.Rungs, f.info)
+			}
+		}
 	}
 	if s.pub != nil {
 		in.Protocol = s.pub.protocol

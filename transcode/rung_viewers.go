@@ -31,7 +31,7 @@ type rungViewers struct {
 	paused      bool
 	pausedAt    time.Time // paused time up to here is counted
 	pausedSince time.Time // when the pause began
-	target   int       // bps the encoder targets now
+	target      int       // bps the encoder targets now
 
 	mTarget    prometheus.Gauge
 	mViewers   prometheus.Gauge
@@ -111,7 +111,10 @@ func needsRetune(cur, target, bitrate int) bool {
 // IDR, whatever the on-demand keyframe limiter says, and fits the encoder
 // to the viewer that arrived.
 func (e *rungEncoder) idle(log *slog.Logger) bool {
-	if !e.v.pauseIdle || e.feed == nil {
+	if e.feed == nil {
+		return e.codec == stream.CodecVP8 // a twin holds no encoder until watched
+	}
+	if !e.v.pauseIdle {
 		return false
 	}
 	watched := e.feed.Readers() > 0
