@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +15,7 @@ import (
 // capped variant), largest first.
 func vp8Rungs(in stream.Info) []stream.FeedInfo {
 	var out []stream.FeedInfo
-	for _, r := range in.Rungs {
+	for _, r := range in.Feeds {
 		if r.Codec == stream.CodecVP8 && r.LowFPSOf == "" {
 			out = append(out, r)
 		}
@@ -35,7 +36,7 @@ func TestFirefoxWatchesVP8(t *testing.T) {
 	info := waitLive(t, srv, "demo", 30*time.Second)
 	rungs := vp8Rungs(info)
 	if len(rungs) == 0 {
-		t.Fatalf("the demo has no VP8 rung: %+v", info.Rungs)
+		t.Fatalf("the demo has no VP8 rung: %+v", info.Feeds)
 	}
 	tab := ff.Open(t, srv.url("/watch/demo"))
 	defer tab.Close()
@@ -50,6 +51,24 @@ func TestFirefoxWatchesVP8(t *testing.T) {
 		t.Fatalf("Firefox plays %dx%d, want the top VP8 rung %s at %dx%d", s.Width, s.Height, top.Name, top.Width, top.Height)
 	}
 	t.Logf("Firefox plays the demo: %s %dx%d, %d frames decoded", s.Codec, s.Width, s.Height, s.FramesDecoded)
+	// The player shows the ladder per codec and offers the VP8 rungs.
+	want := []string{"auto"}
+	for _, r := range rungs {
+		want = append(want, r.Name)
+	}
+	var page struct {
+		Ladder  string   `json:"ladder"`
+		Options []string `json:"options"`
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		_ = tab.Eval(`({ladder: document.getElementById('ladder').textContent, options: [...document.getElementById('rung').options].map((o) => o.value)})`, &page)
+		if strings.Contains(page.Ladder, "vp8: ") && strings.Join(page.Options, " ") == strings.Join(want, " ") {
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("the player shows ladder %q and rungs %v; want the VP8 ladder and rungs %v", page.Ladder, page.Options, want)
 }
 
 // TestFirefoxPublishesAndWatchesVP8: Firefox publishes its fake camera
@@ -94,7 +113,7 @@ func TestFirefoxPublishesAndWatchesVP8(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 	}
 	if src == nil || trans == nil {
-		t.Fatalf("no VP8 source and transcoded rungs: %+v", info.Rungs)
+		t.Fatalf("no VP8 source and transcoded rungs: %+v", info.Feeds)
 	}
 	t.Logf("source %+v; VP8 rungs %+v", info.Source, vp8Rungs(info))
 

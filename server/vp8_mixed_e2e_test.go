@@ -70,6 +70,16 @@ func TestH264AndVP8Viewers(t *testing.T) {
 			t.Fatalf("mediad_viewers_by_codec for %s: %v, want %v", codec, got, want)
 		}
 	}
+	// The dashboard counts the viewers per codec.
+	dash := browser.Open(t, srv.url("/dashboard?stream=mix"))
+	var counted string
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline) && counted != "By codec: h264 1, vp8 1"; time.Sleep(250 * time.Millisecond) {
+		_ = dash.Eval(`document.getElementById('codecs').textContent`, &counted)
+	}
+	dash.Close()
+	if counted != "By codec: h264 1, vp8 1" {
+		t.Fatalf("the dashboard says %q, want one viewer per codec", counted)
+	}
 	paused := metricValues(text, "mediad_rung_paused", `stream="mix"`, `codec="vp8"`)
 	if len(paused) == 0 || sum(paused) == float64(len(paused)) {
 		t.Fatalf("mediad_rung_paused for VP8 while a VP8 viewer watches: %v, want one running", paused)

@@ -83,7 +83,7 @@ function render(streams) {
     el('td', {}, el('a', { href: watchHref(s.name), textContent: s.name })),
     el('td', {}, el('span', { className: `badge ${s.live ? 'live' : 'offline'}`, textContent: s.live ? 'live' : 'offline' })),
     el('td', { textContent: describeSource(s) }),
-    el('td', {}, rungChips(s.rungs)),
+    el('td', {}, rungChips(Array.isArray(s.feeds) ? s.feeds : s.rungs)),
     el('td', { className: 'num', textContent: String(s.viewers ?? 0) }),
     el('td', { className: 'num', textContent: s.live ? formatDuration(s.uptime_seconds) : '–' }),
   )));

@@ -182,7 +182,8 @@ async function refreshInfo() {
     }
     if (!res.ok) return;
     const s = await res.json();
-    const rungs = Array.isArray(s.rungs) ? s.rungs : [];
+    // feeds: every rung of every codec; rungs: the H.264 ones (older servers: all).
+    const rungs = Array.isArray(s.feeds) ? s.feeds : Array.isArray(s.rungs) ? s.rungs : [];
     setRungOptions(rungs);
     $('ladder').textContent = ladderText(rungs) || '–';
     const src = s.source || {};
