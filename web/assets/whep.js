@@ -1,6 +1,6 @@
 // whep.js — a small receive-only WHEP client for mediad.
 //
-// new WhepPlayer(video, name, {rung, events, token}) plays stream `name` into
+// new WhepPlayer(video, name, {rung, events, token, codec}) plays stream `name` into
 // `video`, reconnecting with back-off, polling pc.getStats() once a second
 // and talking to the server over the "control" data channel. With
 // events: true it also opens an "events" data channel, on which the server
