@@ -4,7 +4,7 @@ BIN       := bin/mediad
 VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 DEB_BUILD := pkg-config libavcodec-dev libavformat-dev libavfilter-dev libavdevice-dev \
              libswscale-dev libswresample-dev libavutil-dev
-DEB_TEST  := ffmpeg chromium fonts-liberation iproute2 nodejs
+DEB_TEST  := ffmpeg chromium fonts-liberation iproute2 nodejs firefox-esr
 TEST_TIMEOUT ?= 20m
 
 .PHONY: all build run test test-deps deps bench fuzz vet clean
@@ -15,9 +15,11 @@ all: build
 deps:
 	@./scripts/deps.sh $(DEB_BUILD)
 
-## test-deps: the build packages plus ffmpeg and chromium for end-to-end tests.
+## test-deps: the build packages plus ffmpeg, chromium and firefox-esr for
+## end-to-end tests, and puppeteer-core (24.x: Node 20) that drives Firefox.
 test-deps:
 	@./scripts/deps.sh $(DEB_BUILD) $(DEB_TEST)
+	@test -d internal/firefox/node_modules/puppeteer-core || npm ci --prefix internal/firefox --no-audit --no-fund
 
 ## build: bin/mediad.
 build: deps

@@ -12,8 +12,15 @@ var (
 	// ViewerRung is 1 for the rung each viewer is on.
 	ViewerRung = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "mediad_viewer_rung",
-		Help: "1 for the rung each viewer receives, by stream, session and rung.",
-	}, []string{"stream", "session", "rung"})
+		Help: "1 for the rung each viewer receives, by stream, session, rung and video codec.",
+	}, []string{"stream", "session", "rung", "codec"})
+
+	// ViewersByCodec counts WHEP viewer sessions by stream and the video
+	// codec each was answered with.
+	ViewersByCodec = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mediad_viewers_by_codec",
+		Help: "WHEP viewer sessions, by stream and the video codec negotiated (h264, vp8).",
+	}, []string{"stream", "codec"})
 
 	// ViewerSwitches counts rung switches by reason.
 	ViewerSwitches = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -24,8 +31,8 @@ var (
 	// ViewerRungSeconds counts viewer-seconds spent at each rung.
 	ViewerRungSeconds = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "mediad_viewer_rung_seconds_total",
-		Help: "Viewer-seconds spent at each rung, by stream and rung.",
-	}, []string{"stream", "rung"})
+		Help: "Viewer-seconds spent at each rung, by stream, rung and video codec.",
+	}, []string{"stream", "rung", "codec"})
 
 	// ViewerPaddingPackets and ViewerPaddingBytes count the probe padding
 	// each viewer was sent.
@@ -53,5 +60,6 @@ var (
 )
 
 func init() {
-	Registry.MustRegister(ViewerEstimate, ViewerRung, ViewerSwitches, ViewerRungSeconds, ViewerResendsDropped, ViewerPaddingPackets, ViewerPaddingBytes, UDPWriteDropped)
+	perStream = append(perStream, ViewersByCodec)
+	Registry.MustRegister(ViewersByCodec, ViewerEstimate, ViewerRung, ViewerSwitches, ViewerRungSeconds, ViewerResendsDropped, ViewerPaddingPackets, ViewerPaddingBytes, UDPWriteDropped)
 }

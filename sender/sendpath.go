@@ -1,6 +1,7 @@
 package sender
 
 import (
+	"crypto/rand"
 	"encoding/binary"
 	"sync"
 	"sync/atomic"
@@ -56,6 +57,11 @@ type sentRecord struct {
 	padding bool // a padding-only packet: answered with a one-byte one
 	payload []byte
 	resent  time.Time // the latest resend
+	// vp8 says the payload is a VP8 payload (vp8.go) sent with picture
+	// ID pid and TL0PICIDX tl0, as a resend must be too.
+	vp8 bool
+	pid uint16
+	tl0 uint8
 }
 
 type sentStream struct {
@@ -69,6 +75,13 @@ type sentStream struct {
 	// otherwise); a second writer at the same time makes its own.
 	attr     interceptor.Attributes
 	attrBusy atomic.Bool
+
+	// pics numbers the frames of a VP8 stream for this viewer (nil for
+	// other codecs): the shared payloads carry no picture ID of their own.
+	pics *vp8Pictures
+	// wbuf and rbuf hold a VP8 payload being written with its picture ID:
+	// wbuf for first sends (the viewer's loop), rbuf for resends.
+	wbuf, rbuf *vp8Buf
 
 	mu   sync.Mutex
 	ring [resendRing]sentRecord
@@ -94,6 +107,12 @@ func (f sendPathFactory) NewInterceptor(string) (interceptor.Interceptor, error)
 // BindLocalStream records each packet and numbers it.
 func (s *sendPath) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
 	st := &sentStream{ssrc: info.SSRC, pt: info.PayloadType, next: w, attr: interceptor.Attributes{}}
+	if isVP8(info.MimeType) {
+		var b [3]byte
+		_, _ = rand.Read(b[:])
+		st.pics = &vp8Pictures{pid: binary.BigEndian.Uint16(b[:2]) & 0x7fff, tl0: b[2]}
+		st.wbuf, st.rbuf = new(vp8Buf), new(vp8Buf)
+	}
 	for _, e := range info.RTPHeaderExtensions {
 		if e.URI == sdp.TransportCCURI && e.ID > 0 && e.ID < 15 {
 			st.twccID = uint8(e.ID)
@@ -107,10 +126,31 @@ func (s *sendPath) BindLocalStream(info *interceptor.StreamInfo, w interceptor.R
 		i := h.SequenceNumber % resendRing
 		r := &st.ring[i]
 		*r = sentRecord{seq: h.SequenceNumber, ts: h.Timestamp, marker: h.Marker, valid: true, padding: h.Padding, payload: payload}
+		if st.pics != nil && !h.Padding {
+			if ok, first := vp8Layout(payload); ok {
+				if first {
+					st.pics.next()
+				}
+				r.vp8, r.pid, r.tl0 = true, st.pics.pid, st.pics.tl0
+			}
+		}
 		ext := st.ext[i][:]
+		rec := *r
 		st.mu.Unlock()
-		return s.send(st, h, payload, a, ext)
+		return s.sendRecord(st, h, &rec, a, ext, st.wbuf)
 	})
+}
+
+// sendRecord sends r's payload under h, with its picture ID written (in
+// buf) when it is a VP8 payload.
+func (s *sendPath) sendRecord(st *sentStream, h *rtp.Header, r *sentRecord, a interceptor.Attributes, ext []byte, buf *vp8Buf) (int, error) {
+	if !r.vp8 {
+		return s.send(st, h, r.payload, a, ext)
+	}
+	pl := buf.withPicture(r.payload, r.pid, r.tl0)
+	n, err := s.send(st, h, pl, a, ext)
+	buf.release(pl)
+	return n, err
 }
 
 // send numbers h, when its stream uses transport-wide numbers, with ext as
@@ -212,7 +252,7 @@ func (s *sendPath) resend(nack *rtcp.TransportLayerNack, now time.Time) {
 				return true
 			}
 			var ext [2]byte
-			_, _ = s.send(st, &h, r.payload, nil, ext[:])
+			_, _ = s.sendRecord(st, &h, &r, nil, ext[:], st.rbuf)
 			return true
 		})
 	}

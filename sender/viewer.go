@@ -58,6 +58,9 @@ type Options struct {
 	Config Config
 	// Manual says the viewer chose its first rung by name.
 	Manual bool
+	// Codec is the video codec negotiated with the viewer: it reads that
+	// codec's feeds (stream.Stream.RungsFor). Empty means H.264.
+	Codec stream.Codec
 	// Teardown is called once, when the media loop ends: it closes the
 	// PeerConnection and forgets the session.
 	Teardown func()
@@ -68,11 +71,12 @@ type Options struct {
 // controller and carries out rung switches; the PeerConnection's
 // callbacks only signal it through its methods.
 type Viewer struct {
-	id  string
-	st  *stream.Stream
-	log *slog.Logger
-	ctx context.Context
-	cfg Config
+	id    string
+	st    *stream.Stream
+	codec stream.Codec // the video codec sent: the feeds read are that codec's
+	log   *slog.Logger
+	ctx   context.Context
+	cfg   Config
 	// queue is the number of packets the viewer may fall behind a feed.
 	queue int
 
@@ -95,6 +99,7 @@ func NewViewer(o Options) *Viewer {
 	v := &Viewer{
 		id:         o.ID,
 		st:         o.Stream,
+		codec:      o.Codec,
 		log:        o.Log,
 		ctx:        o.Ctx,
 		rungReq:    make(chan string, 4),
@@ -102,12 +107,17 @@ func NewViewer(o Options) *Viewer {
 		manualRung: o.Manual,
 		teardown:   o.Teardown,
 	}
+	if v.codec == "" {
+		v.codec = stream.CodecH264
+	}
 	v.cfg, v.queue = o.Config, o.Queue
 	var meter *linkMeter
 	if o.Meter != nil {
 		meter = o.Meter.m
 	}
 	v.adapt = &viewerAdapt{est: o.Estimator, meter: meter, stats: &v.link, sc: o.Config, initial: o.InitialBitrate}
+	v.adapt.codec = string(v.codec)
+	v.adapt.info.Codec = v.adapt.codec
 	if meter != nil {
 		meter.onRTCP = v.observeRTCP
 		meter.onResendDropped = v.RequestKeyframe
@@ -236,6 +246,17 @@ func (v *Viewer) flushControl(d time.Duration) {
 	}
 	time.Sleep(50 * time.Millisecond) // let SCTP put the last chunk on the wire
 }
+
+// Codec is the video codec the viewer is sent.
+func (v *Viewer) Codec() stream.Codec { return v.codec }
+
+// rungs returns the stream's video feeds in the viewer's codec, largest
+// first.
+func (v *Viewer) rungs() []*stream.Feed { return v.st.RungsFor(v.codec) }
+
+// rung returns the stream's video feed of that name in the viewer's
+// codec; "" is the top one.
+func (v *Viewer) rung(name string) (*stream.Feed, error) { return v.st.RungFor(name, v.codec) }
 
 // InitInfo fills what the API lists for a viewer whose controller has not
 // run yet: the rung it starts on, whether it chose it, "connecting".

@@ -119,6 +119,7 @@ type Switch struct {
 // ViewerInfo is a viewer's state and recent history, for the dashboard.
 type ViewerInfo struct {
 	ID        string   `json:"id"`
+	Codec     string   `json:"codec"` // the video codec sent: "h264", "vp8"
 	Rung      string   `json:"rung"`
 	State     string   `json:"state"`
 	Estimate  int      `json:"estimate"`
@@ -146,6 +147,7 @@ type viewerAdapt struct {
 	// paddingPackets.
 	padCarry float64
 
+	codec      string       // the video codec sent, for metrics
 	rungs      []adapt.Rung // the ladder as the controller sees it
 	rungBps    int          // the target bitrate of the rung being sent
 	rungName   string       // the rung being sent
@@ -246,19 +248,20 @@ func (a *viewerAdapt) setManual(in stream.FeedInfo) error {
 
 // feedFor returns the feed that carries decision d: the rung, or its
 // frame-rate-capped variant when d caps the frame rate (the rung itself
-// when the ladder has none); nil when the stream has no such rung.
-func (a *viewerAdapt) feedFor(st *stream.Stream, d adapt.Decision) *stream.Feed {
+// when the ladder has none), in codec c; nil when the stream has no such
+// rung.
+func (a *viewerAdapt) feedFor(st *stream.Stream, c stream.Codec, d adapt.Decision) *stream.Feed {
 	name := d.Rung
 	if a.manual && a.manualFeed != "" {
 		name = a.manualFeed
 	} else if d.FPSCap > 0 && !d.AudioOnly {
-		for _, f := range st.Rungs() {
+		for _, f := range st.RungsFor(c) {
 			if f.Info().LowFPSOf == d.Rung {
 				return f
 			}
 		}
 	}
-	f, err := st.Rung(name)
+	f, err := st.RungFor(name, c)
 	if err != nil {
 		return nil
 	}
@@ -328,7 +331,7 @@ func (a *viewerAdapt) update(now time.Time, streamName, id string) adapt.Decisio
 		metrics.ViewerSwitches.WithLabelValues(streamName, d.Reason).Inc()
 	}
 	if prev.Rung != "" && !a.since.IsZero() && now.After(a.since) {
-		metrics.ViewerRungSeconds.WithLabelValues(streamName, prev.Rung).Add(now.Sub(a.since).Seconds())
+		metrics.ViewerRungSeconds.WithLabelValues(streamName, prev.Rung, a.codec).Add(now.Sub(a.since).Seconds())
 	}
 	a.since = now
 	metrics.ViewerEstimate.WithLabelValues(streamName, id).Set(float64(a.ctrl.Smoothed()))

@@ -76,7 +76,7 @@ func TestFeedForFrameRateCap(t *testing.T) {
 		{adapt.Decision{Rung: "lo", FPSCap: 7}, "lo-lowfps"},
 		{adapt.Decision{Rung: "lo", AudioOnly: true}, "lo"},
 	} {
-		if f := a.feedFor(st, tc.d); f == nil || f.Info().Name != tc.want {
+		if f := a.feedFor(st, stream.CodecH264, tc.d); f == nil || f.Info().Name != tc.want {
 			t.Errorf("feed for %+v = %v, want %s", tc.d, f, tc.want)
 		}
 	}
@@ -85,7 +85,7 @@ func TestFeedForFrameRateCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.manual = true
-	if f := a.feedFor(st, adapt.Decision{Rung: "lo", Reason: adapt.ReasonManual}); f != low {
+	if f := a.feedFor(st, stream.CodecH264, adapt.Decision{Rung: "lo", Reason: adapt.ReasonManual}); f != low {
 		t.Errorf("manual capped variant: got %v", f)
 	}
 	hi, _ := st.Rung("hi")

@@ -58,8 +58,8 @@ func (l *loop) onPending(p *stream.Packet) {
 	ad.packets += n
 	ad.bytes += len(p.Data)
 	ad.setRung(f.Info().Name, f.Info().Bitrate)
-	metrics.ViewerRung.DeleteLabelValues(v.st.Name(), v.id[:8], from)
-	metrics.ViewerRung.WithLabelValues(v.st.Name(), v.id[:8], f.Info().Name).Set(1)
+	metrics.ViewerRung.DeleteLabelValues(v.st.Name(), v.id[:8], from, string(v.codec))
+	metrics.ViewerRung.WithLabelValues(v.st.Name(), v.id[:8], f.Info().Name, string(v.codec)).Set(1)
 	v.send(controlMessage{Type: "rung", Rung: f.Info().Name, Reason: l.pendingReason})
 	v.log.Info("rung switched", "from", from, "rung", f.Info().Name, "reason", l.pendingReason)
 }
@@ -99,7 +99,7 @@ func (l *loop) decide() {
 		l.lastStill = now
 		l.cur.Feed().RequestKeyframe()
 	}
-	f := ad.feedFor(v.st, d)
+	f := ad.feedFor(v.st, v.codec, d)
 	switch {
 	case f == nil:
 	case f == l.cur.Feed():
@@ -181,7 +181,7 @@ func (l *loop) onRungRequest(name string) {
 		v.send(controlMessage{Type: "rung", Rung: l.cur.Feed().Info().Name, Reason: "auto"})
 		return
 	}
-	f, err := v.st.Rung(name)
+	f, err := v.rung(name)
 	if err != nil || ad.setManual(f.Info()) != nil {
 		v.send(controlMessage{Type: "error", Reason: fmt.Sprintf("no rung %q", name)})
 		return
@@ -200,7 +200,7 @@ func (l *loop) onRungRequest(name string) {
 // keyframe of the top rung that stays.
 func (l *loop) onLeaving() {
 	l.left = l.cur.Feed()
-	for _, f := range l.v.st.Rungs() {
+	for _, f := range l.v.rungs() {
 		if f != l.left {
 			l.hold = videoHold{}
 			l.switchTo(f, "ladder")
@@ -215,9 +215,9 @@ func (l *loop) onLeaving() {
 func (l *loop) onGone() bool {
 	v, ad := l.v, l.ad
 	l.hold = videoHold{}
-	f, err := v.st.Rung(l.cur.Feed().Info().Name)
+	f, err := v.rung(l.cur.Feed().Info().Name)
 	if err != nil {
-		f, err = v.st.Rung("")
+		f, err = v.rung("")
 	}
 	if err != nil {
 		return false
@@ -247,7 +247,7 @@ func (l *loop) onSecondTick() {
 	}
 	l.resubscribeAudio()
 	// The ladder changed, or the source rung's measured rate moved.
-	if next := adaptRungs(v.st.Rungs()); ladderMoved(ad.rungs, next) {
+	if next := adaptRungs(v.rungs()); ladderMoved(ad.rungs, next) {
 		ad.rungs = next
 		ad.ctrl.SetRungs(ad.rungs)
 		if f := l.cur.Feed(); f != nil {

@@ -135,7 +135,11 @@ type loop struct {
 // newLoop starts reading rung and the stream's audio, and the controller.
 func (v *Viewer) newLoop(rung *stream.Feed) *loop {
 	l := &loop{v: v, ad: v.adapt, q: v.queue}
-	l.vout = newRTPOut(v.video, cutH264, 90000, 3000)
+	cut := cutH264
+	if v.codec == stream.CodecVP8 {
+		cut = cutVP8
+	}
+	l.vout = newRTPOut(v.video, cut, 90000, 3000)
 	if v.playoutExt != 0 {
 		l.vout.setExtension(v.playoutExt, playoutDelay(0, 0))
 	}
@@ -145,7 +149,7 @@ func (v *Viewer) newLoop(rung *stream.Feed) *loop {
 	l.padBytes = metrics.ViewerPaddingBytes.WithLabelValues(v.st.Name(), v.id[:8])
 
 	ad := l.ad
-	ad.start(adaptRungs(v.st.Rungs()), time.Now())
+	ad.start(adaptRungs(v.rungs()), time.Now())
 	if v.manualRung {
 		ad.manual = ad.setManual(rung.Info()) == nil
 	}
@@ -153,7 +157,7 @@ func (v *Viewer) newLoop(rung *stream.Feed) *loop {
 	v.feed.Store(rung)
 	ad.setRung(rung.Info().Name, rung.Info().Bitrate)
 	l.vout.pace.setRate(ad.paceRate())
-	metrics.ViewerRung.WithLabelValues(v.st.Name(), v.id[:8], rung.Info().Name).Set(1)
+	metrics.ViewerRung.WithLabelValues(v.st.Name(), v.id[:8], rung.Info().Name, string(v.codec)).Set(1)
 	v.send(controlMessage{Type: "rung", Rung: rung.Info().Name, Reason: "initial"})
 	if audioFeed := v.st.Audio(); audioFeed != nil {
 		l.audio = audioFeed.Subscribe(l.q)

@@ -11,6 +11,7 @@ import (
 
 	ingest "github.com/mutstream/mutstream/ingest/webrtc"
 	"github.com/mutstream/mutstream/sender"
+	"github.com/mutstream/mutstream/stream"
 )
 
 // ICEServer is a STUN or TURN server given to clients.
@@ -88,6 +89,10 @@ type Config struct {
 	// ViewerQueue is the number of packets a viewer may fall behind before it
 	// skips to the next keyframe.
 	ViewerQueue int `yaml:"viewer_queue"`
+	// ViewerCodecs are the video codecs viewers may be sent, best first:
+	// a WHEP offer is answered with the first of them that the offer has
+	// and the stream sends ("h264", "vp8").
+	ViewerCodecs []stream.Codec `yaml:"viewer_codecs"`
 }
 
 // RateLimit is a token bucket per client address (an IPv6 client by its
@@ -148,6 +153,7 @@ func DefaultConfig() Config {
 		DisconnectedTimeout: 5 * time.Second,
 		FailedTimeout:       8 * time.Second,
 		ViewerQueue:         256,
+		ViewerCodecs:        []stream.Codec{stream.CodecH264, stream.CodecVP8},
 		LowLatencyPlayout:   true,
 		InitialBitrate:      1_500_000,
 		Adapt:               sender.DefaultConfig(),
@@ -203,6 +209,9 @@ func (c Config) Validate() error {
 	}
 	if c.InitialBitrate < 30_000 || c.InitialBitrate > 50_000_000 {
 		errs = append(errs, fmt.Errorf("initial_bitrate: %d is outside 30000..50000000", c.InitialBitrate))
+	}
+	if err := validateViewerCodecs(c.ViewerCodecs); err != nil {
+		errs = append(errs, err)
 	}
 	if err := c.Adapt.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("adapt: %w", err))

@@ -1,12 +1,13 @@
 package signaling
 
 import (
-	"fmt"
 	"net/http"
 	"sort"
 	"strings"
 
 	"github.com/pion/sdp/v3"
+
+	"github.com/mutstream/mutstream/stream"
 )
 
 // MaxSDPSize is the largest offer accepted, in bytes.
@@ -51,7 +52,7 @@ func parseOffer(body []byte) (offerSummary, error) {
 		return sum, &offerError{http.StatusBadRequest, "malformed SDP: " + oneLine(err.Error())}
 	}
 	if len(sd.MediaDescriptions) == 0 {
-		return sum, &offerError{http.StatusUnprocessableEntity, "offer has no media sections: need H.264 video"}
+		return sum, &offerError{http.StatusUnprocessableEntity, "offer has no media sections: need a video section"}
 	}
 	for _, md := range sd.MediaDescriptions {
 		codecs := codecNames(md)
@@ -73,16 +74,15 @@ func parseOffer(body []byte) (offerSummary, error) {
 	return sum, nil
 }
 
-// checkViewerOffer says what a WHEP offer lacks, if anything.
-func checkViewerOffer(sum offerSummary) error {
+// checkViewerOffer says what a WHEP offer lacks, if anything: a video
+// section with a codec of accepted (the config's viewer codecs). Which of
+// them the viewer gets depends on the stream too (pickViewerCodec).
+func checkViewerOffer(sum offerSummary, accepted []stream.Codec) error {
 	if !sum.hasVideo {
-		return &offerError{http.StatusUnprocessableEntity, "offer has no video section: mediad sends H.264 video"}
+		return &offerError{http.StatusUnprocessableEntity, "offer has no video section: mediad sends video"}
 	}
-	if !sum.has("video", "H264") {
-		return &offerError{http.StatusUnprocessableEntity, fmt.Sprintf(
-			"offer has no H.264 video (offered: %s; accepted: H264)", listOrNone(sum.videoCodecs))}
-	}
-	return nil
+	_, err := pickViewerCodec(sum, accepted, nil)
+	return err
 }
 
 func codecNames(md *sdp.MediaDescription) []string {
@@ -134,8 +134,9 @@ func oneLine(s string) string {
 
 // validateOffer is all the checking an offer gets before pion sees it: the
 // SDP parses, and it carries what a publisher ("whip") or a viewer ("whep")
-// needs. Errors carry the HTTP status and a one-line reason.
-func validateOffer(kind string, body []byte) (offerSummary, error) {
+// needs; a viewer's video codec is one of viewerCodecs (nil: H.264 or
+// VP8). Errors carry the HTTP status and a one-line reason.
+func validateOffer(kind string, body []byte, viewerCodecs ...stream.Codec) (offerSummary, error) {
 	sum, err := parseOffer(body)
 	if err != nil {
 		return sum, err
@@ -143,5 +144,8 @@ func validateOffer(kind string, body []byte) (offerSummary, error) {
 	if kind == "whip" {
 		return sum, checkPublisherOffer(sum)
 	}
-	return sum, checkViewerOffer(sum)
+	if viewerCodecs == nil {
+		viewerCodecs = []stream.Codec{stream.CodecH264, stream.CodecVP8}
+	}
+	return sum, checkViewerOffer(sum, viewerCodecs)
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mutstream/mutstream/stream"
 )
 
 const chromeLikeOffer = `v=0
@@ -51,12 +53,13 @@ func TestParseOffer(t *testing.T) {
 		{"too large", chromeLikeOffer + strings.Repeat("a=x:y\n", MaxSDPSize/6), http.StatusRequestEntityTooLarge, "64 KiB"},
 		{"no media", noMedia, http.StatusUnprocessableEntity, "no media"},
 		{"audio only", audioOnly, http.StatusUnprocessableEntity, "no video"},
-		{"vp8 only", vp8Only, http.StatusUnprocessableEntity, "offered: VP8; accepted: H264"},
+		{"vp8 only, h264 configured", vp8Only, http.StatusUnprocessableEntity, "offered: VP8; accepted: H264"},
+		{"av1 and vp9 only", strings.NewReplacer("VP8/", "VP9/", "H264/", "AV1/").Replace(chromeLikeOffer), http.StatusUnprocessableEntity, "offered: AV1, VP9; accepted: H264"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sum, err := parseOffer([]byte(strings.ReplaceAll(tc.offer, "\n", "\r\n")))
 			if err == nil {
-				err = checkViewerOffer(sum)
+				err = checkViewerOffer(sum, []stream.Codec{stream.CodecH264})
 			}
 			if tc.status == 0 {
 				if err != nil {
@@ -80,6 +83,72 @@ func TestParseOffer(t *testing.T) {
 				t.Fatalf("error is not one line: %q", err)
 			}
 		})
+	}
+}
+
+// TestPickViewerCodec: a viewer gets the first codec of the config's order
+// that its offer has and the stream sends; with none, 422 naming what is
+// accepted.
+func TestPickViewerCodec(t *testing.T) {
+	vp8Only := strings.Replace(chromeLikeOffer, "a=rtpmap:102 H264/90000\n", "", 1)
+	h264Only := strings.Replace(chromeLikeOffer, "a=rtpmap:96 VP8/90000\n", "", 1)
+	h, v := stream.CodecH264, stream.CodecVP8
+	for _, tc := range []struct {
+		name        string
+		offer       string
+		prefs, has  []stream.Codec
+		want        stream.Codec
+		wantErrText string
+	}{
+		{"both offered, h264 first", chromeLikeOffer, []stream.Codec{h, v}, []stream.Codec{h, v}, h, ""},
+		{"both offered, vp8 first", chromeLikeOffer, []stream.Codec{v, h}, []stream.Codec{h, v}, v, ""},
+		{"vp8 only offer", vp8Only, []stream.Codec{h, v}, []stream.Codec{h, v}, v, ""},
+		{"h264 only offer", h264Only, []stream.Codec{v, h}, []stream.Codec{h, v}, h, ""},
+		{"vp8 first but the stream has no vp8", chromeLikeOffer, []stream.Codec{v, h}, []stream.Codec{h}, h, ""},
+		{"no ladder yet: the offer decides", vp8Only, []stream.Codec{h, v}, nil, v, ""},
+		{"vp8 only offer, stream h264 only", vp8Only, []stream.Codec{h, v}, []stream.Codec{h}, "", "offered: VP8; accepted: H264"},
+		{"vp8 only offer, vp8 not configured", vp8Only, []stream.Codec{h}, []stream.Codec{h, v}, "", "offered: VP8; accepted: H264"},
+		{"h264 only offer, vp8 only configured", h264Only, []stream.Codec{v}, []stream.Codec{h, v}, "", "offered: H264; accepted: VP8"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sum, err := parseOffer([]byte(strings.ReplaceAll(tc.offer, "\n", "\r\n")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := pickViewerCodec(sum, tc.prefs, tc.has)
+			if tc.wantErrText != "" {
+				if err == nil || statusOf(err) != http.StatusUnprocessableEntity || !strings.Contains(err.Error(), tc.wantErrText) {
+					t.Fatalf("got %q, %v; want 422 saying %q", got, err, tc.wantErrText)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("got %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestValidateViewerCodecs(t *testing.T) {
+	for _, tc := range []struct {
+		codecs []stream.Codec
+		want   string
+	}{
+		{[]stream.Codec{"h264", "vp8"}, ""},
+		{[]stream.Codec{"vp8"}, ""},
+		{nil, "viewer_codecs: at least one"},
+		{[]stream.Codec{"h264", "vp9"}, `viewer_codecs[1]: "vp9"`},
+		{[]stream.Codec{"vp8", "vp8"}, "viewer_codecs[1]: \"vp8\" is listed twice"},
+	} {
+		err := validateViewerCodecs(tc.codecs)
+		if (err == nil) != (tc.want == "") || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%v: %v, want %q", tc.codecs, err, tc.want)
+		}
+	}
+	c := DefaultConfig()
+	c.ViewerCodecs = []stream.Codec{"av1"}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "viewer_codecs[0]") {
+		t.Fatalf("Validate: %v, want an error naming viewer_codecs[0]", err)
 	}
 }
 

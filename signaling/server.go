@@ -106,19 +106,8 @@ func (s *Server) closeMux() error {
 func (s *Server) newAPI() (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	var err error
-	videoFB := []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}, {Type: webrtc.TypeRTCPFBTransportCC}}
-	for i, profile := range []string{"42e01f", "42001f"} {
-		if err := me.RegisterCodec(webrtc.RTPCodecParameters{
-			RTPCodecCapability: webrtc.RTPCodecCapability{
-				MimeType:     webrtc.MimeTypeH264,
-				ClockRate:    90000,
-				SDPFmtpLine:  "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=" + profile,
-				RTCPFeedback: videoFB,
-			},
-			PayloadType: webrtc.PayloadType(102 + 2*i),
-		}, webrtc.RTPCodecTypeVideo); err != nil {
-			return nil, fmt.Errorf("register H.264: %w", err)
-		}
+	if err := registerViewerVideo(me, s.cfg.ViewerCodecs, videoFeedback); err != nil {
+		return nil, err
 	}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{

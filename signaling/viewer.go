@@ -44,7 +44,7 @@ type (
 
 // newViewerSession negotiates a PeerConnection for offer and starts sending
 // the given rung. It returns the answer SDP.
-func (s *Server) newViewerSession(st *stream.Stream, rung *stream.Feed, manual bool, offer string) (*viewerSession, string, error) {
+func (s *Server) newViewerSession(st *stream.Stream, rung *stream.Feed, codec stream.Codec, manual bool, offer string) (*viewerSession, string, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	v := &viewerSession{
 		resourceBase: newResourceBase("whep", st.Name()),
@@ -61,7 +61,7 @@ func (s *Server) newViewerSession(st *stream.Stream, rung *stream.Feed, manual b
 		cancel()
 		return nil, "", err
 	}
-	answer, err := v.negotiate(offer, manual)
+	answer, err := v.negotiate(offer, codec, manual)
 	if err == nil {
 		v.media.InitInfo(rung.Info().Name, manual)
 		err = s.publish(v)
@@ -77,6 +77,7 @@ func (s *Server) newViewerSession(st *stream.Stream, rung *stream.Feed, manual b
 	}
 	v.removeViewer = st.AddViewer()
 	metrics.Viewers.WithLabelValues(st.Name()).Inc()
+	metrics.ViewersByCodec.WithLabelValues(st.Name(), string(codec)).Inc()
 	v.wg.Add(1)
 	go func() {
 		defer v.wg.Done()
@@ -87,11 +88,11 @@ func (s *Server) newViewerSession(st *stream.Stream, rung *stream.Feed, manual b
 		close(v.done)
 		s.wg.Done()
 	}()
-	v.log.Info("viewer joined", "rung", rung.Info().Name)
+	v.log.Info("viewer joined", "rung", rung.Info().Name, "codec", string(codec))
 	return v, answer, nil
 }
 
-func (v *viewerSession) negotiate(offer string, manual bool) (string, error) {
+func (v *viewerSession) negotiate(offer string, codec stream.Codec, manual bool) (string, error) {
 	v.srv.ccMu.Lock()
 	v.srv.newEstimator, v.srv.newMeter = nil, nil
 	pc, err := v.srv.api.NewPeerConnection(webrtc.Configuration{ICEServers: v.srv.iceServers()})
@@ -105,10 +106,10 @@ func (v *viewerSession) negotiate(offer string, manual bool) (string, error) {
 		ID: v.id, Stream: v.st, Log: v.log, Ctx: v.ctx,
 		Estimator: est, Meter: meter,
 		Queue: v.srv.cfg.ViewerQueue, Config: v.srv.cfg.Adapt, InitialBitrate: v.srv.cfg.InitialBitrate,
-		Manual: manual, Teardown: v.teardown,
+		Manual: manual, Teardown: v.teardown, Codec: codec,
 	})
 	v.pc = pc
-	v.tracks.Video, err = sender.NewBoundTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000}, "video", "mediad-"+v.st.Name())
+	v.tracks.Video, err = sender.NewBoundTrack(webrtc.RTPCodecCapability{MimeType: viewerMime[codec], ClockRate: 90000}, "video", "mediad-"+v.st.Name())
 	if err != nil {
 		return "", fmt.Errorf("video track: %w", err)
 	}
@@ -127,11 +128,19 @@ func (v *viewerSession) negotiate(offer string, manual bool) (string, error) {
 			if t == v.tracks.Audio {
 				continue // an offer with no audio section still gets video
 			}
-			return "", &offerError{422, "cannot send H.264 video on this offer: " + oneLine(err.Error())}
+			return "", &offerError{422, "cannot send " + sdpCodec(codec) + " video on this offer: " + oneLine(err.Error())}
 		}
 		senders = append(senders, sender)
 		if t == v.tracks.Video {
 			videoSender = sender
+		}
+	}
+	// The answer names only the codec the viewer is sent.
+	for _, tr := range pc.GetTransceivers() {
+		if tr.Sender() == videoSender && videoSender != nil {
+			if err := tr.SetCodecPreferences(answerVideo(codec)); err != nil {
+				v.log.Debug("video codec preferences", "err", err)
+			}
 		}
 	}
 	pc.OnConnectionStateChange(func(state webrtc.PeerConnectionState) {
@@ -198,6 +207,7 @@ func (v *viewerSession) teardown() {
 	// The gauge first: the last viewer out of an ended stream lets the hub
 	// delete the stream's series, which a later Dec would bring back.
 	metrics.Viewers.WithLabelValues(v.st.Name()).Dec()
+	metrics.ViewersByCodec.WithLabelValues(v.st.Name(), string(v.media.Codec())).Dec()
 	v.removeViewer()
 	v.log.Info("viewer left")
 }

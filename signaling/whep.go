@@ -34,7 +34,7 @@ func (s *Server) handleViewerOffer(c *gin.Context) {
 		refuse(c, kind, status, reason)
 		return
 	}
-	_, err := validateOffer(kind, body)
+	sum, err := validateOffer(kind, body, s.cfg.ViewerCodecs...)
 	if err != nil {
 		refuse(c, kind, statusOf(err), err.Error())
 		return
@@ -52,21 +52,26 @@ func (s *Server) handleViewerOffer(c *gin.Context) {
 		refuse(c, kind, http.StatusInternalServerError, err.Error())
 		return
 	}
+	codec, err := pickViewerCodec(sum, s.cfg.ViewerCodecs, st.Codecs())
+	if err != nil {
+		refuse(c, kind, statusOf(err), err.Error())
+		return
+	}
 	rungName := c.Query("rung")
 	if rungName == "auto" {
 		rungName = ""
 	}
-	rung, err := st.Rung(rungName)
+	rung, err := st.RungFor(rungName, codec)
 	if err != nil {
 		if errors.Is(err, stream.ErrNotLive) {
 			c.Header("Retry-After", "2")
 			refuse(c, kind, http.StatusConflict, fmt.Sprintf("stream %q is starting", name))
 			return
 		}
-		refuse(c, kind, http.StatusBadRequest, fmt.Sprintf("no rung %q (have %s)", rungName, rungNames(st)))
+		refuse(c, kind, http.StatusBadRequest, fmt.Sprintf("no rung %q in %s (have %s)", rungName, sdpCodec(codec), rungNames(st, codec)))
 		return
 	}
-	v, answer, err := s.newViewerSession(st, rung, rungName != "", string(body))
+	v, answer, err := s.newViewerSession(st, rung, codec, rungName != "", string(body))
 	if err != nil {
 		if errors.Is(err, ErrTooManyViewers) {
 			c.Header("Retry-After", "10")
@@ -77,9 +82,9 @@ func (s *Server) handleViewerOffer(c *gin.Context) {
 	s.created(c, &v.resourceBase, answer)
 }
 
-func rungNames(st *stream.Stream) string {
+func rungNames(st *stream.Stream, c stream.Codec) string {
 	var names []string
-	for _, f := range st.Rungs() {
+	for _, f := range st.RungsFor(c) {
 		names = append(names, f.Info().Name)
 	}
 	return listOrNone(names)

@@ -25,13 +25,21 @@ type fakePipeline struct {
 	wg   sync.WaitGroup
 }
 
+// startFake is the pipeline of the test hubs: a publication whose video is
+// VP8 gets the rungs in VP8 too, whose frames carry their number.
 func startFake(pub *stream.Publication) (stream.Pipeline, error) {
-	rungs, audio := pub.Stream().SetLadder([]stream.FeedInfo{
+	ladder := []stream.FeedInfo{
 		{Name: "hi", Codec: stream.CodecH264, Width: 640, Height: 360, FPS: 30},
 		{Name: "lo", Codec: stream.CodecH264, Width: 320, Height: 180, FPS: 30},
-	}, stream.FeedInfo{Name: "audio", Codec: stream.CodecOpus})
+	}
+	if v, ok := pub.Track(stream.KindVideo); ok && v.Codec == stream.CodecVP8 {
+		ladder = append(ladder,
+			stream.FeedInfo{Name: "hi", Codec: stream.CodecVP8, Width: 640, Height: 360, FPS: 30},
+			stream.FeedInfo{Name: "lo", Codec: stream.CodecVP8, Width: 320, Height: 180, FPS: 30})
+	}
+	rungs, audio := pub.Stream().SetLadder(ladder, stream.FeedInfo{Name: "audio", Codec: stream.CodecOpus})
 	p := &fakePipeline{stop: make(chan struct{})}
-	var key [2]atomic.Bool
+	key := make([]atomic.Bool, len(rungs))
 	for i, f := range rungs {
 		f.SetKeyframeRequester(func() { key[i].Store(true) })
 	}
@@ -54,7 +62,10 @@ func startFake(pub *stream.Publication) (stream.Pipeline, error) {
 				if kf {
 					nal = 0x65
 				}
-				data := append([]byte{0, 0, 0, 1, 0x67, 0x42, 0xe0, 0x1f, 0, 0, 0, 1, 0x68, 0xce, 0, 0, 0, 1, nal}, make([]byte, 3000/(i+1))...)
+				data := append([]byte{0, 0, 0, 1, 0x67, 0x42, 0xe0, 0x1f, 0, 0, 0, 1, 0x68, 0xce, 0, 0, 0, 1, nal}, make([]byte, 3000/(i%2+1))...)
+				if f.Info().Codec == stream.CodecVP8 {
+					data = fakeVP8(n, kf, 3000/(i%2+1))
+				}
 				f.Write(&stream.Packet{Kind: stream.KindVideo, PTS: pts, Keyframe: kf, Data: data})
 			}
 		}
@@ -127,7 +138,8 @@ func TestWHEPRefusals(t *testing.T) {
 		{"empty", "/whep/live", "application/sdp", "", 400, "empty"},
 		{"malformed", "/whep/live", "application/sdp", "v=0\r\nbogus\r\n", 400, "malformed"},
 		{"too large", "/whep/live", "application/sdp", strings.Repeat("a", MaxSDPSize+10), 413, "64 KiB"},
-		{"no h264", "/whep/live", "application/sdp", strings.ReplaceAll(offer, "H264", "H265"), 422, "H.264"},
+		{"no codec the stream sends", "/whep/live", "application/sdp", strings.ReplaceAll(offer, "H264", "H265"), 422, "offered: H265, VP8; accepted: H264"},
+		{"no codec mediad sends", "/whep/live", "application/sdp", strings.NewReplacer("H264", "AV1", "VP8", "VP9").Replace(offer), 422, "offered: AV1, VP9; accepted: H264, VP8"},
 		{"unknown stream", "/whep/nope", "application/sdp", offer, 404, "nope"},
 		{"not live", "/whep/gone", "application/sdp", offer, 409, "not live"},
 		{"bad rung", "/whep/live?rung=4k", "application/sdp", offer, 400, "have hi, lo"},

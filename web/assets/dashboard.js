@@ -170,8 +170,10 @@ async function poll() {
       showError('');
       const live = [...select.options].find((o) => o.value === name);
       const offline = live && /\(offline\)/.test(live.text);
+      const perCodec = codecCounts(vs);
       setStatus(offline ? 'offline' : 'playing',
-        `${offline ? 'offline · ' : ''}${vs.length} viewer${vs.length === 1 ? '' : 's'} · ${new Date().toLocaleTimeString([], { hour12: false })}`);
+        `${offline ? 'offline · ' : ''}${vs.length} viewer${vs.length === 1 ? '' : 's'}${perCodec ? ` (${perCodec})` : ''} · ${new Date().toLocaleTimeString([], { hour12: false })}`);
+      $('codecs').textContent = perCodec ? `By codec: ${perCodec}` : '';
       render(vs);
     }
   } catch (err) {
@@ -184,6 +186,16 @@ async function poll() {
       pollTimer = setTimeout(poll, POLL_MS);
     }
   }
+}
+
+// codecCounts says how many viewers get each video codec: "h264 3, vp8 1".
+export function codecCounts(vs) {
+  const n = new Map();
+  for (const v of vs) {
+    const c = v.codec || 'h264';
+    n.set(c, (n.get(c) || 0) + 1);
+  }
+  return [...n].sort(([a], [b]) => a.localeCompare(b)).map(([c, k]) => `${c} ${k}`).join(', ');
 }
 
 // ---- viewer cards -------------------------------------------------------
@@ -226,6 +238,7 @@ function fillHead(card, v) {
   card.head.replaceChildren(...[
     el('code', { className: 'viewer-id', textContent: v.id || '?' }),
     el('span', { className: 'chip', textContent: v.rung || '–', title: last ? `last switch: ${last.from || '–'} → ${last.to} (${last.reason})` : '' }),
+    el('span', { className: 'badge codec', textContent: v.codec || 'h264', title: 'video codec' }),
     state,
     v.manual ? el('span', { className: 'badge manual', textContent: 'manual' }) : null,
     v.audio_only ? el('span', { className: 'badge audio', textContent: 'audio only' }) : null,
@@ -235,7 +248,7 @@ function fillHead(card, v) {
     item('switches', String(switches.length)),
   ].filter(Boolean));
   card.canvas.setAttribute('aria-label',
-    `viewer ${v.id}: rung ${v.rung}, state ${v.state}, estimate ${formatBitrate(v.estimate)}, ${switches.length} switches`);
+    `viewer ${v.id}: ${v.codec || 'h264'}, rung ${v.rung}, state ${v.state}, estimate ${formatBitrate(v.estimate)}, ${switches.length} switches`);
 }
 
 function draw(card) {

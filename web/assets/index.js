@@ -52,14 +52,21 @@ function describeSource(s) {
   return `${v.width}×${v.height}${fps}${v.codec ? ' ' + v.codec : ''}`;
 }
 
+// rungChips shows the rungs grouped by video codec: "h264 720p 360p vp8 720p 360p".
 function rungChips(rungs) {
   if (!Array.isArray(rungs) || rungs.length === 0) return '–';
   const span = el('span', { className: 'chips' });
+  let codec = null;
   for (const r of rungs) {
+    const c = r.codec || 'h264';
+    if (c !== codec) {
+      codec = c;
+      span.append(el('span', { className: 'muted small codec', textContent: c }));
+    }
     span.append(el('span', {
       className: 'chip',
       textContent: r.name,
-      title: `${r.width}×${r.height} ${r.fps} fps ${r.codec || ''}, ${formatBitrate(r.bitrate)}`,
+      title: `${c} ${r.width}×${r.height} ${r.fps} fps, ${formatBitrate(r.bitrate)}`,
     }));
   }
   return span;
@@ -76,7 +83,7 @@ function render(streams) {
     el('td', {}, el('a', { href: watchHref(s.name), textContent: s.name })),
     el('td', {}, el('span', { className: `badge ${s.live ? 'live' : 'offline'}`, textContent: s.live ? 'live' : 'offline' })),
     el('td', { textContent: describeSource(s) }),
-    el('td', {}, rungChips(s.rungs)),
+    el('td', {}, rungChips(Array.isArray(s.feeds) ? s.feeds : s.rungs)),
     el('td', { className: 'num', textContent: String(s.viewers ?? 0) }),
     el('td', { className: 'num', textContent: s.live ? formatDuration(s.uptime_seconds) : '–' }),
   )));

@@ -32,7 +32,7 @@ if (!name && segments.length > 1) {
   try { name = decodeURIComponent(segments[segments.length - 1]); } catch { name = segments[segments.length - 1]; }
 }
 
-const player = new WhepPlayer(video, name, { rung: params.get('rung') || '', events: true, token });
+const player = new WhepPlayer(video, name, { rung: params.get('rung') || '', events: true, token, codec: params.get('codec') || '' });
 const events = [];
 player.on('event', (ev) => {
   events.push(ev);
@@ -88,9 +88,15 @@ function ensureOption(value) {
   select.append(new Option(value, value));
 }
 
+// The video codec the player receives ('h264', 'vp8'), from its stats;
+// the rung menu lists that codec's rungs.
+let playingCodec = '';
+
 function setRungOptions(all) {
-  // A frame-rate-capped variant is picked by the adaptation, not offered.
-  const rungs = all.filter((r) => !r.low_fps_of);
+  // A frame-rate-capped variant is picked by the adaptation, not offered;
+  // a rung name stands once, for the codec being received.
+  const codec = playingCodec || (all[0] && all[0].codec) || '';
+  const rungs = all.filter((r) => !r.low_fps_of && (!codec || !r.codec || r.codec === codec));
   const want = ['auto', ...rungs.map((r) => r.name)];
   const have = [...select.options].map((o) => o.value);
   if (want.join('\n') === have.join('\n')) return;
@@ -98,7 +104,7 @@ function setRungOptions(all) {
   select.replaceChildren(...want.map((n) => new Option(n, n)));
   for (const r of rungs) {
     const o = [...select.options].find((x) => x.value === r.name);
-    if (o && r.bitrate) o.title = `${r.width}×${r.height} ${r.fps} fps, ${formatBitrate(r.bitrate)}`;
+    if (o) o.title = [r.codec, r.width && `${r.width}×${r.height} ${r.fps} fps`, r.bitrate && formatBitrate(r.bitrate)].filter(Boolean).join(', ');
   }
   ensureOption(current);
   select.value = current;
@@ -176,7 +182,10 @@ async function refreshInfo() {
     }
     if (!res.ok) return;
     const s = await res.json();
-    setRungOptions(Array.isArray(s.rungs) ? s.rungs : []);
+    // feeds: every rung of every codec; rungs: the H.264 ones (older servers: all).
+    const rungs = Array.isArray(s.feeds) ? s.feeds : Array.isArray(s.rungs) ? s.rungs : [];
+    setRungOptions(rungs);
+    $('ladder').textContent = ladderText(rungs) || '–';
     const src = s.source || {};
     const aud = s.source_audio || {};
     const parts = [];
@@ -190,8 +199,24 @@ async function refreshInfo() {
   }
 }
 
+// ladderText lists the rungs by codec: "h264: 720p 360p · vp8: 720p 360p".
+function ladderText(rungs) {
+  const by = new Map();
+  for (const r of rungs) {
+    if (r.low_fps_of) continue;
+    const c = r.codec || 'h264';
+    if (!by.has(c)) by.set(c, []);
+    by.get(c).push(r.name);
+  }
+  return [...by].map(([c, names]) => `${c}: ${names.join(' ')}`).join(' · ');
+}
+
 // ---- stats --------------------------------------------------------------
 player.on('stats', (s) => {
+  if (s.codec && s.codec !== playingCodec) {
+    playingCodec = s.codec;
+    refreshInfo(); // the rung menu follows the codec received
+  }
   $('st-res').textContent = s.width && s.height ? `${s.width}×${s.height}` : '–';
   $('st-fps').textContent = s.fps != null ? s.fps.toFixed(1) : '–';
   $('st-vbr').textContent = formatBitrate(s.videoBitrate);

@@ -1,6 +1,6 @@
 // whep.js — a small receive-only WHEP client for mediad.
 //
-// new WhepPlayer(video, name, {rung, events, token}) plays stream `name` into
+// new WhepPlayer(video, name, {rung, events, token, codec}) plays stream `name` into
 // `video`, reconnecting with back-off, polling pc.getStats() once a second
 // and talking to the server over the "control" data channel. With
 // events: true it also opens an "events" data channel, on which the server
@@ -36,14 +36,36 @@ export function whepPath(name, rung = '') {
   return p;
 }
 
+/**
+ * Offers only `codec` ('vp8', 'h264') for the video of transceiver `t`, with
+ * its retransmission format, where the browser can say so
+ * (setCodecPreferences); elsewhere the browser offers what it has.
+ */
+export function onlyCodec(t, codec) {
+  if (!t.setCodecPreferences || typeof RTCRtpReceiver === 'undefined' || !RTCRtpReceiver.getCapabilities) return false;
+  const caps = RTCRtpReceiver.getCapabilities('video');
+  if (!caps) return false;
+  const want = `video/${codec}`.toLowerCase();
+  const keep = caps.codecs.filter((c) => c.mimeType.toLowerCase() === want);
+  if (keep.length === 0) return false;
+  const rtx = caps.codecs.filter((c) => c.mimeType.toLowerCase() === 'video/rtx');
+  try {
+    t.setCodecPreferences([...keep, ...rtx]);
+  } catch {
+    t.setCodecPreferences(keep);
+  }
+  return true;
+}
+
 export class WhepPlayer {
-  constructor(video, name, { rung = '', iceServers = [], events = false, token = '' } = {}) {
+  constructor(video, name, { rung = '', iceServers = [], events = false, token = '', codec = '' } = {}) {
     this.video = video;
     this.name = name;
     this.token = token || '';
     this.iceServers = iceServers;
     this.events = !!events;               // open the "events" data channel
     this.requestedRung = normRung(rung); // '' = auto
+    this.codec = String(codec || '').toLowerCase(); // '' = what the browser offers; 'vp8', 'h264' = that only
     this.rung = '';                       // rung the server says it sends
     this.rungReason = '';
     this.state = 'idle';
@@ -160,7 +182,8 @@ export class WhepPlayer {
       const p = this.video.play();
       if (p) p.catch(() => {});
     };
-    pc.addTransceiver('video', { direction: 'recvonly' });
+    const vt = pc.addTransceiver('video', { direction: 'recvonly' });
+    if (this.codec) onlyCodec(vt, this.codec);
     pc.addTransceiver('audio', { direction: 'recvonly' });
     const dc = pc.createDataChannel('control');
     this.dc = dc;
