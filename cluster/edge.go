@@ -160,6 +160,7 @@ func (es *edgeStream) run() {
 		n.mu.Lock()
 		if n.edges[es.name] == es {
 			delete(n.edges, es.name)
+			edgePulls.DeleteLabelValues(es.name) // under n.mu: a new edge stream of the name waits
 		}
 		n.mu.Unlock()
 	}()
@@ -189,7 +190,11 @@ func (es *edgeStream) run() {
 			if noOrigin.IsZero() {
 				noOrigin = now
 			}
-			closePub("no origin")
+			if now.Sub(noOrigin) >= n.cfg.Lease {
+				// A lease long: a record that Redis dropped while
+				// away is claimed again by its origin meanwhile.
+				closePub("no origin")
+			}
 			if now.Sub(noOrigin) > n.cfg.EdgeIdle {
 				return
 			}

@@ -15,7 +15,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -59,6 +61,9 @@ type Node struct {
 	mu     sync.Mutex
 	edges  map[string]*edgeStream
 	closed bool
+	// origins are the node list's origins (scheme://host:port) at the
+	// latest heartbeat.
+	origins atomic.Pointer[[]string]
 }
 
 // New returns the node; Start begins its heartbeats. Nothing connects to
@@ -126,6 +131,9 @@ func (n *Node) heartbeats() {
 		ctx, cancel := context.WithTimeout(n.ctx, n.cfg.Heartbeat)
 		err := n.dir.Heartbeat(ctx, NodeInfo{ID: n.cfg.NodeID, URL: n.cfg.AdvertiseURL, Role: n.cfg.Role, Viewers: n.opts.Viewers()}, 3*n.cfg.Heartbeat)
 		cancel()
+		if err == nil {
+			n.refreshOrigins()
+		}
 		switch {
 		case err != nil && !down && n.ctx.Err() == nil:
 			down = true
@@ -171,3 +179,29 @@ func (n *Node) Mount(r gin.IRouter) {
 // SetAuthorize sets the check of GET /api/v1/cluster/nodes (see
 // Options.Authorize). Call before Mount.
 func (n *Node) SetAuthorize(fn func(r *http.Request) error) { n.opts.Authorize = fn }
+
+func (n *Node) refreshOrigins() {
+	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.Heartbeat)
+	nodes, err := n.dir.Nodes(ctx)
+	cancel()
+	if err != nil {
+		return
+	}
+	out := make([]string, 0, len(nodes))
+	for _, nd := range nodes {
+		if u, err := url.Parse(nd.URL); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+			out = append(out, u.Scheme+"://"+u.Host)
+		}
+	}
+	n.origins.Store(&out)
+}
+
+// NodeOrigins returns the origins (scheme://host:port) of the nodes listed
+// at the latest heartbeat: where the player may retry, for the pages'
+// Content-Security-Policy.
+func (n *Node) NodeOrigins() []string {
+	if p := n.origins.Load(); p != nil {
+		return *p
+	}
+	return nil
+}

@@ -76,3 +76,12 @@ func (s *Server) localViewers() int {
 	}
 	return n
 }
+
+// connectSrc returns the cluster's node origins for the pages' CSP, nil
+// without a cluster.
+func (s *Server) connectSrc() func() []string {
+	if s.cluster == nil {
+		return nil
+	}
+	return s.cluster.NodeOrigins
+}

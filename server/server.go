@@ -148,6 +148,7 @@ func (s *Server) Start() (err error) {
 		TrustedProxies: s.cfg.HTTP.TrustedProxies,
 		PlayAuth:       playAuth(az),
 		MetricsToken:   s.cfg.HTTP.MetricsToken,
+		ConnectSrc:     s.connectSrc(),
 	}, mounters...)
 	if err != nil {
 		return err
