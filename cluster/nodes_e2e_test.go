@@ -22,7 +22,7 @@ const (
 )
 
 // buildMediad builds the mediad binary into a temporary folder.
-func buildMediad(t *testing.T) string {
+func buildMediad(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "mediad")
 	cmd := exec.Command("go", "build", "-o", bin, "../cmd/mediad")
@@ -34,7 +34,7 @@ func buildMediad(t *testing.T) string {
 
 // mediadNode is one mediad process of a test cluster.
 type mediadNode struct {
-	t         *testing.T
+	t         testing.TB
 	id        string
 	bin       string
 	cfg       string
@@ -43,10 +43,9 @@ type mediadNode struct {
 	cmd       *exec.Cmd
 	out       *e2e.Buffer
 	exited    chan struct{}
-	extraYAML string
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -58,7 +57,12 @@ func freePort(t *testing.T) int {
 
 // newNode writes a node's config: a one-rung ladder, no demo, a long
 // publisher grace (viewers of an edge wait through an origin's change).
-func newNode(t *testing.T, bin, id, redisURL, role string) *mediadNode {
+func newNode(t testing.TB, bin, id, redisURL, role string) *mediadNode {
+	return newNodeLadder(t, bin, id, redisURL, role, "    - {name: 240p, width: 426, height: 240, fps: 24, bitrate: 500000}\n")
+}
+
+// newNodeLadder is newNode with the given transcode.ladder items.
+func newNodeLadder(t testing.TB, bin, id, redisURL, role, ladder string) *mediadNode {
 	n := &mediadNode{t: t, id: id, bin: bin, httpPort: freePort(t), rtmpPort: freePort(t)}
 	n.cfg = filepath.Join(t.TempDir(), id+".yml")
 	yml := fmt.Sprintf(`http:
@@ -73,8 +77,7 @@ ingest:
   grace: 20s
 transcode:
   ladder:
-    - {name: 240p, width: 426, height: 240, fps: 24, bitrate: 500000}
-  low_fps_rung: false
+%s  low_fps_rung: false
 auth:
   publish_token: %s
   admin_token: cluster-admin-token-5678
@@ -84,7 +87,7 @@ cluster:
   advertise_url: http://127.0.0.1:%d
   role: %s
   token: %s
-`, n.httpPort, n.rtmpPort, testPublish, redisURL, id, n.httpPort, role, testCluster)
+`, n.httpPort, n.rtmpPort, ladder, testPublish, redisURL, id, n.httpPort, role, testCluster)
 	if err := os.WriteFile(n.cfg, []byte(yml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +151,7 @@ func get(url string) (int, string) {
 	return res.StatusCode, string(b)
 }
 
-func waitUntil(t *testing.T, what string, d time.Duration, ok func() bool) time.Duration {
+func waitUntil(t testing.TB, what string, d time.Duration, ok func() bool) time.Duration {
 	t.Helper()
 	start := time.Now()
 	for !ok() {
@@ -211,7 +214,7 @@ func framesGrow(t *testing.T, tab *e2e.Tab, what string, n int, d time.Duration)
 	}
 }
 
-func dumpOnFailure(t *testing.T, nodes ...*mediadNode) {
+func dumpOnFailure(t testing.TB, nodes ...*mediadNode) {
 	t.Cleanup(func() {
 		if !t.Failed() {
 			return

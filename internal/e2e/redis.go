@@ -13,7 +13,7 @@ import (
 
 // Redis is a redis-server the test started on a free loopback port.
 type Redis struct {
-	t    *testing.T
+	t    testing.TB
 	Port int
 	cmd  *exec.Cmd
 	dir  string
@@ -22,7 +22,7 @@ type Redis struct {
 // StartRedis starts Debian's redis-server on a free port (no persistence)
 // and stops it when the test ends; it skips the test when redis-server is
 // not installed (make test-deps installs it).
-func StartRedis(t *testing.T) *Redis {
+func StartRedis(t testing.TB) *Redis {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Skip("redis-server not installed (make test-deps)")
@@ -87,7 +87,7 @@ func (r *Redis) Pause() { _ = r.cmd.Process.Signal(syscall.SIGSTOP) }
 // Resume lets a paused server go on (SIGCONT).
 func (r *Redis) Resume() { _ = r.cmd.Process.Signal(syscall.SIGCONT) }
 
-func freeTCPPort(t *testing.T) int {
+func freeTCPPort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
