@@ -74,7 +74,20 @@ func BenchmarkClusterScaleOut(b *testing.B) {
 			ConnectTimeout: 20 * time.Second}
 	}
 
-	// The origin with no viewer and no pull: the transcode alone.
+	// One viewer stays on the origin throughout, so its encoder runs in
+	// every window (an encoder with no reader pauses): the figures below
+	// are then fan-out alone, not the encoder waking up.
+	api, err := fanout.NewAPI()
+	if err != nil {
+		b.Fatal(err)
+	}
+	keeper, err := fanout.DialViewer(ctx, api, &http.Client{Timeout: 10 * time.Second}, url(origin))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer keeper.Close()
+	waitUntil(b, "the kept viewer to receive media", 20*time.Second, func() bool { return keeper.Count().Packets > 100 })
+	// The origin with that one viewer and no pull: the transcode.
 	originIdle := cpuMsPerS(b, pid(origin), window)
 
 	direct := mk("origin-direct", origin)
