@@ -393,6 +393,9 @@ export class WhepPlayer {
   async _poll() {
     const pc = this.pc;
     if (!pc) return;
+    // Every second; twice a second in a cluster, to notice a dead node.
+    this._ticks = (this._ticks || 0) + 1;
+    if (!this.nodes.length && this._ticks % 2) return;
     let report;
     try { report = await pc.getStats(); } catch { return; }
     if (pc !== this.pc) return;
