@@ -51,6 +51,19 @@ func TestClusterThreeNodes(t *testing.T) {
 	if m := metric(a, "mediad_edge_pulls{"); strings.Contains(m, `} 1`) {
 		t.Fatalf("the origin pulls: %q", m)
 	}
+	// A Go viewer of the edge gets the audio too (from the pull that holds
+	// it), and a second viewer of the same rung adds no pull.
+	wc, err := e2e.DialWHEP(c.url() + "/whep/cam")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "audio and video for a Go viewer of C", 20*time.Second, func() bool {
+		return wc.AudioPackets.Load() > 20 && wc.VideoPackets.Load() > 20
+	})
+	if m := metric(c, "mediad_edge_pulls{"); !strings.Contains(m, `stream="cam"} 1`) {
+		t.Fatalf("C's pulls with two viewers of one rung: %q", m)
+	}
+	wc.Close()
 
 	// An edge dies: its viewer plays on another node through the player's retry.
 	c.kill()
@@ -123,4 +136,10 @@ func TestClusterThreeNodes(t *testing.T) {
 		return code == http.StatusOK
 	})
 	framesGrow(t, tab2, "playback on C after Redis came back", 24, 20*time.Second)
+
+	// Its last viewer gone, C stops pulling (after cluster.pull_linger).
+	tab2.Close()
+	waitUntil(t, "C to stop pulling an unwatched rung", 20*time.Second, func() bool {
+		return strings.Contains(metric(c, "mediad_edge_pulls{"), `stream="cam"} 0`)
+	})
 }
