@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mutstream/mutstream/stream"
@@ -103,7 +104,7 @@ func (n *Node) StartEdge(pub *stream.Publication) (stream.Pipeline, error) {
 	if es == nil || es.pend.origin.Node == "" {
 		return nil, errors.New("cluster: an edge publication without its edge stream")
 	}
-	p := newEdgePipeline(n, pub, es.pend.origin, es.pend.ladder, es.epoch, es.poke)
+	p := newEdgePipeline(n, pub, es.pend.origin, es.pend.ladder, es.epoch, es.pullFailed)
 	return p, nil
 }
 
@@ -129,6 +130,18 @@ type edgeStream struct {
 	}
 	errMu   sync.Mutex
 	lastErr error
+	// stale is set when the origin's ladder changed: it is fetched and
+	// published again (feeds that stay keep their viewers).
+	stale atomic.Bool
+}
+
+// pullFailed: a pull ended on its own; noRung when the origin no longer
+// has its rung (its ladder changed).
+func (es *edgeStream) pullFailed(noRung bool) {
+	if noRung {
+		es.stale.Store(true)
+	}
+	es.poke()
 }
 
 func (es *edgeStream) poke() {
@@ -198,9 +211,9 @@ func (es *edgeStream) run() {
 			if now.Sub(noOrigin) > n.cfg.EdgeIdle {
 				return
 			}
-		case pub == nil || o.Epoch != cur.Epoch:
+		case pub == nil || o.Epoch != cur.Epoch || es.stale.Swap(false):
 			noOrigin = time.Time{}
-			closePub("new origin " + o.Node)
+			closePub("origin " + o.Node + " (new, or its ladder changed)")
 			ladder, err := n.fetchLadder(n.ctx, o, es.name)
 			if err != nil {
 				es.setErr(err)

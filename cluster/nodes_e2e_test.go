@@ -34,15 +34,15 @@ func buildMediad(t testing.TB) string {
 
 // mediadNode is one mediad process of a test cluster.
 type mediadNode struct {
-	t         testing.TB
-	id        string
-	bin       string
-	cfg       string
-	httpPort  int
-	rtmpPort  int
-	cmd       *exec.Cmd
-	out       *e2e.Buffer
-	exited    chan struct{}
+	t        testing.TB
+	id       string
+	bin      string
+	cfg      string
+	httpPort int
+	rtmpPort int
+	cmd      *exec.Cmd
+	out      *e2e.Buffer
+	exited   chan struct{}
 }
 
 func freePort(t testing.TB) int {

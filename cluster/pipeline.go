@@ -22,8 +22,9 @@ type edgePipeline struct {
 	audio  *stream.Feed
 	wake   chan struct{}
 	// failed is signalled when a pull ends on its own: the edge stream
-	// looks its origin up again at once.
-	failed func()
+	// looks its origin up again at once, and fetches the ladder again
+	// when the origin no longer has the rung.
+	failed func(noRung bool)
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -32,7 +33,7 @@ type edgePipeline struct {
 // pullPollEvery is how often the pipeline looks at its feeds' readers.
 const pullPollEvery = 200 * time.Millisecond
 
-func newEdgePipeline(n *Node, pub *stream.Publication, origin Origin, ladder []stream.FeedInfo, epoch time.Time, failed func()) *edgePipeline {
+func newEdgePipeline(n *Node, pub *stream.Publication, origin Origin, ladder []stream.FeedInfo, epoch time.Time, failed func(noRung bool)) *edgePipeline {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &edgePipeline{n: n, pub: pub, origin: origin, epoch: epoch, failed: failed,
 		log:  pub.Stream().Logger().With("component", "edge", "origin", origin.Node),
@@ -96,7 +97,7 @@ func (p *edgePipeline) run() {
 					audioFrom = nil
 				}
 				if p.ctx.Err() == nil {
-					p.failed()
+					p.failed(pl.noRung.Load())
 				}
 				pl = nil
 			}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -34,6 +35,9 @@ type pull struct {
 	keyCh chan struct{}
 	// audio is set while this pull writes the stream's audio.
 	audio atomic.Bool
+	// noRung is set when the origin refused the pull for want of the
+	// rung: its ladder changed.
+	noRung atomic.Bool
 
 	mu      sync.Mutex
 	dc      *webrtc.DataChannel
@@ -165,6 +169,7 @@ func (pl *pull) session() error {
 		var re *whepclient.RefusedError
 		if errors.As(err, &re) {
 			edgePullStarts.WithLabelValues("refused").Inc()
+			pl.noRung.Store(re.Status == http.StatusBadRequest)
 		} else {
 			edgePullStarts.WithLabelValues("failed").Inc()
 		}
