@@ -38,6 +38,8 @@ type pull struct {
 	// noRung is set when the origin refused the pull for want of the
 	// rung: its ladder changed.
 	noRung atomic.Bool
+	// started is set once the origin answered and media may flow.
+	started atomic.Bool
 
 	mu      sync.Mutex
 	dc      *webrtc.DataChannel
@@ -103,8 +105,14 @@ func (pl *pull) sendDemand(bps int) {
 func (pl *pull) run() {
 	defer close(pl.done)
 	err := pl.session()
-	if err != nil && pl.ctx.Err() == nil {
+	switch {
+	case err == nil || pl.ctx.Err() != nil:
+	case pl.started.Load():
 		pl.log.Info("edge pull ended", "err", err)
+	default:
+		// Retried every half second while the rung is watched: the
+		// counter says how often, the log only at debug level.
+		pl.log.Debug("edge pull refused or failed", "err", err)
 	}
 }
 
@@ -176,6 +184,7 @@ func (pl *pull) session() error {
 		return err
 	}
 	edgePullStarts.WithLabelValues("ok").Inc()
+	pl.started.Store(true)
 	pl.mu.Lock()
 	pl.dc, pl.pc = dc, pc
 	pl.mu.Unlock()
