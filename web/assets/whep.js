@@ -72,7 +72,7 @@ export class WhepPlayer {
     this._backoff = BACKOFF_MIN_MS;
     this._prev = null;
     this.base = '';   // the node played from: '' is the page's own
-    this.nodes = [];  // other nodes' URLs, from NODES_PATH
+    this.nodes = [];  // the cluster's nodes' URLs, from NODES_PATH once playing
   }
 
   /** Absolute WHEP URL of the stream (without rung). */
@@ -124,7 +124,6 @@ export class WhepPlayer {
     this._running = true;
     this._backoff = BACKOFF_MIN_MS;
     this._statsTimer = setInterval(() => this._poll(), 500);
-    this._loadNodes();
     this._connect();
   }
 
@@ -215,7 +214,7 @@ export class WhepPlayer {
       await waitForGathering(pc, GATHER_TIMEOUT_MS);
       if (gen !== this._gen) return;
       const rung = this.requestedRung;
-      const res = await fetch(new URL(whepPath(this.name, rung), this.base || location.href), {
+      const res = await fetch(this.base ? this.base + whepPath(this.name, rung) : whepPath(this.name, rung), {
         method: 'POST',
         headers: bearer(this.token, { 'Content-Type': 'application/sdp' }),
         body: pc.localDescription.sdp,
