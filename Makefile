@@ -4,7 +4,7 @@ BIN       := bin/mediad
 VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 DEB_BUILD := pkg-config libavcodec-dev libavformat-dev libavfilter-dev libavdevice-dev \
              libswscale-dev libswresample-dev libavutil-dev
-DEB_TEST  := ffmpeg chromium fonts-liberation iproute2 nodejs firefox-esr
+DEB_TEST  := ffmpeg chromium fonts-liberation iproute2 nodejs firefox-esr redis-server
 TEST_TIMEOUT ?= 20m
 
 .PHONY: all build run test test-deps deps bench fuzz vet clean
@@ -73,6 +73,14 @@ bench: test-deps
 .PHONY: bench-fanout
 bench-fanout: test-deps
 	GO=$(GO) MEDIAMTX=$(MEDIAMTX) ./scripts/fanout.sh
+
+## bench-cluster: the "Cluster" figures of BENCHMARKS.md (also in bench):
+## a real Redis, one origin and two edges (mediad processes); CPU per
+## viewer on an edge and on the origin, the origin's CPU per edge, and the
+## glass-to-glass latency one edge hop adds (Chromium).
+.PHONY: bench-cluster
+bench-cluster: test-deps
+	$(GO) test -run '^$$' -bench 'BenchmarkClusterScaleOut|BenchmarkEdgeHopLatency' -benchtime 1x -timeout 15m -v ./cluster/
 
 clean:
 	rm -rf bin

@@ -69,6 +69,9 @@ type Options struct {
 	// ViewerToken is the static token that may play (webrtc.viewer_token);
 	// setting it makes play need a token.
 	ViewerToken string
+	// ClusterToken, when set, may play every stream too: the token other
+	// nodes of a cluster pull with (cluster.token).
+	ClusterToken string
 	// Log receives decisions (never tokens); nil is slog.Default().
 	Log *slog.Logger
 	// Client makes webhook calls; nil is a client that follows no redirect.
@@ -81,6 +84,7 @@ type Options struct {
 type Authorizer struct {
 	cfg         Config
 	viewerToken string
+	cluster     string
 	playOpen    bool
 	jwt         *jwtVerifier
 	hook        *webhook
@@ -108,6 +112,7 @@ func New(cfg Config, opt Options) (*Authorizer, error) {
 	a := &Authorizer{
 		cfg:         cfg,
 		viewerToken: opt.ViewerToken,
+		cluster:     opt.ClusterToken,
 		playOpen:    cfg.Play == PlayOpen && opt.ViewerToken == "",
 		log:         opt.Log.With("component", "auth"),
 		now:         opt.Now,
@@ -176,6 +181,9 @@ func (a *Authorizer) credential(r Request) (Grant, error) {
 		}
 		if Equal(a.viewerToken, r.Token) {
 			return Grant{Identity: "viewer_token"}, nil
+		}
+		if a.cluster != "" && Equal(a.cluster, r.Token) {
+			return Grant{Identity: "cluster_token"}, nil
 		}
 	default:
 		return Grant{}, fmt.Errorf("%w: unknown action %q", ErrBadToken, r.Action)

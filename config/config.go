@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/mutstream/mutstream/auth"
+	"github.com/mutstream/mutstream/cluster"
 	"github.com/mutstream/mutstream/gpu"
 	"github.com/mutstream/mutstream/ingest/rtmp"
 	"github.com/mutstream/mutstream/signaling"
@@ -55,6 +56,9 @@ type Config struct {
 	// end, and it waits up to this long for them to leave before it
 	// closes what is left. A second signal ends at once.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// Cluster makes this node one of a cluster over Redis (see
+	// cluster.Config); absent, mediad is a single node.
+	Cluster *cluster.Config `yaml:"cluster"`
 }
 
 // GPU chooses where decode, mutate, scale and encode run.
@@ -226,6 +230,11 @@ func (c Config) Validate() error {
 	if err := c.Transcode.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("transcode: %w", err))
 	}
+	if c.Cluster != nil {
+		if err := c.Cluster.Validate(); err != nil {
+			return err
+		}
+	}
 	if err := c.Auth.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -262,5 +271,9 @@ func (c Config) Validate() error {
 // NewAuthorizer builds the authorizer WHIP, WHEP and RTMP share, from the
 // auth section and webrtc.viewer_token.
 func (c Config) NewAuthorizer(log *slog.Logger) (*auth.Authorizer, error) {
-	return auth.New(c.Auth, auth.Options{ViewerToken: c.WebRTC.ViewerToken, Log: log})
+	opt := auth.Options{ViewerToken: c.WebRTC.ViewerToken, Log: log}
+	if c.Cluster != nil {
+		opt.ClusterToken = c.Cluster.Token // other nodes pull with it
+	}
+	return auth.New(c.Auth, opt)
 }

@@ -92,6 +92,10 @@ type Viewer struct {
 	eventsDC     atomic.Pointer[webrtc.DataChannel] // opened by viewers who want the stream's events
 	feed         atomic.Pointer[stream.Feed]        // the video feed being sent
 	teardown     func()
+
+	// relayDemand is what a relay viewer (a cluster edge pinned to a
+	// rung) reports of its own viewers' links: a "demand" message.
+	relayDemand atomic.Int64
 }
 
 // NewViewer builds a viewer's media state; Run starts sending.
@@ -176,6 +180,10 @@ func (v *Viewer) OnControl(data []byte) {
 	if err := json.Unmarshal(data, &m); err != nil {
 		metrics.HTTPRejected.WithLabelValues("datachannel", "bad_json").Inc()
 		v.log.Debug("bad control message", "err", err)
+		return
+	}
+	if m.Type == "demand" {
+		v.relayDemand.Store(int64(max(m.Estimate, 0)))
 		return
 	}
 	if m.Type != "rung" {

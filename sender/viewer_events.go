@@ -89,7 +89,13 @@ func (l *loop) decide() {
 	if st := ad.shape.Last(); ad.ctrl.State() == adapt.StateCongested {
 		v.log.Debug("congestion", "overuse", st.Overuse, "queue_ms", st.QueueDelay.Milliseconds(), "loss", st.Loss, "nacks", st.NACKs, "packets", st.Packets, "estimate", st.Estimate, "rung", d.Rung)
 	}
-	l.cur.SetDemand(ad.demand())
+	if demand := ad.demand(); ad.manual {
+		// A rung pinned by hand is retuned for nobody, unless the viewer
+		// is an edge that speaks for its own viewers.
+		l.cur.SetDemand(int(v.relayDemand.Load()))
+	} else {
+		l.cur.SetDemand(demand)
+	}
 	l.vout.pace.setRate(ad.paceRate())
 	if d.AudioOnly != l.audioOnly {
 		l.audioOnly = d.AudioOnly

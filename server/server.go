@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mutstream/mutstream/cluster"
 	"github.com/mutstream/mutstream/config"
 	"github.com/mutstream/mutstream/gpu/probe"
 	"github.com/mutstream/mutstream/ingest/rtmp"
@@ -43,6 +44,7 @@ type Server struct {
 	certs     *tlscert.Cert // nil without http.tls
 	draining  atomic.Bool
 	closeOnce sync.Once
+	cluster   *cluster.Node // nil without a cluster section
 }
 
 // Capabilities returns what the probe found at start.
@@ -75,9 +77,15 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	}
 	muts.hw = hardwareFor(s.report, log)
 	s.muts = muts
-	s.hub = stream.NewHub(muts.start, log)
+	s.hub = stream.NewHub(s.startPipeline, log)
 	muts.hub = s.hub
 	s.hub.SetGrace(cfg.Ingest.Grace)
+	if cfg.Cluster != nil {
+		s.cluster, err = cluster.New(*cfg.Cluster, s.hub, cluster.Options{Log: log, Viewers: s.localViewers})
+		if err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -121,6 +129,13 @@ func (s *Server) Start() (err error) {
 	if err := s.whep.SetAuthorizer(az); err != nil {
 		return err
 	}
+	mounters := []web.Mounter{s.whep}
+	if s.cluster != nil {
+		if play := playAuth(az); play != nil {
+			s.cluster.SetAuthorize(func(r *http.Request) error { return play(r, "") })
+		}
+		mounters = append(mounters, s.cluster)
+	}
 	handler, err := web.NewRouter(s.hub, s.log.With("component", "http"), web.Options{
 		AdminToken:   s.cfg.Auth.AdminToken,
 		Mutations:    s.muts,
@@ -133,9 +148,14 @@ func (s *Server) Start() (err error) {
 		TrustedProxies: s.cfg.HTTP.TrustedProxies,
 		PlayAuth:       playAuth(az),
 		MetricsToken:   s.cfg.HTTP.MetricsToken,
-	}, s.whep)
+		ConnectSrc:     s.connectSrc(),
+	}, mounters...)
 	if err != nil {
 		return err
+	}
+	if s.cluster != nil {
+		handler = s.clusterOffers(handler, playAuth(az))
+		s.cluster.Start()
 	}
 	ln, err := net.Listen("tcp", s.cfg.HTTP.Addr)
 	if err != nil {
@@ -209,4 +229,7 @@ func (s *Server) close() {
 		_ = s.whep.Close()
 	}
 	s.hub.Close()
+	if s.cluster != nil {
+		s.cluster.Close()
+	}
 }

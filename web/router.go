@@ -62,6 +62,9 @@ type Options struct {
 	// MetricsToken, when set, is the bearer token /metrics needs
 	// (http.metrics_token).
 	MetricsToken string
+	// ConnectSrc, when set, returns origins the pages may connect to
+	// besides their own (a cluster's other nodes): added to connect-src.
+	ConnectSrc func() []string
 }
 
 // NewRouter returns the HTTP handler for pages, the REST API, /metrics,
@@ -76,6 +79,9 @@ func NewRouter(hub *stream.Hub, log *slog.Logger, opts Options, mounters ...Moun
 		return nil, err
 	}
 	r.Use(recovery(log), securityHeaders, accessLog(log))
+	if opts.ConnectSrc != nil {
+		r.Use(connectSrc(opts.ConnectSrc))
+	}
 	assets, err := fs.Sub(Assets, "assets")
 	if err != nil {
 		return nil, err

@@ -110,7 +110,7 @@ func serve(args []string, stdout, stderr io.Writer, h hooks) int {
 	adminGenerated := cfg.Auth.EnsureAdminToken()
 	// Every secret known now (generated ones included) is masked in every
 	// log line from here on.
-	log := newLogger(cfg.Log, stderr, configSecrets(cfg))
+	log := newLogger(cfg.Log, stderr, append(configSecrets(cfg), clusterSecrets(cfg)...))
 	if h.process {
 		slog.SetDefault(log)
 	}
@@ -255,6 +255,7 @@ func banner(w io.Writer, cfg config.Config, srv *server.Server, generated, admin
 		fmt.Fprintf(w, "  %-22s %s (%s)\n", st.Stage+":", st.Backend, st.Reason)
 	}
 	fmt.Fprintf(w, "  Metrics:               %s/metrics\n", web)
+	printCluster(w, cfg)
 	fmt.Fprintf(w, "  WebRTC media:          UDP %s\n\n", port(srv.UDPAddr()))
 }
 

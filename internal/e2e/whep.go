@@ -1,12 +1,12 @@
 package e2e
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +14,8 @@ import (
 
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/mutstream/mutstream/whepclient"
 )
 
 // WHEPClient is a Go WHEP viewer on pion: it counts what arrives.
@@ -48,11 +50,9 @@ func DialWHEP(url string) (*WHEPClient, error) {
 	if i := strings.Index(url, "/whep/"); i >= 0 {
 		c.base = url[:i]
 	}
-	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
-		if _, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-			_ = pc.Close()
-			return nil, err
-		}
+	if err := whepclient.Prepare(pc, whepclient.Options{Audio: true}); err != nil {
+		_ = pc.Close()
+		return nil, err
 	}
 	dc, err := pc.CreateDataChannel("control", nil)
 	if err != nil {
@@ -83,32 +83,14 @@ func DialWHEP(url string) (*WHEPClient, error) {
 			}
 		}
 	})
-	offer, err := pc.CreateOffer(nil)
+	sess, err := whepclient.Offer(context.Background(), url, pc, whepclient.Options{})
 	if err != nil {
 		_ = pc.Close()
 		return nil, err
 	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		_ = pc.Close()
-		return nil, err
-	}
-	<-gathered
-	resp, err := http.Post(url, "application/sdp", strings.NewReader(pc.LocalDescription().SDP))
-	if err != nil {
-		_ = pc.Close()
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusCreated {
-		_ = pc.Close()
-		return nil, fmt.Errorf("WHEP POST: %d %s", resp.StatusCode, bytes.TrimSpace(body))
-	}
-	c.Location = resp.Header.Get("Location")
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(body)}); err != nil {
-		_ = pc.Close()
-		return nil, err
+	c.Location = sess.Location
+	if u, err := neturl.Parse(sess.Location); err == nil {
+		c.Location = u.Path // the path, as the server wrote it
 	}
 	return c, nil
 }

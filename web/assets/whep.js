@@ -28,6 +28,12 @@ const DISCONNECT_GRACE_MS = 4000;
 const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 15000;
 const MAX_SWITCHES = 100;
+// Cluster failover: a player whose server belongs to a cluster (it answers
+// /api/v1/cluster/nodes) moves to another node when its node stops
+// answering or its video stalls with no word from the server.
+const NODES_PATH = '/api/v1/cluster/nodes';
+const STALL_MS = 1500;
+const FAILOVER_MS = 100;
 
 /** Path of the WHEP endpoint for a stream, with an optional rung. */
 export function whepPath(name, rung = '') {
@@ -87,11 +93,34 @@ export class WhepPlayer {
     this._postedRung = '';
     this._backoff = BACKOFF_MIN_MS;
     this._prev = null;
+    this.base = '';   // the node played from: '' is the page's own
+    this.nodes = [];  // the cluster's nodes' URLs, from NODES_PATH once playing
   }
 
   /** Absolute WHEP URL of the stream (without rung). */
   get url() {
-    return new URL(whepPath(this.name), location.href).href;
+    return new URL(whepPath(this.name), this.base || location.href).href;
+  }
+
+  /** Learns the cluster's nodes (none: not a cluster, or no answer). */
+  async _loadNodes() {
+    try {
+      const res = await fetch(new URL(NODES_PATH, this.base || location.href), { headers: bearer(this.token), cache: 'no-store' });
+      if (!res.ok) return;
+      const body = await res.json();
+      const urls = (body.nodes || []).map((n) => String(n.url || '')).filter((u) => /^https?:\/\//.test(u));
+      if (urls.length) this.nodes = urls;
+    } catch { /* keep what we knew */ }
+  }
+
+  /** Moves to the next node of the cluster; false when there is none. */
+  _nextNode() {
+    const here = new URL(this.base || location.href).origin;
+    const others = this.nodes.filter((u) => new URL(u).origin !== here);
+    if (!others.length) return false;
+    const i = Math.floor(Math.random() * others.length);
+    this.base = others[i].replace(/\/+$/, '');
+    return true;
   }
 
   on(type, fn) {
@@ -116,7 +145,7 @@ export class WhepPlayer {
     if (this._running) return;
     this._running = true;
     this._backoff = BACKOFF_MIN_MS;
-    this._statsTimer = setInterval(() => this._poll(), 1000);
+    this._statsTimer = setInterval(() => this._poll(), 500);
     this._connect();
   }
 
@@ -208,7 +237,7 @@ export class WhepPlayer {
       await waitForGathering(pc, GATHER_TIMEOUT_MS);
       if (gen !== this._gen) return;
       const rung = this.requestedRung;
-      const res = await fetch(whepPath(this.name, rung), {
+      const res = await fetch(this.base ? this.base + whepPath(this.name, rung) : whepPath(this.name, rung), {
         method: 'POST',
         headers: bearer(this.token, { 'Content-Type': 'application/sdp' }),
         body: pc.localDescription.sdp,
@@ -216,7 +245,7 @@ export class WhepPlayer {
       });
       if (!res.ok) throw await httpError(res);
       const loc = res.headers.get('Location');
-      const sessionURL = loc ? new URL(loc, location.href).href : null;
+      const sessionURL = loc ? new URL(loc, res.url || location.href).href : null;
       if (gen !== this._gen) {
         deleteSession(sessionURL, this.token);
         return;
@@ -238,6 +267,8 @@ export class WhepPlayer {
       clearTimeout(this._discTimer);
       this._discTimer = null;
       this._backoff = BACKOFF_MIN_MS;
+      this._frames = -1;
+      this._loadNodes();
       if (this._offline) this._setState('offline', 'publisher went away');
       else this._setState('playing');
     } else if (s === 'disconnected') {
@@ -331,6 +362,15 @@ export class WhepPlayer {
     this._backoff = Math.min(this._backoff * 2, BACKOFF_MAX_MS);
     let state = 'error';
     let reason = err && err.message ? err.message : String(err);
+    // A node that stops answering, or whose video stalls with no word
+    // from it, is left for another node of the cluster, at once.
+    const gone = err && (err.failover || err.status === 502 || err.status === 503 || err.status === 504 ||
+      err instanceof TypeError || /connection (lost|failed)/.test(reason));
+    if (gone && this._nextNode()) {
+      delay = Math.min(delay, FAILOVER_MS * 2 ** Math.min(4, this._failovers || 0));
+      this._failovers = (this._failovers || 0) + 1;
+      reason = `${reason}; moving to ${this.base}`;
+    }
     if (err && err.status === 401) {
       // Retrying cannot help: wait for setToken().
       this._setState('unauthorized', this.token ? 'the viewer token was refused' : 'a viewer token is needed');
@@ -375,6 +415,9 @@ export class WhepPlayer {
   async _poll() {
     const pc = this.pc;
     if (!pc) return;
+    // Every second; twice a second in a cluster, to notice a dead node.
+    this._ticks = (this._ticks || 0) + 1;
+    if (!this.nodes.length && this._ticks % 2) return;
     let report;
     try { report = await pc.getStats(); } catch { return; }
     if (pc !== this.pc) return;
@@ -382,6 +425,33 @@ export class WhepPlayer {
     this._prev = s;
     this.stats = s;
     this._emit('stats', s);
+    this._checkStall(s);
+  }
+
+  /** Fails over when no frame was decoded for STALL_MS while playing. */
+  _checkStall(s) {
+    const now = Date.now();
+    if (this.state !== 'playing' || this._offline || s.framesDecoded !== this._frames) {
+      this._frames = s.framesDecoded;
+      this._framesAt = now;
+      if (this.state === 'playing' && s.framesDecoded > 0) this._failovers = 0;
+      return;
+    }
+    if (this.nodes.length > 1 && s.framesDecoded > 0 && now - this._framesAt > STALL_MS && !this._probing) {
+      // The stream may only be waiting for its publisher (the node says
+      // so): move only when the node itself does not answer.
+      this._probing = true;
+      const pc = this.pc;
+      fetch(new URL('/healthz', this.base || location.href), { cache: 'no-store', signal: AbortSignal.timeout(700) })
+        .then((res) => { if (!res.ok) throw new Error(`healthz ${res.status}`); this._framesAt = Date.now(); })
+        .catch(() => {
+          if (pc !== this.pc) return;
+          const err = new Error('node not answering');
+          err.failover = true;
+          this._fail(err);
+        })
+        .finally(() => { this._probing = false; });
+    }
   }
 }
 

@@ -1,0 +1,120 @@
+package cluster
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+)
+
+var (
+	sps   = []byte{0x67, 0x42, 0xe0, 0x1f, 0xaa}
+	pps   = []byte{0x68, 0xce, 0x3c, 0x80}
+	idr   = append([]byte{0x65, 0x88}, bytes.Repeat([]byte{1}, 3000)...)
+	slice = append([]byte{0x41, 0x9a}, bytes.Repeat([]byte{2}, 100)...)
+)
+
+// packetize cuts NAL units into RTP payloads as a sender does: small ones
+// alone, a large one in FU-A fragments of at most mtu bytes.
+func packetize(seq *uint16, ts uint32, nalus ...[]byte) []*rtp.Packet {
+	const mtu = 1200
+	var out []*rtp.Packet
+	add := func(p []byte) {
+		out = append(out, &rtp.Packet{Header: rtp.Header{SequenceNumber: *seq, Timestamp: ts}, Payload: p})
+		*seq++
+	}
+	for _, n := range nalus {
+		if len(n) <= mtu {
+			add(n)
+			continue
+		}
+		hdr, body := n[0], n[1:]
+		for i := 0; i < len(body); i += mtu {
+			end := min(i+mtu, len(body))
+			fu := []byte{hdr&0xe0 | 28, hdr & 0x1f}
+			if i == 0 {
+				fu[1] |= 0x80
+			}
+			if end == len(body) {
+				fu[1] |= 0x40
+			}
+			add(append(fu, body[i:end]...))
+		}
+	}
+	out[len(out)-1].Marker = true
+	return out
+}
+
+func feedAll(a *frameAssembler, pkts []*rtp.Packet) (frames [][]byte, keys []bool, asks int) {
+	for _, p := range pkts {
+		f, _, k, ask := a.push(p)
+		if ask {
+			asks++
+		}
+		if f != nil {
+			frames = append(frames, f)
+			keys = append(keys, k)
+		}
+	}
+	return
+}
+
+func TestAssemblerFramesAndLoss(t *testing.T) {
+	a := newFrameAssembler()
+	var seq uint16 = 65530 // wraps within the test
+	// A P-frame before any IDR is dropped: a viewer cannot start on it.
+	if f, _, _ := feedAll(a, packetize(&seq, 0, slice)); len(f) != 0 {
+		t.Fatal("a frame before the first IDR came out")
+	}
+	f, k, _ := feedAll(a, packetize(&seq, 3000, sps, pps, idr))
+	if len(f) != 1 || !k[0] {
+		t.Fatalf("IDR access unit: %d frames, keys %v", len(f), k)
+	}
+	want := []byte{}
+	for _, n := range [][]byte{sps, pps, idr} {
+		want = append(append(want, 0, 0, 0, 1), n...)
+	}
+	if !bytes.Equal(f[0], want) {
+		t.Fatalf("IDR access unit is not SPS, PPS and IDR in Annex-B (%d bytes, want %d)", len(f[0]), len(want))
+	}
+	if f, k, _ := feedAll(a, packetize(&seq, 6000, slice)); len(f) != 1 || k[0] {
+		t.Fatalf("P-frame: %d frames, keys %v", len(f), k)
+	}
+	// A packet of an IDR is lost: that frame and every P-frame after it are
+	// dropped, a keyframe is asked for, and the next IDR plays.
+	lossy := packetize(&seq, 9000, sps, pps, idr)
+	lossy = append(lossy[:3], lossy[4:]...)
+	f, _, asks := feedAll(a, lossy)
+	if len(f) != 0 || asks == 0 {
+		t.Fatalf("frame with a lost packet: %d frames out, %d keyframe requests", len(f), asks)
+	}
+	if f, _, _ := feedAll(a, packetize(&seq, 12000, slice)); len(f) != 0 {
+		t.Fatal("a P-frame after a loss came out before an IDR")
+	}
+	if f, k, _ := feedAll(a, packetize(&seq, 15000, sps, pps, idr)); len(f) != 1 || !k[0] {
+		t.Fatal("the IDR after a loss did not come out")
+	}
+	// A late packet (a retransmission) is ignored, not taken for a loss.
+	late := &rtp.Packet{Header: rtp.Header{SequenceNumber: seq - 2, Timestamp: 15000}, Payload: slice}
+	if f, _, _, ask := a.push(late); f != nil || ask {
+		t.Fatal("a late packet made a frame or asked for a keyframe")
+	}
+	if f, _, _ := feedAll(a, packetize(&seq, 18000, slice)); len(f) != 1 {
+		t.Fatal("the stream did not go on after a late packet")
+	}
+}
+
+func TestRTPClock(t *testing.T) {
+	c := rtpClock{rate: 90000}
+	base := 2 * time.Second
+	if got := c.pts(4294967000, base); got != base {
+		t.Fatalf("first: %v", got)
+	}
+	// 3000 ticks later across the 32-bit wrap: 1/30 s on.
+	var ts uint32 = 4294967000
+	ts += 3000
+	if got := c.pts(ts, base+time.Hour); got != base+time.Second/30 {
+		t.Fatalf("after the wrap: %v, want %v", got, base+time.Second/30)
+	}
+}

@@ -1,0 +1,113 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/mutstream/mutstream/internal/e2e"
+	"github.com/mutstream/mutstream/stream"
+)
+
+type releaser func()
+
+func (r releaser) Close() error { r(); return nil }
+
+// testNode is a node on its own hub whose pipelines only hold the origin
+// lease, as server's start function does around a transcode.
+func testNode(t *testing.T, id, redisURL string) (*Node, *stream.Hub) {
+	t.Helper()
+	var n *Node
+	hub := stream.NewHub(func(pub *stream.Publication) (stream.Pipeline, error) {
+		release, err := n.ClaimOrigin(pub)
+		if err != nil {
+			return nil, err
+		}
+		return releaser(release), nil
+	}, nil)
+	n, err := New(Config{Redis: redisURL, NodeID: id, AdvertiseURL: "http://" + id + ".test", Token: "0123456789abcdef", Lease: 600 * time.Millisecond}, hub, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Start()
+	return n, hub
+}
+
+var tracks = []stream.Track{{Kind: stream.KindVideo, Codec: stream.CodecH264}}
+
+// TestTakeoverAcrossNodes: a publisher on node B takes a stream from the
+// publisher on node A, whose node kicks it; B's record goes when it leaves;
+// both nodes close without leaving a goroutine behind.
+func TestTakeoverAcrossNodes(t *testing.T) {
+	r := e2e.StartRedis(t)
+	ignore := goleak.IgnoreCurrent()
+	a, hubA := testNode(t, "a", r.URL())
+	b, hubB := testNode(t, "b", r.URL())
+	ctx := context.Background()
+
+	var kicked atomic.Bool
+	var pubA *stream.Publication
+	pubA, err := hubA.Publish("cam", "rtmp", tracks, func() {
+		kicked.Store(true)
+		go pubA.Close() // as an ingest does when its connection ends
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "A recorded as the origin", 5*time.Second, func() bool {
+		o, err := a.Directory().Lookup(ctx, "cam")
+		return err == nil && o.Node == "a"
+	})
+	pubB, err := hubB.Publish("cam", "rtmp", tracks, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "A's publisher kicked", 5*time.Second, kicked.Load)
+	waitFor(t, "A's stream offline", 5*time.Second, func() bool { _, err := hubA.Lookup("cam"); return errors.Is(err, stream.ErrNotLive) })
+	if o, err := b.Directory().Lookup(ctx, "cam"); err != nil || o.Node != "b" {
+		t.Fatalf("origin after the takeover: %+v %v", o, err)
+	}
+	// A's release after the kick did not delete B's record, and B's
+	// renewals keep it for three leases and more.
+	for until := time.Now().Add(3 * b.Config().Lease); time.Now().Before(until); time.Sleep(50 * time.Millisecond) {
+		if o, err := b.Directory().Lookup(ctx, "cam"); err != nil || o.Node != "b" {
+			t.Fatalf("B's record lost while it publishes: %+v %v", o, err)
+		}
+	}
+	pubB.Close()
+	waitFor(t, "B's record released", 5*time.Second, func() bool {
+		_, err := b.Directory().Lookup(ctx, "cam")
+		return errors.Is(err, ErrNoOrigin)
+	})
+	hubA.Close()
+	hubB.Close()
+	a.Close()
+	b.Close()
+	goleak.VerifyNone(t, ignore)
+}
+
+// TestPrepareWithRedisDown: an offer for a stream not published here gets
+// an error wrapping ErrUnavailable while Redis is away, and a stream
+// published here is served without asking Redis.
+func TestPrepareWithRedisDown(t *testing.T) {
+	r := e2e.StartRedis(t)
+	n, hub := testNode(t, "c", r.URL())
+	defer func() { hub.Close(); n.Close() }()
+	if _, err := hub.Publish("local", "rtmp", tracks, nil); err != nil {
+		t.Fatal(err)
+	}
+	r.Stop()
+	ctx := context.Background()
+	if err := n.Prepare(ctx, "elsewhere"); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Prepare of a remote stream with Redis down: %v, want ErrUnavailable", err)
+	}
+	if err := n.Prepare(ctx, "local"); err != nil {
+		t.Fatalf("Prepare of a local stream with Redis down: %v", err)
+	}
+	r.Start()
+	waitFor(t, "lookups to work again", 10*time.Second, func() bool { return n.Prepare(ctx, "elsewhere") == nil })
+}

@@ -1,0 +1,273 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/mutstream/mutstream/stream"
+	"github.com/mutstream/mutstream/whepclient"
+)
+
+// pull is one rung pulled from the origin over WHEP: a viewer session on
+// the origin pinned to that rung (?rung=), whose video goes into the
+// edge's feed of the same name and, while it holds the audio, whose
+// audio goes into the edge's audio feed. Its control channel reports the
+// demand of the edge's own viewers of the rung to the origin.
+type pull struct {
+	p     *edgePipeline
+	feed  *stream.Feed
+	log   *slog.Logger
+	ctx   context.Context
+	stop  context.CancelFunc
+	done  chan struct{}
+	keyCh chan struct{}
+	// audio is set while this pull writes the stream's audio.
+	audio atomic.Bool
+	// noRung is set when the origin refused the pull for want of the
+	// rung: its ladder changed.
+	noRung atomic.Bool
+	// started is set once the origin answered and media may flow.
+	started atomic.Bool
+
+	mu      sync.Mutex
+	dc      *webrtc.DataChannel
+	pc      *webrtc.PeerConnection
+	videoSS uint32
+}
+
+func newPullAPI() (*webrtc.API, error) {
+	me := &webrtc.MediaEngine{}
+	if err := me.RegisterDefaultCodecs(); err != nil {
+		return nil, err
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
+		return nil, err
+	}
+	se := webrtc.SettingEngine{}
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetICETimeouts(2*time.Second, 4*time.Second, 500*time.Millisecond)
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+}
+
+func (p *edgePipeline) startPull(f *stream.Feed) *pull {
+	ctx, cancel := context.WithCancel(p.ctx)
+	pl := &pull{p: p, feed: f, ctx: ctx, stop: cancel, done: make(chan struct{}), keyCh: make(chan struct{}, 1),
+		log: p.log.With("rung", f.Info().Name)}
+	go pl.run()
+	return pl
+}
+
+// ended reports whether the pull has stopped.
+func (pl *pull) ended() bool {
+	select {
+	case <-pl.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// requestKey asks the origin for a keyframe of the rung (a PLI).
+func (pl *pull) requestKey() {
+	select {
+	case pl.keyCh <- struct{}{}:
+	default:
+	}
+}
+
+// sendDemand tells the origin the lowest bitrate the edge's viewers of
+// the rung carry (0: none reported), as a viewer's link estimate.
+func (pl *pull) sendDemand(bps int) {
+	pl.mu.Lock()
+	dc := pl.dc
+	pl.mu.Unlock()
+	if dc == nil || dc.ReadyState() != webrtc.DataChannelStateOpen {
+		return
+	}
+	b, _ := json.Marshal(map[string]any{"type": "demand", "estimate": bps})
+	_ = dc.SendText(string(b))
+}
+
+func (pl *pull) run() {
+	defer close(pl.done)
+	err := pl.session()
+	switch {
+	case err == nil || pl.ctx.Err() != nil:
+	case pl.started.Load():
+		pl.log.Info("edge pull ended", "err", err)
+	default:
+		// Retried every half second while the rung is watched: the
+		// counter says how often, the log only at debug level.
+		pl.log.Debug("edge pull refused or failed", "err", err)
+	}
+}
+
+func (pl *pull) session() error {
+	p := pl.p
+	name := p.pub.Stream().Name()
+	rung := pl.feed.Info().Name
+	pc, err := p.n.api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		edgePullStarts.WithLabelValues("failed").Inc()
+		return fmt.Errorf("new peer connection: %w", err)
+	}
+	var wg sync.WaitGroup
+	defer func() {
+		_ = pc.Close()
+		wg.Wait()
+	}()
+	if err := whepclient.Prepare(pc, whepclient.Options{Audio: true}); err != nil {
+		return err
+	}
+	dc, err := pc.CreateDataChannel("control", nil)
+	if err != nil {
+		return err
+	}
+	failed := make(chan struct{})
+	var failOnce sync.Once
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateFailed || s == webrtc.PeerConnectionStateClosed || s == webrtc.PeerConnectionStateDisconnected {
+			failOnce.Do(func() { close(failed) })
+		}
+	})
+	var tracksMu sync.Mutex
+	closing := false
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		tracksMu.Lock()
+		if closing {
+			tracksMu.Unlock()
+			return
+		}
+		wg.Add(1)
+		tracksMu.Unlock()
+		defer wg.Done()
+		if tr.Kind() == webrtc.RTPCodecTypeVideo {
+			pl.mu.Lock()
+			pl.videoSS = uint32(tr.SSRC())
+			pl.mu.Unlock()
+			pl.readVideo(tr)
+			return
+		}
+		pl.readAudio(tr)
+	})
+	defer func() {
+		tracksMu.Lock()
+		closing = true
+		tracksMu.Unlock()
+	}()
+	endpoint := fmt.Sprintf("%s/whep/%s?rung=%s", p.origin.URL, url.PathEscape(name), url.QueryEscape(rung))
+	dctx, cancel := context.WithTimeout(pl.ctx, 10*time.Second)
+	sess, err := whepclient.Offer(dctx, endpoint, pc, whepclient.Options{Token: p.n.cfg.Token, Client: p.n.http})
+	cancel()
+	if err != nil {
+		var re *whepclient.RefusedError
+		if errors.As(err, &re) {
+			edgePullStarts.WithLabelValues("refused").Inc()
+			pl.noRung.Store(re.Status == http.StatusBadRequest)
+		} else {
+			edgePullStarts.WithLabelValues("failed").Inc()
+		}
+		return err
+	}
+	edgePullStarts.WithLabelValues("ok").Inc()
+	pl.started.Store(true)
+	pl.mu.Lock()
+	pl.dc, pl.pc = dc, pc
+	pl.mu.Unlock()
+	edgePulls.WithLabelValues(name).Inc()
+	pl.log.Info("edge pull started", "origin", p.origin.Node)
+	defer func() {
+		edgePulls.WithLabelValues(name).Dec()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, _ = sess.Delete(ctx)
+		cancel()
+		pl.log.Info("edge pull stopped")
+	}()
+	lastPLI := time.Time{}
+	for {
+		select {
+		case <-pl.ctx.Done():
+			return nil
+		case <-failed:
+			return errors.New("connection to the origin lost")
+		case <-pl.keyCh:
+			if time.Since(lastPLI) < 200*time.Millisecond {
+				continue
+			}
+			lastPLI = time.Now()
+			pl.mu.Lock()
+			ss := pl.videoSS
+			pl.mu.Unlock()
+			if ss != 0 {
+				_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ss}})
+			}
+		}
+	}
+}
+
+func (pl *pull) readVideo(tr *webrtc.TrackRemote) {
+	asm := newFrameAssembler()
+	clk := rtpClock{rate: int64(tr.Codec().ClockRate)}
+	if clk.rate <= 0 {
+		clk.rate = 90000
+	}
+	epoch := pl.p.epoch
+	for {
+		pkt, _, err := tr.ReadRTP()
+		if err != nil {
+			return
+		}
+		frame, ts, key, askKey := asm.push(pkt)
+		if askKey {
+			pl.requestKey()
+		}
+		if frame == nil {
+			continue
+		}
+		pts := clk.pts(ts, time.Since(epoch))
+		pl.feed.Write(&stream.Packet{Kind: stream.KindVideo, PTS: pts, DTS: pts, Keyframe: key, Data: frame})
+	}
+}
+
+func (pl *pull) readAudio(tr *webrtc.TrackRemote) {
+	clk := rtpClock{rate: int64(tr.Codec().ClockRate)}
+	if clk.rate <= 0 {
+		clk.rate = 48000
+	}
+	epoch := pl.p.epoch
+	owned := false
+	for {
+		pkt, _, err := tr.ReadRTP()
+		if err != nil {
+			return
+		}
+		if !pl.audio.Load() {
+			owned = false
+			continue
+		}
+		if !owned {
+			clk = rtpClock{rate: clk.rate} // placed anew when the audio comes to this pull
+			owned = true
+		}
+		if len(pkt.Payload) == 0 {
+			continue
+		}
+		pts := clk.pts(pkt.Timestamp, time.Since(epoch))
+		data := append([]byte(nil), pkt.Payload...)
+		pl.p.audio.Write(&stream.Packet{Kind: stream.KindAudio, PTS: pts, DTS: pts, Duration: 20 * time.Millisecond, Data: data})
+	}
+}

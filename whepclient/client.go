@@ -1,0 +1,179 @@
+// Package whepclient is a receive-only WHEP client (draft-ietf-wish-whep)
+// on a pion PeerConnection that its caller builds: mediad's edges pull
+// rungs from their origin with it, and the tests' Go viewers play with it,
+// so both go through the same code path as a browser's offer.
+package whepclient
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// MaxAnswer is the largest answer read, in bytes.
+const MaxAnswer = 64 << 10
+
+// Options are what Dial sends besides the offer.
+type Options struct {
+	// Token, when set, goes as "Authorization: Bearer".
+	Token string
+	// Client makes the requests; nil is a client with a 10 s timeout.
+	Client *http.Client
+	// Audio adds a receive-only audio section to the offer.
+	Audio bool
+	// GatherTimeout bounds ICE gathering (default 5 s).
+	GatherTimeout time.Duration
+}
+
+// Session is one WHEP session: the PeerConnection and its resource URL.
+type Session struct {
+	PC *webrtc.PeerConnection
+	// Location is the session's resource URL, absolute.
+	Location string
+	token    string
+	client   *http.Client
+}
+
+// RefusedError is a WHEP POST answered with another status than 201.
+type RefusedError struct {
+	Status int
+	// RetryAfter is the Retry-After header, zero when absent.
+	RetryAfter time.Duration
+	Body       string
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("WHEP POST: %d %s", e.Status, e.Body)
+}
+
+// Prepare adds receive-only transceivers (video, and audio when asked)
+// to pc. Dial calls it; call it yourself before Offer to add data
+// channels after the media sections.
+func Prepare(pc *webrtc.PeerConnection, o Options) error {
+	kinds := []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo}
+	if o.Audio {
+		kinds = append(kinds, webrtc.RTPCodecTypeAudio)
+	}
+	for _, k := range kinds {
+		if _, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			return fmt.Errorf("add %s transceiver: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// Offer makes pc's offer (ICE gathered), posts it to endpoint (the WHEP
+// URL, with any query such as ?rung=360p) and applies the answer. pc
+// must have its transceivers and data channels already (Prepare). On
+// error pc is left open: the caller closes it.
+func Offer(ctx context.Context, endpoint string, pc *webrtc.PeerConnection, o Options) (*Session, error) {
+	if o.Client == nil {
+		o.Client = &http.Client{Timeout: 10 * time.Second}
+	}
+	if o.GatherTimeout <= 0 {
+		o.GatherTimeout = 5 * time.Second
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		return nil, fmt.Errorf("create offer: %w", err)
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(offer); err != nil {
+		return nil, fmt.Errorf("set offer: %w", err)
+	}
+	select {
+	case <-gathered:
+	case <-time.After(o.GatherTimeout):
+		return nil, errors.New("ICE gathering timed out")
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(pc.LocalDescription().SDP))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/sdp")
+	if o.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+o.Token)
+	}
+	resp, err := o.Client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("WHEP POST: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswer+1))
+	if err != nil {
+		return nil, fmt.Errorf("WHEP POST: read answer: %w", err)
+	}
+	if resp.StatusCode != http.StatusCreated {
+		e := &RefusedError{Status: resp.StatusCode, Body: string(bytes.TrimSpace(body))}
+		if len(e.Body) > 200 {
+			e.Body = e.Body[:200]
+		}
+		var secs int
+		if _, err := fmt.Sscan(resp.Header.Get("Retry-After"), &secs); err == nil && secs > 0 {
+			e.RetryAfter = time.Duration(secs) * time.Second
+		}
+		return nil, e
+	}
+	if len(body) > MaxAnswer {
+		return nil, errors.New("WHEP POST: answer too large")
+	}
+	loc, err := resolve(endpoint, resp.Header.Get("Location"))
+	if err != nil {
+		return nil, err
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(body)}); err != nil {
+		return nil, fmt.Errorf("set answer: %w", err)
+	}
+	return &Session{PC: pc, Location: loc, token: o.Token, client: o.Client}, nil
+}
+
+// Dial is Prepare then Offer.
+func Dial(ctx context.Context, endpoint string, pc *webrtc.PeerConnection, o Options) (*Session, error) {
+	if err := Prepare(pc, o); err != nil {
+		return nil, err
+	}
+	return Offer(ctx, endpoint, pc, o)
+}
+
+func resolve(endpoint, loc string) (string, error) {
+	if loc == "" {
+		return "", errors.New("WHEP POST: 201 without a Location")
+	}
+	base, err := url.Parse(endpoint)
+	if err != nil {
+		return "", err
+	}
+	l, err := url.Parse(loc)
+	if err != nil {
+		return "", fmt.Errorf("WHEP POST: bad Location: %w", err)
+	}
+	return base.ResolveReference(l).String(), nil
+}
+
+// Delete ends the session on the server (DELETE on its resource) and
+// returns the status. It does not close the PeerConnection.
+func (s *Session) Delete(ctx context.Context) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, s.Location, nil)
+	if err != nil {
+		return 0, err
+	}
+	if s.token != "" {
+		req.Header.Set("Authorization", "Bearer "+s.token)
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode, nil
+}
