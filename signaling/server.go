@@ -80,7 +80,8 @@ func newServer(cfg Config, hub *stream.Hub, log *slog.Logger, nw transport.Net) 
 			bc.SetOnDrop(func(reason string, n int) { metrics.UDPWriteDropped.WithLabelValues(reason).Add(float64(n)) })
 			mc = bc
 		}
-		s.mux = webrtc.NewICEUDPMux(nil, mc)
+		// One reader at a time per session and family: see orderedMux.
+		s.mux = newOrderedMux(webrtc.NewICEUDPMux(nil, mc))
 	}
 	api, err := s.newAPI()
 	if err != nil {
