@@ -88,6 +88,12 @@ type Config struct {
 	// ViewerQueue is the number of packets a viewer may fall behind before it
 	// skips to the next keyframe.
 	ViewerQueue int `yaml:"viewer_queue"`
+	// DTLSRetransmitInterval is how long mediad waits for an answer to a
+	// DTLS handshake flight before it sends the flight again (doubling
+	// each time). Some clients drop the first flight (FFmpeg's WHIP muxer
+	// reads mediad's first ClientHello before its DTLS context exists):
+	// this is what that costs. pion's default is 1s.
+	DTLSRetransmitInterval time.Duration `yaml:"dtls_retransmit_interval"`
 }
 
 // RateLimit is a token bucket per client address (an IPv6 client by its
@@ -158,6 +164,8 @@ func DefaultConfig() Config {
 		},
 		TURN: TURN{TTL: 2 * time.Hour},
 
+		DTLSRetransmitInterval: 150 * time.Millisecond,
+
 		PublisherDisconnectedTimeout: 3 * time.Second,
 		PublisherFailedTimeout:       5 * time.Second,
 	}
@@ -200,6 +208,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxViewers < 0 {
 		errs = append(errs, errors.New("max_viewers: must be >= 0"))
+	}
+	if c.DTLSRetransmitInterval < 10*time.Millisecond || c.DTLSRetransmitInterval > 5*time.Second {
+		errs = append(errs, fmt.Errorf("dtls_retransmit_interval: %v is outside 10ms..5s", c.DTLSRetransmitInterval))
 	}
 	if c.InitialBitrate < 30_000 || c.InitialBitrate > 50_000_000 {
 		errs = append(errs, fmt.Errorf("initial_bitrate: %d is outside 30000..50000000", c.InitialBitrate))

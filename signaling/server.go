@@ -193,6 +193,8 @@ func (s *Server) settingEngine(disconnected, failed time.Duration) webrtc.Settin
 		keepalive = 2 * time.Second
 	}
 	se.SetICETimeouts(disconnected, failed, keepalive)
+	// A lost first flight costs this, not pion's default second.
+	se.SetDTLSRetransmissionInterval(s.cfg.DTLSRetransmitInterval)
 	if len(s.cfg.PublicIPs) > 0 {
 		se.SetNAT1To1IPs(s.cfg.PublicIPs, webrtc.ICECandidateTypeHost)
 	}
