@@ -210,6 +210,10 @@ func TestWHIPInOrderWithSeveralHostCandidates(t *testing.T) {
 			}
 		}
 	}
+	// The peer is on loopback: loopback first (candidateOrder).
+	if c := candidatesOf(c.PC.RemoteDescription().SDP); len(c) == 0 || c[0] != "127.0.0.1" {
+		t.Errorf("answer's candidates %v, want 127.0.0.1 first for a loopback peer", c)
+	}
 	if hosts < 2 {
 		t.Fatalf("answer has %d IPv4 host candidates, want several:\n%s", hosts, c.PC.RemoteDescription().SDP)
 	}
