@@ -18,6 +18,7 @@ const (
 func (p *Publisher) packetIn(l *loop, in rtpIn) {
 	t := in.t
 	if t != l.video && t != l.audio {
+		metrics.WHIPPacketsDropped.WithLabelValues("unknown_track").Inc()
 		return
 	}
 	t.jb.push(in.pkt, in.at)

@@ -54,16 +54,20 @@ func (p *Publisher) loop(l *loop) error {
 			return ErrClosed
 		case <-p.kickCh:
 			return ErrKicked
-		case t := <-p.arrived:
-			if err := p.trackArrived(l, t, time.Now()); err != nil {
-				return err
-			}
 		case t := <-p.ended:
 			if t == l.video {
 				return fmt.Errorf("%w: %w", ErrTrackEnded, t.err)
 			}
 			p.log.Info("audio track ended", "err", t.err)
 		case in := <-p.in:
+			if in.pkt == nil {
+				// The track's arrival comes through the same queue
+				// as its packets, so it is never behind them.
+				if err := p.trackArrived(l, in.t, time.Now()); err != nil {
+					return err
+				}
+				break
+			}
 			p.packetIn(l, in)
 		case sr := <-p.srs:
 			sr.t.clock.senderReport(sr.ntp, sr.rtp)
