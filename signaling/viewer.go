@@ -81,6 +81,12 @@ func (s *Server) newViewerSession(st *stream.Stream, rung *stream.Feed, manual b
 	go func() {
 		defer v.wg.Done()
 		v.media.Run(rung, v.tracks)
+		v.cancel() // ends the consent watch
+	}()
+	v.wg.Add(1)
+	go func() {
+		defer v.wg.Done()
+		s.watchConsent(v.ctx, v.Kind(), v.pc, v.cancel)
 	}()
 	go func() {
 		v.wg.Wait()
@@ -141,6 +147,9 @@ func (v *viewerSession) negotiate(offer string, manual bool) (string, error) {
 			v.media.Connected()
 		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
 			v.log.Info("viewer connection ended", "state", state.String())
+			if state == webrtc.PeerConnectionStateFailed {
+				countICEFailed(v.Kind())
+			}
 			v.cancel()
 		}
 	})

@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -135,6 +136,9 @@ func (ps *publisherSession) negotiate(offer string, sum offerSummary) (string, e
 		switch state {
 		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
 			ps.log.Info("publisher connection ended", "state", state.String())
+			if state == webrtc.PeerConnectionStateFailed {
+				countICEFailed(ps.Kind())
+			}
 			ps.end()
 		}
 	})
@@ -161,7 +165,15 @@ func (ps *publisherSession) negotiate(offer string, sum offerSummary) (string, e
 func (ps *publisherSession) end() { ps.once.Do(func() { close(ps.stop) }) }
 
 func (ps *publisherSession) run() {
+	ctx, cancel := context.WithCancel(context.Background())
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		ps.srv.watchConsent(ctx, ps.Kind(), ps.pc, ps.end)
+	}()
 	defer func() {
+		cancel()
+		<-watched
 		ps.srv.remove(ps)
 		ps.release()
 		ps.srv.wg.Done()
