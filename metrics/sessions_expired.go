@@ -17,4 +17,7 @@ var KeyframeWaitMs = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 	Help: "How long a stream's viewers have been held on the last good frame, waiting for a keyframe from the publisher (ms; 0 when none is awaited).",
 }, []string{"stream"})
 
-func init() { Registry.MustRegister(SessionsExpired, KeyframeWaitMs) }
+func init() {
+	Registry.MustRegister(SessionsExpired, KeyframeWaitMs)
+	perStream = append(perStream, KeyframeWaitMs)
+}

@@ -30,6 +30,7 @@ type loop struct {
 	lastStartPLI time.Time
 	gotKeyframe  bool
 	audioLate    bool // audio arrived after the stream went live without it
+	keyWait      keyWait
 }
 
 // run is the Publisher's one owner of media state.
@@ -158,6 +159,7 @@ func (p *Publisher) tick(l *loop, now, started time.Time) error {
 	if r := l.plis.due(now); r != "" {
 		p.writePLI(l, r)
 	}
+	p.tickKeyWait(l, now)
 	return nil
 }
 
@@ -235,6 +237,9 @@ func (p *Publisher) shutdown(l *loop, err error) {
 		_ = t.receiver.SetReadDeadline(now)
 	}
 	p.readers.Wait()
+	if !l.keyWait.since.IsZero() {
+		p.reportKeyWait(l, 0)
+	}
 	if l.pub != nil {
 		l.pub.SetKeyframeRequester(nil)
 		l.pub.Close()
