@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,4 +97,56 @@ func BenchmarkWHIPSetup(b *testing.B) {
 		}
 		srv.Close()
 	}
+}
+
+// whipChromiumJS publishes Chromium's fake camera to /whip/NAME (H.264
+// preferred, as the built-in publisher page does) and returns when the
+// offer was POSTed (Date.now, ms).
+const whipChromiumJS = `(async () => {
+  const media = await navigator.mediaDevices.getUserMedia({video: {width: 640, height: 360}, audio: true});
+  const pc = new RTCPeerConnection();
+  for (const t of media.getTracks()) pc.addTransceiver(t, {direction: 'sendonly'});
+  const vt = pc.getTransceivers().find((t) => t.sender.track && t.sender.track.kind === 'video');
+  const h264 = RTCRtpSender.getCapabilities('video').codecs.filter((c) => c.mimeType === 'video/H264');
+  if (h264.length) vt.setCodecPreferences(h264);
+  await pc.setLocalDescription(await pc.createOffer());
+  await new Promise((r) => {
+    if (pc.iceGatheringState === 'complete') return r();
+    pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r();
+    setTimeout(r, 2000);
+  });
+  const posted = Date.now();
+  const res = await fetch('/whip/NAME', {method: 'POST', headers: {'Content-Type': 'application/sdp', 'Authorization': 'Bearer TOKEN'}, body: pc.localDescription.sdp});
+  if (res.status !== 201) throw new Error('POST ' + res.status + ' ' + await res.text());
+  await pc.setRemoteDescription({type: 'answer', sdp: await res.text()});
+  window.keep = pc;
+  return posted;
+})()`
+
+// BenchmarkWHIPSetupChromium is BenchmarkWHIPSetup for Chromium's own
+// WHIP publishing (a fresh tab each time; Chromium offers actpass and mediad
+// answers active: mediad is the DTLS client). Median over five publishes.
+func BenchmarkWHIPSetupChromium(b *testing.B) {
+	e2e.ChromiumPath(b)
+	srv := startWith(b, func(c *config.Config) { c.Transcode.PauseIdleRungs = false })
+	browser := e2e.NewBrowser(b)
+	var runs []float64
+	for i := 0; i < 5; i++ {
+		name := fmt.Sprintf("setup-chromium-%d", i)
+		tab := browser.Open(b, srv.url("/healthz"))
+		var posted int64
+		js := strings.NewReplacer("NAME", name, "TOKEN", testToken).Replace(whipChromiumJS)
+		if err := tab.Eval(js, &posted); err != nil {
+			b.Fatal(err)
+		}
+		for deadline := time.Now().Add(30 * time.Second); encodedFrames(name) == 0; time.Sleep(2 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				b.Fatalf("%s: no frame decoded within 30s", name)
+			}
+		}
+		runs = append(runs, float64(time.Now().UnixMilli()-posted))
+		tab.Close()
+	}
+	b.ReportMetric(median(runs), "ms-chromium")
+	b.Logf("ms-chromium: %v", runs)
 }
