@@ -23,8 +23,12 @@ const (
 // and catches a peer that connected and never sent. It returns when ctx
 // ends or after it has called end.
 func (s *Server) watchConsent(ctx context.Context, kind string, pc *webrtc.PeerConnection, end func()) {
+	// Polled every `every`, the last sign of life is seen up to one poll
+	// late and its absence one more: ending at limit ends the session
+	// within timeout of the peer's last packet.
 	timeout := s.cfg.ConsentTimeout
-	every := min(max(timeout/10, 50*time.Millisecond), 2*time.Second)
+	every := min(max(timeout/30, 20*time.Millisecond), time.Second)
+	limit := timeout - 2*every
 	ticker := time.NewTicker(every)
 	defer ticker.Stop()
 	var last uint64
@@ -37,7 +41,7 @@ func (s *Server) watchConsent(ctx context.Context, kind string, pc *webrtc.PeerC
 			if n, ok := heard(pc); ok && n != last {
 				last, fresh = n, now
 			}
-			if now.Sub(fresh) < timeout {
+			if now.Sub(fresh) < limit {
 				continue
 			}
 			if pc.ConnectionState() == webrtc.PeerConnectionStateClosed {
