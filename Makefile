@@ -5,6 +5,8 @@ VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 DEB_BUILD := pkg-config libavcodec-dev libavformat-dev libavfilter-dev libavdevice-dev \
              libswscale-dev libswresample-dev libavutil-dev
 DEB_TEST  := ffmpeg chromium fonts-liberation iproute2 nodejs firefox-esr redis-server
+# make interop builds FFmpeg 8.1 (its WHIP muxer) with these.
+DEB_INTEROP := libx264-dev libopus-dev libssl-dev xz-utils build-essential
 TEST_TIMEOUT ?= 20m
 
 .PHONY: all build run test test-deps deps bench fuzz vet clean
@@ -81,6 +83,14 @@ bench-fanout: test-deps
 .PHONY: bench-cluster
 bench-cluster: test-deps
 	$(GO) test -run '^$$' -bench 'BenchmarkClusterScaleOut|BenchmarkEdgeHopLatency' -benchtime 1x -timeout 15m -v ./cluster/
+
+## interop: FFmpeg 8.1's own WHIP muxer against mediad (not in make test):
+## builds bin/ffmpeg-whip from Debian's source package once, then publishes:
+## baseline, High without B-frames, dtls_active, SIGINT, SIGKILL.
+.PHONY: interop
+interop: deps
+	@./scripts/deps.sh $(DEB_INTEROP)
+	./scripts/interop.sh
 
 clean:
 	rm -rf bin

@@ -93,6 +93,17 @@ type Config struct {
 	// a WHEP offer is answered with the first of them that the offer has
 	// and the stream sends ("h264", "vp8").
 	ViewerCodecs []stream.Codec `yaml:"viewer_codecs"`
+	// DTLSRetransmitInterval is how long mediad waits for an answer to a
+	// DTLS handshake flight before it sends the flight again (doubling
+	// each time). Some clients drop the first flight (FFmpeg's WHIP muxer
+	// reads mediad's first ClientHello before its DTLS context exists):
+	// this is what that costs. pion's default is 1s.
+	DTLSRetransmitInterval time.Duration `yaml:"dtls_retransmit_interval"`
+	// ConsentTimeout ends a WHIP or WHEP session whose peer has sent
+	// nothing (media, RTCP, STUN responses) this long: its consent to
+	// receive has expired (RFC 7675 section 5.1: 30s), whatever the ICE
+	// timeouts say. A viewer whose browser was killed is gone by then.
+	ConsentTimeout time.Duration `yaml:"consent_timeout"`
 }
 
 // RateLimit is a token bucket per client address (an IPv6 client by its
@@ -164,6 +175,9 @@ func DefaultConfig() Config {
 		},
 		TURN: TURN{TTL: 2 * time.Hour},
 
+		DTLSRetransmitInterval: 150 * time.Millisecond,
+		ConsentTimeout:         30 * time.Second,
+
 		PublisherDisconnectedTimeout: 3 * time.Second,
 		PublisherFailedTimeout:       5 * time.Second,
 	}
@@ -206,6 +220,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxViewers < 0 {
 		errs = append(errs, errors.New("max_viewers: must be >= 0"))
+	}
+	if c.DTLSRetransmitInterval < 10*time.Millisecond || c.DTLSRetransmitInterval > 5*time.Second {
+		errs = append(errs, fmt.Errorf("dtls_retransmit_interval: %v is outside 10ms..5s", c.DTLSRetransmitInterval))
+	}
+	if c.ConsentTimeout < 100*time.Millisecond || c.ConsentTimeout > 5*time.Minute {
+		errs = append(errs, fmt.Errorf("consent_timeout: %v is outside 100ms..5m", c.ConsentTimeout))
 	}
 	if c.InitialBitrate < 30_000 || c.InitialBitrate > 50_000_000 {
 		errs = append(errs, fmt.Errorf("initial_bitrate: %d is outside 30000..50000000", c.InitialBitrate))

@@ -80,7 +80,8 @@ func newServer(cfg Config, hub *stream.Hub, log *slog.Logger, nw transport.Net) 
 			bc.SetOnDrop(func(reason string, n int) { metrics.UDPWriteDropped.WithLabelValues(reason).Add(float64(n)) })
 			mc = bc
 		}
-		s.mux = webrtc.NewICEUDPMux(nil, mc)
+		// One reader at a time per session and family: see orderedMux.
+		s.mux = newOrderedMux(webrtc.NewICEUDPMux(nil, mc))
 	}
 	api, err := s.newAPI()
 	if err != nil {
@@ -181,6 +182,8 @@ func (s *Server) settingEngine(disconnected, failed time.Duration) webrtc.Settin
 		keepalive = 2 * time.Second
 	}
 	se.SetICETimeouts(disconnected, failed, keepalive)
+	// A lost first flight costs this, not pion's default second.
+	se.SetDTLSRetransmissionInterval(s.cfg.DTLSRetransmitInterval)
 	if len(s.cfg.PublicIPs) > 0 {
 		se.SetNAT1To1IPs(s.cfg.PublicIPs, webrtc.ICECandidateTypeHost)
 	}

@@ -82,6 +82,12 @@ func (s *Server) newViewerSession(st *stream.Stream, rung *stream.Feed, codec st
 	go func() {
 		defer v.wg.Done()
 		v.media.Run(rung, v.tracks)
+		v.cancel() // ends the consent watch
+	}()
+	v.wg.Add(1)
+	go func() {
+		defer v.wg.Done()
+		s.watchConsent(v.ctx, v.Kind(), v.pc, v.cancel)
 	}()
 	go func() {
 		v.wg.Wait()
@@ -150,6 +156,9 @@ func (v *viewerSession) negotiate(offer string, codec stream.Codec, manual bool)
 			v.media.Connected()
 		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
 			v.log.Info("viewer connection ended", "state", state.String())
+			if state == webrtc.PeerConnectionStateFailed {
+				countICEFailed(v.Kind())
+			}
 			v.cancel()
 		}
 	})

@@ -79,7 +79,7 @@ func (s *Server) handleViewerOffer(c *gin.Context) {
 		refuse(c, kind, statusOf(err), err.Error())
 		return
 	}
-	s.created(c, &v.resourceBase, answer)
+	s.created(c, &v.resourceBase, newCandidateOrder(s.cfg.PublicIPs, string(body), c.ClientIP()).apply(answer))
 }
 
 func rungNames(st *stream.Stream, c stream.Codec) string {

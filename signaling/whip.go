@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -60,7 +61,7 @@ func (s *Server) handlePublisherOffer(c *gin.Context) {
 		refuse(c, kind, http.StatusForbidden, err.Error())
 		return
 	}
-	ps, answer, err := s.newPublisherSession(name, string(body), sum, release)
+	ps, answer, err := s.newPublisherSession(name, string(body), sum, release, c.ClientIP())
 	if err != nil {
 		if errors.Is(err, ErrTooManyPublishers) {
 			c.Header("Retry-After", "10")
@@ -86,8 +87,10 @@ type publisherSession struct {
 }
 
 // newPublisherSession negotiates and starts a WHIP session; release is
-// called once, when the session ends or fails to start.
-func (s *Server) newPublisherSession(name, offer string, sum offerSummary, release func()) (*publisherSession, string, error) {
+// called once, when the session ends or fails to start. clientIP is the
+// HTTP client's address, which orders the answer's candidates when the
+// offer has none.
+func (s *Server) newPublisherSession(name, offer string, sum offerSummary, release func(), clientIP string) (*publisherSession, string, error) {
 	ps := &publisherSession{
 		resourceBase: newResourceBase("whip", name),
 		srv:          s,
@@ -101,6 +104,9 @@ func (s *Server) newPublisherSession(name, offer string, sum offerSummary, relea
 		return nil, "", err
 	}
 	answer, err := ps.negotiate(offer, sum)
+	if err == nil {
+		answer = newCandidateOrder(s.cfg.PublicIPs, offer, clientIP).apply(answer)
+	}
 	if err != nil {
 		if ps.pub != nil {
 			ps.pub.Close()
@@ -130,6 +136,9 @@ func (ps *publisherSession) negotiate(offer string, sum offerSummary) (string, e
 		switch state {
 		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
 			ps.log.Info("publisher connection ended", "state", state.String())
+			if state == webrtc.PeerConnectionStateFailed {
+				countICEFailed(ps.Kind())
+			}
 			ps.end()
 		}
 	})
@@ -156,7 +165,15 @@ func (ps *publisherSession) negotiate(offer string, sum offerSummary) (string, e
 func (ps *publisherSession) end() { ps.once.Do(func() { close(ps.stop) }) }
 
 func (ps *publisherSession) run() {
+	ctx, cancel := context.WithCancel(context.Background())
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		ps.srv.watchConsent(ctx, ps.Kind(), ps.pc, ps.end)
+	}()
 	defer func() {
+		cancel()
+		<-watched
 		ps.srv.remove(ps)
 		ps.release()
 		ps.srv.wg.Done()

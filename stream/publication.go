@@ -24,8 +24,9 @@ type Publication struct {
 	keyMu sync.Mutex
 	keyFn func()
 
-	videoW atomic.Int32 // decoded size, set by the pipeline
-	videoH atomic.Int32
+	videoW  atomic.Int32 // decoded size, set by the pipeline
+	videoH  atomic.Int32
+	keyWait atomic.Int64 // ms the ingest has waited for a keyframe; see keywait.go
 
 	writeMu  sync.Mutex
 	needKey  bool

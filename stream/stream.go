@@ -269,6 +269,10 @@ type Info struct {
 	Feeds   []FeedInfo `json:"feeds"`
 	Viewers int        `json:"viewers"`
 	Uptime  float64    `json:"uptime_seconds"`
+	// KeyframeWaitMs is how long viewers have been held on the last good
+	// frame, waiting for a keyframe asked of the publisher; 0 when none is
+	// awaited.
+	KeyframeWaitMs int64 `json:"keyframe_wait_ms"`
 }
 
 // Info returns a snapshot of the stream.
@@ -290,6 +294,7 @@ func (s *Stream) Info() Info {
 	if s.pub != nil {
 		in.Protocol = s.pub.protocol
 		in.Uptime = time.Since(s.liveSince).Seconds()
+		in.KeyframeWaitMs = s.pub.KeyframeWait().Milliseconds()
 		if t, ok := s.pub.Track(KindVideo); ok {
 			if w, h := s.pub.videoW.Load(), s.pub.videoH.Load(); w > 0 {
 				t.Width, t.Height = int(w), int(h)

@@ -61,6 +61,9 @@ func newAssembler(c frameCodec) *assembler {
 func (a *assembler) loss() {
 	a.lossPending = true
 	a.needKey = true
+	// The frames up to the next keyframe are dropped: ask for it now, even
+	// when the loss took whole frames and none is seen broken.
+	a.wantKey = lossReason(dropIncomplete)
 	if a.active && !a.broken {
 		a.broken, a.reason = true, dropIncomplete
 	}

@@ -1,8 +1,10 @@
 package webrtc
 
 import (
+	"encoding/base64"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 )
@@ -236,4 +238,33 @@ func (f *h264Frame) videoSize() (width, height int, fps float64) {
 		fps = 0
 	}
 	return width, height, fps
+}
+
+// spropParameterSets reads the SPS and PPS of an H.264 fmtp line's
+// sprop-parameter-sets (RFC 6184 section 8.1); nil for any that is
+// missing or malformed.
+func spropParameterSets(fmtp string) (sps, pps []byte) {
+	for _, kv := range strings.Split(fmtp, ";") {
+		v, ok := strings.CutPrefix(strings.TrimSpace(kv), "sprop-parameter-sets=")
+		if !ok {
+			continue
+		}
+		for _, b64 := range strings.Split(v, ",") {
+			nalu, err := base64.StdEncoding.DecodeString(strings.TrimSpace(b64))
+			if err != nil || len(nalu) == 0 || len(nalu) > 1024 {
+				continue
+			}
+			switch nalu[0] & 0x1f {
+			case naluSPS:
+				if sps == nil {
+					sps = nalu
+				}
+			case naluPPS:
+				if pps == nil {
+					pps = nalu
+				}
+			}
+		}
+	}
+	return sps, pps
 }

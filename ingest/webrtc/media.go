@@ -18,6 +18,7 @@ const (
 func (p *Publisher) packetIn(l *loop, in rtpIn) {
 	t := in.t
 	if t != l.video && t != l.audio {
+		metrics.WHIPPacketsDropped.WithLabelValues("unknown_track").Inc()
 		return
 	}
 	t.jb.push(in.pkt, in.at)
@@ -57,6 +58,7 @@ func (p *Publisher) drain(l *loop, t *trackState, now time.Time) {
 	if r := t.asm.wantKey; r != "" {
 		t.asm.wantKey = ""
 		p.sendPLI(l, r, now)
+		p.lossKeyWait(l, now)
 	}
 }
 
@@ -86,6 +88,7 @@ func (p *Publisher) videoOut(l *loop, t *trackState, f frame) {
 	if f.key {
 		l.gotKeyframe = true
 		l.plis.cancel()
+		p.keyframeIn(l, time.Now())
 	}
 	pts := t.clock.pts(u)
 	// RTP carries H.264 presentation time: with B-frames it steps back in

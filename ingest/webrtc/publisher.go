@@ -27,11 +27,10 @@ type Publisher struct {
 	kick func()
 	log  *slog.Logger
 
-	in      chan rtpIn
-	srs     chan senderReport
-	arrived chan *trackState
-	ended   chan *trackState
-	keyReq  chan struct{}
+	in     chan rtpIn // a track's arrival, then its packets, in order
+	srs    chan senderReport
+	ended  chan *trackState
+	keyReq chan struct{}
 
 	closeCh   chan struct{}
 	closeOnce sync.Once
@@ -66,7 +65,6 @@ func NewPublisher(cfg Config, hub *stream.Hub, name string, pc *pion.PeerConnect
 		log:      log.With("component", "whip", "stream", name),
 		in:       make(chan rtpIn, 256),
 		srs:      make(chan senderReport, 16),
-		arrived:  make(chan *trackState, 4),
 		ended:    make(chan *trackState, 4),
 		keyReq:   make(chan struct{}, 1),
 		closeCh:  make(chan struct{}),

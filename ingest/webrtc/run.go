@@ -30,6 +30,7 @@ type loop struct {
 	lastStartPLI time.Time
 	gotKeyframe  bool
 	audioLate    bool // audio arrived after the stream went live without it
+	keyWait      keyWait
 }
 
 // run is the Publisher's one owner of media state.
@@ -54,16 +55,20 @@ func (p *Publisher) loop(l *loop) error {
 			return ErrClosed
 		case <-p.kickCh:
 			return ErrKicked
-		case t := <-p.arrived:
-			if err := p.trackArrived(l, t, time.Now()); err != nil {
-				return err
-			}
 		case t := <-p.ended:
 			if t == l.video {
 				return fmt.Errorf("%w: %w", ErrTrackEnded, t.err)
 			}
 			p.log.Info("audio track ended", "err", t.err)
 		case in := <-p.in:
+			if in.pkt == nil {
+				// The track's arrival comes through the same queue
+				// as its packets, so it is never behind them.
+				if err := p.trackArrived(l, in.t, time.Now()); err != nil {
+					return err
+				}
+				break
+			}
 			p.packetIn(l, in)
 		case sr := <-p.srs:
 			sr.t.clock.senderReport(sr.ntp, sr.rtp)
@@ -154,6 +159,7 @@ func (p *Publisher) tick(l *loop, now, started time.Time) error {
 	if r := l.plis.due(now); r != "" {
 		p.writePLI(l, r)
 	}
+	p.tickKeyWait(l, now)
 	return nil
 }
 
@@ -231,6 +237,9 @@ func (p *Publisher) shutdown(l *loop, err error) {
 		_ = t.receiver.SetReadDeadline(now)
 	}
 	p.readers.Wait()
+	if !l.keyWait.since.IsZero() {
+		p.reportKeyWait(l, 0)
+	}
 	if l.pub != nil {
 		l.pub.SetKeyframeRequester(nil)
 		l.pub.Close()

@@ -74,20 +74,8 @@ func (p *Publisher) onTrack(remote *pion.TrackRemote, receiver *pion.RTPReceiver
 		metrics.WHIPFramesDropped.WithLabelValues("unsupported_track").Inc()
 		return
 	}
-	t := &trackState{
-		kind: kind, codec: codec, ssrc: uint32(remote.SSRC()),
-		remote: remote, receiver: receiver,
-		jb:    newJitterBuffer(p.cfg.JitterLatency),
-		clock: trackClock{rate: rate},
-	}
-	if kind == stream.KindVideo {
-		if codec == stream.CodecH264 {
-			t.h264 = &h264Frame{}
-			t.asm = newAssembler(t.h264)
-		} else {
-			t.asm = newAssembler(&vp8Frame{})
-		}
-	}
+	t := p.newTrackState(kind, codec, rate, uint32(remote.SSRC()), remote.Codec().SDPFmtpLine)
+	t.remote, t.receiver = remote, receiver
 	p.mu.Lock()
 	if p.stopped {
 		p.mu.Unlock()
@@ -104,14 +92,41 @@ func (p *Publisher) onTrack(remote *pion.TrackRemote, receiver *pion.RTPReceiver
 	p.tracks = append(p.tracks, t)
 	p.readers.Add(2)
 	p.mu.Unlock()
-	// The loop learns of the track before any of its packets. Should it
-	// be stopping, the readers find their deadline passed and return.
-	select {
-	case p.arrived <- t:
-	case <-p.stopping:
-	}
+	// The loop learns of the track before any of its packets: through the
+	// same queue. Should it be stopping, the readers find their deadline
+	// passed and return.
+	p.queueArrival(t)
 	go p.readRTP(t)
 	go p.readRTCP(t)
+}
+
+// newTrackState makes the loop's state for a track; an H.264 track starts
+// with the parameter sets of fmtp's sprop-parameter-sets, if any, for a
+// first IDR that comes without them.
+func (p *Publisher) newTrackState(kind stream.Kind, codec stream.Codec, rate int64, ssrc uint32, fmtp string) *trackState {
+	t := &trackState{
+		kind: kind, codec: codec, ssrc: ssrc,
+		jb:    newJitterBuffer(p.cfg.JitterLatency),
+		clock: trackClock{rate: rate},
+	}
+	if kind == stream.KindVideo {
+		if codec == stream.CodecH264 {
+			t.h264 = &h264Frame{}
+			t.h264.sps, t.h264.pps = spropParameterSets(fmtp)
+			t.asm = newAssembler(t.h264)
+		} else {
+			t.asm = newAssembler(&vp8Frame{})
+		}
+	}
+	return t
+}
+
+// queueArrival tells the loop of a new track, ahead of its packets.
+func (p *Publisher) queueArrival(t *trackState) {
+	select {
+	case p.in <- rtpIn{t: t}:
+	case <-p.stopping:
+	}
 }
 
 // readRTP reads the track's packets into the loop until the track ends or

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -32,7 +33,9 @@ type WHIPClient struct {
 	video, audio *webrtc.TrackLocalStaticRTP
 	PLIs         atomic.Int64
 	Sent         atomic.Int64 // video access units sent
-	conn         *cuttableConn
+	// Posted is when the offer was sent.
+	Posted time.Time
+	conn   *cuttableConn
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -45,6 +48,14 @@ type WHIPOptions struct {
 	VideoFmtp string
 	// NoAudio leaves the audio track out.
 	NoAudio bool
+	// Setup, when set, replaces the offer's a=setup:actpass: "passive"
+	// makes the server the DTLS client (FFmpeg's muxer offers that),
+	// "active" makes it the DTLS server.
+	Setup string
+	// DropFirstDTLS drops the first DTLS handshake packet that reaches
+	// the client, as FFmpeg's muxer drops mediad's first ClientHello when
+	// it comes before its DTLS context exists.
+	DropFirstDTLS bool
 }
 
 // DialWHIP posts an offer to url (http://host/whip/NAME) with the bearer
@@ -68,7 +79,7 @@ func DialWHIP(url, token string, opt WHIPOptions) (*WHIPClient, error) {
 	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
 		return nil, err
 	}
-	pc, cut, err := loopbackPeer(me, ir)
+	pc, cut, err := whipPeer(me, ir, opt.DropFirstDTLS)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +120,12 @@ func DialWHIP(url, token string, opt WHIPOptions) (*WHIPClient, error) {
 		return fail(err)
 	}
 	<-gathered
-	resp, body, err := c.do(http.MethodPost, url, "application/sdp", pc.LocalDescription().SDP, nil)
+	sdp := pc.LocalDescription().SDP
+	if opt.Setup != "" {
+		sdp = strings.ReplaceAll(sdp, "a=setup:actpass", "a=setup:"+opt.Setup)
+	}
+	c.Posted = time.Now()
+	resp, body, err := c.do(http.MethodPost, url, "application/sdp", sdp, nil)
 	if err != nil {
 		return fail(err)
 	}
@@ -284,6 +300,7 @@ func (c *WHIPClient) sendOnce(path string, start time.Time, offset time.Duration
 	pkt := astiav.AllocPacket()
 	defer pkt.Free()
 	var last time.Duration
+	first := time.Duration(-1)
 	for {
 		select {
 		case <-c.stop:
@@ -299,6 +316,12 @@ func (c *WHIPClient) sendOnce(path string, start time.Time, offset time.Duration
 		st := fc.Streams()[pkt.StreamIndex()]
 		tb := st.TimeBase()
 		pts := time.Duration(float64(pkt.Pts()) * tb.Float64() * float64(time.Second))
+		// Sending starts at once: a file's first timestamp (MPEG-TS
+		// starts at 1.4s) is time zero.
+		if first < 0 {
+			first = pts
+		}
+		pts -= first
 		if pts < 0 {
 			pts = 0
 		}
@@ -349,4 +372,44 @@ func (s *rtpSender) send(data []byte, pts time.Duration) error {
 		}
 	}
 	return nil
+}
+
+// whipPeer is loopbackPeer, with a socket that drops the first DTLS
+// handshake packet it receives when dropFirst is set.
+func whipPeer(me *webrtc.MediaEngine, ir *interceptor.Registry, dropFirst bool) (*webrtc.PeerConnection, *cuttableConn, error) {
+	if !dropFirst {
+		return loopbackPeer(me, ir)
+	}
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	cut := &cuttableConn{PacketConn: &dropFirstDTLS{PacketConn: conn}}
+	se := webrtc.SettingEngine{}
+	se.SetICEUDPMux(webrtc.NewICEUDPMux(nil, cut))
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(ir)).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		_ = conn.Close()
+		return nil, nil, err
+	}
+	return pc, cut, nil
+}
+
+// dropFirstDTLS drops the first DTLS handshake record read (content type
+// 22, RFC 9147 section 4).
+type dropFirstDTLS struct {
+	net.PacketConn
+	dropped atomic.Bool
+}
+
+func (d *dropFirstDTLS) ReadFrom(b []byte) (int, net.Addr, error) {
+	for {
+		n, addr, err := d.PacketConn.ReadFrom(b)
+		if err == nil && n > 13 && b[0] == 22 && d.dropped.CompareAndSwap(false, true) {
+			continue
+		}
+		return n, addr, err
+	}
 }

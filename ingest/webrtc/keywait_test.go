@@ -1,0 +1,71 @@
+package webrtc
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/mutstream/mutstream/metrics"
+	"github.com/mutstream/mutstream/stream"
+)
+
+// TestHoldUntilKeyframeWhenPLIIgnored: after a loss, a publisher that
+// ignores PLI (FFmpeg's muxer) gets no frame of its passed on until its
+// next keyframe (viewers hold the last good frame, no grey smear), and
+// the wait shows as keyframe_wait_ms in the metric and the stream's info.
+func TestHoldUntilKeyframeWhenPLIIgnored(t *testing.T) {
+	rec := &recorder{}
+	hub := stream.NewHub(rec.start, testLogger(t))
+	defer hub.Close()
+	rpc := newReceiverPC(t, nil)
+	defer rpc.Close()
+	p := NewPublisher(Config{TrackWait: time.Millisecond}, hub, "keywait", rpc, Want{Video: true}, nil, testLogger(t))
+	defer p.Close()
+	tr := p.newTrackState(stream.KindVideo, stream.CodecH264, 90000, 1234, "")
+	p.queueArrival(tr)
+	seq, ts := uint16(100), uint32(0)
+	send := func(payload []byte) {
+		pkt := &rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 1234, SequenceNumber: seq, Timestamp: ts, Marker: true}, Payload: payload}
+		p.in <- rtpIn{t: tr, pkt: pkt, at: time.Now()}
+		seq++
+		ts += 3000
+	}
+	send(stapA(testSPS, testPPS))
+	send(testIDR)
+	send(testP)
+	send(testP)
+	waitFor(t, "the first three frames", 10*time.Second, func() bool { return rec.count(stream.KindVideo) == 3 })
+	seq++ // lost
+	gauge := metrics.KeyframeWaitMs.WithLabelValues("keywait")
+	// P frames keep coming; none of them may pass until a keyframe.
+	deadline := time.Now().Add(20 * time.Second)
+	for testutil.ToFloat64(gauge) < float64(keyAnswerTime.Milliseconds()) {
+		if time.Now().After(deadline) {
+			t.Fatal("keyframe_wait_ms never passed 1s")
+		}
+		send(testP)
+		time.Sleep(33 * time.Millisecond) // a publisher's frame rate
+	}
+	st, err := hub.Lookup("keywait")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ms := st.Info().KeyframeWaitMs; ms < keyAnswerTime.Milliseconds() {
+		t.Errorf("stream info keyframe_wait_ms %d, want over 1000 as the metric says", ms)
+	}
+	if n := rec.count(stream.KindVideo); n != 3 {
+		t.Fatalf("%d video frames passed on during the wait, want the 3 before the loss", n)
+	}
+	send(stapA(testSPS, testPPS))
+	send(testIDR)
+	waitFor(t, "the keyframe", 10*time.Second, func() bool { return rec.count(stream.KindVideo) == 4 })
+	_, pkts := rec.snapshot()
+	if last := pkts[len(pkts)-1]; !last.Keyframe {
+		t.Fatal("the frame after the wait is not the keyframe")
+	}
+	waitFor(t, "the wait reported over", 10*time.Second, func() bool {
+		return testutil.ToFloat64(gauge) == 0 && st.Info().KeyframeWaitMs == 0
+	})
+}
