@@ -33,7 +33,8 @@ func seriesValue(n *mediadNode, name string, labels ...string) (float64, bool) {
 // TestClusterEdgeVP8: a Chromium viewer that offers VP8 only (the
 // player's ?codec=vp8: setCodecPreferences) watches a stream on an edge as
 // on its origin: the edge installs the origin's VP8 feeds, pulls the VP8
-// rung with an offer of VP8 only (which wakes the origin's VP8 twin), and
+// rung with an offer of VP8 only (which wakes the origin's VP8 twin) and
+// takes the audio from it, and
 // an H.264 viewer beside it makes a second pull of the same rung in H.264.
 // Each pull stops after pull_linger once its last viewer leaves, and the
 // origin's VP8 rung pauses when the VP8 pull is gone.
@@ -71,7 +72,7 @@ func TestClusterEdgeVP8(t *testing.T) {
 
 	br := e2e.NewBrowser(t)
 	tab := br.Open(t, c.url()+"/watch/cam?codec=vp8")
-	st, err := tab.WaitStats(60*time.Second, func(s e2e.PlayerStats) bool { return s.FramesDecoded > 24 && s.Width > 0 })
+	st, err := tab.WaitStats(60*time.Second, func(s e2e.PlayerStats) bool { return s.FramesDecoded > 24 && s.Width > 0 && s.AudioPackets > 0 })
 	if err != nil {
 		t.Fatalf("the VP8-only viewer on C: %v", err)
 	}
@@ -87,7 +88,7 @@ func TestClusterEdgeVP8(t *testing.T) {
 	if v, ok := vp8Paused(); !ok || v != 0 {
 		t.Fatalf("A's VP8 rung while C pulls it: mediad_rung_paused %v (%v), want 0", v, ok)
 	}
-	t.Logf("VP8 viewer on C: %dx%d %s, %d frames decoded", st.Width, st.Height, st.Codec, st.FramesDecoded)
+	t.Logf("VP8 viewer on C: %dx%d %s, %d frames decoded, %d audio packets", st.Width, st.Height, st.Codec, st.FramesDecoded, st.AudioPackets)
 
 	// An H.264 viewer of the same rung on C: a second pull, in H.264.
 	wc, err := e2e.DialWHEP(c.url() + "/whep/cam")
