@@ -42,8 +42,8 @@ type pull struct {
 	// noRung is set when the origin refused the pull for want of the
 	// rung: its ladder changed.
 	noRung atomic.Bool
-	// noCodec is set when the origin refused the pull's codec (422): a
-	// new ladder would not help; the pull is retried later.
+	// noCodec is set when the origin refused the pull's codec (422), or
+	// sent another: a new ladder would not help; the pull is retried later.
 	noCodec atomic.Bool
 	// started is set once the origin answered and media may flow.
 	started atomic.Bool
@@ -191,6 +191,7 @@ func (pl *pull) session() error {
 			if got := tr.Codec().MimeType; !strings.EqualFold(got, mime) {
 				// Never another codec's frames into this feed.
 				edgeFramesDropped.WithLabelValues("wrong_codec").Inc()
+				pl.noCodec.Store(true)
 				fail(fmt.Sprintf("the origin sends %s to a %s pull", got, mime))
 				return
 			}
