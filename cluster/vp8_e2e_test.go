@@ -55,10 +55,15 @@ func TestClusterEdgeVP8(t *testing.T) {
 	})
 
 	e2e.PublishTestPattern(t, a.rtmpURL("cam"), "426x240", 24, 0)
+	var info string
 	waitUntil(t, "the stream live on A in H.264 and VP8", 30*time.Second, func() bool {
 		code, body := get(a.url() + "/api/v1/streams/cam")
+		info = body
 		return code == http.StatusOK && strings.Contains(body, `"live":true`) && strings.Contains(body, `"codecs":["h264","vp8"]`)
 	})
+	if i := strings.Index(info, `"feeds":`); i >= 0 {
+		t.Logf("A's %s", info[i:min(len(info), i+400)])
+	}
 	vp8Paused := func() (float64, bool) {
 		return seriesValue(a, "mediad_rung_paused", `stream="cam"`, `rung="240p"`, `codec="vp8"`)
 	}
@@ -91,7 +96,9 @@ func TestClusterEdgeVP8(t *testing.T) {
 	t.Logf("VP8 viewer on C: %dx%d %s, %d frames decoded, %d audio packets", st.Width, st.Height, st.Codec, st.FramesDecoded, st.AudioPackets)
 
 	// An H.264 viewer of the same rung on C: a second pull, in H.264.
-	wc, err := e2e.DialWHEP(c.url() + "/whep/cam")
+	// Pinned to the rung: an automatic viewer may also visit the H.264
+	// "source" rung of this publisher, another pull.
+	wc, err := e2e.DialWHEP(c.url() + "/whep/cam?rung=240p")
 	if err != nil {
 		t.Fatal(err)
 	}
