@@ -4,26 +4,42 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
-	"github.com/pion/rtp/codecs"
 )
 
-// frameAssembler puts an H.264 access unit back together from the RTP
-// packets of a pull, in arrival order (the origin is one hop away: a
-// packet that arrives out of order counts as lost). A frame that lost a
-// packet is dropped, and so is every frame after it up to the next IDR,
-// which the pull asks for.
+// depacketizer is a codec's part of a frameAssembler: what one RTP
+// payload carries of a frame, and whether a whole frame is a keyframe.
+type depacketizer interface {
+	// unmarshal returns the frame data in payload and whether payload
+	// begins a frame (false: it goes on with one whose start was sent
+	// before).
+	unmarshal(payload []byte) (data []byte, begins bool, err error)
+	// reset forgets a half-read fragment after a loss.
+	reset()
+	// keyframe reports whether frame, whole, is a keyframe a decoder can
+	// start on; ok is false when it is malformed.
+	keyframe(frame []byte) (key, ok bool)
+}
+
+// frameAssembler puts a frame (an H.264 access unit, a VP8 frame) back
+// together from the RTP packets of a pull, in arrival order (the origin is
+// one hop away: a packet that arrives out of order counts as lost). A
+// frame that lost a packet is dropped, and so is every frame after it up
+// to the next keyframe, which the pull asks for. Padding-only packets (a
+// sender's bandwidth probes) carry nothing and break nothing.
 type frameAssembler struct {
-	depack  codecs.H264Packet
+	codec   depacketizer
 	seq     uint16
 	haveSeq bool
 	ts      uint32
 	data    []byte
 	open    bool // a frame is being assembled
 	broken  bool // the frame being assembled lost a packet
-	needKey bool // drop until an IDR
+	needKey bool // drop until a keyframe
 }
 
-func newFrameAssembler() *frameAssembler { return &frameAssembler{needKey: true} }
+func newFrameAssembler(d depacketizer) *frameAssembler {
+	return &frameAssembler{codec: d, needKey: true}
+}
 
 // push takes one packet and returns a complete frame when p ends one (its
 // marker bit), or when p starts a new timestamp after a frame whose
@@ -35,23 +51,30 @@ func (a *frameAssembler) push(p *rtp.Packet) (frame []byte, ts uint32, key, askK
 			return nil, 0, false, false // a retransmission, or a duplicate: too late
 		}
 		a.broken = true
-		a.depack = codecs.H264Packet{} // a half-read fragment is of no use
+		a.codec.reset() // a half-read fragment is of no use
 	}
 	a.seq, a.haveSeq = p.SequenceNumber, true
+	if len(p.Payload) == 0 && !p.Marker {
+		return nil, 0, false, false // padding: the next packet follows on
+	}
 	if a.open && p.Timestamp != a.ts {
 		// The previous frame's last packet (and marker) never came.
 		a.broken = true
 		frame, ts, key, askKey = a.finish()
 	}
-	if !a.open {
+	first := !a.open
+	if first {
 		a.open, a.ts, a.data = true, p.Timestamp, a.data[:0]
 	}
 	if len(p.Payload) > 0 {
-		nal, err := a.depack.Unmarshal(p.Payload)
-		if err != nil {
+		data, begins, err := a.codec.unmarshal(p.Payload)
+		switch {
+		case err != nil:
 			a.broken = true
-		} else {
-			a.data = append(a.data, nal...)
+		case first && !begins:
+			a.broken = true // the frame's first packet was lost
+		default:
+			a.data = append(a.data, data...)
 		}
 	}
 	if p.Marker {
@@ -65,20 +88,23 @@ func (a *frameAssembler) push(p *rtp.Packet) (frame []byte, ts uint32, key, askK
 }
 
 // finish ends the frame being assembled: the frame, or nil when it (or
-// one before it, since the last IDR) was broken.
+// one before it, since the last keyframe) was broken.
 func (a *frameAssembler) finish() ([]byte, uint32, bool, bool) {
 	a.open = false
-	if a.broken || len(a.data) == 0 {
-		wasBroken := a.broken
-		a.broken = false
-		if wasBroken {
-			edgeFramesDropped.WithLabelValues("lost_packet").Inc()
-			a.needKey = true
-			return nil, 0, false, true
-		}
+	if len(a.data) == 0 && !a.broken {
 		return nil, 0, false, false
 	}
-	key := hasIDR(a.data)
+	key, ok := false, !a.broken
+	if ok {
+		key, ok = a.codec.keyframe(a.data)
+	}
+	if !ok {
+		a.broken = false
+		a.codec.reset()
+		edgeFramesDropped.WithLabelValues("lost_packet").Inc()
+		a.needKey = true
+		return nil, 0, false, true
+	}
 	if a.needKey && !key {
 		edgeFramesDropped.WithLabelValues("await_keyframe").Inc()
 		return nil, 0, false, false
@@ -86,19 +112,6 @@ func (a *frameAssembler) finish() ([]byte, uint32, bool, bool) {
 	a.needKey = false
 	out := append([]byte(nil), a.data...)
 	return out, a.ts, key, false
-}
-
-// hasIDR reports whether an Annex-B access unit holds an IDR slice.
-func hasIDR(b []byte) bool {
-	for i := 0; i+3 < len(b); i++ {
-		if b[i] == 0 && b[i+1] == 0 && b[i+2] == 1 {
-			if b[i+3]&0x1f == 5 {
-				return true
-			}
-			i += 2
-		}
-	}
-	return false
 }
 
 // rtpClock turns one track's RTP timestamps into the edge stream's

@@ -61,7 +61,7 @@ func feedAll(a *frameAssembler, pkts []*rtp.Packet) (frames [][]byte, keys []boo
 }
 
 func TestAssemblerFramesAndLoss(t *testing.T) {
-	a := newFrameAssembler()
+	a := newFrameAssembler(&h264Depacketizer{})
 	var seq uint16 = 65530 // wraps within the test
 	// A P-frame before any IDR is dropped: a viewer cannot start on it.
 	if f, _, _ := feedAll(a, packetize(&seq, 0, slice)); len(f) != 0 {
@@ -116,5 +116,41 @@ func TestRTPClock(t *testing.T) {
 	ts += 3000
 	if got := c.pts(ts, base+time.Hour); got != base+time.Second/30 {
 		t.Fatalf("after the wrap: %v, want %v", got, base+time.Second/30)
+	}
+}
+
+// TestAssemblerPadding: padding-only packets (the origin's bandwidth
+// probes, at the last frame's timestamp, continuing the sequence) between
+// frames neither break the next frame nor ask for a keyframe.
+func TestAssemblerPadding(t *testing.T) {
+	a := newFrameAssembler(&h264Depacketizer{})
+	var seq uint16
+	if f, _, _ := feedAll(a, packetize(&seq, 0, sps, pps, idr)); len(f) != 1 {
+		t.Fatal("IDR access unit did not come out")
+	}
+	for i := 0; i < 3; i++ {
+		p := &rtp.Packet{Header: rtp.Header{SequenceNumber: seq, Timestamp: 0, Padding: true}}
+		seq++
+		if f, _, _, ask := a.push(p); f != nil || ask {
+			t.Fatal("a padding packet made a frame or asked for a keyframe")
+		}
+	}
+	f, _, asks := feedAll(a, packetize(&seq, 3000, slice))
+	if len(f) != 1 || asks != 0 {
+		t.Fatalf("the frame after padding: %d frames, %d keyframe requests", len(f), asks)
+	}
+}
+
+// TestAssemblerH264LostStart: a pull whose first packet is the middle of
+// an FU-A (the start was sent before it joined) drops that frame.
+func TestAssemblerH264LostStart(t *testing.T) {
+	a := newFrameAssembler(&h264Depacketizer{})
+	var seq uint16
+	pkts := packetize(&seq, 0, idr)
+	if f, _, _ := feedAll(a, pkts[1:]); len(f) != 0 {
+		t.Fatal("an IDR without its first fragment came out")
+	}
+	if f, k, _ := feedAll(a, packetize(&seq, 3000, sps, pps, idr)); len(f) != 1 || !k[0] {
+		t.Fatal("the next IDR did not come out")
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/mutstream/mutstream/stream"
 )
 
@@ -173,7 +175,7 @@ func (es *edgeStream) run() {
 		n.mu.Lock()
 		if n.edges[es.name] == es {
 			delete(n.edges, es.name)
-			edgePulls.DeleteLabelValues(es.name) // under n.mu: a new edge stream of the name waits
+			edgePulls.DeletePartialMatch(prometheus.Labels{"stream": es.name}) // under n.mu: a new edge stream of the name waits
 		}
 		n.mu.Unlock()
 	}()
@@ -279,15 +281,56 @@ func (n *Node) fetchLadder(ctx context.Context, o Origin, name string) ([]stream
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("origin %s answered %d for stream %q", o.Node, resp.StatusCode, name)
 	}
+	ladder, err := parseLadder(body)
+	if err != nil {
+		return nil, fmt.Errorf("origin %s: stream %q: %w", o.Node, name, err)
+	}
+	return ladder, nil
+}
+
+// parseLadder reads the ladder an edge installs from the origin's stream
+// info: every feed of every codec an edge can pull (feeds, each with its
+// codec, in the order of codecs), or the H.264 rungs alone from an origin
+// that lists no feeds.
+func parseLadder(body []byte) ([]stream.FeedInfo, error) {
 	var in struct {
-		Live  bool              `json:"live"`
-		Rungs []stream.FeedInfo `json:"rungs"`
+		Live   bool              `json:"live"`
+		Rungs  []stream.FeedInfo `json:"rungs"`
+		Feeds  []stream.FeedInfo `json:"feeds"`
+		Codecs []stream.Codec    `json:"codecs"`
 	}
 	if err := json.Unmarshal(body, &in); err != nil {
-		return nil, fmt.Errorf("origin %s: bad stream info: %w", o.Node, err)
+		return nil, fmt.Errorf("bad stream info: %w", err)
 	}
-	if !in.Live || len(in.Rungs) == 0 {
-		return nil, fmt.Errorf("origin %s: stream %q is not live yet", o.Node, name)
+	if len(in.Feeds) == 0 {
+		in.Feeds = in.Rungs
 	}
-	return in.Rungs, nil
+	if !in.Live || len(in.Feeds) == 0 {
+		return nil, errors.New("not live yet")
+	}
+	if len(in.Codecs) == 0 {
+		in.Codecs = []stream.Codec{stream.CodecH264}
+	}
+	var out []stream.FeedInfo
+	seen := map[stream.Codec]bool{}
+	for _, c := range in.Codecs {
+		c = feedCodec(stream.FeedInfo{Codec: c})
+		if _, ok := pullMime[c]; !ok || seen[c] {
+			continue // a codec this edge cannot pull: its viewers get another
+		}
+		seen[c] = true
+		names := map[string]bool{}
+		for _, f := range in.Feeds {
+			if feedCodec(f) != c || f.Name == "" || names[f.Name] {
+				continue
+			}
+			names[f.Name] = true
+			f.Codec = c
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no rung in a codec an edge can pull")
+	}
+	return out, nil
 }

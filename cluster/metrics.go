@@ -12,15 +12,15 @@ import (
 var (
 	edgePulls = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "mediad_edge_pulls",
-		Help: "Rungs this edge pulls from their origin over WHEP now, by stream.",
-	}, []string{"stream"})
+		Help: "Rungs this edge pulls from their origin over WHEP now, by stream and video codec (h264, vp8).",
+	}, []string{"stream", "codec"})
 	edgePullStarts = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "mediad_edge_pull_starts_total",
 		Help: "WHEP pulls an edge started, by result (ok, refused, failed).",
 	}, []string{"result"})
 	edgeFramesDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "mediad_edge_frames_dropped_total",
-		Help: "Frames an edge pull received incomplete or could not use, by reason.",
+		Help: "Frames an edge pull received incomplete or could not use, by reason (lost_packet, await_keyframe, late_packet, wrong_codec).",
 	}, []string{"reason"})
 	redisErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "mediad_cluster_redis_errors_total",

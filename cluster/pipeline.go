@@ -10,8 +10,10 @@ import (
 )
 
 // edgePipeline is the Pipeline of an edge's publication: instead of a
-// transcode it keeps one pull per rung that a local viewer watches, and
-// none for a rung nobody watches (after pull_linger).
+// transcode it keeps one pull per feed (rung and codec) that a local
+// viewer watches, and none for a feed nobody watches (after pull_linger):
+// a VP8 viewer here makes a VP8 pull, which wakes the origin's VP8 twin
+// of the rung.
 type edgePipeline struct {
 	n      *Node
 	pub    *stream.Publication
@@ -32,6 +34,13 @@ type edgePipeline struct {
 
 // pullPollEvery is how often the pipeline looks at its feeds' readers.
 const pullPollEvery = 200 * time.Millisecond
+
+// pullRetry is how soon a watched feed whose pull ended is pulled again;
+// pullRetryNoCodec when the origin refused the pull's codec.
+const (
+	pullRetry        = 500 * time.Millisecond
+	pullRetryNoCodec = 5 * time.Second
+)
 
 func newEdgePipeline(n *Node, pub *stream.Publication, origin Origin, ladder []stream.FeedInfo, epoch time.Time, failed func(noRung bool)) *edgePipeline {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -92,7 +101,12 @@ func (p *edgePipeline) run() {
 			pl := pulls[f]
 			if pl != nil && pl.ended() {
 				delete(pulls, f)
-				retryAt[f] = now.Add(500 * time.Millisecond)
+				retryAt[f] = now.Add(pullRetry)
+				if pl.noCodec.Load() {
+					// The origin sends no such codec: asking again at
+					// once would not change its mind.
+					retryAt[f] = now.Add(pullRetryNoCodec)
+				}
 				if audioFrom == pl {
 					audioFrom = nil
 				}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,14 +21,17 @@ import (
 	"github.com/mutstream/mutstream/whepclient"
 )
 
-// pull is one rung pulled from the origin over WHEP: a viewer session on
-// the origin pinned to that rung (?rung=), whose video goes into the
-// edge's feed of the same name and, while it holds the audio, whose
-// audio goes into the edge's audio feed. Its control channel reports the
-// demand of the edge's own viewers of the rung to the origin.
+// pull is one rung in one codec pulled from the origin over WHEP: a
+// viewer session on the origin pinned to that rung (?rung=) whose offer
+// has that codec only (so a VP8 pull wakes the origin's VP8 twin of the
+// rung), whose video goes into the edge's feed of the same name and codec
+// and, while it holds the audio, whose audio goes into the edge's audio
+// feed. Its control channel reports the demand of the edge's own viewers
+// of the feed to the origin.
 type pull struct {
 	p     *edgePipeline
 	feed  *stream.Feed
+	codec stream.Codec
 	log   *slog.Logger
 	ctx   context.Context
 	stop  context.CancelFunc
@@ -38,6 +42,9 @@ type pull struct {
 	// noRung is set when the origin refused the pull for want of the
 	// rung: its ladder changed.
 	noRung atomic.Bool
+	// noCodec is set when the origin refused the pull's codec (422), or
+	// sent another: a new ladder would not help; the pull is retried later.
+	noCodec atomic.Bool
 	// started is set once the origin answered and media may flow.
 	started atomic.Bool
 
@@ -45,6 +52,17 @@ type pull struct {
 	dc      *webrtc.DataChannel
 	pc      *webrtc.PeerConnection
 	videoSS uint32
+}
+
+// pullMime is the MIME type a pull of each video codec offers.
+var pullMime = map[stream.Codec]string{stream.CodecH264: webrtc.MimeTypeH264, stream.CodecVP8: webrtc.MimeTypeVP8}
+
+// feedCodec is the video codec of a feed of the ladder (empty: H.264).
+func feedCodec(info stream.FeedInfo) stream.Codec {
+	if info.Codec == "" {
+		return stream.CodecH264
+	}
+	return info.Codec
 }
 
 func newPullAPI() (*webrtc.API, error) {
@@ -65,8 +83,9 @@ func newPullAPI() (*webrtc.API, error) {
 
 func (p *edgePipeline) startPull(f *stream.Feed) *pull {
 	ctx, cancel := context.WithCancel(p.ctx)
-	pl := &pull{p: p, feed: f, ctx: ctx, stop: cancel, done: make(chan struct{}), keyCh: make(chan struct{}, 1),
-		log: p.log.With("rung", f.Info().Name)}
+	c := feedCodec(f.Info())
+	pl := &pull{p: p, feed: f, codec: c, ctx: ctx, stop: cancel, done: make(chan struct{}), keyCh: make(chan struct{}, 1),
+		log: p.log.With("rung", f.Info().Name, "codec", c)}
 	go pl.run()
 	return pl
 }
@@ -130,7 +149,13 @@ func (pl *pull) session() error {
 		_ = pc.Close()
 		wg.Wait()
 	}()
-	if err := whepclient.Prepare(pc, whepclient.Options{Audio: true}); err != nil {
+	mime, ok := pullMime[pl.codec]
+	if !ok {
+		edgePullStarts.WithLabelValues("failed").Inc()
+		return fmt.Errorf("no pull for video codec %q", pl.codec)
+	}
+	if err := whepclient.Prepare(pc, whepclient.Options{Audio: true, VideoCodec: mime}); err != nil {
+		edgePullStarts.WithLabelValues("failed").Inc()
 		return err
 	}
 	dc, err := pc.CreateDataChannel("control", nil)
@@ -139,9 +164,16 @@ func (pl *pull) session() error {
 	}
 	failed := make(chan struct{})
 	var failOnce sync.Once
+	var failWhy atomic.Value
+	fail := func(why string) {
+		failOnce.Do(func() {
+			failWhy.Store(why)
+			close(failed)
+		})
+	}
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		if s == webrtc.PeerConnectionStateFailed || s == webrtc.PeerConnectionStateClosed || s == webrtc.PeerConnectionStateDisconnected {
-			failOnce.Do(func() { close(failed) })
+			fail("connection to the origin lost")
 		}
 	})
 	var tracksMu sync.Mutex
@@ -156,6 +188,13 @@ func (pl *pull) session() error {
 		tracksMu.Unlock()
 		defer wg.Done()
 		if tr.Kind() == webrtc.RTPCodecTypeVideo {
+			if got := tr.Codec().MimeType; !strings.EqualFold(got, mime) {
+				// Never another codec's frames into this feed.
+				edgeFramesDropped.WithLabelValues("wrong_codec").Inc()
+				pl.noCodec.Store(true)
+				fail(fmt.Sprintf("the origin sends %s to a %s pull", got, mime))
+				return
+			}
 			pl.mu.Lock()
 			pl.videoSS = uint32(tr.SSRC())
 			pl.mu.Unlock()
@@ -178,6 +217,7 @@ func (pl *pull) session() error {
 		if errors.As(err, &re) {
 			edgePullStarts.WithLabelValues("refused").Inc()
 			pl.noRung.Store(re.Status == http.StatusBadRequest)
+			pl.noCodec.Store(re.Status == http.StatusUnprocessableEntity)
 		} else {
 			edgePullStarts.WithLabelValues("failed").Inc()
 		}
@@ -188,10 +228,10 @@ func (pl *pull) session() error {
 	pl.mu.Lock()
 	pl.dc, pl.pc = dc, pc
 	pl.mu.Unlock()
-	edgePulls.WithLabelValues(name).Inc()
+	edgePulls.WithLabelValues(name, string(pl.codec)).Inc()
 	pl.log.Info("edge pull started", "origin", p.origin.Node)
 	defer func() {
-		edgePulls.WithLabelValues(name).Dec()
+		edgePulls.WithLabelValues(name, string(pl.codec)).Dec()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		_, _ = sess.Delete(ctx)
 		cancel()
@@ -203,7 +243,7 @@ func (pl *pull) session() error {
 		case <-pl.ctx.Done():
 			return nil
 		case <-failed:
-			return errors.New("connection to the origin lost")
+			return errors.New(failWhy.Load().(string))
 		case <-pl.keyCh:
 			if time.Since(lastPLI) < 200*time.Millisecond {
 				continue
@@ -220,7 +260,7 @@ func (pl *pull) session() error {
 }
 
 func (pl *pull) readVideo(tr *webrtc.TrackRemote) {
-	asm := newFrameAssembler()
+	asm := newFrameAssembler(newDepacketizer(pl.codec))
 	clk := rtpClock{rate: int64(tr.Codec().ClockRate)}
 	if clk.rate <= 0 {
 		clk.rate = 90000

@@ -29,6 +29,11 @@ type Options struct {
 	Client *http.Client
 	// Audio adds a receive-only audio section to the offer.
 	Audio bool
+	// VideoCodec, when set, is the only video codec offered (a MIME type
+	// such as webrtc.MimeTypeVP8, with its retransmission format): the
+	// server must answer it or refuse. Empty offers every video codec of
+	// the PeerConnection's API.
+	VideoCodec string
 	// GatherTimeout bounds ICE gathering (default 5 s).
 	GatherTimeout time.Duration
 }
@@ -55,17 +60,59 @@ func (e *RefusedError) Error() string {
 }
 
 // Prepare adds receive-only transceivers (video, and audio when asked)
-// to pc. Dial calls it; call it yourself before Offer to add data
-// channels after the media sections.
+// to pc, the video one limited to o.VideoCodec when set. Dial calls it;
+// call it yourself before Offer to add data channels after the media
+// sections.
 func Prepare(pc *webrtc.PeerConnection, o Options) error {
 	kinds := []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo}
 	if o.Audio {
 		kinds = append(kinds, webrtc.RTPCodecTypeAudio)
 	}
 	for _, k := range kinds {
-		if _, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+		tr, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+		if err != nil {
 			return fmt.Errorf("add %s transceiver: %w", k, err)
 		}
+		if k == webrtc.RTPCodecTypeVideo && o.VideoCodec != "" {
+			if err := onlyCodec(tr, o.VideoCodec); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// onlyCodec limits tr's offer to the formats of one MIME type and the
+// retransmission formats (RFC 4588) tied to them.
+func onlyCodec(tr *webrtc.RTPTransceiver, mime string) error {
+	all := tr.Receiver().GetParameters().Codecs
+	keep := map[webrtc.PayloadType]bool{}
+	var out []webrtc.RTPCodecParameters
+	for _, c := range all {
+		if strings.EqualFold(c.MimeType, mime) {
+			keep[c.PayloadType] = true
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		return fmt.Errorf("video codec %s: not registered on the PeerConnection's API", mime)
+	}
+	for _, c := range all {
+		if !strings.EqualFold(c.MimeType, webrtc.MimeTypeRTX) {
+			continue
+		}
+		var apt int
+		for _, kv := range strings.Split(c.SDPFmtpLine, ";") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(kv), "apt="); ok {
+				_, _ = fmt.Sscan(v, &apt)
+			}
+		}
+		if keep[webrtc.PayloadType(apt)] {
+			out = append(out, c)
+		}
+	}
+	if err := tr.SetCodecPreferences(out); err != nil {
+		return fmt.Errorf("video codec %s: %w", mime, err)
 	}
 	return nil
 }
