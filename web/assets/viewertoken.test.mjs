@@ -4,10 +4,8 @@
 // no retries after a 401 until setToken, then a POST with the new token),
 // against fake browser objects.
 //   node web/assets/viewertoken.test.mjs     exits non-zero on failure
-import { readFileSync } from 'node:fs';
+import { load } from './testload.mjs';
 
-const load = async (file) => import('data:text/javascript;base64,' +
-  Buffer.from(readFileSync(new URL(file, import.meta.url), 'utf8')).toString('base64'));
 const vt = await load('./viewertoken.js');
 const { WhepPlayer } = await load('./whep.js');
 

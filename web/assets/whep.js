@@ -23,6 +23,11 @@
 //    switches: [{t (Unix s, this clock), from, to, reason}, ...] newest
 //    last, at most MAX_SWITCHES; kept across reconnects}
 
+import { parseStats, formatBitrate, formatDuration } from './stats.js';
+import { bearer, deleteSession, waitForGathering, waitForNewGathering, httpError } from './signal.js';
+
+export { parseStats, formatBitrate, formatDuration, waitForGathering, waitForNewGathering, httpError };
+
 const GATHER_TIMEOUT_MS = 2000;
 const DISCONNECT_GRACE_MS = 4000;
 const BACKOFF_MIN_MS = 1000;
@@ -455,88 +460,6 @@ export class WhepPlayer {
   }
 }
 
-/**
- * Reduces an RTCStatsReport to
- * {time, width, height, fps, framesDecoded, videoBytes, audioBytes,
- *  audioPackets, videoPackets, packetsReceived, lost, lossRatio, rtt (s),
- *  freezeCount, videoBitrate, audioBitrate (bit/s), codec, srtpCipher}.
- * Rates need `prev`, the previous result for the same connection.
- */
-export function parseStats(report, prev, video) {
-  let v = null, a = null, pair = null, remoteRtt = null, srtpCipher = null;
-  report.forEach((r) => {
-    const kind = r.kind || r.mediaType;
-    if (r.type === 'inbound-rtp' && !r.isRemote) {
-      if (kind === 'video' && (!v || (r.bytesReceived || 0) > (v.bytesReceived || 0))) v = r;
-      if (kind === 'audio' && (!a || (r.bytesReceived || 0) > (a.bytesReceived || 0))) a = r;
-    } else if (r.type === 'transport' && r.selectedCandidatePairId) {
-      pair = report.get(r.selectedCandidatePairId) || pair;
-      srtpCipher = r.srtpCipher || srtpCipher;
-    } else if (r.type === 'candidate-pair' && r.selected && !pair) {
-      pair = r; // Firefox
-    } else if ((r.type === 'remote-inbound-rtp' || r.type === 'remote-outbound-rtp') &&
-               typeof r.roundTripTime === 'number') {
-      remoteRtt = r.roundTripTime;
-    }
-  });
-  if (!pair) {
-    report.forEach((r) => {
-      if (!pair && r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') pair = r;
-    });
-  }
-
-  const time = performance.now();
-  const videoPackets = (v && v.packetsReceived) || 0;
-  const audioPackets = (a && a.packetsReceived) || 0;
-  const lost = Math.max(0, ((v && v.packetsLost) || 0) + ((a && a.packetsLost) || 0));
-  const codec = v && v.codecId && report.get(v.codecId);
-  const s = {
-    time,
-    width: (v && v.frameWidth) || (video && video.videoWidth) || null,
-    height: (v && v.frameHeight) || (video && video.videoHeight) || null,
-    fps: v && typeof v.framesPerSecond === 'number' ? v.framesPerSecond : null,
-    framesDecoded: v && typeof v.framesDecoded === 'number' ? v.framesDecoded : null,
-    videoBytes: (v && v.bytesReceived) || 0,
-    audioBytes: (a && a.bytesReceived) || 0,
-    audioPackets,
-    videoPackets,
-    packetsReceived: videoPackets + audioPackets,
-    lost,
-    lossRatio: lost + videoPackets + audioPackets > 0 ? lost / (lost + videoPackets + audioPackets) : 0,
-    rtt: pair && typeof pair.currentRoundTripTime === 'number' ? pair.currentRoundTripTime : remoteRtt,
-    freezeCount: v && typeof v.freezeCount === 'number' ? v.freezeCount : null,
-    videoBitrate: null,
-    audioBitrate: null,
-    codec: codec && codec.mimeType ? codec.mimeType.replace(/^video\//i, '').toLowerCase() : null,
-    srtpCipher,
-  };
-  const dt = prev ? (time - prev.time) / 1000 : 0;
-  if (dt > 0) {
-    s.videoBitrate = Math.max(0, ((s.videoBytes - prev.videoBytes) * 8) / dt);
-    s.audioBitrate = Math.max(0, ((s.audioBytes - prev.audioBytes) * 8) / dt);
-    if (s.fps == null && s.framesDecoded != null && prev.framesDecoded != null) {
-      s.fps = Math.max(0, (s.framesDecoded - prev.framesDecoded) / dt);
-    }
-  }
-  return s;
-}
-
-/** Formats bits per second: "2.50 Mb/s", "96 kb/s". */
-export function formatBitrate(bps) {
-  if (bps == null || !isFinite(bps)) return '–';
-  if (bps >= 1e6) return `${(bps / 1e6).toFixed(2)} Mb/s`;
-  return `${Math.round(bps / 1e3)} kb/s`;
-}
-
-/** Formats seconds as "1:02:03" or "2:03". */
-export function formatDuration(sec) {
-  if (sec == null || !isFinite(sec) || sec < 0) return '–';
-  sec = Math.floor(sec);
-  const h = Math.floor(sec / 3600), m = Math.floor((sec % 3600) / 60), s = sec % 60;
-  const mm = h ? String(m).padStart(2, '0') : String(m);
-  return `${h ? h + ':' : ''}${mm}:${String(s).padStart(2, '0')}`;
-}
-
 function normRung(name) {
   name = name == null ? '' : String(name);
   return name === 'auto' ? '' : name;
@@ -549,55 +472,4 @@ function finiteOr(x, dflt) {
 
 function clamp(x, lo, hi) {
   return Math.min(hi, Math.max(lo, x));
-}
-
-function bearer(token, headers = {}) {
-  return token ? { ...headers, Authorization: `Bearer ${token}` } : headers;
-}
-
-function deleteSession(url, token) {
-  if (!url) return;
-  fetch(url, { method: 'DELETE', headers: bearer(token), keepalive: true }).catch(() => {});
-}
-
-/** Resolves when ICE gathering is complete, or after timeoutMs. */
-export function waitForGathering(pc, timeoutMs) {
-  if (pc.iceGatheringState === 'complete') return Promise.resolve();
-  return waitForNewGathering(pc, timeoutMs);
-}
-
-/**
- * Like waitForGathering, but for a gathering that is starting now (an ICE
- * restart): right after setLocalDescription the state may still say
- * 'complete' from before, so only the events count.
- */
-export function waitForNewGathering(pc, timeoutMs) {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      pc.removeEventListener('icegatheringstatechange', onState);
-      pc.removeEventListener('icecandidate', onCandidate);
-      resolve();
-    };
-    const onState = () => { if (pc.iceGatheringState === 'complete') done(); };
-    const onCandidate = (ev) => { if (!ev.candidate) done(); };
-    const timer = setTimeout(done, timeoutMs);
-    pc.addEventListener('icegatheringstatechange', onState);
-    pc.addEventListener('icecandidate', onCandidate);
-  });
-}
-
-/** An Error for a refused request: first line of the body, .status, .retryAfter (s). */
-export async function httpError(res) {
-  let text = '';
-  try { text = (await res.text()).trim(); } catch { /* no body */ }
-  try {
-    const j = JSON.parse(text);
-    if (j && j.error) text = String(j.error);
-  } catch { /* not JSON */ }
-  const err = new Error(text.split('\n')[0] || `HTTP ${res.status}`);
-  err.status = res.status;
-  const ra = parseInt(res.headers.get('Retry-After') || '', 10);
-  if (ra >= 0) err.retryAfter = ra;
-  return err;
 }

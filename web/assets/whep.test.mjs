@@ -1,9 +1,8 @@
 // Checks for whep.js's onlyCodec (the player's ?codec=: one video codec offered).
 //   node web/assets/whep.test.mjs     exits non-zero on failure
-import { readFileSync } from 'node:fs';
+import { load } from './testload.mjs';
 
-const src = readFileSync(new URL('./whep.js', import.meta.url), 'utf8');
-const { onlyCodec } = await import('data:text/javascript;base64,' + Buffer.from(src).toString('base64'));
+const { onlyCodec } = await load('./whep.js');
 
 let failures = 0;
 function check(ok, what) {

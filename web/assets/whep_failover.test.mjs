@@ -1,10 +1,9 @@
 // Checks for whep.js's cluster failover: which node the player moves to,
 // and that it moves only when its node is gone.
 //   node web/assets/whep_failover.test.mjs     exits non-zero on failure
-import { readFileSync } from 'node:fs';
+import { load } from './testload.mjs';
 
-const src = readFileSync(new URL('./whep.js', import.meta.url), 'utf8');
-const { WhepPlayer } = await import('data:text/javascript;base64,' + Buffer.from(src).toString('base64'));
+const { WhepPlayer } = await load('./whep.js');
 
 let failures = 0;
 function check(ok, what) {
