@@ -105,12 +105,12 @@ func (p *mediadProcess) stop() {
 	}
 }
 
-// firstViewerDTLSProcess is firstViewerDTLSIn over five fresh mediad
+// firstViewerDTLSProcess is firstViewerDTLSIn over fresh mediad
 // processes: the first viewer's page opens as soon as the process
 // answers and POSTs until the demo is live; the second follows.
 func firstViewerDTLSProcess(b *testing.B, bin string, open func(tb testing.TB, url string) evalTab, codec string) {
 	var first, second []float64
-	for i := 0; i < 5; i++ {
+	for i := 0; i < benchServers(); i++ {
 		p := startMediadProcess(b, bin)
 		for j, into := range []*[]float64{&first, &second} {
 			tab := open(b, p.url+"/healthz")
@@ -131,9 +131,7 @@ func firstViewerDTLSProcess(b *testing.B, bin string, open func(tb testing.TB, u
 			b.Logf("process %d log:\n%s", i+1, p.out.String())
 		}
 	}
-	b.ReportMetric(median(first), "ms-first-viewer-dtls")
-	b.ReportMetric(median(second), "ms-second-viewer-dtls")
-	b.Logf("ICE connected -> DTLS connected (ms): first viewer %v, second %v", first, second)
+	reportDTLS(b, first, second)
 }
 
 // BenchmarkFirstViewerDTLSProcess is the first viewer's handshake after a
