@@ -14,7 +14,7 @@ import (
 // sent its ClientHello the moment its side of ICE connected, before
 // Firefox's had: Firefox dropped it and the handshake waited for the
 // flight to be sent again (issue 15: 600-790 ms for a first viewer;
-// BenchmarkFirstViewerDTLSFirefox measured 1,005-1,013 ms with pion's 1s
+// BenchmarkFirstViewerDTLSFirefox measured 1,003-1,013 ms with pion's 1s
 // retransmission).
 func TestWHEPAnswersDTLSPassive(t *testing.T) {
 	env := newTestEnv(t, DefaultConfig())
