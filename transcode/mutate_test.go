@@ -45,38 +45,7 @@ func lumaMeans(tb testing.TB, pkts []*stream.Packet) []float64 {
 // frame, in packet order.
 func decodeH264(tb testing.TB, pkts []*stream.Packet, fn func(*astiav.Frame)) {
 	tb.Helper()
-	codec := astiav.FindDecoderByName("h264")
-	cc := astiav.AllocCodecContext(codec)
-	defer cc.Free()
-	if err := cc.Open(codec, nil); err != nil {
-		tb.Fatal(err)
-	}
-	pkt := astiav.AllocPacket()
-	defer pkt.Free()
-	f := astiav.AllocFrame()
-	defer f.Free()
-	recv := func() {
-		for {
-			f.Unref()
-			if err := cc.ReceiveFrame(f); err != nil {
-				return
-			}
-			fn(f)
-		}
-	}
-	for _, p := range pkts {
-		pkt.Unref()
-		if err := pkt.FromData(append(append([]byte(nil), p.Data...), make([]byte, 64)...)); err != nil {
-			tb.Fatal(err)
-		}
-		pkt.SetSize(len(p.Data))
-		if err := cc.SendPacket(pkt); err != nil {
-			tb.Fatalf("decode output: %v", err)
-		}
-		recv()
-	}
-	_ = cc.SendPacket(nil)
-	recv()
+	decodeWith(tb, "h264", pkts, fn)
 }
 
 // meanY is the mean of f's luma plane.
