@@ -69,3 +69,51 @@ func TestHoldUntilKeyframeWhenPLIIgnored(t *testing.T) {
 		return testutil.ToFloat64(gauge) == 0 && st.Info().KeyframeWaitMs == 0
 	})
 }
+
+// TestNoWaitWhenTheKeyframeFollowsTheLoss: a loss released together with
+// the keyframe after it (one drain of the jitter buffer) ends the need for
+// a keyframe at once: no wait starts, and keyframe_wait_ms stays 0 while
+// frames flow.
+func TestNoWaitWhenTheKeyframeFollowsTheLoss(t *testing.T) {
+	rec := &recorder{}
+	hub := stream.NewHub(rec.start, testLogger(t))
+	defer hub.Close()
+	rpc := newReceiverPC(t, nil)
+	defer rpc.Close()
+	p := NewPublisher(Config{TrackWait: time.Millisecond}, hub, "keywait-follow", rpc, Want{Video: true}, nil, testLogger(t))
+	defer p.Close()
+	tr := p.newTrackState(stream.KindVideo, stream.CodecH264, 90000, 1234, "")
+	p.queueArrival(tr)
+	seq, ts := uint16(100), uint32(0)
+	send := func(payload []byte) {
+		pkt := &rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 1234, SequenceNumber: seq, Timestamp: ts, Marker: true}, Payload: payload}
+		p.in <- rtpIn{t: tr, pkt: pkt, at: time.Now()}
+		seq++
+		ts += 3000
+	}
+	send(stapA(testSPS, testPPS))
+	send(testIDR)
+	send(testP)
+	waitFor(t, "the first frames", 10*time.Second, func() bool { return rec.count(stream.KindVideo) == 2 })
+	seq++ // lost: a whole P frame, then the keyframe at once
+	ts += 3000
+	send(stapA(testSPS, testPPS))
+	send(testIDR)
+	waitFor(t, "the keyframe", 10*time.Second, func() bool { return rec.count(stream.KindVideo) == 3 })
+	gauge := metrics.KeyframeWaitMs.WithLabelValues("keywait-follow")
+	// P frames at a publisher's frame rate, over several of the loop's
+	// ticks (each reports a running wait): every one passes, and no wait
+	// is reported.
+	const more = 20
+	for i := 0; i < more; i++ {
+		send(testP)
+		time.Sleep(33 * time.Millisecond) // a publisher's frame rate
+		if g := testutil.ToFloat64(gauge); g > 0 {
+			t.Fatalf("keyframe_wait_ms = %v after frame %d, although the keyframe came right after the loss", g, i)
+		}
+	}
+	waitFor(t, "the P frames after the keyframe", 10*time.Second, func() bool { return rec.count(stream.KindVideo) == 3+more })
+	if g := testutil.ToFloat64(gauge); g > 0 {
+		t.Fatalf("keyframe_wait_ms = %v with frames flowing", g)
+	}
+}

@@ -55,10 +55,14 @@ func (p *Publisher) drain(l *loop, t *trackState, now time.Time) {
 	for _, f := range frames {
 		p.videoOut(l, t, f)
 	}
+	// A keyframe released in the same drain as the loss has already ended
+	// the need: asking again would start a wait that nothing ends.
 	if r := t.asm.wantKey; r != "" {
 		t.asm.wantKey = ""
-		p.sendPLI(l, r, now)
-		p.lossKeyWait(l, now)
+		if t.asm.needKey {
+			p.sendPLI(l, r, now)
+			p.lossKeyWait(l, now)
+		}
 	}
 }
 
