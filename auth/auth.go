@@ -64,6 +64,10 @@ var (
 	ErrTooManyStreams = errors.New("this token publishes too many streams")
 )
 
+// IdentityCluster is the Grant identity of a request that carries the
+// cluster token (Options.ClusterToken): another node of the cluster.
+const IdentityCluster = "cluster_token"
+
 // Options are the Authorizer's runtime dependencies.
 type Options struct {
 	// ViewerToken is the static token that may play (webrtc.viewer_token);
@@ -173,6 +177,11 @@ func (a *Authorizer) credential(r Request) (Grant, error) {
 			return Grant{Identity: "publish_token"}, nil
 		}
 	case Play:
+		// The cluster token is told apart even where anyone may play: a
+		// viewer with it is another node, which may speak for its viewers.
+		if a.cluster != "" && r.Token != "" && Equal(a.cluster, r.Token) {
+			return Grant{Identity: IdentityCluster}, nil
+		}
 		if a.playOpen {
 			return Grant{}, nil
 		}
@@ -181,9 +190,6 @@ func (a *Authorizer) credential(r Request) (Grant, error) {
 		}
 		if Equal(a.viewerToken, r.Token) {
 			return Grant{Identity: "viewer_token"}, nil
-		}
-		if a.cluster != "" && Equal(a.cluster, r.Token) {
-			return Grant{Identity: "cluster_token"}, nil
 		}
 	default:
 		return Grant{}, fmt.Errorf("%w: unknown action %q", ErrBadToken, r.Action)

@@ -31,3 +31,29 @@ func TestClusterTokenPlays(t *testing.T) {
 		t.Fatalf("a node without a cluster token let it play: %v", err)
 	}
 }
+
+// TestClusterTokenKnownWhereAnyonePlays: with play open, a request with the
+// cluster token is still told apart as another node (it may speak for its
+// viewers), and one with any other token or none is not.
+func TestClusterTokenKnownWhereAnyonePlays(t *testing.T) {
+	a, err := New(DefaultConfig(), Options{ClusterToken: "cluster-token-0123456789"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.PlayOpen() {
+		t.Fatal("the default config should let anyone play")
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		token, want string
+	}{
+		{"cluster-token-0123456789", IdentityCluster},
+		{"cluster-token-012345678", ""},
+		{"", ""},
+	} {
+		g, err := a.Authorize(ctx, Request{Action: Play, Stream: "cam", Token: tc.token})
+		if err != nil || g.Identity != tc.want {
+			t.Errorf("play with %q: %+v %v, want identity %q", tc.token, g, err, tc.want)
+		}
+	}
+}

@@ -58,6 +58,10 @@ type Options struct {
 	Config Config
 	// Manual says the viewer chose its first rung by name.
 	Manual bool
+	// Relay says the viewer is another node of the cluster (it carried
+	// the cluster token): only such a viewer may report a "demand" for
+	// its own viewers. Any other viewer's demand is ignored and counted.
+	Relay bool
 	// Codec is the video codec negotiated with the viewer: it reads that
 	// codec's feeds (stream.Stream.RungsFor). Empty means H.264.
 	Codec stream.Codec
@@ -96,6 +100,7 @@ type Viewer struct {
 	// relayDemand is what a relay viewer (a cluster edge pinned to a
 	// rung) reports of its own viewers' links: a "demand" message.
 	relayDemand atomic.Int64
+	relay       bool // Options.Relay
 }
 
 // NewViewer builds a viewer's media state; Run starts sending.
@@ -109,6 +114,7 @@ func NewViewer(o Options) *Viewer {
 		rungReq:    make(chan string, 4),
 		connected:  make(chan struct{}),
 		manualRung: o.Manual,
+		relay:      o.Relay,
 		teardown:   o.Teardown,
 	}
 	if v.codec == "" {
@@ -183,6 +189,12 @@ func (v *Viewer) OnControl(data []byte) {
 		return
 	}
 	if m.Type == "demand" {
+		if !v.relay {
+			// Only another node speaks for its viewers: anyone else
+			// could pull a shared rung's encoder down for everybody.
+			metrics.HTTPRejected.WithLabelValues("datachannel", "demand_not_relay").Inc()
+			return
+		}
 		v.relayDemand.Store(int64(max(m.Estimate, 0)))
 		return
 	}

@@ -44,7 +44,7 @@ type (
 
 // newViewerSession negotiates a PeerConnection for offer and starts sending
 // the given rung. It returns the answer SDP.
-func (s *Server) newViewerSession(st *stream.Stream, rung *stream.Feed, codec stream.Codec, manual bool, offer string) (*viewerSession, string, error) {
+func (s *Server) newViewerSession(st *stream.Stream, rung *stream.Feed, codec stream.Codec, manual, relay bool, offer string) (*viewerSession, string, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	v := &viewerSession{
 		resourceBase: newResourceBase("whep", st.Name()),
@@ -61,7 +61,7 @@ func (s *Server) newViewerSession(st *stream.Stream, rung *stream.Feed, codec st
 		cancel()
 		return nil, "", err
 	}
-	answer, err := v.negotiate(offer, codec, manual)
+	answer, err := v.negotiate(offer, codec, manual, relay)
 	if err == nil {
 		v.media.InitInfo(rung.Info().Name, manual)
 		err = s.publish(v)
@@ -98,7 +98,7 @@ func (s *Server) newViewerSession(st *stream.Stream, rung *stream.Feed, codec st
 	return v, answer, nil
 }
 
-func (v *viewerSession) negotiate(offer string, codec stream.Codec, manual bool) (string, error) {
+func (v *viewerSession) negotiate(offer string, codec stream.Codec, manual, relay bool) (string, error) {
 	v.srv.ccMu.Lock()
 	v.srv.newEstimator, v.srv.newMeter = nil, nil
 	pc, err := v.srv.api.NewPeerConnection(webrtc.Configuration{ICEServers: v.srv.iceServers()})
@@ -112,7 +112,7 @@ func (v *viewerSession) negotiate(offer string, codec stream.Codec, manual bool)
 		ID: v.id, Stream: v.st, Log: v.log, Ctx: v.ctx,
 		Estimator: est, Meter: meter,
 		Queue: v.srv.cfg.ViewerQueue, Config: v.srv.cfg.Adapt, InitialBitrate: v.srv.cfg.InitialBitrate,
-		Manual: manual, Teardown: v.teardown, Codec: codec,
+		Manual: manual, Relay: relay, Teardown: v.teardown, Codec: codec,
 	})
 	v.pc = pc
 	v.tracks.Video, err = sender.NewBoundTrack(webrtc.RTPCodecCapability{MimeType: viewerMime[codec], ClockRate: 90000}, "video", "mediad-"+v.st.Name())

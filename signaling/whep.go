@@ -71,7 +71,8 @@ func (s *Server) handleViewerOffer(c *gin.Context) {
 		refuse(c, kind, http.StatusBadRequest, fmt.Sprintf("no rung %q in %s (have %s)", rungName, sdpCodec(codec), rungNames(st, codec)))
 		return
 	}
-	v, answer, err := s.newViewerSession(st, rung, codec, rungName != "", string(body))
+	relay := grantOf(c).Identity == auth.IdentityCluster
+	v, answer, err := s.newViewerSession(st, rung, codec, rungName != "", relay, string(body))
 	if err != nil {
 		if errors.Is(err, ErrTooManyViewers) {
 			c.Header("Retry-After", "10")

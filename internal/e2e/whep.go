@@ -37,7 +37,10 @@ type WHEPClient struct {
 
 // DialWHEP posts an offer to url (e.g. http://host/whep/NAME?rung=360p) and
 // returns the connected client, or the HTTP status and body on refusal.
-func DialWHEP(url string) (*WHEPClient, error) {
+func DialWHEP(url string) (*WHEPClient, error) { return DialWHEPToken(url, "") }
+
+// DialWHEPToken is DialWHEP with a bearer token on the offer.
+func DialWHEPToken(url, token string) (*WHEPClient, error) {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil {
 		return nil, err
@@ -83,7 +86,7 @@ func DialWHEP(url string) (*WHEPClient, error) {
 			}
 		}
 	})
-	sess, err := whepclient.Offer(context.Background(), url, pc, whepclient.Options{})
+	sess, err := whepclient.Offer(context.Background(), url, pc, whepclient.Options{Token: token})
 	if err != nil {
 		_ = pc.Close()
 		return nil, err
