@@ -9,12 +9,13 @@ import (
 
 // Candidate ranks in an answer, best first.
 const (
-	rankPublic    = iota // a configured public (NAT) address
-	rankReachable        // on an interface whose subnet holds a peer address
-	rankFamily           // the family of a peer address
-	rankOther            // any other non-loopback host
-	rankLoopback         // loopback, for a loopback peer only
-	rankNotHost          // server-reflexive and relay candidates keep their place after hosts
+	rankPublic       = iota // a configured public (NAT) address
+	rankLoopbackPeer        // loopback, for a peer whose offer lists loopback candidates
+	rankReachable           // on an interface whose subnet holds a peer address
+	rankFamily              // the family of a peer address
+	rankOther               // any other non-loopback host
+	rankLoopback            // loopback, for a peer known on loopback by its HTTP address alone
+	rankNotHost             // server-reflexive and relay candidates keep their place after hosts
 )
 
 // candidateOrder puts an answer's candidates in a stable order that a
@@ -22,10 +23,13 @@ const (
 // can use: the configured public addresses first, then the address on the
 // interface that can reach the peer, then the rest by family and address.
 // Loopback candidates are left out unless the peer itself is on loopback.
+// A peer known on loopback only by its HTTP address may be a reverse proxy
+// on this machine in front of a remote client: loopback then comes last.
 type candidateOrder struct {
-	public []netip.Addr
-	peers  []netip.Addr
-	nets   []netip.Prefix // this machine's interface subnets
+	public    []netip.Addr
+	peers     []netip.Addr
+	fromOffer bool           // peers come from the offer's candidates
+	nets      []netip.Prefix // this machine's interface subnets
 }
 
 // newCandidateOrder learns the peer from the offer's candidates and,
@@ -43,6 +47,7 @@ func newCandidateOrder(public []string, offer, clientIP string) *candidateOrder 
 			o.peers = append(o.peers, a)
 		}
 	}
+	o.fromOffer = len(o.peers) > 0
 	if len(o.peers) == 0 {
 		if a, err := netip.ParseAddr(clientIP); err == nil {
 			o.peers = append(o.peers, a.Unmap())
@@ -103,9 +108,14 @@ func (o *candidateOrder) rank(line string) (rank int, keep bool) {
 		}
 	}
 	if a.IsLoopback() {
-		// A loopback peer reaches loopback best of all.
+		// A peer that offers loopback candidates reaches loopback best
+		// of all; one whose HTTP address alone is loopback may be a
+		// proxy's, so its loopback comes after every other host.
 		if o.peerLoopback() {
-			return rankPublic, true
+			if o.fromOffer {
+				return rankLoopbackPeer, true
+			}
+			return rankLoopback, true
 		}
 		return rankLoopback, false
 	}

@@ -51,7 +51,12 @@ func TestCandidateOrder(t *testing.T) {
 		{"public address first", []string{"10.0.0.5"}, offerFrom("192.0.2.7"), "", "10.0.0.5 192.0.2.2 fd00::2 198.51.100.1"},
 		{"loopback peer: loopback first", nil, offerFrom("127.0.0.1"), "", "127.0.0.1 ::1 10.0.0.5 192.0.2.2 fd00::2 198.51.100.1"},
 		{"no candidates offered (FFmpeg): the HTTP client", nil, "v=0\r\n", "192.0.2.7", "192.0.2.2 10.0.0.5 fd00::2 198.51.100.1"},
-		{"mDNS candidates: the HTTP client", nil, offerFrom("x.local"), "127.0.0.1", "127.0.0.1 ::1 10.0.0.5 192.0.2.2 fd00::2 198.51.100.1"},
+		// A loopback HTTP client may be a reverse proxy on this machine in
+		// front of a remote client: loopback is kept, but last.
+		{"mDNS candidates, loopback HTTP client", nil, offerFrom("x.local"), "127.0.0.1", "10.0.0.5 192.0.2.2 fd00::2 127.0.0.1 ::1 198.51.100.1"},
+		{"no candidates offered, behind a local proxy", nil, "v=0\r\n", "127.0.0.1", "10.0.0.5 192.0.2.2 fd00::2 127.0.0.1 ::1 198.51.100.1"},
+		{"behind a local proxy, public address first", []string{"192.0.2.2"}, "v=0\r\n", "127.0.0.1", "192.0.2.2 10.0.0.5 fd00::2 127.0.0.1 ::1 198.51.100.1"},
+		{"loopback peer, public address still first", []string{"192.0.2.2"}, offerFrom("127.0.0.1"), "", "192.0.2.2 127.0.0.1 ::1 10.0.0.5 fd00::2 198.51.100.1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := newCandidateOrder(tc.public, tc.offer, tc.client)
