@@ -39,6 +39,8 @@ type rungEncoder struct {
 	// openRetry: a VP8 twin whose encoder did not open tries again from
 	// then on.
 	openRetry time.Time
+	// log is a VP8 twin's, for a reopen that fails (nil otherwise).
+	log *slog.Logger
 
 	cfg     Config
 	cc      *astiav.CodecContext

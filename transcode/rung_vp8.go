@@ -23,7 +23,7 @@ const vp8RetryOpen = 5 * time.Second
 // paused, and its libvpx encoder is opened only when a viewer arrives
 // (wakeVP8) and freed once nobody has watched it for vp8IdleClose, so a
 // stream without VP8 viewers holds no VP8 encoder.
-func newVP8Twin(streamName string, r plannedRung, w, h int, cfg Config) (*rungEncoder, error) {
+func newVP8Twin(streamName string, r plannedRung, w, h int, cfg Config, log *slog.Logger) (*rungEncoder, error) {
 	e := &rungEncoder{
 		rung:        r,
 		codec:       stream.CodecVP8,
@@ -33,6 +33,7 @@ func newVP8Twin(streamName string, r plannedRung, w, h int, cfg Config) (*rungEn
 		step:        90000 / int64(r.FPS),
 		minKeyTicks: toTicks(cfg.KeyframeMinInterval, videoTimeBase),
 		encoder:     encoderVP8,
+		log:         log,
 	}
 	var err error
 	if e.pkt, err = allocPacket(); err != nil {
@@ -80,7 +81,8 @@ func (e *rungEncoder) closeIdleVP8(now time.Time) {
 
 // reopenVP8 reopens a VP8 twin's encoder at the bitrate its viewers were
 // last retuned to (reopenBps), just before a frame that is a keyframe
-// anyway. On failure the old encoder goes on at its old bitrate.
+// anyway. On failure the old encoder goes on at its old bitrate, which
+// the target (and its gauge) says again, and the failure is logged.
 func (e *rungEncoder) reopenVP8() {
 	if e.codec != stream.CodecVP8 || e.reopenBps <= 0 {
 		return
@@ -89,6 +91,10 @@ func (e *rungEncoder) reopenVP8() {
 	e.reopenBps = 0
 	cc, err := openVP8Encoder(e.w, e.h, e.rung.FPS, bps, e.cfg.VP8)
 	if err != nil {
+		old := int(e.cc.BitRate())
+		e.log.Warn("VP8 rung not retuned: libvpx did not reopen; it goes on at its bitrate", "rung", e.rung.Name, "bps", old, "wanted_bps", bps, "err", err)
+		e.v.target = old
+		e.v.mTarget.Set(float64(old))
 		return
 	}
 	free(e.cc)

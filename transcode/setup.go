@@ -81,7 +81,7 @@ func (p *Pipeline) openRungs(srcW, srcH int) error {
 		e.dev.toHost = p.video.toHost
 		if p.cfg.VP8.Enabled {
 			// A rung without its VP8 twin still serves H.264 viewers.
-			if twin, err := newVP8Twin(p.name, r, w, h, p.cfg); err == nil {
+			if twin, err := newVP8Twin(p.name, r, w, h, p.cfg, p.log); err == nil {
 				e.vp8 = twin
 			} else {
 				p.log.Warn("rung has no VP8 twin", "rung", r.Name, "err", err)

@@ -26,7 +26,7 @@ func TestVP8RetuneAtKeyframe(t *testing.T) {
 	cfg := DefaultConfig()
 	r := plannedRung{Rung: Rung{Name: "360p", Width: 640, Height: 360, FPS: 30, Bitrate: 800_000}}
 	log := testLogger()
-	tw, err := newVP8Twin("vp8rt", r, 640, 360, cfg)
+	tw, err := newVP8Twin("vp8rt", r, 640, 360, cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestVP8TwinLifecycle(t *testing.T) {
 	tracks, pkts := demux(t, testClip(t, "in.flv", "testsrc2=size=320x180:rate=30", 1))
 	frames := decodedFrames(t, tracks, pkts)
 	log := testLogger()
-	tw, err := newVP8Twin("vp8life", plannedRung{Rung: Rung{Name: "180p", Width: 320, Height: 180, FPS: 30, Bitrate: 250_000}}, 320, 180, DefaultConfig())
+	tw, err := newVP8Twin("vp8life", plannedRung{Rung: Rung{Name: "180p", Width: 320, Height: 180, FPS: 30, Bitrate: 250_000}}, 320, 180, DefaultConfig(), testLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,5 +149,39 @@ func TestVP8TwinLifecycle(t *testing.T) {
 		}
 		decodeWith(t, "vp8", out, func(*astiav.Frame) {})
 	}
+	checkFreed(t)
+}
+
+// TestVP8ReopenFailureKeepsTarget: a retune whose reopen fails leaves the
+// twin on its open encoder, and its target (and gauge) say that encoder's
+// bitrate again, not the one it never took.
+func TestVP8ReopenFailureKeepsTarget(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	r := plannedRung{Rung: Rung{Name: "360p", Width: 640, Height: 360, FPS: 30, Bitrate: 800_000}}
+	log := testLogger()
+	tw, err := newVP8Twin("vp8fail", r, 640, 360, DefaultConfig(), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer metrics.DeleteRung("vp8fail", "360p")
+	tw.feed = stream.NewFeed(stream.FeedInfo{Name: "360p", Kind: stream.KindVideo, Codec: stream.CodecVP8})
+	if !tw.wakeVP8(log) {
+		t.Fatal("the twin's encoder did not open")
+	}
+	open := tw.cc
+	tw.v.target, tw.reopenBps = 270_000, 270_000 // as a retune leaves them
+	tw.v.mTarget.Set(270_000)
+	tw.w = 0 // libvpx refuses to open at this size
+	tw.reopenVP8()
+	if tw.cc != open {
+		t.Fatal("the open encoder was replaced although the reopen failed")
+	}
+	if tw.v.target != 800_000 {
+		t.Errorf("target %d after a failed reopen, want the open encoder's 800000", tw.v.target)
+	}
+	if g := codecGauge(t, metrics.RungTargetBitrate, "vp8fail", "360p", stream.CodecVP8); g != 800_000 {
+		t.Errorf("mediad_rung_target_bitrate_bps{vp8} = %v after a failed reopen, want 800000", g)
+	}
+	tw.close()
 	checkFreed(t)
 }
