@@ -133,5 +133,9 @@ func (c *rtpClock) pts(ts uint32, now time.Duration) time.Duration {
 	}
 	c.ext += int64(int32(ts - c.last))
 	c.last = ts
-	return c.base + time.Duration(c.ext*int64(time.Second)/c.rate)
+	// Whole seconds and the remainder apart: ext*1e9 overflows int64
+	// after about 28.5 h at 90 kHz.
+	secs := time.Duration(c.ext/c.rate) * time.Second
+	frac := time.Duration(c.ext % c.rate * int64(time.Second) / c.rate)
+	return c.base + secs + frac
 }

@@ -119,6 +119,28 @@ func TestRTPClock(t *testing.T) {
 	}
 }
 
+// TestRTPClockPast29Hours: a track that runs for more than 29 h at
+// 90 kHz (ext*1e9 past int64) keeps a PTS that grows with it.
+func TestRTPClockPast29Hours(t *testing.T) {
+	c := rtpClock{rate: 90000}
+	c.pts(0, 0)
+	var ts uint32
+	const step = 90000 * 60 // one minute a call: well inside int32
+	minutes := 30 * 60
+	for i := 1; i <= minutes; i++ {
+		ts += step
+		got := c.pts(ts, 0)
+		if want := time.Duration(i) * time.Minute; got != want {
+			t.Fatalf("after %d min: %v, want %v", i, got, want)
+		}
+	}
+	// A frame's fraction of a second past 30 h stays exact.
+	ts += 3000
+	if got, want := c.pts(ts, 0), 30*time.Hour+time.Second/30; got != want {
+		t.Fatalf("past 30 h: %v, want %v", got, want)
+	}
+}
+
 // TestAssemblerPadding: padding-only packets (the origin's bandwidth
 // probes, at the last frame's timestamp, continuing the sequence) between
 // frames neither break the next frame nor ask for a keyframe.
