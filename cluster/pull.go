@@ -228,10 +228,10 @@ func (pl *pull) session() error {
 	pl.mu.Lock()
 	pl.dc, pl.pc = dc, pc
 	pl.mu.Unlock()
-	edgePulls.WithLabelValues(name, string(pl.codec)).Inc()
+	pulled := countPull(name, pl.codec)
 	pl.log.Info("edge pull started", "origin", p.origin.Node)
 	defer func() {
-		edgePulls.WithLabelValues(name, string(pl.codec)).Dec()
+		pulled()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		_, _ = sess.Delete(ctx)
 		cancel()
