@@ -111,3 +111,46 @@ func TestPrepareWithRedisDown(t *testing.T) {
 	r.Start()
 	waitFor(t, "lookups to work again", 10*time.Second, func() bool { return n.Prepare(ctx, "elsewhere") == nil })
 }
+
+// TestPrepareEdgePublicationWithoutEdgeStream: an offer for a stream
+// whose edge publication has no edge stream (it is on its way out, gone
+// from the node's edges while it closes the publication) starts a new
+// edge stream, so the viewer is not left on a dying publication.
+func TestPrepareEdgePublicationWithoutEdgeStream(t *testing.T) {
+	r := e2e.StartRedis(t)
+	n, hub := testNode(t, "e", r.URL())
+	defer func() { hub.Close(); n.Close() }()
+	if _, err := hub.Publish("cam", Protocol, tracks, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Prepare(context.Background(), "cam"); err != nil {
+		t.Fatal(err)
+	}
+	n.mu.Lock()
+	es := n.edges["cam"]
+	n.mu.Unlock()
+	if es == nil {
+		t.Fatal("an offer for an edge publication with no edge stream started none")
+	}
+}
+
+// TestRepublishClearsStale: a publication made because there was none
+// (or the origin changed) also covers a ladder change marked meanwhile:
+// the next check does not publish a second time.
+func TestRepublishClearsStale(t *testing.T) {
+	var es edgeStream
+	es.stale.Store(true)
+	if !es.republish(true, false) {
+		t.Fatal("no publication: not republished")
+	}
+	if es.republish(false, false) {
+		t.Fatal("published, same origin, ladder already fetched: republished again")
+	}
+	es.stale.Store(true)
+	if !es.republish(false, false) {
+		t.Fatal("a ladder change: not republished")
+	}
+	if es.republish(false, false) {
+		t.Fatal("the stale mark outlived its publication")
+	}
+}
