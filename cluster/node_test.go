@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/goleak"
 
 	"github.com/mutstream/mutstream/internal/e2e"
@@ -152,5 +153,47 @@ func TestRepublishClearsStale(t *testing.T) {
 	}
 	if es.republish(false, false) {
 		t.Fatal("the stale mark outlived its publication")
+	}
+}
+
+// TestClaimAfterRedisReturns: a publisher whose origin claim failed (Redis
+// away) claims the stream once Redis answers, over the record of an
+// origin that died meanwhile, and is not kicked for it; a node closed
+// starts no lease.
+func TestClaimAfterRedisReturns(t *testing.T) {
+	r := e2e.StartRedis(t)
+	ctx := context.Background()
+	other, err := NewDirectory(Config{Redis: r.URL(), Lease: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, _, err := other.Claim(ctx, "cam", "dead", "http://dead.test"); err != nil {
+		t.Fatal(err)
+	}
+	n, hub := testNode(t, "a", r.URL())
+	defer func() { hub.Close(); n.Close() }()
+
+	claimErrs := func() float64 { return testutil.ToFloat64(redisErrors.WithLabelValues("claim")) }
+	before := claimErrs()
+	r.Pause()
+	var kicked atomic.Bool
+	if _, err := hub.Publish("cam", "rtmp", tracks, func() { kicked.Store(true) }); err != nil {
+		r.Resume()
+		t.Fatal(err)
+	}
+	waitFor(t, "the claim to fail while Redis is paused", 10*time.Second, func() bool { return claimErrs() > before })
+	r.Resume()
+	waitFor(t, "A recorded as the origin", 10*time.Second, func() bool {
+		o, err := other.Lookup(ctx, "cam")
+		return err == nil && o.Node == "a"
+	})
+	if kicked.Load() {
+		t.Fatal("the publisher on A was kicked for the dead origin's record")
+	}
+
+	n.Close()
+	if _, err := hub.Publish("late", "rtmp", tracks, nil); !errors.Is(err, ErrClosed) {
+		t.Fatalf("a publication on a closed node: %v, want ErrClosed from its origin claim", err)
 	}
 }
