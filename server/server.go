@@ -131,6 +131,7 @@ func (s *Server) Start() (err error) {
 	}
 	mounters := []web.Mounter{s.whep}
 	if s.cluster != nil {
+		s.whep.SetBeforeOffer(s.prepareOffer)
 		if play := playAuth(az); play != nil {
 			s.cluster.SetAuthorize(func(r *http.Request) error { return play(r, "") })
 		}
@@ -154,7 +155,6 @@ func (s *Server) Start() (err error) {
 		return err
 	}
 	if s.cluster != nil {
-		handler = s.clusterOffers(handler, playAuth(az))
 		s.cluster.Start()
 	}
 	ln, err := net.Listen("tcp", s.cfg.HTTP.Addr)
