@@ -133,7 +133,9 @@ func (s *Server) Start() (err error) {
 	if s.cluster != nil {
 		s.whep.SetBeforeOffer(s.prepareOffer)
 		if play := playAuth(az); play != nil {
-			s.cluster.SetAuthorize(func(r *http.Request) error { return play(r, "") })
+			// ?stream=NAME: a token that may play NAME only may list the
+			// nodes to fail over to (the player passes its stream).
+			s.cluster.SetAuthorize(func(r *http.Request) error { return play(r, r.URL.Query().Get("stream")) })
 		}
 		mounters = append(mounters, s.cluster)
 	}
