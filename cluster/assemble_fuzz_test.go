@@ -7,7 +7,7 @@ import (
 )
 
 // FuzzFrameAssembler feeds the assembler of each codec packets made of
-// arbitrary bytes (a sequence step, a timestamp step, marker and payload
+// arbitrary bytes (a sequence step, forward or back, a timestamp step, marker and payload
 // per record): nothing panics, and every frame that comes out of the VP8
 // one has a readable frame tag.
 func FuzzFrameAssembler(f *testing.F) {
@@ -23,7 +23,7 @@ func FuzzFrameAssembler(f *testing.F) {
 			for i := 0; i+3 <= len(b); {
 				n := int(b[i+2] & 0x1f)
 				end := min(i+3+n, len(b))
-				seq += uint16(b[i] & 3)
+				seq += uint16(int(b[i]&7) - 2) // back 2 to on 5: reordered, repeated, lost
 				ts += uint32(b[i+1]&1) * 3000
 				p := &rtp.Packet{Header: rtp.Header{SequenceNumber: seq, Timestamp: ts, Marker: b[i+2]&0x80 != 0}, Payload: b[i+3 : end]}
 				frame, _, key, _ := a.push(p)

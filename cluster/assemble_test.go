@@ -81,16 +81,14 @@ func TestAssemblerFramesAndLoss(t *testing.T) {
 	if f, k, _ := feedAll(a, packetize(&seq, 6000, slice)); len(f) != 1 || k[0] {
 		t.Fatalf("P-frame: %d frames, keys %v", len(f), k)
 	}
-	// A packet of an IDR is lost: that frame and every P-frame after it are
-	// dropped, a keyframe is asked for, and the next IDR plays.
+	// A packet of an IDR is lost (and not repaired before the next frame
+	// begins): that frame and every P-frame after it are dropped, a
+	// keyframe is asked for, and the next IDR plays.
 	lossy := packetize(&seq, 9000, sps, pps, idr)
 	lossy = append(lossy[:3], lossy[4:]...)
-	f, _, asks := feedAll(a, lossy)
+	f, _, asks := feedAll(a, append(lossy, packetize(&seq, 12000, slice)...))
 	if len(f) != 0 || asks == 0 {
-		t.Fatalf("frame with a lost packet: %d frames out, %d keyframe requests", len(f), asks)
-	}
-	if f, _, _ := feedAll(a, packetize(&seq, 12000, slice)); len(f) != 0 {
-		t.Fatal("a P-frame after a loss came out before an IDR")
+		t.Fatalf("frame with a lost packet, then a P-frame: %d frames out, %d keyframe requests", len(f), asks)
 	}
 	if f, k, _ := feedAll(a, packetize(&seq, 15000, sps, pps, idr)); len(f) != 1 || !k[0] {
 		t.Fatal("the IDR after a loss did not come out")
@@ -116,6 +114,28 @@ func TestRTPClock(t *testing.T) {
 	ts += 3000
 	if got := c.pts(ts, base+time.Hour); got != base+time.Second/30 {
 		t.Fatalf("after the wrap: %v, want %v", got, base+time.Second/30)
+	}
+}
+
+// TestRTPClockPast29Hours: a track that runs for more than 29 h at
+// 90 kHz (ext*1e9 past int64) keeps a PTS that grows with it.
+func TestRTPClockPast29Hours(t *testing.T) {
+	c := rtpClock{rate: 90000}
+	c.pts(0, 0)
+	var ts uint32
+	const step = 90000 * 60 // one minute a call: well inside int32
+	minutes := 30 * 60
+	for i := 1; i <= minutes; i++ {
+		ts += step
+		got := c.pts(ts, 0)
+		if want := time.Duration(i) * time.Minute; got != want {
+			t.Fatalf("after %d min: %v, want %v", i, got, want)
+		}
+	}
+	// A frame's fraction of a second past 30 h stays exact.
+	ts += 3000
+	if got, want := c.pts(ts, 0), 30*time.Hour+time.Second/30; got != want {
+		t.Fatalf("past 30 h: %v, want %v", got, want)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -46,10 +47,26 @@ type NodeInfo struct {
 
 func parseRedisURL(s string) (*redis.Options, error) {
 	o, err := redis.ParseURL(s)
-	if err != nil {
-		return nil, errors.New(strings.ReplaceAll(err.Error(), s, "<url>")) // the URL may hold a password
+	if err == nil {
+		return o, nil
 	}
-	return o, nil
+	// The URL may hold a password: no error names it, quoted or not.
+	// url.Parse's errors quote the URL, and their inner ones quote parts
+	// of it (a "port" cut out of a password holding '/'): a fixed message.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return nil, errors.New("not a URL (escape '/', '?', '#', '@', '%' and quotes in a password with %XX)")
+	}
+	// go-redis's own errors end with the part they refuse (a path, a
+	// database), which a password holding '/' or '@' can spill into: keep
+	// only what they say is wrong.
+	msg := err.Error()
+	if i := strings.Index(msg, ": invalid "); i >= 0 {
+		if j := strings.Index(msg[i+len(": invalid "):], ":"); j >= 0 {
+			msg = msg[:i+len(": invalid ")+j]
+		}
+	}
+	return nil, fmt.Errorf("%s (want redis://[user:password@]host:port[/db])", msg)
 }
 
 // NewDirectory returns a directory on the Redis at cfg.Redis. It does not

@@ -3,6 +3,8 @@ package cluster
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -171,5 +173,34 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if d := good.WithDefaults(); d.Lease != 3*time.Second || d.Role != RoleBoth || d.KeyPrefix != "mediad:" {
 		t.Errorf("defaults: %+v", d)
+	}
+}
+
+// TestRedisURLErrorHidesPassword: a Redis URL that does not parse gives
+// an error that names neither the URL nor its password, quoted or not.
+func TestRedisURLErrorHidesPassword(t *testing.T) {
+	for _, u := range []string{
+		`redis://user:zq"9k@127.0.0.1:6379`,   // url.Parse refuses the userinfo
+		`redis://:zq9k%zz@127.0.0.1:6379`,     // a bad escape
+		`redis://:zq9k@127.0.0.1:notaport`,    // a bad port
+		`redis://:zq/9k@127.0.0.1:6379`,       // the password spills into the path
+		`redis://:zq9k@127.0.0.1:6379/zq9k`,   // a bad database
+		`http://user:zq9k@127.0.0.1:6379`,     // a bad scheme
+		`redis://:zq/9k@127.0.0.1:6379/a/b/c`, // a bad path
+	} {
+		err := Config{Redis: u, NodeID: "a", AdvertiseURL: "http://127.0.0.1:1", Role: "both"}.Validate()
+		if err == nil {
+			t.Errorf("%s: no error", u)
+			continue
+		}
+		msg := err.Error()
+		for _, secret := range []string{"zq", "9k", u, strconv.Quote(u)} {
+			if strings.Contains(msg, secret) {
+				t.Errorf("%s: the error %q holds %q", u, msg, secret)
+			}
+		}
+		if !strings.Contains(msg, "cluster.redis") {
+			t.Errorf("%s: the error %q does not name the key", u, msg)
+		}
 	}
 }

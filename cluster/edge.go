@@ -36,8 +36,13 @@ func (n *Node) Prepare(ctx context.Context, name string) error {
 		if pub := st.Publication(); pub != nil {
 			if pub.Protocol() != Protocol {
 				lookups.WithLabelValues("local").Inc()
+				return nil
 			}
-			return nil
+			// An edge publication: its edge stream may be on its way
+			// out (gone from n.edges, closing it); a new one takes the
+			// publication over and keeps the viewer.
+			_, err := n.edge(name)
+			return err
 		}
 	}
 	if !n.cfg.CanEdge() {
@@ -146,6 +151,16 @@ func (es *edgeStream) pullFailed(noRung bool) {
 	es.poke()
 }
 
+// republish reports whether the edge publication must be made (again)
+// from the origin: there is none, the origin changed, or its ladder did.
+// It clears the stale mark in every case, so a publication made for one
+// reason is not made again at the next check for another that it already
+// covers.
+func (es *edgeStream) republish(none, newOrigin bool) bool {
+	stale := es.stale.Swap(false)
+	return none || newOrigin || stale
+}
+
 func (es *edgeStream) poke() {
 	select {
 	case es.recheck <- struct{}{}:
@@ -171,14 +186,6 @@ func (es *edgeStream) run() {
 	n := es.n
 	defer n.wg.Done()
 	defer close(es.done)
-	defer func() {
-		n.mu.Lock()
-		if n.edges[es.name] == es {
-			delete(n.edges, es.name)
-			edgePulls.DeletePartialMatch(prometheus.Labels{"stream": es.name}) // under n.mu: a new edge stream of the name waits
-		}
-		n.mu.Unlock()
-	}()
 	var pub *stream.Publication
 	var cur Origin
 	closePub := func(why string) {
@@ -188,7 +195,27 @@ func (es *edgeStream) run() {
 			pub = nil
 		}
 	}
-	defer func() { closePub("edge stream done") }()
+	// On the way out: first out of n.edges, so that no offer is handed
+	// this dying stream (Prepare starts a new one), then the publication
+	// closed, then the gauges of the name deleted unless a new edge
+	// stream of the name has come meanwhile (its pulls count there).
+	defer func() {
+		n.mu.Lock()
+		mine := n.edges[es.name] == es
+		if mine {
+			delete(n.edges, es.name)
+		}
+		n.mu.Unlock()
+		closePub("edge stream done")
+		if !mine {
+			return
+		}
+		n.mu.Lock()
+		if n.edges[es.name] == nil {
+			edgePulls.DeletePartialMatch(prometheus.Labels{"stream": es.name}) // under n.mu: a new edge stream of the name waits
+		}
+		n.mu.Unlock()
+	}()
 	var noOrigin, idle time.Time
 	readyOnce := sync.Once{}
 	t := time.NewTicker(edgeCheckEvery)
@@ -213,7 +240,7 @@ func (es *edgeStream) run() {
 			if now.Sub(noOrigin) > n.cfg.EdgeIdle {
 				return
 			}
-		case pub == nil || o.Epoch != cur.Epoch || es.stale.Swap(false):
+		case es.republish(pub == nil, o.Epoch != cur.Epoch):
 			noOrigin = time.Time{}
 			closePub("origin " + o.Node + " (new, or its ladder changed)")
 			ladder, err := n.fetchLadder(n.ctx, o, es.name)

@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mutstream/mutstream/metrics"
+	"github.com/mutstream/mutstream/stream"
 )
 
 // Collectors of the cluster.
@@ -38,6 +39,16 @@ var (
 
 func init() {
 	metrics.Registry.MustRegister(edgePulls, edgePullStarts, edgeFramesDropped, redisErrors, takeovers, lookups)
+}
+
+// countPull counts a pull of stream name in codec in mediad_edge_pulls and
+// returns what uncounts it. It keeps the gauge, not its labels: an edge
+// stream that ended deleted the stream's series meanwhile, and a look-up
+// by labels would bring it back at -1.
+func countPull(name string, codec stream.Codec) (done func()) {
+	g := edgePulls.WithLabelValues(name, string(codec))
+	g.Inc()
+	return g.Dec
 }
 
 func sortNodes(n []NodeInfo) {

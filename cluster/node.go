@@ -37,8 +37,9 @@ var ErrEdgeOnly = errors.New("this node is an edge (cluster.role: edge) and take
 type Options struct {
 	// Viewers returns the node's local viewer count, for the node list.
 	Viewers func() int
-	// Authorize, when set, guards GET /api/v1/cluster/nodes (the play
-	// check): nil error lets the request through, anything else is 401.
+	// Authorize, when set, guards GET /api/v1/cluster/nodes[?stream=NAME]
+	// (the play check, of NAME when given): nil error lets the request
+	// through, anything else is 401.
 	Authorize func(r *http.Request) error
 	// Log is the logger; nil is slog.Default().
 	Log *slog.Logger

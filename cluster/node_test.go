@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/goleak"
 
 	"github.com/mutstream/mutstream/internal/e2e"
@@ -110,4 +111,89 @@ func TestPrepareWithRedisDown(t *testing.T) {
 	}
 	r.Start()
 	waitFor(t, "lookups to work again", 10*time.Second, func() bool { return n.Prepare(ctx, "elsewhere") == nil })
+}
+
+// TestPrepareEdgePublicationWithoutEdgeStream: an offer for a stream
+// whose edge publication has no edge stream (it is on its way out, gone
+// from the node's edges while it closes the publication) starts a new
+// edge stream, so the viewer is not left on a dying publication.
+func TestPrepareEdgePublicationWithoutEdgeStream(t *testing.T) {
+	r := e2e.StartRedis(t)
+	n, hub := testNode(t, "e", r.URL())
+	defer func() { hub.Close(); n.Close() }()
+	if _, err := hub.Publish("cam", Protocol, tracks, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Prepare(context.Background(), "cam"); err != nil {
+		t.Fatal(err)
+	}
+	n.mu.Lock()
+	es := n.edges["cam"]
+	n.mu.Unlock()
+	if es == nil {
+		t.Fatal("an offer for an edge publication with no edge stream started none")
+	}
+}
+
+// TestRepublishClearsStale: a publication made because there was none
+// (or the origin changed) also covers a ladder change marked meanwhile:
+// the next check does not publish a second time.
+func TestRepublishClearsStale(t *testing.T) {
+	var es edgeStream
+	es.stale.Store(true)
+	if !es.republish(true, false) {
+		t.Fatal("no publication: not republished")
+	}
+	if es.republish(false, false) {
+		t.Fatal("published, same origin, ladder already fetched: republished again")
+	}
+	es.stale.Store(true)
+	if !es.republish(false, false) {
+		t.Fatal("a ladder change: not republished")
+	}
+	if es.republish(false, false) {
+		t.Fatal("the stale mark outlived its publication")
+	}
+}
+
+// TestClaimAfterRedisReturns: a publisher whose origin claim failed (Redis
+// away) claims the stream once Redis answers, over the record of an
+// origin that died meanwhile, and is not kicked for it; a node closed
+// starts no lease.
+func TestClaimAfterRedisReturns(t *testing.T) {
+	r := e2e.StartRedis(t)
+	ctx := context.Background()
+	other, err := NewDirectory(Config{Redis: r.URL(), Lease: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, _, err := other.Claim(ctx, "cam", "dead", "http://dead.test"); err != nil {
+		t.Fatal(err)
+	}
+	n, hub := testNode(t, "a", r.URL())
+	defer func() { hub.Close(); n.Close() }()
+
+	claimErrs := func() float64 { return testutil.ToFloat64(redisErrors.WithLabelValues("claim")) }
+	before := claimErrs()
+	r.Pause()
+	var kicked atomic.Bool
+	if _, err := hub.Publish("cam", "rtmp", tracks, func() { kicked.Store(true) }); err != nil {
+		r.Resume()
+		t.Fatal(err)
+	}
+	waitFor(t, "the claim to fail while Redis is paused", 10*time.Second, func() bool { return claimErrs() > before })
+	r.Resume()
+	waitFor(t, "A recorded as the origin", 10*time.Second, func() bool {
+		o, err := other.Lookup(ctx, "cam")
+		return err == nil && o.Node == "a"
+	})
+	if kicked.Load() {
+		t.Fatal("the publisher on A was kicked for the dead origin's record")
+	}
+
+	n.Close()
+	if _, err := hub.Publish("late", "rtmp", tracks, nil); !errors.Is(err, ErrClosed) {
+		t.Fatalf("a publication on a closed node: %v, want ErrClosed from its origin claim", err)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -173,6 +174,25 @@ func metric(n *mediadNode, name string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// pulls sums n's mediad_edge_pulls values for stream (every stream when
+// empty); a gauge that is absent counts 0.
+func pulls(t *testing.T, n *mediadNode, stream string) float64 {
+	t.Helper()
+	var sum float64
+	for _, l := range strings.Split(metric(n, "mediad_edge_pulls{"), "\n") {
+		if l == "" || (stream != "" && !strings.Contains(l, `stream="`+stream+`"`)) {
+			continue
+		}
+		i := strings.LastIndexByte(l, ' ')
+		v, err := strconv.ParseFloat(l[i+1:], 64)
+		if i < 0 || err != nil {
+			t.Fatalf("a mediad_edge_pulls line that does not parse: %q", l)
+		}
+		sum += v
+	}
+	return sum
 }
 
 // playerState is what the test reads of the watch page's player.

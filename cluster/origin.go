@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -24,7 +25,13 @@ func (n *Node) ClaimOrigin(pub *stream.Publication) (release func(), err error) 
 		return nil, ErrEdgeOnly
 	}
 	l := &lease{n: n, pub: pub, name: pub.Stream().Name(), stop: make(chan struct{}), done: make(chan struct{})}
+	n.mu.Lock()
+	if n.closed { // Close waits for what it started: nothing starts after it
+		n.mu.Unlock()
+		return nil, ErrClosed
+	}
 	n.wg.Add(1)
+	n.mu.Unlock()
 	go l.run()
 	return l.close, nil
 }
@@ -33,10 +40,12 @@ type lease struct {
 	n    *Node
 	pub  *stream.Publication
 	name string
-	rec  Origin
-	stop chan struct{}
-	done chan struct{}
-	once sync.Once
+	rec  Origin // the record written; zero until a claim succeeds
+	// triedClaim is set after the first claim (run's goroutine only).
+	triedClaim bool
+	stop       chan struct{}
+	done       chan struct{}
+	once       sync.Once
 }
 
 func (l *lease) run() {
@@ -44,21 +53,10 @@ func (l *lease) run() {
 	defer close(l.done)
 	n := l.n
 	log := n.log.With("stream", l.name)
-	ctx, cancel := context.WithTimeout(n.ctx, 500*time.Millisecond)
-	rec, old, err := n.dir.Claim(ctx, l.name, n.cfg.NodeID, n.cfg.AdvertiseURL)
-	cancel()
-	l.rec = rec // on error, renewing claims it once Redis is back
-	switch {
-	case err != nil:
-		log.Warn("origin lease not recorded: the stream plays here, other nodes cannot find it until the directory answers", "err", err)
-	case old.Node != "" && old.Node != n.cfg.NodeID:
-		log.Info("origin lease taken over", "from", old.Node)
-	default:
-		log.Info("origin lease claimed")
-	}
+	claimed := l.claim(log)
 	t := time.NewTicker(n.cfg.Lease / 3)
 	defer t.Stop()
-	down := err != nil
+	down := !claimed
 	for {
 		select {
 		case <-l.stop:
@@ -66,6 +64,14 @@ func (l *lease) run() {
 		case <-n.ctx.Done():
 			return
 		case <-t.C:
+		}
+		if !claimed {
+			// Never written: claim it, as a publisher does. A renewal
+			// would take any record there (an origin that died, whose
+			// lease has not run out) for a takeover of this publisher.
+			claimed = l.claim(log)
+			down = !claimed
+			continue
 		}
 		ctx, cancel := context.WithTimeout(n.ctx, n.cfg.Lease/3)
 		lost, err := n.dir.Renew(ctx, l.name, l.rec)
@@ -88,6 +94,32 @@ func (l *lease) run() {
 			down = false
 		}
 	}
+}
+
+// claim records this node as the stream's origin; false when the
+// directory cannot be reached (logged once, by the first try).
+func (l *lease) claim(log *slog.Logger) bool {
+	n := l.n
+	ctx, cancel := context.WithTimeout(n.ctx, 500*time.Millisecond)
+	rec, old, err := n.dir.Claim(ctx, l.name, n.cfg.NodeID, n.cfg.AdvertiseURL)
+	cancel()
+	switch {
+	case err != nil:
+		if !l.triedClaim {
+			log.Warn("origin lease not recorded: the stream plays here, other nodes cannot find it until the directory answers", "err", err)
+		}
+		l.triedClaim = true
+		return false
+	case old.Node != "" && old.Node != n.cfg.NodeID:
+		log.Info("origin lease taken over", "from", old.Node)
+	case l.triedClaim:
+		log.Info("origin lease claimed once the directory answered")
+	default:
+		log.Info("origin lease claimed")
+	}
+	l.triedClaim = true
+	l.rec = rec
+	return true
 }
 
 // close stops renewing and deletes the record if it still is this one.

@@ -101,7 +101,7 @@ func (p *edgePipeline) run() {
 			pl := pulls[f]
 			if pl != nil && pl.ended() {
 				delete(pulls, f)
-				retryAt[f] = now.Add(pullRetry)
+				retryAt[f] = now.Add(max(pullRetry, time.Duration(pl.retryIn.Load())))
 				if pl.noCodec.Load() {
 					// The origin sends no such codec: asking again at
 					// once would not change its mind.

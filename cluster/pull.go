@@ -47,6 +47,9 @@ type pull struct {
 	noCodec atomic.Bool
 	// started is set once the origin answered and media may flow.
 	started atomic.Bool
+	// retryIn is how long the origin asked the edge to wait before the
+	// next pull (a 429 or 503 and its Retry-After), 0 when it did not.
+	retryIn atomic.Int64
 
 	mu      sync.Mutex
 	dc      *webrtc.DataChannel
@@ -218,6 +221,7 @@ func (pl *pull) session() error {
 			edgePullStarts.WithLabelValues("refused").Inc()
 			pl.noRung.Store(re.Status == http.StatusBadRequest)
 			pl.noCodec.Store(re.Status == http.StatusUnprocessableEntity)
+			pl.retryIn.Store(int64(retryDelay(re)))
 		} else {
 			edgePullStarts.WithLabelValues("failed").Inc()
 		}
@@ -228,10 +232,10 @@ func (pl *pull) session() error {
 	pl.mu.Lock()
 	pl.dc, pl.pc = dc, pc
 	pl.mu.Unlock()
-	edgePulls.WithLabelValues(name, string(pl.codec)).Inc()
+	pulled := countPull(name, pl.codec)
 	pl.log.Info("edge pull started", "origin", p.origin.Node)
 	defer func() {
-		edgePulls.WithLabelValues(name, string(pl.codec)).Dec()
+		pulled()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		_, _ = sess.Delete(ctx)
 		cancel()
@@ -257,6 +261,19 @@ func (pl *pull) session() error {
 			}
 		}
 	}
+}
+
+// maxRetryAfter bounds the wait an origin's Retry-After asks for.
+const maxRetryAfter = 30 * time.Second
+
+// retryDelay is the wait before pulling again that a refusal asks for:
+// for a 429 or a 503, its Retry-After (bounded) and at least pullRetry;
+// 0 (the pipeline's own delay) for another status.
+func retryDelay(re *whepclient.RefusedError) time.Duration {
+	if re.Status != http.StatusTooManyRequests && re.Status != http.StatusServiceUnavailable {
+		return 0
+	}
+	return min(max(pullRetry, re.RetryAfter), maxRetryAfter)
 }
 
 func (pl *pull) readVideo(tr *webrtc.TrackRemote) {

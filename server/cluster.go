@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/mutstream/mutstream/cluster"
 	"github.com/mutstream/mutstream/metrics"
@@ -45,27 +44,20 @@ func (p *originPipeline) Close() error {
 	return err
 }
 
-// clusterOffers readies a stream published on another node before a WHEP
-// offer for it reaches the WHEP server: this node becomes its edge. A
-// directory that cannot be asked gets 503 with a Retry-After. An offer
-// the play check refuses goes straight on, to be refused there.
-func (s *Server) clusterOffers(next http.Handler, play func(r *http.Request, stream string) error) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && isOffer(r.URL.Path) && strings.HasPrefix(r.URL.Path, "/whep/") {
-			name := strings.Trim(r.URL.Path, "/")[len("whep/"):]
-			if play == nil || play(r, name) == nil {
-				if err := s.cluster.Prepare(r.Context(), name); errors.Is(err, cluster.ErrUnavailable) {
-					metrics.HTTPRejected.WithLabelValues("whep", "503").Inc()
-					w.Header().Set("Access-Control-Allow-Origin", "*")
-					w.Header().Set("Access-Control-Expose-Headers", "Retry-After")
-					w.Header().Set("Retry-After", "2")
-					http.Error(w, "cluster directory unavailable: the stream's origin cannot be looked up now, try again", http.StatusServiceUnavailable)
-					return
-				}
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
+// prepareOffer readies a stream published on another node for a WHEP
+// offer (this node becomes its edge), after the offer passed the rate
+// limit and its play check (signaling's before-offer hook): a directory
+// that cannot be asked gets 503 with a Retry-After.
+func (s *Server) prepareOffer(w http.ResponseWriter, r *http.Request, name string) bool {
+	if err := s.cluster.Prepare(r.Context(), name); errors.Is(err, cluster.ErrUnavailable) {
+		metrics.HTTPRejected.WithLabelValues("whep", "503").Inc()
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		w.Header().Set("Access-Control-Expose-Headers", "Retry-After")
+		w.Header().Set("Retry-After", "2")
+		http.Error(w, "cluster directory unavailable: the stream's origin cannot be looked up now, try again", http.StatusServiceUnavailable)
+		return false
+	}
+	return true
 }
 
 // localViewers counts the viewers of every stream here, for the node list.

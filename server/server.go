@@ -131,8 +131,11 @@ func (s *Server) Start() (err error) {
 	}
 	mounters := []web.Mounter{s.whep}
 	if s.cluster != nil {
+		s.whep.SetBeforeOffer(s.prepareOffer)
 		if play := playAuth(az); play != nil {
-			s.cluster.SetAuthorize(func(r *http.Request) error { return play(r, "") })
+			// ?stream=NAME: a token that may play NAME only may list the
+			// nodes to fail over to (the player passes its stream).
+			s.cluster.SetAuthorize(func(r *http.Request) error { return play(r, r.URL.Query().Get("stream")) })
 		}
 		mounters = append(mounters, s.cluster)
 	}
@@ -154,7 +157,6 @@ func (s *Server) Start() (err error) {
 		return err
 	}
 	if s.cluster != nil {
-		handler = s.clusterOffers(handler, playAuth(az))
 		s.cluster.Start()
 	}
 	ln, err := net.Listen("tcp", s.cfg.HTTP.Addr)

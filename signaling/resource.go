@@ -84,7 +84,7 @@ func (s *Server) mountResource(r gin.IRouter, kind string, post gin.HandlerFunc,
 	const allowBase, allowSess = "POST, OPTIONS", "PATCH, DELETE, OPTIONS"
 	r.OPTIONS(base, s.options(allowBase, "Accept-Post", "application/sdp"))
 	r.OPTIONS(sess, s.options(allowSess, "Accept-Patch", "application/trickle-ice-sdpfrag"))
-	r.POST(base, s.limited(kind), authorized(kind, az, action), post)
+	r.POST(base, s.limited(kind), authorized(kind, az, action), s.beforeOffer(kind), post)
 	r.PATCH(sess, s.limited(kind), authorized(kind, az, action), s.handlePatch(kind))
 	r.DELETE(sess, s.limited(kind), authorized(kind, az, action), s.handleDelete(kind))
 	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodHead, http.MethodPatch, http.MethodDelete} {
@@ -161,6 +161,25 @@ func (s *Server) limited(kind string) gin.HandlerFunc {
 		if !ok {
 			c.Header("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 			refuse(c, kind, http.StatusTooManyRequests, "too many requests from this address; retry later")
+			c.Abort()
+		}
+	}
+}
+
+// OfferHook sees a WHEP offer for stream once it is within the rate limit
+// and authorized, before the session is made; it returns false when it
+// answered the request itself (the offer then ends there).
+type OfferHook func(w http.ResponseWriter, r *http.Request, stream string) bool
+
+// SetBeforeOffer sets the hook every WHEP offer goes through. Call it
+// before the server is mounted.
+func (s *Server) SetBeforeOffer(f OfferHook) {
+	s.beforeOfferFn = f
+}
+
+func (s *Server) beforeOffer(kind string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if kind == "whep" && s.beforeOfferFn != nil && !s.beforeOfferFn(c.Writer, c.Request, c.Param("name")) {
 			c.Abort()
 		}
 	}

@@ -44,6 +44,8 @@ type Server struct {
 	newMeter     *sender.Meter         // handed over by the link meter under ccMu
 	publishAuth  authFunc
 	limit        *limiter
+	// beforeOfferFn, when set, readies a WHEP offer's stream (SetBeforeOffer).
+	beforeOfferFn OfferHook
 
 	mu       sync.Mutex
 	sessions map[string]session // complete sessions only: the API reads them

@@ -45,6 +45,7 @@ type Session struct {
 	Location string
 	token    string
 	client   *http.Client
+	origin   *url.URL // the endpoint's: the only scheme and host the token goes to
 }
 
 // RefusedError is a WHEP POST answered with another status than 201.
@@ -174,14 +175,14 @@ func Offer(ctx context.Context, endpoint string, pc *webrtc.PeerConnection, o Op
 	if len(body) > MaxAnswer {
 		return nil, errors.New("WHEP POST: answer too large")
 	}
-	loc, err := resolve(endpoint, resp.Header.Get("Location"))
+	loc, origin, err := resolve(endpoint, resp.Header.Get("Location"))
 	if err != nil {
 		return nil, err
 	}
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(body)}); err != nil {
 		return nil, fmt.Errorf("set answer: %w", err)
 	}
-	return &Session{PC: pc, Location: loc, token: o.Token, client: o.Client}, nil
+	return &Session{PC: pc, Location: loc, token: o.Token, client: o.Client, origin: origin}, nil
 }
 
 // Dial is Prepare then Offer.
@@ -192,24 +193,47 @@ func Dial(ctx context.Context, endpoint string, pc *webrtc.PeerConnection, o Opt
 	return Offer(ctx, endpoint, pc, o)
 }
 
-func resolve(endpoint, loc string) (string, error) {
+// ErrForeignLocation is a Location (or a Session's) on another scheme or
+// host than the endpoint's: the token is never sent there.
+var ErrForeignLocation = errors.New("WHEP: Location on another scheme or host than the endpoint")
+
+// resolve makes loc absolute against endpoint and refuses it on another
+// scheme or host, where Delete would send the token. It also returns the
+// endpoint's URL.
+func resolve(endpoint, loc string) (string, *url.URL, error) {
 	if loc == "" {
-		return "", errors.New("WHEP POST: 201 without a Location")
+		return "", nil, errors.New("WHEP POST: 201 without a Location")
 	}
 	base, err := url.Parse(endpoint)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	l, err := url.Parse(loc)
 	if err != nil {
-		return "", fmt.Errorf("WHEP POST: bad Location: %w", err)
+		return "", nil, fmt.Errorf("WHEP POST: bad Location: %w", err)
 	}
-	return base.ResolveReference(l).String(), nil
+	abs := base.ResolveReference(l)
+	if !sameOrigin(base, abs) {
+		return "", nil, ErrForeignLocation
+	}
+	return abs.String(), base, nil
+}
+
+func sameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Host, b.Host)
 }
 
 // Delete ends the session on the server (DELETE on its resource) and
-// returns the status. It does not close the PeerConnection.
+// returns the status. It does not close the PeerConnection. With a token,
+// a Location on another scheme or host than the endpoint's is refused
+// (ErrForeignLocation) and nothing is sent.
 func (s *Session) Delete(ctx context.Context) (int, error) {
+	if s.token != "" {
+		l, err := url.Parse(s.Location)
+		if err != nil || s.origin == nil || !sameOrigin(s.origin, l) {
+			return 0, ErrForeignLocation
+		}
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, s.Location, nil)
 	if err != nil {
 		return 0, err

@@ -110,7 +110,10 @@ export class WhepPlayer {
   /** Learns the cluster's nodes (none: not a cluster, or no answer). */
   async _loadNodes() {
     try {
-      const res = await fetch(new URL(NODES_PATH, this.base || location.href), { headers: bearer(this.token), cache: 'no-store' });
+      // ?stream= lets a token that may play this stream only list the nodes.
+      const u = new URL(NODES_PATH, this.base || location.href);
+      u.searchParams.set('stream', this.name);
+      const res = await fetch(u, { headers: bearer(this.token), cache: 'no-store' });
       if (!res.ok) return;
       const body = await res.json();
       const urls = (body.nodes || []).map((n) => String(n.url || '')).filter((u) => /^https?:\/\//.test(u));

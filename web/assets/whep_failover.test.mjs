@@ -54,6 +54,18 @@ check(await stallWith({ ok: true }) === null, 'a stalled player whose node answe
 const err = await stallWith(new TypeError('fetch failed'));
 check(err !== null && err.failover === true, 'a stalled player whose node is gone fails over');
 
+// The node list is asked for with the player's stream, so a token that
+// may play that stream only is let through.
+{
+  const asked = [];
+  globalThis.fetch = async (u) => { asked.push(String(u)); return { ok: true, json: async () => ({ nodes: nodes.map((url) => ({ url })) }) }; };
+  const r = new WhepPlayer({}, 'cam 2', { token: 't' });
+  await r._loadNodes();
+  const u = asked.length === 1 ? new URL(asked[0]) : null;
+  check(u !== null && u.pathname === '/api/v1/cluster/nodes' && u.searchParams.get('stream') === 'cam 2', `the node list asked as ${asked}`);
+  check(r.nodes.length === 3, 'the node list was read');
+}
+
 if (failures) {
   console.error(`${failures} failure(s)`);
   process.exit(1);
