@@ -16,28 +16,13 @@ import (
 // next keyframe (viewers hold the last good frame, no grey smear), and
 // the wait shows as keyframe_wait_ms in the metric and the stream's info.
 func TestHoldUntilKeyframeWhenPLIIgnored(t *testing.T) {
-	rec := &recorder{}
-	hub := stream.NewHub(rec.start, testLogger(t))
-	defer hub.Close()
-	rpc := newReceiverPC(t, nil)
-	defer rpc.Close()
-	p := NewPublisher(Config{TrackWait: time.Millisecond}, hub, "keywait", rpc, Want{Video: true}, nil, testLogger(t))
-	defer p.Close()
-	tr := p.newTrackState(stream.KindVideo, stream.CodecH264, 90000, 1234, "")
-	p.queueArrival(tr)
-	seq, ts := uint16(100), uint32(0)
-	send := func(payload []byte) {
-		pkt := &rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 1234, SequenceNumber: seq, Timestamp: ts, Marker: true}, Payload: payload}
-		p.in <- rtpIn{t: tr, pkt: pkt, at: time.Now()}
-		seq++
-		ts += 3000
-	}
+	rec, hub, send, lose := keyWaitPublisher(t, "keywait")
 	send(stapA(testSPS, testPPS))
 	send(testIDR)
 	send(testP)
 	send(testP)
 	waitFor(t, "the first three frames", 10*time.Second, func() bool { return rec.count(stream.KindVideo) == 3 })
-	seq++ // lost
+	lose()
 	gauge := metrics.KeyframeWaitMs.WithLabelValues("keywait")
 	// P frames keep coming; none of them may pass until a keyframe.
 	deadline := time.Now().Add(20 * time.Second)
@@ -75,28 +60,12 @@ func TestHoldUntilKeyframeWhenPLIIgnored(t *testing.T) {
 // a keyframe at once: no wait starts, and keyframe_wait_ms stays 0 while
 // frames flow.
 func TestNoWaitWhenTheKeyframeFollowsTheLoss(t *testing.T) {
-	rec := &recorder{}
-	hub := stream.NewHub(rec.start, testLogger(t))
-	defer hub.Close()
-	rpc := newReceiverPC(t, nil)
-	defer rpc.Close()
-	p := NewPublisher(Config{TrackWait: time.Millisecond}, hub, "keywait-follow", rpc, Want{Video: true}, nil, testLogger(t))
-	defer p.Close()
-	tr := p.newTrackState(stream.KindVideo, stream.CodecH264, 90000, 1234, "")
-	p.queueArrival(tr)
-	seq, ts := uint16(100), uint32(0)
-	send := func(payload []byte) {
-		pkt := &rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 1234, SequenceNumber: seq, Timestamp: ts, Marker: true}, Payload: payload}
-		p.in <- rtpIn{t: tr, pkt: pkt, at: time.Now()}
-		seq++
-		ts += 3000
-	}
+	rec, _, send, lose := keyWaitPublisher(t, "keywait-follow")
 	send(stapA(testSPS, testPPS))
 	send(testIDR)
 	send(testP)
 	waitFor(t, "the first frames", 10*time.Second, func() bool { return rec.count(stream.KindVideo) == 2 })
-	seq++ // lost: a whole P frame, then the keyframe at once
-	ts += 3000
+	lose() // a whole P frame, then the keyframe at once
 	send(stapA(testSPS, testPPS))
 	send(testIDR)
 	waitFor(t, "the keyframe", 10*time.Second, func() bool { return rec.count(stream.KindVideo) == 3 })
@@ -116,4 +85,32 @@ func TestNoWaitWhenTheKeyframeFollowsTheLoss(t *testing.T) {
 	if g := testutil.ToFloat64(gauge); g > 0 {
 		t.Fatalf("keyframe_wait_ms = %v with frames flowing", g)
 	}
+}
+
+// keyWaitPublisher is a WHIP publisher of one H.264 track fed by hand:
+// send puts one single-packet frame in, lose skips one (a whole frame
+// lost).
+func keyWaitPublisher(t *testing.T, name string) (rec *recorder, hub *stream.Hub, send func([]byte), lose func()) {
+	t.Helper()
+	rec = &recorder{}
+	hub = stream.NewHub(rec.start, testLogger(t))
+	t.Cleanup(hub.Close)
+	rpc := newReceiverPC(t, nil)
+	t.Cleanup(func() { _ = rpc.Close() })
+	p := NewPublisher(Config{TrackWait: time.Millisecond}, hub, name, rpc, Want{Video: true}, nil, testLogger(t))
+	t.Cleanup(p.Close)
+	tr := p.newTrackState(stream.KindVideo, stream.CodecH264, 90000, 1234, "")
+	p.queueArrival(tr)
+	seq, ts := uint16(100), uint32(0)
+	send = func(payload []byte) {
+		pkt := &rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 1234, SequenceNumber: seq, Timestamp: ts, Marker: true}, Payload: payload}
+		p.in <- rtpIn{t: tr, pkt: pkt, at: time.Now()}
+		seq++
+		ts += 3000
+	}
+	lose = func() {
+		seq++
+		ts += 3000
+	}
+	return rec, hub, send, lose
 }
