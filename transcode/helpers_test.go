@@ -233,7 +233,27 @@ func drain(r *stream.Reader) []*stream.Packet {
 // the last frame size and the packets the decoder refused.
 func decodeVideo(tb testing.TB, pkts []*stream.Packet) (frames, w, h, errs int) {
 	tb.Helper()
-	codec := astiav.FindDecoderByName("h264")
+	decodePackets(tb, "h264", pkts, func(f *astiav.Frame) {
+		frames++
+		w, h = f.Width(), f.Height()
+	}, func(int, *stream.Packet, error) { errs++ })
+	return frames, w, h, errs
+}
+
+// decodeWith decodes packets with FFmpeg's decoder name and calls fn with
+// each frame, in packet order; it fails tb on any packet refused.
+func decodeWith(tb testing.TB, name string, pkts []*stream.Packet, fn func(*astiav.Frame)) {
+	tb.Helper()
+	decodePackets(tb, name, pkts, fn, func(i int, p *stream.Packet, err error) {
+		tb.Fatalf("%s packet %d (PTS %v, key %v): %v", name, i, p.PTS, p.Keyframe, err)
+	})
+}
+
+// decodePackets decodes packets with FFmpeg's decoder name, calling fn with
+// each frame in packet order and refused with each packet it refuses.
+func decodePackets(tb testing.TB, name string, pkts []*stream.Packet, fn func(*astiav.Frame), refused func(int, *stream.Packet, error)) {
+	tb.Helper()
+	codec := astiav.FindDecoderByName(name)
 	cc := astiav.AllocCodecContext(codec)
 	defer cc.Free()
 	if err := cc.Open(codec, nil); err != nil {
@@ -249,24 +269,22 @@ func decodeVideo(tb testing.TB, pkts []*stream.Packet) (frames, w, h, errs int) 
 			if err := cc.ReceiveFrame(f); err != nil {
 				return
 			}
-			frames++
-			w, h = f.Width(), f.Height()
+			fn(f)
 		}
 	}
-	for _, p := range pkts {
+	for i, p := range pkts {
 		pkt.Unref()
 		if err := pkt.FromData(append(append([]byte(nil), p.Data...), make([]byte, 64)...)); err != nil {
 			tb.Fatal(err)
 		}
 		pkt.SetSize(len(p.Data))
 		if err := cc.SendPacket(pkt); err != nil {
-			errs++
+			refused(i, p, err)
 		}
 		recv()
 	}
 	_ = cc.SendPacket(nil)
 	recv()
-	return frames, w, h, errs
 }
 
 func testLogger() *slog.Logger {

@@ -16,44 +16,6 @@ import (
 	"github.com/mutstream/mutstream/stream"
 )
 
-// decodeWith decodes packets with FFmpeg's decoder name and calls fn with
-// each frame, in packet order; it fails tb on any packet refused.
-func decodeWith(tb testing.TB, name string, pkts []*stream.Packet, fn func(*astiav.Frame)) {
-	tb.Helper()
-	codec := astiav.FindDecoderByName(name)
-	cc := astiav.AllocCodecContext(codec)
-	defer cc.Free()
-	if err := cc.Open(codec, nil); err != nil {
-		tb.Fatal(err)
-	}
-	pkt := astiav.AllocPacket()
-	defer pkt.Free()
-	f := astiav.AllocFrame()
-	defer f.Free()
-	recv := func() {
-		for {
-			f.Unref()
-			if err := cc.ReceiveFrame(f); err != nil {
-				return
-			}
-			fn(f)
-		}
-	}
-	for i, p := range pkts {
-		pkt.Unref()
-		if err := pkt.FromData(append(append([]byte(nil), p.Data...), make([]byte, 64)...)); err != nil {
-			tb.Fatal(err)
-		}
-		pkt.SetSize(len(p.Data))
-		if err := cc.SendPacket(pkt); err != nil {
-			tb.Fatalf("%s packet %d (PTS %v, key %v): %v", name, i, p.PTS, p.Keyframe, err)
-		}
-		recv()
-	}
-	_ = cc.SendPacket(nil)
-	recv()
-}
-
 // feedNames lists the name/codec of every video feed of st.
 func feedNames(st *stream.Stream) []string {
 	var out []string
