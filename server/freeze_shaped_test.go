@@ -2,7 +2,6 @@ package server
 
 import (
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -65,18 +64,12 @@ func BenchmarkShapedSourceFreeze(b *testing.B) {
 // runFreezeOuter re-runs the test binary inside a fresh shaped namespace
 // and relays its findings.
 func runFreezeOuter(tb testing.TB, run string, extra ...string) {
-	ns := shapedNamespace(tb, "source-rung freeze test", "5mbit")
-	args := append([]string{"netns", "exec", ns, os.Args[0], "-test.run=" + run, "-test.v", "-test.count=1", "-test.timeout=4m"}, extra...)
-	cmd := exec.Command("ip", args...)
-	cmd.Env = append(os.Environ(), freezeEnv+"=1")
-	out, err := cmd.CombinedOutput()
-	if path := os.Getenv("MEDIAD_SHAPED_LOG"); path != "" {
-		if werr := os.WriteFile(path, out, 0o644); werr != nil {
-			tb.Logf("MEDIAD_SHAPED_LOG: %v", werr)
-		}
-	}
-	for _, l := range strings.Split(string(out), "\n") {
-		if b, ok := tb.(*testing.B); ok && strings.HasPrefix(l, "BenchmarkShapedSourceFreeze") {
+	out, err := runShapedInner(tb, "source-rung freeze test", freezeEnv, "4m", append([]string{"-test.run=" + run}, extra...)...)
+	if b, ok := tb.(*testing.B); ok {
+		for _, l := range strings.Split(out, "\n") {
+			if !strings.HasPrefix(l, "BenchmarkShapedSourceFreeze") {
+				continue
+			}
 			// The inner run's figures are this benchmark's.
 			f := strings.Fields(l)
 			for i := 2; i+1 < len(f); i += 2 {
@@ -84,14 +77,9 @@ func runFreezeOuter(tb testing.TB, run string, extra ...string) {
 					b.ReportMetric(v, f[i+1])
 				}
 			}
-			continue
-		}
-		if strings.Contains(l, "freeze_shaped_test.go") || strings.Contains(l, "shaped_test.go") || strings.Contains(l, "rung switched") ||
-			strings.Contains(l, "video hold") || strings.Contains(l, "video held") ||
-			strings.HasPrefix(strings.TrimSpace(l), "---") {
-			tb.Log(strings.TrimSpace(l))
 		}
 	}
+	relayInner(tb, out, "freeze_shaped_test.go", "shaped_test.go", "rung switched", "video hold", "video held")
 	if err != nil {
 		tb.Fatalf("inner run failed: %v", err)
 	}

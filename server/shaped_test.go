@@ -28,23 +28,44 @@ func TestShapedLink(t *testing.T) {
 		shapedInner(t)
 		return
 	}
-	ns := shapedNamespace(t, "shaped-link test", "5mbit")
-	cmd := exec.Command("ip", "netns", "exec", ns, os.Args[0], "-test.run=^TestShapedLink$", "-test.v", "-test.count=1", "-test.timeout=6m")
-	cmd.Env = append(os.Environ(), shapedEnv+"=1")
-	out, err := cmd.CombinedOutput()
-	if path := os.Getenv("MEDIAD_SHAPED_LOG"); path != "" {
-		// The whole inner run, for reading a run's decisions after it.
-		if werr := os.WriteFile(path, out, 0o644); werr != nil {
-			t.Logf("MEDIAD_SHAPED_LOG: %v", werr)
-		}
-	}
-	for _, l := range strings.Split(string(out), "\n") {
-		if strings.Contains(l, "shaped_test.go") || strings.Contains(l, "rung switched") || strings.Contains(l, "msg=adapt") || strings.Contains(l, "msg=congestion") || strings.Contains(l, "video held") || strings.Contains(l, "video hold") || strings.HasPrefix(strings.TrimSpace(l), "---") {
-			t.Log(strings.TrimSpace(l))
-		}
-	}
+	out, err := runShapedInner(t, "shaped-link test", shapedEnv, "6m", "-test.run=^TestShapedLink$")
+	relayInner(t, out, "shaped_test.go", "rung switched", "msg=adapt", "msg=congestion", "video held", "video hold")
 	if err != nil {
 		t.Fatalf("inner run failed: %v", err)
+	}
+}
+
+// runShapedInner re-runs this test binary (args, -test.timeout timeout)
+// inside a fresh shaped namespace (shapedNamespace, what names the test)
+// with env=1 set, and returns its output. With MEDIAD_SHAPED_LOG set, the
+// whole inner run is also written there, for reading its decisions after.
+func runShapedInner(tb testing.TB, what, env, timeout string, args ...string) (string, error) {
+	tb.Helper()
+	ns := shapedNamespace(tb, what, "5mbit")
+	cmd := exec.Command("ip", append([]string{"netns", "exec", ns, os.Args[0], "-test.v", "-test.count=1", "-test.timeout=" + timeout}, args...)...)
+	cmd.Env = append(os.Environ(), env+"=1")
+	out, err := cmd.CombinedOutput()
+	if path := os.Getenv("MEDIAD_SHAPED_LOG"); path != "" {
+		if werr := os.WriteFile(path, out, 0o644); werr != nil {
+			tb.Logf("MEDIAD_SHAPED_LOG: %v", werr)
+		}
+	}
+	return string(out), err
+}
+
+// relayInner logs the lines of an inner run's output that contain one of
+// marks, and its "---" result lines.
+func relayInner(tb testing.TB, out string, marks ...string) {
+	tb.Helper()
+	for _, l := range strings.Split(out, "\n") {
+		l = strings.TrimSpace(l)
+		keep := strings.HasPrefix(l, "---")
+		for _, m := range marks {
+			keep = keep || strings.Contains(l, m)
+		}
+		if keep {
+			tb.Log(l)
+		}
 	}
 }
 

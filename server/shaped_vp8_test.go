@@ -2,8 +2,6 @@ package server
 
 import (
 	"os"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
@@ -25,15 +23,8 @@ func TestShapedLinkVP8(t *testing.T) {
 		shapedVP8Inner(t)
 		return
 	}
-	ns := shapedNamespace(t, "VP8 shaped-link test", "5mbit")
-	cmd := exec.Command("ip", "netns", "exec", ns, os.Args[0], "-test.run=^TestShapedLinkVP8$", "-test.v", "-test.count=1", "-test.timeout=6m")
-	cmd.Env = append(os.Environ(), shapedVP8Env+"=1")
-	out, err := cmd.CombinedOutput()
-	for _, l := range strings.Split(string(out), "\n") {
-		if strings.Contains(l, "shaped_vp8_test.go") || strings.Contains(l, "shaped_test.go") || strings.Contains(l, "rung switched") || strings.HasPrefix(strings.TrimSpace(l), "---") {
-			t.Log(strings.TrimSpace(l))
-		}
-	}
+	out, err := runShapedInner(t, "VP8 shaped-link test", shapedVP8Env, "6m", "-test.run=^TestShapedLinkVP8$")
+	relayInner(t, out, "shaped_vp8_test.go", "shaped_test.go", "rung switched")
 	if err != nil {
 		t.Fatalf("inner run failed: %v", err)
 	}
