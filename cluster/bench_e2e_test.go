@@ -163,13 +163,13 @@ func BenchmarkEdgeHopLatency(b *testing.B) {
 		tabs[name] = tab
 	}
 	for _, tab := range tabs {
-		_ = tab.Eval("window.mediad.latency.reset()", nil)
+		tab.ResetLatency()
 	}
 	time.Sleep(window)
-	sum := map[string]latencySummary{}
+	sum := map[string]e2e.Latency{}
 	for name, tab := range tabs {
-		var s latencySummary
-		if err := tab.Eval("window.mediad.latency.summary()", &s); err != nil {
+		s, err := tab.Latency()
+		if err != nil {
 			b.Fatal(err)
 		}
 		if s.Count == 0 {
@@ -182,14 +182,4 @@ func BenchmarkEdgeHopLatency(b *testing.B) {
 	b.ReportMetric(sum["edge"].P50, "ms-p50-edge")
 	b.ReportMetric(sum["edge"].P50-sum["origin"].P50, "ms-p50-hop")
 	b.ReportMetric(sum["edge"].P95-sum["origin"].P95, "ms-p95-hop")
-}
-
-// latencySummary is what the watch page's LatencyMeter reports.
-type latencySummary struct {
-	Count  int     `json:"count"`
-	Failed int     `json:"failed"`
-	P50    float64 `json:"p50"`
-	P95    float64 `json:"p95"`
-	Min    float64 `json:"min"`
-	Max    float64 `json:"max"`
 }

@@ -9,16 +9,6 @@ import (
 	"github.com/mutstream/mutstream/internal/e2e"
 )
 
-// latencySummary is what the watch page's LatencyMeter reports.
-type latencySummary struct {
-	Count  int     `json:"count"`
-	Failed int     `json:"failed"`
-	P50    float64 `json:"p50"`
-	P95    float64 `json:"p95"`
-	Min    float64 `json:"min"`
-	Max    float64 `json:"max"`
-}
-
 // BenchmarkGlassToGlass measures browser-to-browser latency through mediad:
 // a Chromium page publishes the clock test source (each frame carries
 // Date.now() as a block code) over WHIP, another page plays it over WHEP
@@ -86,16 +76,16 @@ func BenchmarkGlassToGlass(b *testing.B) {
 		info = waitLive(b, srv, "lat", 5*time.Second)
 	}
 	b.Logf("publisher at %dx%d, rungs %d", info.Source.Width, info.Source.Height, len(info.Rungs))
-	measure := func(rung string) latencySummary {
+	measure := func(rung string) e2e.Latency {
 		tab := browser.Open(b, srv.url("/watch/lat?measure=1&rung="+rung))
 		defer tab.Close()
 		if _, err := tab.WaitStats(30*time.Second, func(s e2e.PlayerStats) bool { return s.FramesDecoded > 60 }); err != nil {
 			b.Fatalf("rung %s: %v", rung, err)
 		}
-		_ = tab.Eval("window.mediad.latency.reset()", nil)
+		tab.ResetLatency()
 		time.Sleep(window)
-		var s latencySummary
-		if err := tab.Eval("window.mediad.latency.summary()", &s); err != nil {
+		s, err := tab.Latency()
+		if err != nil {
 			b.Fatal(err)
 		}
 		if s.Count == 0 {

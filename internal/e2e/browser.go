@@ -161,3 +161,24 @@ func (tb *Tab) WaitStats(timeout time.Duration, ok func(PlayerStats) bool) (Play
 
 // Close ends the browser process.
 func (b *Browser) Close() { b.cancel() }
+
+// Latency is what the watch page's LatencyMeter (?measure=1) reports of
+// the time codes read back from the frames it showed, in ms.
+type Latency struct {
+	Count  int     `json:"count"`
+	Failed int     `json:"failed"`
+	P50    float64 `json:"p50"`
+	P95    float64 `json:"p95"`
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
+}
+
+// ResetLatency starts the page's latency measurement afresh.
+func (tb *Tab) ResetLatency() { _ = tb.Eval("window.mediad.latency.reset()", nil) }
+
+// Latency returns the page's latency measurement since ResetLatency.
+func (tb *Tab) Latency() (Latency, error) {
+	var l Latency
+	err := tb.Eval("window.mediad.latency.summary()", &l)
+	return l, err
+}
