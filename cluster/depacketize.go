@@ -83,7 +83,7 @@ func vp8Keyframe(frame []byte) (bool, error) {
 	if frame[0]&1 != 0 {
 		return false, nil
 	}
-	if len(frame) < 10 || frame[3] != 0x9d || frame[4] != 0x01 || frame[5] != 0x2a {
+	if _, _, ok := stream.VP8KeyframeSize(frame); !ok {
 		return false, errVP8Frame
 	}
 	return true, nil

@@ -153,18 +153,18 @@ func TestVP8SourceResize(t *testing.T) {
 // TestVP8KeyframeSize reads sizes from VP8 key frame headers.
 func TestVP8KeyframeSize(t *testing.T) {
 	key := []byte{0x50, 0x42, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01, 0, 0}
-	if w, h, ok := vp8KeyframeSize(key); !ok || w != 640 || h != 360 {
+	if w, h, ok := stream.VP8KeyframeSize(key); !ok || w != 640 || h != 360 {
 		t.Errorf("key frame: %dx%d %v, want 640x360", w, h, ok)
 	}
 	scaled := slices.Clone(key)
 	scaled[7] |= 0x40 // horizontal scale bits are not part of the width
-	if w, _, ok := vp8KeyframeSize(scaled); !ok || w != 640 {
+	if w, _, ok := stream.VP8KeyframeSize(scaled); !ok || w != 640 {
 		t.Errorf("scaled key frame: width %d, want 640", w)
 	}
 	inter := slices.Clone(key)
 	inter[0] |= 1
 	for name, b := range map[string][]byte{"interframe": inter, "short": key[:9], "no start code": append([]byte{0x50, 0x42, 0, 0, 0, 0}, key[6:]...)} {
-		if _, _, ok := vp8KeyframeSize(b); ok {
+		if _, _, ok := stream.VP8KeyframeSize(b); ok {
 			t.Errorf("%s: a size was read", name)
 		}
 	}
