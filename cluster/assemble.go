@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/mutstream/mutstream/metrics"
 	"github.com/pion/rtp"
 )
 
@@ -70,7 +71,7 @@ func (a *frameAssembler) push(p *rtp.Packet) (frame []byte, ts uint32, key, askK
 			a.pkts = append(a.pkts, p)
 			return a.complete()
 		}
-		edgeFramesDropped.WithLabelValues("late_packet").Inc()
+		metrics.EdgeFramesDropped.WithLabelValues("late_packet").Inc()
 		return nil, 0, false, false
 	}
 	a.high, a.haveSeq = seq, true
@@ -132,7 +133,7 @@ func (a *frameAssembler) lose() bool {
 	a.open, a.broken, a.nextKnown = false, false, false
 	a.pkts = a.pkts[:0]
 	a.codec.reset()
-	edgeFramesDropped.WithLabelValues("lost_packet").Inc()
+	metrics.EdgeFramesDropped.WithLabelValues("lost_packet").Inc()
 	a.needKey = true
 	return true
 }
@@ -183,7 +184,7 @@ func (a *frameAssembler) complete() ([]byte, uint32, bool, bool) {
 		return nil, 0, false, a.loseWhole()
 	}
 	if a.needKey && !key {
-		edgeFramesDropped.WithLabelValues("await_keyframe").Inc()
+		metrics.EdgeFramesDropped.WithLabelValues("await_keyframe").Inc()
 		return nil, 0, false, false
 	}
 	a.needKey = false

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mutstream/mutstream/metrics"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -94,7 +95,7 @@ func (d *Directory) nodeKey(id string) string       { return d.prefix + "node:" 
 func (d *Directory) nodesKey() string               { return d.prefix + "nodes" }
 
 func unavailable(op string, err error) error {
-	redisErrors.WithLabelValues(op).Inc()
+	metrics.ClusterRedisErrors.WithLabelValues(op).Inc()
 	return fmt.Errorf("%w: %s: %v", ErrUnavailable, op, err)
 }
 
@@ -186,7 +187,7 @@ func (d *Directory) Lookup(ctx context.Context, stream string) (Origin, error) {
 	}
 	var o Origin
 	if err := json.Unmarshal([]byte(s), &o); err != nil || o.Node == "" {
-		redisErrors.WithLabelValues("bad_record").Inc()
+		metrics.ClusterRedisErrors.WithLabelValues("bad_record").Inc()
 		return Origin{}, fmt.Errorf("%w: unreadable origin record for %q", ErrNoOrigin, stream)
 	}
 	return o, nil

@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mutstream/mutstream/metrics"
 	"github.com/mutstream/mutstream/stream"
 )
 
@@ -35,7 +36,7 @@ func (n *Node) Prepare(ctx context.Context, name string) error {
 	if st, err := n.hub.Lookup(name); err == nil {
 		if pub := st.Publication(); pub != nil {
 			if pub.Protocol() != Protocol {
-				lookups.WithLabelValues("local").Inc()
+				metrics.ClusterLookups.WithLabelValues("local").Inc()
 				return nil
 			}
 			// An edge publication: its edge stream may be on its way
@@ -53,20 +54,20 @@ func (n *Node) Prepare(ctx context.Context, name string) error {
 	cancel()
 	switch {
 	case errors.Is(err, ErrUnavailable):
-		lookups.WithLabelValues("unavailable").Inc()
+		metrics.ClusterLookups.WithLabelValues("unavailable").Inc()
 		return err
 	case err != nil:
-		lookups.WithLabelValues("no_origin").Inc()
+		metrics.ClusterLookups.WithLabelValues("no_origin").Inc()
 		return nil
 	case o.Node == n.cfg.NodeID:
-		lookups.WithLabelValues("local").Inc()
+		metrics.ClusterLookups.WithLabelValues("local").Inc()
 		return nil
 	}
 	es, err := n.edge(name)
 	if err != nil {
 		return err
 	}
-	lookups.WithLabelValues("edge").Inc()
+	metrics.ClusterLookups.WithLabelValues("edge").Inc()
 	t := time.NewTimer(prepareWait)
 	defer t.Stop()
 	select {
@@ -212,7 +213,7 @@ func (es *edgeStream) run() {
 		}
 		n.mu.Lock()
 		if n.edges[es.name] == nil {
-			edgePulls.DeletePartialMatch(prometheus.Labels{"stream": es.name}) // under n.mu: a new edge stream of the name waits
+			metrics.EdgePulls.DeletePartialMatch(prometheus.Labels{"stream": es.name}) // under n.mu: a new edge stream of the name waits
 		}
 		n.mu.Unlock()
 	}()

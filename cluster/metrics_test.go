@@ -6,13 +6,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/mutstream/mutstream/metrics"
 	"github.com/mutstream/mutstream/stream"
 )
 
 // pullSeries returns the mediad_edge_pulls values of stream name.
 func pullSeries(name string) []float64 {
 	ch := make(chan prometheus.Metric, 64)
-	go func() { edgePulls.Collect(ch); close(ch) }()
+	go func() { metrics.EdgePulls.Collect(ch); close(ch) }()
 	var out []float64
 	for m := range ch {
 		var d dto.Metric
@@ -35,7 +36,7 @@ func TestCountPullAfterDelete(t *testing.T) {
 	if got := pullSeries("count-pull-test"); len(got) != 1 || got[0] != 1 {
 		t.Fatalf("one pull counted: %v, want [1]", got)
 	}
-	edgePulls.DeletePartialMatch(prometheus.Labels{"stream": "count-pull-test"})
+	metrics.EdgePulls.DeletePartialMatch(prometheus.Labels{"stream": "count-pull-test"})
 	done()
 	if got := pullSeries("count-pull-test"); len(got) != 0 {
 		t.Fatalf("after the stream's series went and its pull ended: %v, want none", got)

@@ -138,7 +138,7 @@ func (n *Node) heartbeats() {
 		switch {
 		case err != nil && !down && n.ctx.Err() == nil:
 			down = true
-			n.log.Warn("cluster directory unreachable: local streams go on, cross-node lookups answer 503", "err", err)
+			n.log.Warn("cluster directory unreachable: local streams go on, cross-node metrics.ClusterLookups answer 503", "err", err)
 		case err == nil && down:
 			down = false
 			n.log.Info("cluster directory reachable again")

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/mutstream/mutstream/internal/e2e"
+	"github.com/mutstream/mutstream/metrics"
 	"github.com/mutstream/mutstream/stream"
 )
 
@@ -110,7 +111,7 @@ func TestPrepareWithRedisDown(t *testing.T) {
 		t.Fatalf("Prepare of a local stream with Redis down: %v", err)
 	}
 	r.Start()
-	waitFor(t, "lookups to work again", 10*time.Second, func() bool { return n.Prepare(ctx, "elsewhere") == nil })
+	waitFor(t, "metrics.ClusterLookups to work again", 10*time.Second, func() bool { return n.Prepare(ctx, "elsewhere") == nil })
 }
 
 // TestPrepareEdgePublicationWithoutEdgeStream: an offer for a stream
@@ -174,7 +175,7 @@ func TestClaimAfterRedisReturns(t *testing.T) {
 	n, hub := testNode(t, "a", r.URL())
 	defer func() { hub.Close(); n.Close() }()
 
-	claimErrs := func() float64 { return testutil.ToFloat64(redisErrors.WithLabelValues("claim")) }
+	claimErrs := func() float64 { return testutil.ToFloat64(metrics.ClusterRedisErrors.WithLabelValues("claim")) }
 	before := claimErrs()
 	r.Pause()
 	var kicked atomic.Bool

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mutstream/mutstream/metrics"
 	"github.com/mutstream/mutstream/stream"
 )
 
@@ -83,7 +84,7 @@ func (l *lease) run() {
 			}
 			down = true
 		case lost:
-			takeovers.Inc()
+			metrics.ClusterTakeovers.Inc()
 			log.Info("stream taken over by a publisher on another node: kicking the publisher here")
 			go l.pub.Kick() // the kick closes the publication, which releases this lease
 			return

@@ -17,6 +17,7 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/mutstream/mutstream/metrics"
 	"github.com/mutstream/mutstream/stream"
 	"github.com/mutstream/mutstream/whepclient"
 )
@@ -144,7 +145,7 @@ func (pl *pull) session() error {
 	rung := pl.feed.Info().Name
 	pc, err := p.n.api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
-		edgePullStarts.WithLabelValues("failed").Inc()
+		metrics.EdgePullStarts.WithLabelValues("failed").Inc()
 		return fmt.Errorf("new peer connection: %w", err)
 	}
 	var wg sync.WaitGroup
@@ -154,11 +155,11 @@ func (pl *pull) session() error {
 	}()
 	mime, ok := pullMime[pl.codec]
 	if !ok {
-		edgePullStarts.WithLabelValues("failed").Inc()
+		metrics.EdgePullStarts.WithLabelValues("failed").Inc()
 		return fmt.Errorf("no pull for video codec %q", pl.codec)
 	}
 	if err := whepclient.Prepare(pc, whepclient.Options{Audio: true, VideoCodec: mime}); err != nil {
-		edgePullStarts.WithLabelValues("failed").Inc()
+		metrics.EdgePullStarts.WithLabelValues("failed").Inc()
 		return err
 	}
 	dc, err := pc.CreateDataChannel("control", nil)
@@ -193,7 +194,7 @@ func (pl *pull) session() error {
 		if tr.Kind() == webrtc.RTPCodecTypeVideo {
 			if got := tr.Codec().MimeType; !strings.EqualFold(got, mime) {
 				// Never another codec's frames into this feed.
-				edgeFramesDropped.WithLabelValues("wrong_codec").Inc()
+				metrics.EdgeFramesDropped.WithLabelValues("wrong_codec").Inc()
 				pl.noCodec.Store(true)
 				fail(fmt.Sprintf("the origin sends %s to a %s pull", got, mime))
 				return
@@ -218,16 +219,16 @@ func (pl *pull) session() error {
 	if err != nil {
 		var re *whepclient.RefusedError
 		if errors.As(err, &re) {
-			edgePullStarts.WithLabelValues("refused").Inc()
+			metrics.EdgePullStarts.WithLabelValues("refused").Inc()
 			pl.noRung.Store(re.Status == http.StatusBadRequest)
 			pl.noCodec.Store(re.Status == http.StatusUnprocessableEntity)
 			pl.retryIn.Store(int64(retryDelay(re)))
 		} else {
-			edgePullStarts.WithLabelValues("failed").Inc()
+			metrics.EdgePullStarts.WithLabelValues("failed").Inc()
 		}
 		return err
 	}
-	edgePullStarts.WithLabelValues("ok").Inc()
+	metrics.EdgePullStarts.WithLabelValues("ok").Inc()
 	pl.started.Store(true)
 	pl.mu.Lock()
 	pl.dc, pl.pc = dc, pc
