@@ -26,33 +26,33 @@ var (
 	// EncodedFrames counts frames out of each rung's encoder.
 	EncodedFrames = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "mediad_encoded_frames_total",
-		Help: "Frames encoded, by stream and rung.",
-	}, []string{"stream", "rung"})
+		Help: "Frames encoded, by stream, rung and codec (h264, vp8).",
+	}, []string{"stream", "rung", "codec"})
 
 	// EncodedBytes counts bytes out of each rung's encoder.
 	EncodedBytes = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "mediad_encoded_bytes_total",
-		Help: "Encoded bytes, by stream and rung.",
-	}, []string{"stream", "rung"})
+		Help: "Encoded bytes, by stream, rung and codec.",
+	}, []string{"stream", "rung", "codec"})
 
 	// RungFPS is each rung's encoded frame rate over the last second.
 	RungFPS = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "mediad_rung_fps",
-		Help: "Encoded frames per second over the last second, by stream and rung.",
-	}, []string{"stream", "rung"})
+		Help: "Encoded frames per second over the last second, by stream, rung and codec.",
+	}, []string{"stream", "rung", "codec"})
 
 	// RungBitrate is each rung's encoded bitrate over the last second.
 	RungBitrate = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "mediad_rung_bitrate_bps",
-		Help: "Encoded bits per second over the last second, by stream and rung.",
-	}, []string{"stream", "rung"})
+		Help: "Encoded bits per second over the last second, by stream, rung and codec.",
+	}, []string{"stream", "rung", "codec"})
 
 	// EncodeSeconds is the time one frame spends in an encoder.
 	EncodeSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "mediad_encode_seconds",
-		Help:    "Time to encode one frame, by rung.",
+		Help:    "Time to encode one frame, by rung and codec.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12),
-	}, []string{"rung"})
+	}, []string{"rung", "codec"})
 
 	// DroppedFrames counts frames or packets dropped, by reason.
 	DroppedFrames = prometheus.NewCounterVec(prometheus.CounterOpts{

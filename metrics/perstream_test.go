@@ -58,14 +58,14 @@ func TestDeleteStreamCoversEveryStreamLabel(t *testing.T) {
 }
 
 func TestDeleteStream(t *testing.T) {
-	EncodedFrames.WithLabelValues("del-a", "360p").Inc()
-	EncodedFrames.WithLabelValues("del-b", "360p").Inc()
+	EncodedFrames.WithLabelValues("del-a", "360p", "h264").Inc()
+	EncodedFrames.WithLabelValues("del-b", "360p", "h264").Inc()
 	ViewerRung.WithLabelValues("del-a", "s1", "360p", "h264").Set(1)
 	DeleteStream("del-a")
-	if EncodedFrames.DeleteLabelValues("del-a", "360p") || ViewerRung.DeleteLabelValues("del-a", "s1", "360p", "h264") {
+	if EncodedFrames.DeleteLabelValues("del-a", "360p", "h264") || ViewerRung.DeleteLabelValues("del-a", "s1", "360p", "h264") {
 		t.Fatal("series of del-a left")
 	}
-	if !EncodedFrames.DeleteLabelValues("del-b", "360p") {
+	if !EncodedFrames.DeleteLabelValues("del-b", "360p", "h264") {
 		t.Fatal("series of another stream deleted")
 	}
 }

@@ -46,11 +46,8 @@ func init() {
 // DeleteRung removes every per-rung series of streamName's rung, of every
 // codec, for when the rung or its stream goes away.
 func DeleteRung(streamName, rung string) {
-	for _, v := range []*prometheus.GaugeVec{RungFPS, RungBitrate} {
-		v.DeleteLabelValues(streamName, rung)
-	}
 	match := prometheus.Labels{"stream": streamName, "rung": rung}
-	for _, v := range []*prometheus.GaugeVec{RungTargetBitrate, RungViewers, RungPaused} {
+	for _, v := range []*prometheus.GaugeVec{RungFPS, RungBitrate, RungTargetBitrate, RungViewers, RungPaused} {
 		v.DeletePartialMatch(match)
 	}
 	RungPausedSeconds.DeletePartialMatch(match)

@@ -60,7 +60,7 @@ func TestEndedStreamsLeaveNothing(t *testing.T) {
 				defer p.Stop()
 				// Its series exist while it is live.
 				if !eventually(2*time.Minute, func() bool {
-					return strings.Contains(metricsText(t, srv), "mediad_encoded_frames_total{rung=") &&
+					return strings.Contains(metricsText(t, srv), "mediad_encoded_frames_total{codec=") &&
 						strings.Contains(metricsText(t, srv), label(i))
 				}) {
 					t.Errorf("no encoded frames of %s", name)

@@ -86,9 +86,9 @@ func newRungEncoder(streamName string, r plannedRung, feed *stream.Feed, w, h in
 		h:           h,
 		step:        90000 / int64(r.FPS),
 		minKeyTicks: toTicks(cfg.KeyframeMinInterval, videoTimeBase),
-		encFrames:   metrics.EncodedFrames.WithLabelValues(streamName, r.Name),
-		encBytes:    metrics.EncodedBytes.WithLabelValues(streamName, r.Name),
-		encSeconds:  metrics.EncodeSeconds.WithLabelValues(r.Name),
+		encFrames:   metrics.EncodedFrames.WithLabelValues(streamName, r.Name, string(stream.CodecH264)),
+		encBytes:    metrics.EncodedBytes.WithLabelValues(streamName, r.Name, string(stream.CodecH264)),
+		encSeconds:  metrics.EncodeSeconds.WithLabelValues(r.Name, string(stream.CodecH264)),
 	}
 	var err error
 	if e.cc, e.encoder, err = openVideoEncoder(w, h, r.FPS, r.Bitrate, cfg, hw, log.With("rung", r.Name)); err != nil {
@@ -278,11 +278,11 @@ func (e *rungEncoder) ensureScaler(src *astiav.Frame) error {
 // tick publishes the per-second gauges over elapsed time.
 func (e *rungEncoder) tick(streamName string, elapsed time.Duration) {
 	s := elapsed.Seconds()
-	if s <= 0 || e.codec != stream.CodecH264 {
-		return // mediad_rung_fps and _bitrate_bps have no codec label: H.264 only
+	if s <= 0 {
+		return
 	}
-	metrics.RungFPS.WithLabelValues(streamName, e.rung.Name).Set(float64(e.secFrames) / s)
-	metrics.RungBitrate.WithLabelValues(streamName, e.rung.Name).Set(float64(e.secBytes*8) / s)
+	metrics.RungFPS.WithLabelValues(streamName, e.rung.Name, string(e.codec)).Set(float64(e.secFrames) / s)
+	metrics.RungBitrate.WithLabelValues(streamName, e.rung.Name, string(e.codec)).Set(float64(e.secBytes*8) / s)
 	e.secFrames, e.secBytes = 0, 0
 }
 

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/mutstream/mutstream/metrics"
 	"github.com/mutstream/mutstream/stream"
 )
 
@@ -34,6 +35,9 @@ func newVP8Twin(streamName string, r plannedRung, w, h int, cfg Config, log *slo
 		minKeyTicks: toTicks(cfg.KeyframeMinInterval, videoTimeBase),
 		encoder:     encoderVP8,
 		log:         log,
+		encFrames:   metrics.EncodedFrames.WithLabelValues(streamName, r.Name, string(stream.CodecVP8)),
+		encBytes:    metrics.EncodedBytes.WithLabelValues(streamName, r.Name, string(stream.CodecVP8)),
+		encSeconds:  metrics.EncodeSeconds.WithLabelValues(r.Name, string(stream.CodecVP8)),
 	}
 	var err error
 	if e.pkt, err = allocPacket(); err != nil {

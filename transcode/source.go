@@ -130,8 +130,8 @@ func (s *sourceRung) attach(f *stream.Feed, streamName string) {
 	}
 	if s.feed != nil {
 		s.feed.SetKeyframeRequester(nil)
-		metrics.RungFPS.DeleteLabelValues(streamName, SourceRungName)
-		metrics.RungBitrate.DeleteLabelValues(streamName, SourceRungName)
+		metrics.RungFPS.DeleteLabelValues(streamName, SourceRungName, string(s.codec))
+		metrics.RungBitrate.DeleteLabelValues(streamName, SourceRungName, string(s.codec))
 	}
 	s.feed, s.started = f, false
 	s.secFrames, s.secBytes = 0, 0
@@ -164,7 +164,7 @@ func (s *sourceRung) tick(streamName string, elapsed time.Duration) {
 		return
 	}
 	sec := elapsed.Seconds()
-	metrics.RungFPS.WithLabelValues(streamName, SourceRungName).Set(float64(s.secFrames) / sec)
-	metrics.RungBitrate.WithLabelValues(streamName, SourceRungName).Set(float64(s.secBytes*8) / sec)
+	metrics.RungFPS.WithLabelValues(streamName, SourceRungName, string(s.codec)).Set(float64(s.secFrames) / sec)
+	metrics.RungBitrate.WithLabelValues(streamName, SourceRungName, string(s.codec)).Set(float64(s.secBytes*8) / sec)
 	s.secFrames, s.secBytes = 0, 0
 }

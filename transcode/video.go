@@ -227,6 +227,7 @@ func (v *videoPath) tick(name string, now time.Time, elapsed time.Duration) {
 		e.tick(name, elapsed)
 		e.tickViewers(v.p.log, now)
 		if e.vp8 != nil {
+			e.vp8.tick(name, elapsed)
 			e.vp8.tickViewers(v.p.log, now)
 		}
 	}

@@ -48,6 +48,9 @@ func TestVP8RetuneAtKeyframe(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if n := codecCounter(t, metrics.EncodedFrames, "vp8rt", "360p", stream.CodecVP8); n != float64(len(frames)) {
+		t.Errorf("mediad_encoded_frames_total{vp8} = %v, want %d", n, len(frames))
+	}
 	if n := codecCounter(t, metrics.RungRetunes, "vp8rt", "360p", stream.CodecVP8); n != 1 {
 		t.Errorf("mediad_rung_retunes_total{vp8} = %v, want 1", n)
 	}
