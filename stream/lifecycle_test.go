@@ -38,7 +38,7 @@ func TestEndedStreamsAreFreed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		metrics.EncodedFrames.WithLabelValues(name, "360p").Inc()
+		metrics.EncodedFrames.WithLabelValues(name, "360p", "h264").Inc()
 		metrics.DecodeErrors.WithLabelValues(name).Inc()
 		pub.Close()
 		waitFreed(t, h, name)

@@ -88,11 +88,12 @@ func TestVP8Ladder(t *testing.T) {
 
 	// The last VP8 reader leaves: the encoder stops at the next frame, and
 	// is freed once it has been paused for vp8IdleClose.
+	// Counted before: the encoder may be freed before publishAll returns.
+	objs := LiveObjects()
 	rv.Close()
 	written, _ := v360.Stats()
 	publishAll(t, pub, pkts[split:])
 	waitIdle(t, st, pub)
-	objs := LiveObjects()
 	if !waitUntil(5*time.Second, func() bool {
 		return codecGauge(t, metrics.RungPaused, "vp8lad", "360p", stream.CodecVP8) == 1
 	}) {
