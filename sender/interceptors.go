@@ -47,9 +47,9 @@ func RegisterInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry, o In
 	if err := addGCC(ir, o); err != nil {
 		return err
 	}
-	ir.Add(sendPathFactory{resend: o.Resend, onNew: func(m *linkMeter) {
+	ir.Add(sendPathFactory{resend: o.Resend, bottom: o.NoGCC, onNew: func(m *linkMeter, s *sendPath) {
 		if o.OnMeter != nil {
-			o.OnMeter(&Meter{m: m})
+			o.OnMeter(&Meter{m: m, s: s})
 		}
 	}})
 	reports, err := report.NewSenderInterceptor()

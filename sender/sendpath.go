@@ -39,6 +39,11 @@ type sendPath struct {
 	mu      sync.Mutex
 	streams map[uint32]*sentStream // by SSRC
 	rtt     atomic.Int64           // ns, from receiver reports
+
+	// bottom says the writer below is pion's SRTP session (no congestion
+	// controller in between), which a direct writer may stand in for.
+	bottom bool
+	direct atomic.Pointer[directOut] // nil: packets go to pion's writer
 }
 
 // twccExtSize is what the transport-wide sequence number adds to a header
@@ -93,15 +98,28 @@ type sentStream struct {
 // Server.ccMu, as the cc interceptor hands its estimator).
 type sendPathFactory struct {
 	resend ResendConfig
-	onNew  func(*linkMeter)
+	bottom bool // nothing sits between the send path and SRTP
+	onNew  func(*linkMeter, *sendPath)
 }
 
 func (f sendPathFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
 	m := newLinkMeter(f.resend)
+	s := &sendPath{meter: m, streams: map[uint32]*sentStream{}, bottom: f.bottom}
 	if f.onNew != nil {
-		f.onNew(m)
+		f.onNew(m, s)
 	}
-	return &sendPath{meter: m, streams: map[uint32]*sentStream{}}, nil
+	return s, nil
+}
+
+// useDirect has d send every packet from now on, instead of pion's SRTP
+// session; it is refused when an interceptor below the send path (the
+// congestion controller) must see the packets.
+func (s *sendPath) useDirect(d *directOut) error {
+	if !s.bottom {
+		return errNotDirect("estimator gcc")
+	}
+	s.direct.Store(d)
+	return nil
 }
 
 // BindLocalStream records each packet and numbers it.
@@ -163,6 +181,9 @@ func (s *sendPath) send(st *sentStream, h *rtp.Header, payload []byte, a interce
 			return 0, err
 		}
 		s.meter.onSend(seq, h.MarshalSize()+len(payload)+int(h.PaddingSize), time.Now())
+	}
+	if d := s.direct.Load(); d != nil {
+		return d.write(h, payload)
 	}
 	if a == nil {
 		if !st.attrBusy.CompareAndSwap(false, true) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,6 +69,11 @@ type Options struct {
 	// Teardown is called once, when the media loop ends: it closes the
 	// PeerConnection and forgets the session.
 	Teardown func()
+	// PC is the viewer's PeerConnection and Direct the UDP port its ICE
+	// runs on: once connected, the viewer encrypts its RTP and writes it
+	// to Direct itself (direct.go). Either nil: RTP goes through pion.
+	PC     *webrtc.PeerConnection
+	Direct net.PacketConn
 }
 
 // A Viewer sends one stream to one WebRTC viewer: its media loop (Run)
@@ -101,6 +107,11 @@ type Viewer struct {
 	// rung) reports of its own viewers' links: a "demand" message.
 	relayDemand atomic.Int64
 	relay       bool // Options.Relay
+
+	pc         *webrtc.PeerConnection
+	directConn net.PacketConn
+	sendPath   *sendPath
+	direct     *directOut // set by the loop once connected; nil: RTP through pion
 }
 
 // NewViewer builds a viewer's media state; Run starts sending.
@@ -116,6 +127,8 @@ func NewViewer(o Options) *Viewer {
 		manualRung: o.Manual,
 		relay:      o.Relay,
 		teardown:   o.Teardown,
+		pc:         o.PC,
+		directConn: o.Direct,
 	}
 	if v.codec == "" {
 		v.codec = stream.CodecH264
@@ -123,7 +136,7 @@ func NewViewer(o Options) *Viewer {
 	v.cfg, v.queue = o.Config, o.Queue
 	var meter *linkMeter
 	if o.Meter != nil {
-		meter = o.Meter.m
+		meter, v.sendPath = o.Meter.m, o.Meter.s
 	}
 	v.adapt = &viewerAdapt{est: o.Estimator, meter: meter, stats: &v.link, sc: o.Config, initial: o.InitialBitrate}
 	v.adapt.codec = string(v.codec)
@@ -287,4 +300,7 @@ func (v *Viewer) Info() ViewerInfo { return v.adapt.snapshot() }
 
 // A Meter is one PeerConnection's link meter, handed from the interceptor
 // that made it to the viewer that reads it.
-type Meter struct{ m *linkMeter }
+type Meter struct {
+	m *linkMeter
+	s *sendPath
+}

@@ -26,6 +26,7 @@ func (v *Viewer) run(rung *stream.Feed) {
 		v.teardown()
 		return
 	}
+	v.startDirect()
 	l := v.newLoop(rung)
 	defer l.close()
 	ended := v.st.Ended()
@@ -170,6 +171,9 @@ func (v *Viewer) newLoop(rung *stream.Feed) *loop {
 // session down.
 func (l *loop) close() {
 	v := l.v
+	if v.direct != nil {
+		v.direct.closed.Store(true)
+	}
 	l.cur.Close()
 	if l.pending != nil {
 		l.pending.Close()

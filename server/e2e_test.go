@@ -10,10 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/goleak"
 
 	"github.com/mutstream/mutstream/config"
 	"github.com/mutstream/mutstream/internal/e2e"
+	"github.com/mutstream/mutstream/metrics"
 	"github.com/mutstream/mutstream/signaling"
 	"github.com/mutstream/mutstream/stream"
 	"github.com/mutstream/mutstream/transcode"
@@ -125,6 +127,7 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("demo plays", func(t *testing.T) {
 		waitLive(t, srv, "demo", 30*time.Second)
+		direct := testutil.ToFloat64(metrics.ViewerSendPaths.WithLabelValues("direct", ""))
 		tab := browser.Open(t, srv.url("/watch/demo"))
 		defer tab.Close()
 		s, err := tab.WaitStats(30*time.Second, func(s e2e.PlayerStats) bool {
@@ -140,6 +143,11 @@ func TestEndToEnd(t *testing.T) {
 		// HMAC-SHA1: it is what a browser that offers it gets.
 		if !strings.Contains(s.SRTPCipher, "GCM") {
 			t.Errorf("SRTP protection profile %q, want AES-GCM", s.SRTPCipher)
+		}
+		// What the browser decoded, mediad encrypted and wrote itself
+		// (webrtc.direct_send), not through pion's SRTP session.
+		if got := testutil.ToFloat64(metrics.ViewerSendPaths.WithLabelValues("direct", "")) - direct; got != 1 {
+			t.Errorf("%v viewers sent to directly, want 1", got)
 		}
 	})
 

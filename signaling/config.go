@@ -78,6 +78,11 @@ type Config struct {
 	// holding it in an adaptive jitter buffer: lower latency, less smoothing
 	// on a jittery link.
 	LowLatencyPlayout bool `yaml:"low_latency_playout"`
+	// DirectSend has each viewer, once connected, encrypt its RTP and write
+	// it to the UDP port itself instead of through pion's SRTP session and
+	// ICE connection (less CPU per packet). A viewer on a relayed or TCP
+	// pair, or with the gcc estimator, goes through pion whatever this says.
+	DirectSend bool `yaml:"direct_send"`
 	// InitialBitrate is where each viewer's bandwidth estimate (GCC on
 	// transport-wide congestion control feedback) starts, in bits per second.
 	InitialBitrate int `yaml:"initial_bitrate"`
@@ -166,6 +171,7 @@ func DefaultConfig() Config {
 		ViewerQueue:         256,
 		ViewerCodecs:        []stream.Codec{stream.CodecH264, stream.CodecVP8},
 		LowLatencyPlayout:   true,
+		DirectSend:          true,
 		InitialBitrate:      1_500_000,
 		Adapt:               sender.DefaultConfig(),
 		WHIP:                ingest.DefaultConfig(),

@@ -33,6 +33,9 @@ type Server struct {
 	api  *webrtc.API
 	conn net.PacketConn
 	mux  ice.UDPMux
+	// out is what the mux writes to (conn, or its write batcher): viewers
+	// that send directly write there too.
+	out net.PacketConn
 	// nw, when set, is the network every PeerConnection runs on instead
 	// of the shared UDP port (conn and mux are nil then): tests put
 	// sessions on pion's virtual network.
@@ -84,6 +87,7 @@ func newServer(cfg Config, hub *stream.Hub, log *slog.Logger, nw transport.Net) 
 		}
 		// One reader at a time per session and family: see orderedMux.
 		s.mux = newOrderedMux(webrtc.NewICEUDPMux(nil, mc))
+		s.out = mc
 	}
 	api, err := s.newAPI()
 	if err != nil {
@@ -331,4 +335,13 @@ func (s *Server) CloseSessions(kind string) {
 	for _, v := range all {
 		v.Close()
 	}
+}
+
+// directConn is the port viewers write their RTP to themselves, nil when
+// they go through pion (webrtc.direct_send off, or a virtual network).
+func (s *Server) directConn() net.PacketConn {
+	if !s.cfg.DirectSend {
+		return nil
+	}
+	return s.out
 }

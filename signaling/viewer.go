@@ -113,6 +113,7 @@ func (v *viewerSession) negotiate(offer string, codec stream.Codec, manual, rela
 		Estimator: est, Meter: meter,
 		Queue: v.srv.cfg.ViewerQueue, Config: v.srv.cfg.Adapt, InitialBitrate: v.srv.cfg.InitialBitrate,
 		Manual: manual, Relay: relay, Teardown: v.teardown, Codec: codec,
+		PC: pc, Direct: v.srv.directConn(),
 	})
 	v.pc = pc
 	v.tracks.Video, err = sender.NewBoundTrack(webrtc.RTPCodecCapability{MimeType: viewerMime[codec], ClockRate: 90000}, "video", "mediad-"+v.st.Name())

@@ -1,0 +1,253 @@
+package sender
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// countingConn counts the packets written through it.
+type countingConn struct {
+	net.PacketConn
+	writes atomic.Int64
+}
+
+func (c *countingConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	c.writes.Add(1)
+	return c.PacketConn.WriteTo(b, addr)
+}
+
+// directPair connects a viewer-side PeerConnection (mediad's interceptors,
+// ICE on a UDP mux over conn, answering DTLS as role) to a pion client
+// that receives video, and returns the viewer side, its track and send
+// path, and the client's received packets.
+func directPair(t *testing.T, conn net.PacketConn, role webrtc.DTLSRole, noGCC, cryptex bool) (*webrtc.PeerConnection, *BoundTrack, *sendPath, <-chan *rtp.Packet) {
+	t.Helper()
+	me := &webrtc.MediaEngine{}
+	if err := me.RegisterDefaultCodecs(); err != nil {
+		t.Fatal(err)
+	}
+	ir := &interceptor.Registry{}
+	var meter *Meter
+	if err := RegisterInterceptors(me, ir, InterceptorOptions{NoGCC: noGCC, InitialBitrate: 1e6, MinBitrate: 1e5, MaxBitrate: 1e7, OnMeter: func(m *Meter) { meter = m }}); err != nil {
+		t.Fatal(err)
+	}
+	mux := webrtc.NewICEUDPMux(nil, conn)
+	t.Cleanup(func() { _ = mux.Close() })
+	se := webrtc.SettingEngine{}
+	se.SetICEUDPMux(mux)
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	if err := se.SetAnsweringDTLSRole(role); err != nil {
+		t.Fatal(err)
+	}
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
+	spc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = spc.Close() })
+	track, err := NewBoundTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000}, "video", "direct")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := spc.AddTrack(track); err != nil {
+		t.Fatal(err)
+	}
+
+	cse := webrtc.SettingEngine{}
+	cse.SetIncludeLoopbackCandidate(true)
+	cse.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	policy := webrtc.RTPHeaderEncryptionPolicyDisable
+	if cryptex {
+		policy = webrtc.RTPHeaderEncryptionPolicyNegotiate
+	}
+	cpc, err := webrtc.NewAPI(webrtc.WithSettingEngine(cse)).NewPeerConnection(webrtc.Configuration{RTPHeaderEncryptionPolicy: policy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cpc.Close() })
+	if _, err := cpc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *rtp.Packet, 256)
+	cpc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		for {
+			p, _, err := tr.ReadRTP()
+			if err != nil {
+				return
+			}
+			select {
+			case got <- p:
+			default:
+			}
+		}
+	})
+	connected := make(chan struct{})
+	var once atomic.Bool
+	spc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateConnected && once.CompareAndSwap(false, true) {
+			close(connected)
+		}
+	})
+	offer, err := cpc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(cpc)
+	if err := cpc.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	if err := spc.SetRemoteDescription(*cpc.LocalDescription()); err != nil {
+		t.Fatal(err)
+	}
+	answer, err := spc.CreateAnswer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gathered = webrtc.GatheringCompletePromise(spc)
+	if err := spc.SetLocalDescription(answer); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	if err := cpc.SetRemoteDescription(*spc.LocalDescription()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-connected:
+	case <-time.After(15 * time.Second):
+		t.Fatal("never connected")
+	}
+	return spc, track, meter.s, got
+}
+
+// sendUntilReceived writes numbered packets on track until the client
+// has n of them, and checks each arrived as written.
+func sendUntilReceived(t *testing.T, track *BoundTrack, got <-chan *rtp.Packet, n int) {
+	t.Helper()
+	b := track.b.Load()
+	if b == nil {
+		t.Fatal("track not bound")
+	}
+	h := rtp.Header{Version: 2, SSRC: b.ssrc, PayloadType: b.pt}
+	deadline := time.After(15 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	sent := map[uint16]uint32{}
+	for received := 0; received < n; {
+		select {
+		case p := <-got:
+			want, ok := sent[p.SequenceNumber]
+			if !ok || len(p.Payload) != 400 || binary.BigEndian.Uint32(p.Payload) != want {
+				t.Fatalf("packet %d arrived altered: %d bytes", p.SequenceNumber, len(p.Payload))
+			}
+			received++
+		case <-tick.C:
+			h.SequenceNumber++
+			h.Timestamp += 3000
+			pl := make([]byte, 400)
+			binary.BigEndian.PutUint32(pl, uint32(h.SequenceNumber)*7)
+			sent[h.SequenceNumber] = uint32(h.SequenceNumber) * 7
+			if _, err := b.w.WriteRTP(&h, pl); err != nil {
+				t.Fatal(err)
+			}
+		case <-deadline:
+			t.Fatalf("client decrypted %d of %d packets", received, n)
+		}
+	}
+}
+
+// With the keys taken from DTLS, whichever DTLS role mediad has and with
+// header extensions encrypted (cryptex) or not, the client decrypts every
+// packet the direct writer sends, and none of them go through pion's SRTP
+// session.
+func TestDirectOutClientDecrypts(t *testing.T) {
+	for _, tc := range []struct {
+		role    webrtc.DTLSRole
+		cryptex bool
+	}{{webrtc.DTLSRoleServer, false}, {webrtc.DTLSRoleClient, false}, {webrtc.DTLSRoleServer, true}, {webrtc.DTLSRoleClient, true}} {
+		t.Run(fmt.Sprintf("%s-cryptex-%v", tc.role, tc.cryptex), func(t *testing.T) {
+			conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			spc, track, sp, got := directPair(t, conn, tc.role, true, tc.cryptex)
+			direct := &countingConn{PacketConn: conn}
+			d, err := newDirectOut(spc, direct)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := sp.useDirect(d); err != nil {
+				t.Fatal(err)
+			}
+			sendUntilReceived(t, track, got, 30)
+			if direct.writes.Load() < 30 {
+				t.Fatalf("the direct writer wrote %d packets, want every one of at least 30", direct.writes.Load())
+			}
+			d.closed.Store(true)
+			if _, err := d.write(&rtp.Header{Version: 2}, []byte{1}); err != errClosedPipe {
+				t.Fatalf("write after close: %v, want %v", err, errClosedPipe)
+			}
+		})
+	}
+}
+
+// A send path above the congestion controller keeps pion's writer: the
+// controller must see every packet.
+func TestDirectOutRefusedWithGCC(t *testing.T) {
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	spc, track, sp, got := directPair(t, conn, webrtc.DTLSRoleServer, false, false)
+	d, err := newDirectOut(spc, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sp.useDirect(d); err == nil {
+		t.Fatal("direct writer taken below GCC")
+	}
+	sendUntilReceived(t, track, got, 5) // still sent, through pion
+}
+
+// A pair that does not run on the port given, or is relayed, is not sent
+// to directly.
+func TestPairAddr(t *testing.T) {
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	port := uint16(conn.LocalAddr().(*net.UDPAddr).Port)
+	remote := &webrtc.ICECandidate{Protocol: webrtc.ICEProtocolUDP, Address: "192.0.2.7", Port: 5000, Typ: webrtc.ICECandidateTypeHost}
+	for _, tc := range []struct {
+		name  string
+		local webrtc.ICECandidate
+		ok    bool
+	}{
+		{"host on the port", webrtc.ICECandidate{Protocol: webrtc.ICEProtocolUDP, Port: port, Typ: webrtc.ICECandidateTypeHost}, true},
+		{"srflx on the port", webrtc.ICECandidate{Protocol: webrtc.ICEProtocolUDP, Port: port, Typ: webrtc.ICECandidateTypeSrflx}, true},
+		{"another port", webrtc.ICECandidate{Protocol: webrtc.ICEProtocolUDP, Port: port + 1, Typ: webrtc.ICECandidateTypeHost}, false},
+		{"relay", webrtc.ICECandidate{Protocol: webrtc.ICEProtocolUDP, Port: port, Typ: webrtc.ICECandidateTypeRelay}, false},
+		{"tcp", webrtc.ICECandidate{Protocol: webrtc.ICEProtocolTCP, Port: port, Typ: webrtc.ICECandidateTypeHost}, false},
+	} {
+		addr, err := pairAddr(&webrtc.ICECandidatePair{Local: &tc.local, Remote: remote}, conn)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: err %v, want ok=%v", tc.name, err, tc.ok)
+			continue
+		}
+		if tc.ok && addr.String() != "192.0.2.7:5000" {
+			t.Errorf("%s: address %s", tc.name, addr)
+		}
+	}
+}
