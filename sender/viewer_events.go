@@ -42,6 +42,7 @@ func (l *loop) onPending(p *stream.Packet) {
 	from := fromFeed.Info().Name
 	l.cur.Close()
 	l.cur, l.pending = l.pending, nil
+	l.attach(l.cur)
 	l.hold.dropping = false
 	f := l.cur.Feed()
 	if ad.stepsDown(f, fromFeed) {
@@ -229,7 +230,7 @@ func (l *loop) onGone() bool {
 		return false
 	}
 	l.cur.Close()
-	l.cur = f.Subscribe(l.q)
+	l.cur = l.subscribe(f)
 	v.feed.Store(f)
 	ad.setRung(f.Info().Name, f.Info().Bitrate)
 	v.send(controlMessage{Type: "rung", Rung: f.Info().Name, Reason: "ladder"})

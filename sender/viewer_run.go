@@ -1,6 +1,7 @@
 package sender
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,69 +41,97 @@ func (v *Viewer) run(rung *stream.Feed) {
 	// queue to drain; otherwise the link is looked at when feedback comes.
 	padTick := time.NewTicker(padInterval)
 	defer padTick.Stop()
-	padding := true
 	var fed <-chan struct{}
 	if l.ad.meter != nil {
 		fed = l.ad.meter.Fed()
 	}
 	for {
-		if need := l.padding(); need != padding {
-			padding = need
-			if padding {
+		// The loop's state is shared with the sinks (sink.go) while
+		// the loop waits: it holds l.mu from each wake to the next wait.
+		l.mu.Lock()
+		if l.stopped {
+			l.mu.Unlock()
+			return
+		}
+		if need := l.padding(); need != l.padOn {
+			l.padOn = need
+			if need {
 				padTick.Reset(padInterval)
 			} else {
 				padTick.Stop()
 			}
 		}
+		cur, pending, audio := l.cur, l.pending, l.audio
 		var pendingC, audioC <-chan *stream.Packet
 		var leavingC <-chan struct{}
-		if l.pending != nil {
-			pendingC = l.pending.C()
-		} else if l.cur.Feed() != l.left {
-			leavingC = l.cur.Feed().Leaving()
+		if pending != nil {
+			pendingC = pending.C()
+		} else if cur.Feed() != l.left {
+			leavingC = cur.Feed().Leaving()
 		}
-		if l.audio != nil {
-			audioC = l.audio.C()
+		if audio != nil {
+			audioC = audio.C()
 		}
+		l.mu.Unlock()
 		var ok bool
 		select {
 		case <-v.ctx.Done():
 			return
 		case <-ended:
+			l.mu.Lock()
 			l.onEnded()
+			l.mu.Unlock()
 			return
-		case p := <-l.cur.C():
+		case p := <-cur.C():
+			l.mu.Lock()
 			ok = l.onVideo(p)
+			cur.Done()
 		case p := <-pendingC:
+			l.mu.Lock()
 			l.onPending(p)
+			pending.Done()
 			ok = true
 		case ev := <-events:
+			l.mu.Lock()
 			l.onEvent(ev)
 			ok = true
 		case p := <-audioC:
+			l.mu.Lock()
 			l.onAudio(p)
+			audio.Done()
 			ok = true
 		case <-adaptTick.C:
+			l.mu.Lock()
 			l.decide()
 			ok = true
 		case <-fed:
+			l.mu.Lock()
 			l.onFeedback(time.Now())
 			ok = true
 		case now := <-padTick.C:
+			l.mu.Lock()
 			l.onPadTick(now)
 			ok = true
 		case name := <-v.rungReq:
+			l.mu.Lock()
 			l.onRungRequest(name)
 			ok = true
 		case <-leavingC:
+			l.mu.Lock()
 			l.onLeaving()
 			ok = true
-		case <-l.cur.Feed().Gone():
+		case <-cur.Feed().Gone():
+			l.mu.Lock()
 			ok = l.onGone()
 		case <-tick.C:
+			l.mu.Lock()
 			l.onSecondTick()
 			ok = true
+		case <-l.poked:
+			l.mu.Lock()
+			ok = true
 		}
+		l.mu.Unlock()
 		if !ok {
 			return
 		}
@@ -131,11 +160,23 @@ type loop struct {
 	hold      videoHold
 	left      *stream.Feed // the Leaving feed already switched away from
 	live      bool
+
+	// mu guards the loop's state against the sinks, which send the
+	// packets of cur and audio in the feeds' goroutines while the loop
+	// waits (sink.go); poked wakes the loop for what a sink changed.
+	mu      sync.Mutex
+	poked   chan struct{}
+	sinks   bool // the feeds' goroutines may send (a direct writer)
+	padOn   bool // the pad tick runs
+	stopped bool // a sink's write found the connection closed
+	closed  bool
 }
 
 // newLoop starts reading rung and the stream's audio, and the controller.
 func (v *Viewer) newLoop(rung *stream.Feed) *loop {
-	l := &loop{v: v, ad: v.adapt, q: v.queue}
+	l := &loop{v: v, ad: v.adapt, q: v.queue, poked: make(chan struct{}, 1), sinks: v.direct != nil, padOn: true}
+	l.mu.Lock() // a sink may run from the first subscription on
+	defer l.mu.Unlock()
 	cut := cutH264
 	if v.codec == stream.CodecVP8 {
 		cut = cutVP8
@@ -154,14 +195,14 @@ func (v *Viewer) newLoop(rung *stream.Feed) *loop {
 	if v.manualRung {
 		ad.manual = ad.setManual(rung.Info()) == nil
 	}
-	l.cur = rung.Subscribe(l.q)
+	l.cur = l.subscribe(rung)
 	v.feed.Store(rung)
 	ad.setRung(rung.Info().Name, rung.Info().Bitrate)
 	l.vout.pace.setRate(ad.paceRate())
 	metrics.ViewerRung.WithLabelValues(v.st.Name(), v.id[:8], rung.Info().Name, string(v.codec)).Set(1)
 	v.send(controlMessage{Type: "rung", Rung: rung.Info().Name, Reason: "initial"})
 	if audioFeed := v.st.Audio(); audioFeed != nil {
-		l.audio = audioFeed.Subscribe(l.q)
+		l.audio = l.subscribe(audioFeed)
 	}
 	l.live = v.st.Live()
 	return l
@@ -171,6 +212,9 @@ func (v *Viewer) newLoop(rung *stream.Feed) *loop {
 // session down.
 func (l *loop) close() {
 	v := l.v
+	l.mu.Lock()
+	l.closed = true
+	l.mu.Unlock()
 	if v.direct != nil {
 		v.direct.closed.Store(true)
 	}
@@ -211,6 +255,6 @@ func (l *loop) resubscribeAudio() {
 		if l.audio != nil {
 			l.audio.Close()
 		}
-		l.audio = af.Subscribe(l.q)
+		l.audio = l.subscribe(af)
 	}
 }

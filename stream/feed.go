@@ -47,6 +47,12 @@ type Feed struct {
 	rateBytes int
 	rateWins  [rateWindows]float64
 	rateN     int // windows measured
+
+	// sinkMu serialises Write's calls to readers' sinks, and guards
+	// sinking, the readers of the packet being written that take it in a
+	// sink (sink.go).
+	sinkMu  sync.Mutex
+	sinking []*Reader
 }
 
 // rateWindows is how many windows Rate averages.
@@ -87,6 +93,8 @@ func (f *Feed) Write(p *Packet) {
 	f.bytes.Add(uint64(len(p.Data)))
 	askKey := false
 	now := time.Now()
+	f.sinkMu.Lock()
+	defer f.sinkMu.Unlock()
 	f.mu.Lock()
 	f.rateBytes += len(p.Data)
 	switch el := now.Sub(f.rateFrom); {
@@ -98,12 +106,19 @@ func (f *Feed) Write(p *Packet) {
 		f.rateFrom, f.rateBytes = now, len(p.Data)
 	}
 	for r := range f.readers {
+		if r.toSink(p) {
+			f.sinking = append(f.sinking, r)
+			continue
+		}
 		if r.offer(p) {
 			askKey = true
 		}
 	}
 	fn := f.keyFn
 	f.mu.Unlock()
+	if f.sinkAll(p) {
+		askKey = true
+	}
 	if askKey && fn != nil {
 		fn()
 	}
@@ -210,6 +225,10 @@ type Reader struct {
 	drops   atomic.Uint64
 	closed  atomic.Bool
 	demand  atomic.Int64 // bps the reader's link carries, 0 = unknown
+	// sink, when set, takes packets in Write's goroutine (sink.go);
+	// queued counts the packets sent on ch and not yet Done.
+	sink   atomic.Pointer[Sink]
+	queued atomic.Int64
 }
 
 // SetDemand records the bitrate this reader's link carries (its viewer's
@@ -279,6 +298,7 @@ func (r *Reader) offer(p *Packet) (wantKey bool) {
 	}
 	select {
 	case r.ch <- p:
+		r.queued.Add(1)
 		return false
 	default:
 	}
