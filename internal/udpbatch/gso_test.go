@@ -63,6 +63,7 @@ func TestGSOCoalescesOneFlow(t *testing.T) {
 	}
 	expect(t, got, 0, sizes...)
 	want := []shape{segs(1200, 1200, 1200, 1200, 700), segs(1000, 1000, 1000, 300)}
+	_ = c.Close() // the flusher has recorded all it sent
 	if s := rec.shapes(); !reflect.DeepEqual(s, want) {
 		t.Fatalf("sent messages %v, want %v", s, want)
 	}
@@ -93,6 +94,7 @@ func TestGSOMixedSizes(t *testing.T) {
 				t.Fatal(err)
 			}
 			expect(t, got, 10, tc.sizes...)
+			_ = c.Close() // the flusher has recorded all it sent
 			if s := rec.shapes(); !reflect.DeepEqual(s, tc.want) {
 				t.Fatalf("sent messages %v, want %v", s, tc.want)
 			}
@@ -123,6 +125,7 @@ func TestGSOEmptyPacketAlone(t *testing.T) {
 			t.Fatalf("datagram %d has %d bytes, want %d", i, k, wantSize)
 		}
 	}
+	_ = c.Close() // the flusher has recorded all it sent
 	if s := rec.shapes(); !reflect.DeepEqual(s, want) {
 		t.Fatalf("sent messages %v, want %v", s, want)
 	}
@@ -155,6 +158,7 @@ func TestGSOMessageLimits(t *testing.T) {
 				t.Fatal(err)
 			}
 			expect(t, got, 0, sizes...)
+			_ = c.Close() // the flusher has recorded all it sent
 			var counts []int
 			for _, s := range rec.shapes() {
 				counts = append(counts, len(s.segs))
@@ -237,6 +241,7 @@ func TestGSOInterleavedFlows(t *testing.T) {
 	if c.Dropped() != 0 || c.Failed() != 0 {
 		t.Fatalf("dropped %d, failed %d", c.Dropped(), c.Failed())
 	}
+	_ = c.Close() // the flusher has recorded all it sent
 	coalesced := 0
 	for _, s := range rec.shapes() {
 		if len(s.segs) > 1 {
@@ -289,10 +294,15 @@ func TestGSOFallbackOnRefusal(t *testing.T) {
 		reasons []string
 		causes  []error
 	)
+	off := make(chan struct{}, 1)
 	onOff := func(reason string, err error) {
 		mu.Lock()
 		defer mu.Unlock()
 		reasons, causes = append(reasons, reason), append(causes, err)
+		select {
+		case off <- struct{}{}:
+		default:
+		}
 	}
 	frame := []int{1200, 1200, 1200, 400}
 	two := append(append([]int{}, frame...), frame...)
@@ -304,6 +314,11 @@ func TestGSOFallbackOnRefusal(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect(t, got, 0, two...)
+	select { // told after the refused message's packets went
+	case <-off:
+	case <-time.After(10 * time.Second):
+		t.Fatal("not told that GSO went off")
+	}
 	if c.GSO() {
 		t.Fatal("GSO still on after the system refused a GSO message")
 	}
@@ -324,6 +339,7 @@ func TestGSOFallbackOnRefusal(t *testing.T) {
 	if len(reasons) != 1 || reasons[0] != "refused" || !errors.Is(causes[0], syscall.EIO) {
 		t.Fatalf("told %v %v, want once refused with EIO", reasons, causes)
 	}
+	_ = c.Close() // the flusher has recorded all it sent
 	for _, s := range rec.shapes() {
 		if len(s.segs) != 1 || s.gso != 0 {
 			t.Fatalf("a message of %v went out after GSO was off", s)
@@ -381,6 +397,7 @@ func TestGSOOffByOption(t *testing.T) {
 	if c.GSO() || told {
 		t.Fatalf("GSO %v, told %v; want off, untold", c.GSO(), told)
 	}
+	_ = c.Close() // the flusher has recorded all it sent
 	if s := rec.shapes(); len(s) != 4 {
 		t.Fatalf("sent %v, want 4 messages of one packet", s)
 	}
