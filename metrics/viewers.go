@@ -52,6 +52,13 @@ var (
 		Help: "Packets the WebRTC UDP port did not send, by reason: queue (the batch writer fell behind), refused (the system refused the address).",
 	}, []string{"reason"})
 
+	// UDPGSODisabled counts the times the WebRTC port's writes found UDP
+	// GSO off, by reason.
+	UDPGSODisabled = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mediad_udp_gso_disabled_total",
+		Help: "Times the WebRTC UDP port's batch writer went without UDP GSO, by reason: unsupported (the system lacks it), refused (the system refused a GSO message; its packets went one by one, and GSO stays off).",
+	}, []string{"reason"})
+
 	// ViewerResendsDropped counts NACKed packets not sent again, by reason.
 	ViewerResendsDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "mediad_viewer_resends_dropped_total",
@@ -61,5 +68,5 @@ var (
 
 func init() {
 	perStream = append(perStream, ViewersByCodec)
-	Registry.MustRegister(ViewersByCodec, ViewerEstimate, ViewerRung, ViewerSwitches, ViewerRungSeconds, ViewerResendsDropped, ViewerPaddingPackets, ViewerPaddingBytes, UDPWriteDropped)
+	Registry.MustRegister(ViewersByCodec, ViewerEstimate, ViewerRung, ViewerSwitches, ViewerRungSeconds, ViewerResendsDropped, ViewerPaddingPackets, ViewerPaddingBytes, UDPWriteDropped, UDPGSODisabled)
 }

@@ -81,7 +81,14 @@ func newServer(cfg Config, hub *stream.Hub, log *slog.Logger, nw transport.Net) 
 		s.conn = conn
 		var mc net.PacketConn = conn
 		if b := cfg.WriteBatch; b.Size > 0 {
-			bc := udpbatch.New(conn, b.Size, b.Interval)
+			bc := udpbatch.New(conn, b.Size, b.Interval, udpbatch.WithGSO(b.GSO), udpbatch.WithOnGSOOff(func(reason string, err error) {
+				metrics.UDPGSODisabled.WithLabelValues(reason).Inc()
+				if err == nil {
+					s.log.Info("no UDP GSO here: the WebRTC port sends one packet per message", "reason", reason)
+					return
+				}
+				s.log.Warn("UDP GSO off: the WebRTC port sends one packet per message", "reason", reason, "err", err)
+			}))
 			bc.SetOnDrop(func(reason string, n int) { metrics.UDPWriteDropped.WithLabelValues(reason).Add(float64(n)) })
 			mc = bc
 		}

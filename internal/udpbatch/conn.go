@@ -5,10 +5,16 @@
 // has waited Interval. No timer runs while nothing is queued, so an idle
 // socket costs nothing. Batches go out in the order they were filled, by
 // one flushing goroutine, so the packets of each flow keep their order.
+//
+// With UDP GSO (Linux 4.18 and later, see WithGSO), the packets that one
+// destination is sent back to back are coalesced into one message of
+// equal-size segments (the last may be shorter), which the kernel cuts
+// into the same datagrams for less work per packet. A kernel that
+// refuses such a message turns GSO off for the Conn; its packets still
+// go, one by one.
 package udpbatch
 
 import (
-	"errors"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -46,6 +52,20 @@ type Conn struct {
 	dropped atomic.Uint64
 	failed  atomic.Uint64
 	onDrop  func(reason string, n int) // see SetOnDrop
+
+	wantGSO  bool        // asked for (WithGSO)
+	gso      atomic.Bool // on: WriteTo coalesces; turned off once for good
+	onGSOOff func(reason string, err error)
+	write    writer         // sendmmsg; a test's failing one
+	split    []ipv4.Message // the flusher's: a refused GSO message's packets
+	hooks    flusherHooks   // tests only
+	flushed  atomic.Uint64  // packets the flusher is done with (tests)
+}
+
+// flusherHooks let a benchmark pin and measure the flushing goroutine.
+type flusherHooks struct {
+	start   func() // in the flusher, before its first batch
+	drained func() // in the flusher, each time the queue is empty
 }
 
 // SetOnDrop has fn told of every packet dropped ("queue") or refused
@@ -59,22 +79,9 @@ func (c *Conn) drop(reason string, n int) {
 	}
 }
 
-type batch struct {
-	msgs []ipv4.Message
-	n    int
-}
-
-func newBatch(size int) *batch {
-	b := &batch{msgs: make([]ipv4.Message, size)}
-	for i := range b.msgs {
-		b.msgs[i].Buffers = [][]byte{make([]byte, 0, maxPacket)}
-	}
-	return b
-}
-
 // New wraps conn: up to size packets a batch, none held longer than
 // interval. Close closes conn.
-func New(conn net.PacketConn, size int, interval time.Duration) *Conn {
+func New(conn net.PacketConn, size int, interval time.Duration, opts ...Option) *Conn {
 	c := &Conn{
 		PacketConn: conn,
 		bc:         ipv4.NewPacketConn(conn),
@@ -83,6 +90,18 @@ func New(conn net.PacketConn, size int, interval time.Duration) *Conn {
 		ready:      make(chan struct{}, 1),
 		done:       make(chan struct{}),
 		stopped:    make(chan struct{}),
+		wantGSO:    true,
+	}
+	c.write = func(ms []ipv4.Message) (int, error) { return c.bc.WriteBatch(ms, 0) }
+	for _, o := range opts {
+		o(c)
+	}
+	if c.wantGSO {
+		if gsoSupported(conn) {
+			c.gso.Store(true)
+		} else if c.onGSOOff != nil {
+			c.onGSOOff("unsupported", nil)
+		}
 	}
 	c.cur = newBatch(c.size)
 	c.timer = time.AfterFunc(time.Hour, c.due)
@@ -102,14 +121,11 @@ func (c *Conn) WriteTo(b []byte, addr net.Addr) (int, error) {
 		return 0, net.ErrClosed
 	}
 	bt := c.cur
-	m := &bt.msgs[bt.n]
-	m.Buffers[0] = append(m.Buffers[0][:0], b...)
-	m.Addr = addr
-	bt.n++
-	if bt.n == 1 {
+	bt.add(b, addr, c.gso.Load())
+	if bt.pkts == 1 {
 		c.timer.Reset(c.interval)
 	}
-	if bt.n == c.size {
+	if bt.pkts == c.size {
 		c.queueLocked()
 	}
 	c.mu.Unlock()
@@ -120,7 +136,7 @@ func (c *Conn) WriteTo(b []byte, addr net.Addr) (int, error) {
 // enough.
 func (c *Conn) due() {
 	c.mu.Lock()
-	if c.cur.n > 0 && !c.closed {
+	if c.cur.pkts > 0 && !c.closed {
 		c.queueLocked()
 	}
 	c.mu.Unlock()
@@ -131,9 +147,9 @@ func (c *Conn) due() {
 func (c *Conn) queueLocked() {
 	c.timer.Stop()
 	if len(c.queue) >= maxQueued {
-		c.dropped.Add(uint64(c.cur.n))
-		c.drop("queue", c.cur.n)
-		c.cur.n = 0
+		c.dropped.Add(uint64(c.cur.pkts))
+		c.drop("queue", c.cur.pkts)
+		c.cur.reset()
 		return
 	}
 	c.queue = append(c.queue, c.cur)
@@ -151,6 +167,9 @@ func (c *Conn) queueLocked() {
 // flusher sends the queued batches in order until Close.
 func (c *Conn) flusher() {
 	defer close(c.stopped)
+	if c.hooks.start != nil {
+		c.hooks.start()
+	}
 	for {
 		select {
 		case <-c.ready:
@@ -168,34 +187,20 @@ func (c *Conn) drain() {
 		c.mu.Lock()
 		if len(c.queue) == 0 {
 			c.mu.Unlock()
+			if c.hooks.drained != nil {
+				c.hooks.drained()
+			}
 			return
 		}
 		bt := c.queue[0]
 		c.queue = c.queue[1:]
 		c.mu.Unlock()
 		c.send(bt)
+		c.flushed.Add(uint64(bt.pkts))
 		c.mu.Lock()
-		bt.n = 0
+		bt.reset()
 		c.free = append(c.free, bt)
 		c.mu.Unlock()
-	}
-}
-
-// send writes one batch; a packet the system refuses (an unreachable
-// address) is skipped and counted, and the rest still go.
-func (c *Conn) send(bt *batch) {
-	msgs := bt.msgs[:bt.n]
-	for len(msgs) > 0 {
-		n, err := c.bc.WriteBatch(msgs, 0)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			c.failed.Add(1)
-			c.drop("refused", 1)
-			n = max(n, 1)
-		}
-		msgs = msgs[n:]
 	}
 }
 
@@ -205,6 +210,9 @@ func (c *Conn) Dropped() uint64 { return c.dropped.Load() }
 // Failed returns the packets the system refused to send.
 func (c *Conn) Failed() uint64 { return c.failed.Load() }
 
+// GSO reports whether packets are coalesced into UDP GSO messages now.
+func (c *Conn) GSO() bool { return c.gso.Load() }
+
 // Close sends what is queued, stops the flusher and closes the socket.
 func (c *Conn) Close() error {
 	c.mu.Lock()
@@ -212,7 +220,7 @@ func (c *Conn) Close() error {
 		c.mu.Unlock()
 		return net.ErrClosed
 	}
-	if c.cur.n > 0 {
+	if c.cur.pkts > 0 {
 		c.queueLocked()
 	}
 	c.closed = true
