@@ -33,11 +33,13 @@ import (
 // packet of the PeerConnection goes through the context once it is in
 // use, so that no two contexts ever encrypt under the same keys.
 type directOut struct {
-	conn net.PacketConn
+	conn *Port
+	in   *directIn // the viewer's SRTCP, routed to it by conn
 	addr atomic.Pointer[net.UDPAddr]
 	// closed is set when the viewer's loop ends: writes fail as pion's do
 	// once the connection is closed.
 	closed atomic.Bool
+	sent   atomic.Uint64 // packets written
 
 	mu  sync.Mutex
 	ctx *srtp.Context
@@ -66,7 +68,7 @@ const directBuf = 1600
 // runs on. It fails, with the reason, when the selected pair does not go
 // through conn (a relay, TCP, another port) or when DTLS has no SRTP keys
 // to give.
-func newDirectOut(pc *webrtc.PeerConnection, conn net.PacketConn) (*directOut, error) {
+func newDirectOut(pc *webrtc.PeerConnection, conn *Port) (*directOut, error) {
 	dt := pc.SCTP().Transport()
 	if dt == nil {
 		return nil, errNotDirect("no DTLS transport")
@@ -75,6 +77,8 @@ func newDirectOut(pc *webrtc.PeerConnection, conn net.PacketConn) (*directOut, e
 	if local == nil || remote == nil {
 		return nil, errNotDirect("no description")
 	}
+	// mediad answers every viewer's offer: its answer's setup attribute
+	// says which DTLS side it is (active: the client).
 	isClient := strings.Contains(local.SDP, "a=setup:active")
 	// What is sent encrypts its header extensions (RFC 9335) when the
 	// peer said it receives them so, as pion decides.
@@ -83,11 +87,12 @@ func newDirectOut(pc *webrtc.PeerConnection, conn net.PacketConn) (*directOut, e
 	if err != nil {
 		return nil, err
 	}
-	ctx, err := directContext(dt, isClient, cryptex)
+	ctx, rctx, err := directContexts(dt, isClient, cryptex)
 	if err != nil {
 		return nil, err
 	}
 	d := &directOut{conn: conn, ctx: ctx, buf: make([]byte, directBuf)}
+	d.in = &directIn{ctx: rctx, buf: make([]byte, directBuf)}
 	d.addr.Store(addr)
 	return d, nil
 }
@@ -123,24 +128,24 @@ func pairAddr(pair *webrtc.ICECandidatePair, conn net.PacketConn) (*net.UDPAddr,
 	return &net.UDPAddr{IP: ip, Port: int(pair.Remote.Port)}, nil
 }
 
-// directContext makes the SRTP context for what this side sends, from
-// the keys of dt's DTLS connection. pion keeps that connection to itself:
+// directContexts makes the SRTP contexts for what this side sends and
+// for what it receives, from the keys of dt's DTLS connection. pion keeps that connection to itself:
 // it is read from the transport's field, and its absence (another pion
 // release) only means the packets go through pion.
-func directContext(dt *webrtc.DTLSTransport, isClient, cryptex bool) (*srtp.Context, error) {
+func directContexts(dt *webrtc.DTLSTransport, isClient, cryptex bool) (local, remote *srtp.Context, err error) {
 	f := reflect.ValueOf(dt).Elem().FieldByName("conn")
 	if !f.IsValid() || f.Type() != reflect.TypeFor[*dtls.Conn]() {
-		return nil, errNotDirect("DTLS connection not found")
+		return nil, nil, errNotDirect("DTLS connection not found")
 	}
 	conn, _ := reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem().Interface().(*dtls.Conn)
 	if conn == nil {
-		return nil, errNotDirect("DTLS not connected")
+		return nil, nil, errNotDirect("DTLS not connected")
 	}
 	var profile srtp.ProtectionProfile
 	p, ok := conn.SelectedSRTPProtectionProfile()
 	switch {
 	case !ok:
-		return nil, errNotDirect("no SRTP profile")
+		return nil, nil, errNotDirect("no SRTP profile")
 	case p == dtls.SRTP_AEAD_AES_128_GCM:
 		profile = srtp.ProtectionProfileAeadAes128Gcm
 	case p == dtls.SRTP_AEAD_AES_256_GCM:
@@ -148,39 +153,60 @@ func directContext(dt *webrtc.DTLSTransport, isClient, cryptex bool) (*srtp.Cont
 	case p == dtls.SRTP_AES128_CM_HMAC_SHA1_80:
 		profile = srtp.ProtectionProfileAes128CmHmacSha1_80
 	default:
-		return nil, &notDirect{"srtp profile", fmt.Sprintf("%#04x", uint16(p))}
+		return nil, nil, &notDirect{"srtp profile", fmt.Sprintf("%#04x", uint16(p))}
 	}
 	state, ok := conn.ConnectionState()
 	if !ok {
-		return nil, errNotDirect("no DTLS state")
+		return nil, nil, errNotDirect("no DTLS state")
 	}
 	cfg := srtp.Config{Profile: profile}
 	if err := cfg.ExtractSessionKeysFromDTLS(&state, isClient); err != nil {
-		return nil, fmt.Errorf("srtp keys: %w", err)
+		return nil, nil, fmt.Errorf("srtp keys: %w", err)
 	}
 	var opts []srtp.ContextOption
 	if cryptex {
 		opts = append(opts, srtp.Cryptex(srtp.CryptexModeEnabled))
 	}
-	ctx, err := srtp.CreateContext(cfg.Keys.LocalMasterKey, cfg.Keys.LocalMasterSalt, profile, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("srtp context: %w", err)
+	if local, err = srtp.CreateContext(cfg.Keys.LocalMasterKey, cfg.Keys.LocalMasterSalt, profile, opts...); err != nil {
+		return nil, nil, fmt.Errorf("srtp context: %w", err)
 	}
-	return ctx, nil
+	// SRTCP that mediad takes off the port never reaches pion's session:
+	// it gets the same replay window (a replayed NACK is not answered
+	// twice).
+	if remote, err = srtp.CreateContext(cfg.Keys.RemoteMasterKey, cfg.Keys.RemoteMasterSalt, profile, srtp.SRTCPReplayProtection(64)); err != nil {
+		return nil, nil, fmt.Errorf("srtcp context: %w", err)
+	}
+	return local, remote, nil
 }
 
-// follow keeps the remote address on the selected pair as ICE changes
-// it; a pair that leaves conn's port ends the writes (the viewer's loop
-// ends on the error, as for a closed connection).
-func (d *directOut) follow(it *webrtc.ICETransport) {
-	it.OnSelectedCandidatePairChange(func(pair *webrtc.ICECandidatePair) {
+// start routes the viewer's SRTCP to sp and keeps the remote address on
+// the selected pair as ICE changes it. A pair that leaves conn's port (a
+// relay, TCP) ends the writes, and the viewer's loop ends on the error as
+// for a closed connection: its packets cannot go back to pion's SRTP
+// session, whose context would encrypt again under the same keys from a
+// rollover count of its own.
+func (d *directOut) start(it *webrtc.ICETransport, sp *sendPath) {
+	d.in.sp = sp
+	move := func(pair *webrtc.ICECandidatePair) {
 		addr, err := pairAddr(pair, d.conn)
 		if err != nil {
-			d.closed.Store(true)
+			metrics.ViewerSendPaths.WithLabelValues("closed", "pair left the port").Inc()
+			d.close()
 			return
 		}
 		d.addr.Store(addr)
-	})
+		d.conn.reroute(d, addr)
+	}
+	it.OnSelectedCandidatePairChange(move)
+	// A pair selected before the handler was set is read here.
+	if pair, err := it.GetSelectedCandidatePair(); err == nil && pair != nil {
+		move(pair)
+	}
+}
+
+// close ends the writes and the routing of the viewer's SRTCP.
+func (d *directOut) close() {
+	d.conn.unroute(d)
 }
 
 // write marshals h and payload, encrypts them and sends them.
@@ -207,6 +233,7 @@ func (d *directOut) write(h *rtp.Header, payload []byte) (int, error) {
 		}
 		return 0, err
 	}
+	d.sent.Add(1)
 	return len(payload), nil
 }
 
@@ -232,6 +259,6 @@ func (v *Viewer) startDirect() {
 		return
 	}
 	v.direct = d
-	d.follow(v.pc.SCTP().Transport().ICETransport())
+	d.start(v.pc.SCTP().Transport().ICETransport(), v.sendPath)
 	metrics.ViewerSendPaths.WithLabelValues("direct", "").Inc()
 }

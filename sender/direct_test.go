@@ -13,22 +13,11 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// countingConn counts the packets written through it.
-type countingConn struct {
-	net.PacketConn
-	writes atomic.Int64
-}
-
-func (c *countingConn) WriteTo(b []byte, addr net.Addr) (int, error) {
-	c.writes.Add(1)
-	return c.PacketConn.WriteTo(b, addr)
-}
-
 // directPair connects a viewer-side PeerConnection (mediad's interceptors,
 // ICE on a UDP mux over conn, answering DTLS as role) to a pion client
 // that receives video, and returns the viewer side, its track and send
 // path, and the client's received packets.
-func directPair(t *testing.T, conn net.PacketConn, role webrtc.DTLSRole, noGCC, cryptex bool) (*webrtc.PeerConnection, *BoundTrack, *sendPath, <-chan *rtp.Packet) {
+func directPair(t *testing.T, conn *Port, role webrtc.DTLSRole, noGCC, cryptex bool) (*webrtc.PeerConnection, *BoundTrack, *sendPath, <-chan *rtp.Packet) {
 	t.Helper()
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil {
@@ -67,7 +56,7 @@ func directPair(t *testing.T, conn net.PacketConn, role webrtc.DTLSRole, noGCC, 
 	cse.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	policy := webrtc.RTPHeaderEncryptionPolicyDisable
 	if cryptex {
-		policy = webrtc.RTPHeaderEncryptionPolicyNegotiate
+		policy = webrtc.RTPHeaderEncryptionPolicyRequire // a packet without it is refused
 	}
 	cpc, err := webrtc.NewAPI(webrtc.WithSettingEngine(cse)).NewPeerConnection(webrtc.Configuration{RTPHeaderEncryptionPolicy: policy})
 	if err != nil {
@@ -129,6 +118,17 @@ func directPair(t *testing.T, conn net.PacketConn, role webrtc.DTLSRole, noGCC, 
 	return spc, track, meter.s, got
 }
 
+// testPort is a Port on a loopback UDP socket, closed with the test.
+func testPort(t *testing.T) *Port {
+	t.Helper()
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return NewPort(conn)
+}
+
 // sendUntilReceived writes numbered packets on track until the client
 // has n of them, and checks each arrived as written.
 func sendUntilReceived(t *testing.T, track *BoundTrack, got <-chan *rtp.Packet, n int) {
@@ -175,25 +175,30 @@ func TestDirectOutClientDecrypts(t *testing.T) {
 		cryptex bool
 	}{{webrtc.DTLSRoleServer, false}, {webrtc.DTLSRoleClient, false}, {webrtc.DTLSRoleServer, true}, {webrtc.DTLSRoleClient, true}} {
 		t.Run(fmt.Sprintf("%s-cryptex-%v", tc.role, tc.cryptex), func(t *testing.T) {
-			conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
+			conn := testPort(t)
 			spc, track, sp, got := directPair(t, conn, tc.role, true, tc.cryptex)
-			direct := &countingConn{PacketConn: conn}
-			d, err := newDirectOut(spc, direct)
+			d, err := newDirectOut(spc, conn)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if err := sp.useDirect(d); err != nil {
 				t.Fatal(err)
 			}
+			d.start(spc.SCTP().Transport().ICETransport(), sp)
 			sendUntilReceived(t, track, got, 30)
-			if direct.writes.Load() < 30 {
-				t.Fatalf("the direct writer wrote %d packets, want every one of at least 30", direct.writes.Load())
+			if n := d.sent.Load(); n < 30 {
+				t.Fatalf("the direct writer wrote %d packets, want every one of at least 30", n)
 			}
-			d.closed.Store(true)
+			// The client's reports (transport-wide feedback, receiver
+			// reports) come to the send path from the port, decrypted.
+			deadline := time.Now().Add(15 * time.Second)
+			for d.in.taken.Load() == 0 {
+				if time.Now().After(deadline) {
+					t.Fatal("no SRTCP from the client reached the send path")
+				}
+				sendUntilReceived(t, track, got, 1)
+			}
+			d.close()
 			if _, err := d.write(&rtp.Header{Version: 2}, []byte{1}); err != errClosedPipe {
 				t.Fatalf("write after close: %v, want %v", err, errClosedPipe)
 			}
@@ -204,11 +209,7 @@ func TestDirectOutClientDecrypts(t *testing.T) {
 // A send path above the congestion controller keeps pion's writer: the
 // controller must see every packet.
 func TestDirectOutRefusedWithGCC(t *testing.T) {
-	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := testPort(t)
 	spc, track, sp, got := directPair(t, conn, webrtc.DTLSRoleServer, false, false)
 	d, err := newDirectOut(spc, conn)
 	if err != nil {

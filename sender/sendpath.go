@@ -222,22 +222,27 @@ func (s *sendPath) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPRead
 		if perr != nil {
 			return n, attr, err
 		}
-		now := time.Now()
-		s.meter.observe(pkts, now)
-		for _, p := range pkts {
-			switch p := p.(type) {
-			case *rtcp.ReceiverReport:
-				for _, rep := range p.Reports {
-					if rtt, ok := reportRTT(rep, now); ok {
-						s.rtt.Store(int64(rtt))
-					}
-				}
-			case *rtcp.TransportLayerNack:
-				s.resend(p, now)
-			}
-		}
+		s.onRTCP(pkts, time.Now())
 		return n, attr, err
 	})
+}
+
+// onRTCP takes one compound RTCP packet from the viewer: the link meter
+// reads it, receiver reports give the RTT, NACKs are answered.
+func (s *sendPath) onRTCP(pkts []rtcp.Packet, now time.Time) {
+	s.meter.observe(pkts, now)
+	for _, p := range pkts {
+		switch p := p.(type) {
+		case *rtcp.ReceiverReport:
+			for _, rep := range p.Reports {
+				if rtt, ok := reportRTT(rep, now); ok {
+					s.rtt.Store(int64(rtt))
+				}
+			}
+		case *rtcp.TransportLayerNack:
+			s.resend(p, now)
+		}
+	}
 }
 
 // resend sends again what a NACK asks for and the ring still holds.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -73,7 +72,7 @@ type Options struct {
 	// runs on: once connected, the viewer encrypts its RTP and writes it
 	// to Direct itself (direct.go). Either nil: RTP goes through pion.
 	PC     *webrtc.PeerConnection
-	Direct net.PacketConn
+	Direct *Port
 }
 
 // A Viewer sends one stream to one WebRTC viewer: its media loop (Run)
@@ -109,7 +108,7 @@ type Viewer struct {
 	relay       bool // Options.Relay
 
 	pc         *webrtc.PeerConnection
-	directConn net.PacketConn
+	directConn *Port
 	sendPath   *sendPath
 	direct     *directOut // set by the loop once connected; nil: RTP through pion
 }

@@ -216,7 +216,7 @@ func (l *loop) close() {
 	l.closed = true
 	l.mu.Unlock()
 	if v.direct != nil {
-		v.direct.closed.Store(true)
+		v.direct.close()
 	}
 	l.cur.Close()
 	if l.pending != nil {

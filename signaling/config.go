@@ -83,10 +83,12 @@ type Config struct {
 	// holding it in an adaptive jitter buffer: lower latency, less smoothing
 	// on a jittery link.
 	LowLatencyPlayout bool `yaml:"low_latency_playout"`
-	// DirectSend has each viewer, once connected, encrypt its RTP and write
-	// it to the UDP port itself instead of through pion's SRTP session and
-	// ICE connection (less CPU per packet). A viewer on a relayed or TCP
-	// pair, or with the gcc estimator, goes through pion whatever this says.
+	// DirectSend has each viewer, once connected, encrypt its RTP, read its
+	// SRTCP and write to the UDP port itself instead of through pion's SRTP
+	// session and ICE connection (less CPU per packet). A viewer on a
+	// relayed or TCP pair, with the gcc estimator, or with WriteBatch.Size
+	// 0 goes through pion whatever this says; a direct viewer whose pair
+	// moves off the port is disconnected (its player reconnects).
 	DirectSend bool `yaml:"direct_send"`
 	// InitialBitrate is where each viewer's bandwidth estimate (GCC on
 	// transport-wide congestion control feedback) starts, in bits per second.

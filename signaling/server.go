@@ -33,9 +33,10 @@ type Server struct {
 	api  *webrtc.API
 	conn net.PacketConn
 	mux  ice.UDPMux
-	// out is what the mux writes to (conn, or its write batcher): viewers
-	// that send directly write there too.
-	out net.PacketConn
+	// out is what the mux reads and writes (conn, or its write batcher,
+	// with the SRTCP of viewers that send directly taken off): those
+	// viewers write there too.
+	out *sender.Port
 	// nw, when set, is the network every PeerConnection runs on instead
 	// of the shared UDP port (conn and mux are nil then): tests put
 	// sessions on pion's virtual network.
@@ -92,9 +93,11 @@ func newServer(cfg Config, hub *stream.Hub, log *slog.Logger, nw transport.Net) 
 			bc.SetOnDrop(func(reason string, n int) { metrics.UDPWriteDropped.WithLabelValues(reason).Add(float64(n)) })
 			mc = bc
 		}
+		// Viewers that send directly read their SRTCP off the port
+		// before pion's mux does (sender.Port).
+		s.out = sender.NewPort(mc)
 		// One reader at a time per session and family: see orderedMux.
-		s.mux = newOrderedMux(webrtc.NewICEUDPMux(nil, mc))
-		s.out = mc
+		s.mux = newOrderedMux(webrtc.NewICEUDPMux(nil, s.out))
 	}
 	api, err := s.newAPI()
 	if err != nil {
@@ -346,8 +349,10 @@ func (s *Server) CloseSessions(kind string) {
 
 // directConn is the port viewers write their RTP to themselves, nil when
 // they go through pion (webrtc.direct_send off, or a virtual network).
-func (s *Server) directConn() net.PacketConn {
-	if !s.cfg.DirectSend {
+func (s *Server) directConn() *sender.Port {
+	// Without the write batcher a write could wait on the socket's
+	// buffer, and a direct viewer's writes run in the feed's goroutine.
+	if !s.cfg.DirectSend || s.cfg.WriteBatch.Size == 0 {
 		return nil
 	}
 	return s.out

@@ -70,7 +70,8 @@ func NewFeed(info FeedInfo) *Feed {
 func (f *Feed) Info() FeedInfo { return f.info }
 
 // SetKeyframeRequester installs the function RequestKeyframe calls. The
-// producer (an encoder) owns rate limiting; fn must not block.
+// producer (an encoder) owns rate limiting; fn must not block, nor write
+// to this feed (Write may call it).
 func (f *Feed) SetKeyframeRequester(fn func()) {
 	f.mu.Lock()
 	f.keyFn = fn

@@ -47,24 +47,26 @@ func (f *Feed) sinkAll(p *Packet) (wantKey bool) {
 	if len(f.sinking) == 0 {
 		return false
 	}
-	var refused []*Reader
+	// The refused are moved to the front of f.sinking as it is read.
+	refused := 0
 	for i, r := range f.sinking {
 		f.sinking[i] = nil
 		if fn := r.sink.Load(); fn != nil && (*fn)(p) {
 			continue
 		}
-		refused = append(refused, r)
+		f.sinking[refused] = r
+		refused++
 	}
-	f.sinking = f.sinking[:0]
-	if len(refused) == 0 {
-		return false
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, r := range refused {
-		if _, ok := f.readers[r]; ok && r.offer(p) {
-			wantKey = true
+	if refused > 0 {
+		f.mu.Lock()
+		for _, r := range f.sinking[:refused] {
+			if _, ok := f.readers[r]; ok && r.offer(p) {
+				wantKey = true
+			}
 		}
+		f.mu.Unlock()
 	}
+	clear(f.sinking[:refused])
+	f.sinking = f.sinking[:0]
 	return wantKey
 }

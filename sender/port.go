@@ -1,0 +1,132 @@
+package sender
+
+import (
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/srtp/v3"
+
+	"github.com/mutstream/mutstream/metrics"
+)
+
+// Port is the server's WebRTC UDP port as pion's ICE mux reads it: writes
+// pass through; a packet read that is SRTCP from the address of a viewer
+// that sends directly (direct.go) is decrypted and handled by that viewer's
+// send path at once, in the reading goroutine, and pion never sees it.
+// Everything else (STUN, DTLS and SCTP, publishers, viewers through pion,
+// SRTCP that does not decrypt) goes to pion as before.
+//
+// Through pion, each RTCP packet crosses five goroutines (the mux's reader,
+// the candidate's, the connection's demultiplexer, the SRTCP session's and
+// the sender's reader) before the link meter reads it; at hundreds of
+// viewers each sending feedback every few tens of milliseconds, that was a
+// fifth of the server's CPU.
+type Port struct {
+	net.PacketConn
+
+	mu     sync.RWMutex
+	routes map[netip.AddrPort]*directIn
+}
+
+// NewPort wraps conn, the one UDP port ICE runs on.
+func NewPort(conn net.PacketConn) *Port {
+	return &Port{PacketConn: conn, routes: map[netip.AddrPort]*directIn{}}
+}
+
+// ReadFrom returns the next packet that is pion's to read.
+func (p *Port) ReadFrom(b []byte) (int, net.Addr, error) {
+	for {
+		n, addr, err := p.PacketConn.ReadFrom(b)
+		if err != nil || !isRTCP(b[:n]) {
+			return n, addr, err
+		}
+		ua, ok := addr.(*net.UDPAddr)
+		if !ok {
+			return n, addr, err
+		}
+		ap := ua.AddrPort()
+		ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+		p.mu.RLock()
+		in := p.routes[ap]
+		p.mu.RUnlock()
+		if in == nil || !in.take(b[:n]) {
+			return n, addr, err
+		}
+	}
+}
+
+// route sends the SRTCP from addr to d's receiving side, unless d is
+// closed.
+func (p *Port) reroute(d *directOut, addr *net.UDPAddr) {
+	ap := addr.AddrPort()
+	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if d.closed.Load() {
+		return
+	}
+	p.forget(d.in)
+	p.routes[ap] = d.in
+}
+
+// unroute closes d and forgets its routes: once it returns, no route to
+// d is added again.
+func (p *Port) unroute(d *directOut) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	d.closed.Store(true)
+	p.forget(d.in)
+}
+
+// forget deletes every route to in; p.mu is held.
+func (p *Port) forget(in *directIn) {
+	for ap, r := range p.routes {
+		if r == in {
+			delete(p.routes, ap)
+		}
+	}
+}
+
+// isRTCP says whether b is an RTP-version packet with an RTCP packet type
+// (RFC 5761 section 4: 192 to 223).
+func isRTCP(b []byte) bool {
+	return len(b) >= 8 && b[0]>>6 == 2 && b[1] >= 192 && b[1] <= 223
+}
+
+// directIn is a direct viewer's receiving side: the SRTCP context for what
+// the viewer sends, and its send path, which takes the reports.
+type directIn struct {
+	sp    *sendPath
+	taken atomic.Uint64 // compound packets handled
+
+	mu  sync.Mutex
+	ctx *srtp.Context
+	buf []byte
+}
+
+// take decrypts and handles one SRTCP packet; false when it does not
+// decrypt (pion then reads it, and rejects it as it should).
+func (in *directIn) take(pkt []byte) bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	out, err := in.ctx.DecryptRTCP(in.buf, pkt, nil)
+	if err != nil {
+		metrics.ViewerRTCPRejected.WithLabelValues("decrypt").Inc()
+		return false
+	}
+	if cap(out) > cap(in.buf) {
+		in.buf = out[:cap(out)]
+	}
+	pkts, err := rtcp.Unmarshal(out)
+	if err != nil {
+		metrics.ViewerRTCPRejected.WithLabelValues("parse").Inc()
+		return true // authentic, but not RTCP that parses: nobody can use it
+	}
+	in.taken.Add(1)
+	in.sp.onRTCP(pkts, time.Now())
+	return true
+}
