@@ -37,10 +37,18 @@ var (
 		Name: "mediad_rung_retunes_total",
 		Help: "Times the rung's encoder bitrate was retuned to its viewers, by stream, rung and codec.",
 	}, []string{"stream", "rung", "codec"})
+
+	// SourceDecodeResting is 1 while a stream's source video is not
+	// decoded because no transcoded rung is watched and no chain runs.
+	SourceDecodeResting = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mediad_source_decode_resting",
+		Help: "1 while the stream's source video is not decoded (no transcoded rung watched, no mutation chain), else 0; by stream.",
+	}, []string{"stream"})
 )
 
 func init() {
-	Registry.MustRegister(RungTargetBitrate, RungViewers, RungPaused, RungPausedSeconds, RungRetunes)
+	perStream = append(perStream, SourceDecodeResting)
+	Registry.MustRegister(RungTargetBitrate, RungViewers, RungPaused, RungPausedSeconds, RungRetunes, SourceDecodeResting)
 }
 
 // DeleteRung removes every per-rung series of streamName's rung, of every

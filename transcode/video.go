@@ -35,6 +35,12 @@ type videoPath struct {
 	havePts  bool
 	encErrs  errorLog
 	gopTicks int64
+
+	// resting: no rung is watched and no chain runs, so the source is
+	// not decoded (rest.go); held keeps its packets since the rest began
+	// or the latest keyframe, decoded when a rung is watched again.
+	resting bool
+	held    []*stream.Packet
 }
 
 // handle decodes one video packet and encodes what comes out.
@@ -48,6 +54,13 @@ func (v *videoPath) handle(pkt *stream.Packet) {
 			return
 		}
 		v.needKey = false
+	}
+	if v.wanted() {
+		if v.resting && !v.wake() {
+			return
+		}
+	} else if !v.rest(pkt) {
+		return
 	}
 	if err := v.dec.send(pkt); err != nil {
 		v.decodeErr(err)
