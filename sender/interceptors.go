@@ -6,7 +6,6 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/gcc"
-	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -34,7 +33,9 @@ type InterceptorOptions struct {
 //   - the send path (sendpath.go): transport-wide numbers, NACK answers
 //     gated by the link meter, which it tells of every packet sent and
 //     every feedback;
-//   - sender reports, which carry the clock browsers sync audio by.
+//
+// Sender reports, which carry the clock browsers sync audio by, are the
+// send path's too (reports.go), sent by the viewer's loop.
 //
 // A viewer receives no media: pion's NACK generator and receiver reports,
 // which would run a timer per PeerConnection, are left out.
@@ -52,11 +53,6 @@ func RegisterInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry, o In
 			o.OnMeter(&Meter{m: m, s: s})
 		}
 	}})
-	reports, err := report.NewSenderInterceptor()
-	if err != nil {
-		return fmt.Errorf("rtcp report interceptor: %w", err)
-	}
-	ir.Add(reports)
 	return nil
 }
 

@@ -89,6 +89,7 @@ type sentStream struct {
 	wbuf, rbuf *vp8Buf
 
 	mu   sync.Mutex
+	sr   srState // what the next sender report says (reports.go)
 	ring [resendRing]sentRecord
 	ext  [resendRing][2]byte // each record's transport-wide sequence number, as written
 }
@@ -125,6 +126,7 @@ func (s *sendPath) useDirect(d *directOut) error {
 // BindLocalStream records each packet and numbers it.
 func (s *sendPath) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
 	st := &sentStream{ssrc: info.SSRC, pt: info.PayloadType, next: w, attr: interceptor.Attributes{}}
+	st.sr.clock = info.ClockRate
 	if isVP8(info.MimeType) {
 		var b [3]byte
 		_, _ = rand.Read(b[:])
@@ -144,6 +146,7 @@ func (s *sendPath) BindLocalStream(info *interceptor.StreamInfo, w interceptor.R
 		i := h.SequenceNumber % resendRing
 		r := &st.ring[i]
 		*r = sentRecord{seq: h.SequenceNumber, ts: h.Timestamp, marker: h.Marker, valid: true, padding: h.Padding, payload: payload}
+		st.sr.sent(h.Timestamp, len(payload))
 		if st.pics != nil && !h.Padding {
 			if ok, first := vp8Layout(payload); ok {
 				if first {

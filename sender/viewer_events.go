@@ -244,6 +244,13 @@ func (l *loop) onGone() bool {
 // stats.
 func (l *loop) onSecondTick() {
 	v, ad := l.v, l.ad
+	if v.sendPath != nil && v.pc != nil {
+		if srs := v.sendPath.senderReports(time.Now()); len(srs) > 0 {
+			if err := v.pc.WriteRTCP(srs); err != nil {
+				v.log.Debug("sender reports", "err", err)
+			}
+		}
+	}
 	if live := v.st.Live(); live != l.live {
 		l.live = live
 		if live {

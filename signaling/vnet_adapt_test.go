@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -336,6 +337,11 @@ func vnetAdaptFollowsCapacity(t *testing.T, estimator string) {
 	}
 	for _, s := range vi.Switches {
 		t.Logf("  switch %s %s -> %s (%s)", rel(time.Unix(0, int64(s.T*1e9))), s.From, s.To, s.Reason)
+	}
+	// The viewer's receiver reports echo mediad's sender reports: with
+	// none, no RTT is ever measured.
+	if !slices.ContainsFunc(vi.History, func(s Sample) bool { return s.RTTMS > 0 }) {
+		t.Errorf("no RTT in the viewer's history: its receiver reports never echoed a sender report")
 	}
 
 	show := func(d time.Duration, ok bool) string {

@@ -74,6 +74,7 @@ type rungEncoder struct {
 	encFrames  prometheus.Counter
 	encBytes   prometheus.Counter
 	encSeconds prometheus.Observer
+	fanout     time.Duration // of the current send, spent in the feed's writes
 }
 
 func newRungEncoder(streamName string, r plannedRung, feed *stream.Feed, w, h int, cfg Config, hw Hardware, log *slog.Logger) (*rungEncoder, error) {
@@ -221,9 +222,12 @@ func (e *rungEncoder) send(f *astiav.Frame, pts int64, scheduledKey bool) error 
 	if err := e.cc.SendFrame(f); err != nil {
 		return fmt.Errorf("rung %s %s: encode: %w", e.rung.Name, e.codec, err)
 	}
+	e.fanout = 0
 	err := drainPackets(e.cc, e.pkt, e.write)
 	if e.encSeconds != nil {
-		e.encSeconds.Observe(time.Since(start).Seconds())
+		// The encoder's time, not the viewers': a feed's writes send
+		// to the viewers that take packets in its goroutine.
+		e.encSeconds.Observe((time.Since(start) - e.fanout).Seconds())
 	}
 	if err != nil {
 		return fmt.Errorf("rung %s %s: encode: %w", e.rung.Name, e.codec, err)
@@ -240,6 +244,8 @@ func (e *rungEncoder) write(pkt *astiav.Packet) {
 	if dur <= 0 {
 		dur = e.step
 	}
+	start := time.Now()
+	defer func() { e.fanout += time.Since(start) }()
 	e.feed.Write(&stream.Packet{
 		Kind:     stream.KindVideo,
 		PTS:      toDuration(pkt.Pts(), videoTimeBase),
