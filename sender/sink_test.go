@@ -72,7 +72,8 @@ func TestLoopSinksKeepOrder(t *testing.T) {
 	lo, _ := st.Rung("lo")
 	teardowns := 0
 	v := NewViewer(Options{ID: "0123456789abcdef", Stream: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Ctx: context.Background(), Queue: 4096, Config: DefaultConfig(), Teardown: func() { teardowns++ }, Manual: true})
+		Ctx: context.Background(), Queue: 4096, Config: DefaultConfig(), Teardown: func() { teardowns++ }, Manual: true,
+		InitialBitrate: 20_000_000}) // never audio only: every frame is sent
 	video, err := NewBoundTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000}, "video", "test")
 	if err != nil {
 		t.Fatal(err)
@@ -100,6 +101,19 @@ func TestLoopSinksKeepOrder(t *testing.T) {
 	waitReaders(hi)
 	pts := time.Duration(0)
 	step := func() time.Duration { pts += 33 * time.Millisecond; return pts }
+	waitSent := func(n int) {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			seqs, _ := w.sent()
+			if len(seqs) >= n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d packets sent, want %d", len(seqs), n)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
 	hi.Write(unit(step(), true))
 	for i := range 300 {
 		if i%10 == 0 {
@@ -107,12 +121,11 @@ func TestLoopSinksKeepOrder(t *testing.T) {
 		}
 		hi.Write(unit(step(), false))
 	}
+	waitSent(301)
 	v.rungReq <- "lo"
 	waitReaders(lo)
-	for range 100 {
-		p := step()
-		hi.Write(unit(p, false)) // until the switch, at lo's first keyframe
-		lo.Write(unit(p, false)) // before its keyframe: not sent
+	for range 10 {
+		lo.Write(unit(step(), false)) // before lo's keyframe: not sent
 	}
 	lo.Write(unit(step(), true))
 	deadline := time.Now().Add(10 * time.Second)
@@ -127,21 +140,21 @@ func TestLoopSinksKeepOrder(t *testing.T) {
 		hi.Write(unit(p, false)) // switched away from: nobody reads it
 		lo.Write(unit(p, false))
 	}
-	want := 1 + 300 + 100 + 1 + 300
-	deadline = time.Now().Add(10 * time.Second)
-	for {
-		if seqs, _ := w.sent(); len(seqs) >= want || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitSent(602)
 	seqs, tss := w.sent()
-	if len(seqs) != want {
-		t.Fatalf("%d packets sent, want %d", len(seqs), want)
+	if len(seqs) != 602 {
+		t.Fatalf("%d packets sent, want 602", len(seqs))
 	}
+	// A frame every 33 ms, 2970 timestamp units; ten frames of lo were
+	// not sent before its keyframe. A frame out of order would show as a
+	// rebased timestamp.
 	for i := 1; i < len(seqs); i++ {
-		if seqs[i] != seqs[i-1]+1 || tss[i] <= tss[i-1] {
-			t.Fatalf("packet %d: sequence %d after %d, timestamp %d after %d", i, seqs[i], seqs[i-1], tss[i], tss[i-1])
+		want := uint32(2970)
+		if i == 301 {
+			want = 11 * 2970
+		}
+		if seqs[i] != seqs[i-1]+1 || tss[i]-tss[i-1] != want {
+			t.Fatalf("packet %d: sequence %d after %d, timestamp step %d, want %d", i, seqs[i], seqs[i-1], tss[i]-tss[i-1], want)
 		}
 	}
 	w.mu.Lock()
