@@ -2,6 +2,7 @@ package sender
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -20,6 +21,9 @@ type linkMeter struct {
 	resend ResendConfig
 
 	fed chan struct{} // see Fed
+	// onFed, when set, is told of feedback first, in the goroutine that
+	// read it; true means it was handled and Fed is not signalled.
+	onFed atomic.Pointer[func() bool]
 
 	mu    sync.Mutex
 	start time.Time
@@ -120,6 +124,9 @@ func newLinkMeter(resend ResendConfig) *linkMeter {
 func (m *linkMeter) Fed() <-chan struct{} { return m.fed }
 
 func (m *linkMeter) signalFed() {
+	if fn := m.onFed.Load(); fn != nil && (*fn)() {
+		return // handled where it was read
+	}
 	select {
 	case m.fed <- struct{}{}:
 	default:

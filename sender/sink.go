@@ -1,6 +1,10 @@
 package sender
 
-import "github.com/mutstream/mutstream/stream"
+import (
+	"time"
+
+	"github.com/mutstream/mutstream/stream"
+)
 
 // The sinks send a viewer's video and audio in the goroutine that writes
 // each packet to the feed (stream.Sink), when the loop is not busy: a
@@ -10,7 +14,8 @@ import "github.com/mutstream/mutstream/stream"
 // direct writer has sinks: its writes never wait on anything but a short
 // lock. What a sink cannot take now (the loop holds its state) is queued
 // and sent by the loop, in order; a switch of rung happens in the loop,
-// at the new rung's first packet.
+// at the new rung's first packet. The viewer's transport-wide feedback is
+// looked at where it is read too (feedbackSink).
 
 // subscribe reads f, through a sink when the loop has them.
 func (l *loop) subscribe(f *stream.Feed) *stream.Reader {
@@ -45,6 +50,29 @@ func (l *loop) sink(r *stream.Reader, p *stream.Packet) bool {
 		l.poke()
 	case l.padding() != l.padOn:
 		l.poke() // paced packets wait, or a hold began: the pad tick must run
+	}
+	return true
+}
+
+// feedbackSink does what the loop does when feedback came in, in the
+// goroutine that read it: it cuts a failing probe short. It leaves the
+// feedback to the loop (false) when the loop holds its state, or when the
+// link needs a decision now, which may switch rungs and tell the player.
+func (l *loop) feedbackSink() bool {
+	if !l.mu.TryLock() {
+		return false
+	}
+	defer l.mu.Unlock()
+	if l.closed || l.stopped {
+		return true
+	}
+	now := time.Now()
+	l.ad.checkProbe(now)
+	if l.ad.urgent(now, l.v.cfg.DelayDown) {
+		return false
+	}
+	if l.padding() != l.padOn {
+		l.poke() // the probe was cut: the pad tick may stop
 	}
 	return true
 }

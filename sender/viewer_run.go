@@ -205,6 +205,10 @@ func (v *Viewer) newLoop(rung *stream.Feed) *loop {
 		l.audio = l.subscribe(audioFeed)
 	}
 	l.live = v.st.Live()
+	if l.sinks && ad.meter != nil {
+		fn := l.feedbackSink
+		ad.meter.onFed.Store(&fn)
+	}
 	return l
 }
 
@@ -215,6 +219,9 @@ func (l *loop) close() {
 	l.mu.Lock()
 	l.closed = true
 	l.mu.Unlock()
+	if l.ad.meter != nil {
+		l.ad.meter.onFed.Store(nil)
+	}
 	if v.direct != nil {
 		v.direct.close()
 	}
