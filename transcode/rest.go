@@ -23,10 +23,19 @@ const maxHeld = 1200
 // wanted says whether the source must be decoded now: before the ladder
 // is set up (its size comes from the first picture), while a chain runs
 // (its analysis runs whoever watches), when idle rungs are encoded anyway,
-// or while a rung or a VP8 twin has a reader.
+// while a rung or a VP8 twin has a reader, or while a viewer of the source
+// rung adapts (it reports a demand): such a viewer may step down at any
+// moment, and the rung it steps to must start at once, not after the
+// decoding of up to a GOP (a freeze at the drop). A viewer that chose the
+// source rung by hand reports none.
 func (v *videoPath) wanted() bool {
 	if v.rungs == nil || !v.p.installed || v.p.mut.active() || !v.p.cfg.PauseIdleRungs {
 		return true
+	}
+	if f := v.p.src.feed; f != nil {
+		if _, n := f.Demand(); n > 0 {
+			return true
+		}
 	}
 	for _, e := range v.rungs {
 		if e.watched() || (e.vp8 != nil && e.vp8.watched()) {

@@ -44,7 +44,7 @@ func meanDiff(small, big []byte, w, h int) float64 {
 func TestSourceRestsUntilARungIsWatched(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	tracks, pkts := demux(t, makeInput(t, "rest.mp4", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30,scroll=horizontal=0.013:vertical=0.007",
-		"-t", "3", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", "-bf", "0", "-g", "300"))
+		"-t", "3", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", "-profile:v", "baseline", "-g", "300"))
 	cfg := DefaultConfig()
 	cfg.Preset = "ultrafast"
 	hub := newTestHub(cfg)
@@ -70,12 +70,29 @@ func TestSourceRestsUntilARungIsWatched(t *testing.T) {
 	if got := testutil.ToFloat64(resting); got != 1 {
 		t.Fatalf("mediad_source_decode_resting %v with no rung watched, want 1", got)
 	}
+	// A viewer of the source rung that adapts (it reports a demand) may
+	// step down at any moment: the source is decoded while it watches.
+	src, err := st.RungFor("source", stream.CodecH264)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr := src.Subscribe(1024)
+	sr.SetDemand(2_000_000)
+	third := before(1500 * time.Millisecond)[len(first):]
+	publishAll(t, pub, third)
+	waitIdle(t, st, pub)
+	if got := testutil.ToFloat64(resting); got != 0 {
+		t.Errorf("mediad_source_decode_resting %v while an adapting viewer watches the source rung, want 0", got)
+	}
+	sr.Close()
+	first = append(first, third...)
+
 	f, err := st.RungFor("180p", stream.CodecH264)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := f.Subscribe(1024)
-	second := before(2 * time.Second)[len(first):]
+	second := before(2500 * time.Millisecond)[len(first):]
 	publishAll(t, pub, second)
 	waitIdle(t, st, pub)
 	if got := testutil.ToFloat64(resting); got != 0 {
@@ -95,7 +112,7 @@ func TestSourceRestsUntilARungIsWatched(t *testing.T) {
 	// The closest of the source's pictures (the source scrolls: a
 	// picture decoded without its references is far from all of them).
 	best := 255.0
-	decodeWith(t, "h264", before(2*time.Second), func(fr *astiav.Frame) {
+	decodeWith(t, "h264", before(2500*time.Millisecond), func(fr *astiav.Frame) {
 		if got != nil {
 			best = min(best, meanDiff(got, luma(t, fr), 320, 180))
 		}
