@@ -55,19 +55,7 @@ func unit(pts time.Duration, key bool) *stream.Packet {
 // either way every packet goes out once, in order, across a rung switch;
 // a write that finds the connection closed ends the loop.
 func TestLoopSinksKeepOrder(t *testing.T) {
-	hub := stream.NewHub(func(pub *stream.Publication) (stream.Pipeline, error) {
-		pub.Stream().SetLadder([]stream.FeedInfo{
-			{Name: "hi", Codec: stream.CodecH264, Width: 640, Height: 360, FPS: 30, Bitrate: 800_000},
-			{Name: "lo", Codec: stream.CodecH264, Width: 320, Height: 180, FPS: 30, Bitrate: 250_000},
-		}, stream.FeedInfo{Name: "audio", Codec: stream.CodecOpus})
-		return nopPipeline{}, nil
-	}, nil)
-	defer hub.Close()
-	pub, err := hub.Publish("cam", "test", []stream.Track{{Kind: stream.KindVideo, Codec: stream.CodecH264}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := pub.Stream()
+	st := ladderStream(t, 30)
 	hi, _ := st.Rung("hi")
 	lo, _ := st.Rung("lo")
 	teardowns := 0

@@ -13,15 +13,15 @@ import (
 	"github.com/mutstream/mutstream/stream"
 )
 
-// newTestLoop returns the media loop of a viewer of a stream with the
-// rungs hi and lo and audio, started on hi, on tracks bound to no
-// connection; teardowns counts the session's teardowns.
-func newTestLoop(t *testing.T) (l *loop, st *stream.Stream, teardowns *int) {
+// ladderStream publishes a stream "cam" with the H.264 rungs hi (640x360,
+// 30 fps) and lo (320x180 at loFPS) and audio, on no pipeline; the hub
+// closes with the test.
+func ladderStream(t *testing.T, loFPS int) *stream.Stream {
 	t.Helper()
 	hub := stream.NewHub(func(pub *stream.Publication) (stream.Pipeline, error) {
 		pub.Stream().SetLadder([]stream.FeedInfo{
 			{Name: "hi", Codec: stream.CodecH264, Width: 640, Height: 360, FPS: 30, Bitrate: 800_000},
-			{Name: "lo", Codec: stream.CodecH264, Width: 320, Height: 180, FPS: 15, Bitrate: 250_000},
+			{Name: "lo", Codec: stream.CodecH264, Width: 320, Height: 180, FPS: loFPS, Bitrate: 250_000},
 		}, stream.FeedInfo{Name: "audio", Codec: stream.CodecOpus})
 		return nopPipeline{}, nil
 	}, nil)
@@ -30,7 +30,15 @@ func newTestLoop(t *testing.T) (l *loop, st *stream.Stream, teardowns *int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st = pub.Stream()
+	return pub.Stream()
+}
+
+// newTestLoop returns the media loop of a viewer of a stream with the
+// rungs hi and lo and audio, started on hi, on tracks bound to no
+// connection; teardowns counts the session's teardowns.
+func newTestLoop(t *testing.T) (l *loop, st *stream.Stream, teardowns *int) {
+	t.Helper()
+	st = ladderStream(t, 15)
 	n := 0
 	v := NewViewer(Options{ID: "0123456789abcdef", Stream: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Ctx: context.Background(), Queue: 16, Config: DefaultConfig(), Teardown: func() { n++ }})
