@@ -48,10 +48,8 @@ func (p *Port) ReadFrom(b []byte) (int, net.Addr, error) {
 		if !ok {
 			return n, addr, err
 		}
-		ap := ua.AddrPort()
-		ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 		p.mu.RLock()
-		in := p.routes[ap]
+		in := p.routes[routeKey(ua)]
 		p.mu.RUnlock()
 		if in == nil || !in.take(b[:n]) {
 			return n, addr, err
@@ -62,15 +60,13 @@ func (p *Port) ReadFrom(b []byte) (int, net.Addr, error) {
 // route sends the SRTCP from addr to d's receiving side, unless d is
 // closed.
 func (p *Port) reroute(d *directOut, addr *net.UDPAddr) {
-	ap := addr.AddrPort()
-	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if d.closed.Load() {
 		return
 	}
 	p.forget(d.in)
-	p.routes[ap] = d.in
+	p.routes[routeKey(addr)] = d.in
 }
 
 // unroute closes d and forgets its routes: once it returns, no route to
@@ -89,6 +85,13 @@ func (p *Port) forget(in *directIn) {
 			delete(p.routes, ap)
 		}
 	}
+}
+
+// routeKey is addr as the routes know it: an IPv4 address in its 4-byte
+// form, whichever form the socket or ICE gave.
+func routeKey(addr *net.UDPAddr) netip.AddrPort {
+	ap := addr.AddrPort()
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
 
 // isRTCP says whether b is an RTP-version packet with an RTCP packet type

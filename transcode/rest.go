@@ -1,6 +1,8 @@
 package transcode
 
 import (
+	"github.com/asticode/go-astiav"
+
 	"github.com/mutstream/mutstream/metrics"
 	"github.com/mutstream/mutstream/stream"
 )
@@ -80,6 +82,9 @@ func (v *videoPath) rest(pkt *stream.Packet) bool {
 	return false
 }
 
+// dropPicture is what wake does with the pictures of the packets kept.
+func dropPicture(*astiav.Frame) {}
+
 // wake decodes the packets kept while resting, dropping their pictures;
 // false when one did not decode (the path then waits for a keyframe).
 func (v *videoPath) wake() bool {
@@ -91,21 +96,8 @@ func (v *videoPath) wake() bool {
 		v.held = held[:0]
 	}()
 	for _, q := range held {
-		if err := v.dec.send(q); err != nil {
-			v.decodeErr(err)
-			v.needKey = true
+		if !v.decode(q, dropPicture) {
 			return false
-		}
-		for {
-			f, err := v.dec.receive()
-			if err != nil {
-				v.decodeErr(err)
-				v.needKey = true
-				return false
-			}
-			if f == nil {
-				break
-			}
 		}
 	}
 	v.p.log.Debug("source decoded again: a transcoded rung is watched", "caught_up", len(held))

@@ -62,22 +62,28 @@ func (v *videoPath) handle(pkt *stream.Packet) {
 	} else if !v.rest(pkt) {
 		return
 	}
+	v.decode(pkt, v.frame)
+}
+
+// decode decodes pkt and hands each picture to fn; false when the decoder
+// failed, and the path then waits for a keyframe.
+func (v *videoPath) decode(pkt *stream.Packet, fn func(*astiav.Frame)) bool {
 	if err := v.dec.send(pkt); err != nil {
 		v.decodeErr(err)
 		v.needKey = true
-		return
+		return false
 	}
 	for {
 		f, err := v.dec.receive()
 		if err != nil {
 			v.decodeErr(err)
 			v.needKey = true
-			return
+			return false
 		}
 		if f == nil {
-			return
+			return true
 		}
-		v.frame(f)
+		fn(f)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -132,5 +133,15 @@ func expect(t *testing.T, got []datagram, first uint32, sizes ...int) {
 		if want := (datagram{first + uint32(i), sizes[i]}); d != want {
 			t.Fatalf("datagram %d is number %d of %d bytes, want number %d of %d bytes", i, d.num, d.size, want.num, want.size)
 		}
+	}
+}
+
+// checkShapes closes c, so that its flusher has recorded all it sent, and
+// checks the messages rec saw.
+func checkShapes(t *testing.T, c *Conn, rec *recorder, want []shape) {
+	t.Helper()
+	_ = c.Close()
+	if s := rec.shapes(); !reflect.DeepEqual(s, want) {
+		t.Fatalf("sent messages %v, want %v", s, want)
 	}
 }

@@ -63,10 +63,7 @@ func TestGSOCoalescesOneFlow(t *testing.T) {
 	}
 	expect(t, got, 0, sizes...)
 	want := []shape{segs(1200, 1200, 1200, 1200, 700), segs(1000, 1000, 1000, 300)}
-	_ = c.Close() // the flusher has recorded all it sent
-	if s := rec.shapes(); !reflect.DeepEqual(s, want) {
-		t.Fatalf("sent messages %v, want %v", s, want)
-	}
+	checkShapes(t, c, &rec, want)
 }
 
 // A packet larger than the message's segments, one after a short tail,
@@ -94,10 +91,7 @@ func TestGSOMixedSizes(t *testing.T) {
 				t.Fatal(err)
 			}
 			expect(t, got, 10, tc.sizes...)
-			_ = c.Close() // the flusher has recorded all it sent
-			if s := rec.shapes(); !reflect.DeepEqual(s, tc.want) {
-				t.Fatalf("sent messages %v, want %v", s, tc.want)
-			}
+			checkShapes(t, c, &rec, tc.want)
 		})
 	}
 }
@@ -125,10 +119,7 @@ func TestGSOEmptyPacketAlone(t *testing.T) {
 			t.Fatalf("datagram %d has %d bytes, want %d", i, k, wantSize)
 		}
 	}
-	_ = c.Close() // the flusher has recorded all it sent
-	if s := rec.shapes(); !reflect.DeepEqual(s, want) {
-		t.Fatalf("sent messages %v, want %v", s, want)
-	}
+	checkShapes(t, c, &rec, want)
 }
 
 // A message never holds more than the kernel's 64 segments, nor more
