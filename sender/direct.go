@@ -23,21 +23,21 @@ import (
 // given the keys: the send path hands it each packet, it marshals and
 // encrypts the packet in place in one buffer with its own SRTP context
 // and writes it to the server's UDP port for the selected candidate
-// pair's remote address. pion's own path for the same packet (sender
-// reports aside, which stay outside: see RegisterInterceptors) runs
+// pair's remote address. pion's own path for the same packet runs
 // through the SRTP session, its buffer pool and locks, the mux endpoint,
 // the ICE connection, the candidate pair and the UDP mux: about a fifth of
 // a viewer's CPU at 200 viewers, for what is one encryption and one write.
 //
-// RTCP, and RTP before the context exists, stay with pion. Every RTP
-// packet of the PeerConnection goes through the context once it is in
-// use, so that no two contexts ever encrypt under the same keys.
+// The RTCP mediad sends (sender reports) stays with pion's SRTCP session;
+// the viewer's SRTCP is read off the port (Port, with the directIn).
+// Every RTP packet of the PeerConnection goes through the context once it
+// is in use, so that no two contexts ever encrypt under the same keys.
 type directOut struct {
 	conn *Port
 	in   *directIn // the viewer's SRTCP, routed to it by conn
 	addr atomic.Pointer[net.UDPAddr]
-	// closed is set when the viewer's loop ends: writes fail as pion's do
-	// once the connection is closed.
+	// closed is set when the viewer's loop ends or its pair leaves the
+	// port: writes fail as pion's do once the connection is closed.
 	closed atomic.Bool
 	sent   atomic.Uint64 // packets written
 
