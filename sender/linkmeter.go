@@ -148,10 +148,15 @@ func (m *linkMeter) observe(pkts []rtcp.Packet, now time.Time) {
 func (m *linkMeter) onSend(seq uint16, size int, now time.Time) {
 	at := now.Sub(m.start).Microseconds()
 	m.mu.Lock()
+	m.sentLocked(seq, size, at)
+	m.mu.Unlock()
+}
+
+// sentLocked records packet seq of size bytes, sent at at; m.mu is held.
+func (m *linkMeter) sentLocked(seq uint16, size int, at int64) {
 	m.sentBytes += int64(size)
 	m.sent[seq%meterRing] = sentPacket{seq: seq, at: at, cum: m.sentBytes, size: size, valid: true}
 	m.lastSentAt = at
-	m.mu.Unlock()
 }
 
 // onFeedback walks one feedback packet: each status in order, with the

@@ -119,14 +119,23 @@ func (p *pacer) drop() int {
 // as sent.
 func (o *rtpOut) writePaced(b *trackBinding, payloads [][]byte, ts uint32, marker bool) (int, error) {
 	now := o.pace.now()
+	st := o.unitStream(b)
 	for i, pl := range payloads {
 		m := marker && i == len(payloads)-1
-		if !o.pace.admit(now, len(pl)) {
+		switch {
+		case !o.pace.admit(now, len(pl)):
 			o.pace.push(now, pl, ts, m)
-			continue
+		case st != nil:
+			o.addUnit(pl, ts, m)
+		default:
+			if _, err := b.w.WriteRTP(o.header(b, ts, m), pl); err != nil {
+				return i, err
+			}
 		}
-		if _, err := b.w.WriteRTP(o.header(b, ts, m), pl); err != nil {
-			return i, err
+	}
+	if st != nil {
+		if n, err := o.sendRun(b, st); err != nil {
+			return n, err
 		}
 	}
 	return len(payloads), nil
@@ -142,15 +151,25 @@ func (o *rtpOut) flush(now time.Time) error {
 		o.pace.drop()
 		return nil
 	}
+	st := o.unitStream(b)
 	for {
 		pk, ok := o.pace.next(now)
 		if !ok {
-			return nil
+			break
+		}
+		if st != nil {
+			o.addUnit(pk.payload, pk.ts, pk.marker)
+			continue
 		}
 		if _, err := b.w.WriteRTP(o.header(b, pk.ts, pk.marker), pk.payload); err != nil {
 			return err
 		}
 	}
+	if st != nil {
+		_, err := o.sendRun(b, st)
+		return err
+	}
+	return nil
 }
 
 // backlog says how many packets wait in o's pacer.

@@ -37,6 +37,14 @@ type rtpOut struct {
 	extData []byte
 	hdr     rtp.Header // reused for every packet
 	pace    *pacer     // nil: every packet goes out at once
+
+	// unit, for a direct viewer, takes each access unit whole
+	// (sendunit.go); unitSt is its stream for the binding unitFor, and
+	// run the unit being gathered.
+	unit    *sendPath
+	unitSt  *sentStream
+	unitFor *trackBinding
+	run     []unitPacket
 }
 
 // BoundTrack is a TrackLocalStaticRTP that keeps what pion hands it at Bind:
@@ -155,6 +163,12 @@ func (o *rtpOut) write(p *stream.Packet, marker bool) (int, error) {
 	payloads := p.Payloads(o.cut)
 	if o.pace != nil {
 		return o.writePaced(b, payloads, ts, marker)
+	}
+	if st := o.unitStream(b); st != nil {
+		for i, pl := range payloads {
+			o.addUnit(pl, ts, marker && i == len(payloads)-1)
+		}
+		return o.sendRun(b, st)
 	}
 	for i, pl := range payloads {
 		if _, err := b.w.WriteRTP(o.header(b, ts, marker && i == len(payloads)-1), pl); err != nil {

@@ -143,48 +143,69 @@ func (s *sendPath) BindLocalStream(info *interceptor.StreamInfo, w interceptor.R
 	s.mu.Unlock()
 	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
 		st.mu.Lock()
-		i := h.SequenceNumber % resendRing
-		r := &st.ring[i]
-		*r = sentRecord{seq: h.SequenceNumber, ts: h.Timestamp, marker: h.Marker, valid: true, padding: h.Padding, payload: payload}
-		st.sr.sent(h.Timestamp, len(payload))
-		if st.pics != nil && !h.Padding {
-			if ok, first := vp8Layout(payload); ok {
-				if first {
-					st.pics.next()
-				}
-				r.vp8, r.pid, r.tl0 = true, st.pics.pid, st.pics.tl0
-			}
-		}
-		ext := st.ext[i][:]
-		rec := *r
+		rec, ext := st.record(h, payload)
 		st.mu.Unlock()
 		return s.sendRecord(st, h, &rec, a, ext, st.wbuf)
 	})
 }
 
-// sendRecord sends r's payload under h, with its picture ID written (in
-// buf) when it is a VP8 payload.
+// record keeps a packet sent for the first time in the ring, counts it
+// for the sender reports and gives a VP8 payload its picture; it returns
+// the record and the storage of the packet's transport-wide number.
+// st.mu is held.
+func (st *sentStream) record(h *rtp.Header, payload []byte) (sentRecord, []byte) {
+	i := h.SequenceNumber % resendRing
+	r := &st.ring[i]
+	*r = sentRecord{seq: h.SequenceNumber, ts: h.Timestamp, marker: h.Marker, valid: true, padding: h.Padding, payload: payload}
+	st.sr.sent(h.Timestamp, len(payload))
+	if st.pics != nil && !h.Padding {
+		if ok, first := vp8Layout(payload); ok {
+			if first {
+				st.pics.next()
+			}
+			r.vp8, r.pid, r.tl0 = true, st.pics.pid, st.pics.tl0
+		}
+	}
+	return *r, st.ext[i][:]
+}
+
+// sendRecord numbers h, when its stream uses transport-wide numbers, with
+// ext as the extension's storage, tells the link meter, and sends r's
+// payload under h.
 func (s *sendPath) sendRecord(st *sentStream, h *rtp.Header, r *sentRecord, a interceptor.Attributes, ext []byte, buf *vp8Buf) (int, error) {
+	if st.twccID != 0 {
+		seq := uint16(s.twccSeq.Add(1) - 1)
+		if err := st.number(h, ext, seq); err != nil {
+			return 0, err
+		}
+		s.meter.onSend(seq, h.MarshalSize()+len(r.payload)+int(h.PaddingSize), time.Now())
+	}
+	return s.outRecord(st, h, r, a, buf)
+}
+
+// number writes seq, the transport-wide sequence number, into ext and
+// puts ext on h.
+func (st *sentStream) number(h *rtp.Header, ext []byte, seq uint16) error {
+	binary.BigEndian.PutUint16(ext, seq)
+	return h.SetExtension(st.twccID, ext)
+}
+
+// outRecord writes r's payload on under h, with its picture ID written
+// (in buf) when it is a VP8 payload.
+func (s *sendPath) outRecord(st *sentStream, h *rtp.Header, r *sentRecord, a interceptor.Attributes, buf *vp8Buf) (int, error) {
 	if !r.vp8 {
-		return s.send(st, h, r.payload, a, ext)
+		return s.out(st, h, r.payload, a)
 	}
 	pl := buf.withPicture(r.payload, r.pid, r.tl0)
-	n, err := s.send(st, h, pl, a, ext)
+	n, err := s.out(st, h, pl, a)
 	buf.release(pl)
 	return n, err
 }
 
-// send numbers h, when its stream uses transport-wide numbers, with ext as
-// the extension's storage, tells the link meter, and writes it on.
-func (s *sendPath) send(st *sentStream, h *rtp.Header, payload []byte, a interceptor.Attributes, ext []byte) (int, error) {
-	if st.twccID != 0 {
-		seq := uint16(s.twccSeq.Add(1) - 1)
-		binary.BigEndian.PutUint16(ext, seq)
-		if err := h.SetExtension(st.twccID, ext); err != nil {
-			return 0, err
-		}
-		s.meter.onSend(seq, h.MarshalSize()+len(payload)+int(h.PaddingSize), time.Now())
-	}
+// out writes h and payload on: to the direct writer when there is one,
+// else to pion's writer below, with a as the packet's attributes (nil:
+// the stream's own map, or a new one when that is lent).
+func (s *sendPath) out(st *sentStream, h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
 	if d := s.direct.Load(); d != nil {
 		return d.write(h, payload)
 	}

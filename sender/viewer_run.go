@@ -187,6 +187,9 @@ func (v *Viewer) newLoop(rung *stream.Feed) *loop {
 	}
 	l.vout.pace = newPacer() // keyframes at the link's rate, not in one burst
 	l.aout = newRTPOut(v.audio, cutWhole, 48000, 960)
+	if v.direct != nil {
+		l.vout.unit, l.aout.unit = v.sendPath, v.sendPath
+	}
 	l.padPackets = metrics.ViewerPaddingPackets.WithLabelValues(v.st.Name(), v.id[:8])
 	l.padBytes = metrics.ViewerPaddingBytes.WithLabelValues(v.st.Name(), v.id[:8])
 
