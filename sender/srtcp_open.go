@@ -25,6 +25,10 @@ type rtcpDecrypter interface {
 type rtcpOpener struct {
 	gcmSession
 	wins []replayWindow
+	// The nonce and the authenticated data are here, not on the stack:
+	// what goes to cipher.AEAD, an interface, escapes.
+	iv  [gcmIVLen]byte
+	aad [srtcpHeaderLen + srtcpIndexLen]byte
 }
 
 // replayWindow is the SRTCP indexes seen from one SSRC: the newest and
@@ -58,18 +62,16 @@ func (o *rtcpOpener) decryptRTCP(dst, pkt []byte) ([]byte, error) {
 	if w != nil && !w.fresh(index) {
 		return nil, errSRTCPReplayed // before the work of authenticating it
 	}
-	var iv [gcmIVLen]byte
-	o.rtcpIV(&iv, ssrc, index)
+	o.rtcpIV(&o.iv, ssrc, index)
 	body := trailer - gcmTagLen // the RTCP's length
 	if cap(dst) < body+srtcpIndexLen {
 		dst = make([]byte, body+srtcpIndexLen)
 	}
 	if word&srtcpEFlag != 0 {
 		// Authenticated: the header, the E flag and index (section 9.3).
-		var aad [srtcpHeaderLen + srtcpIndexLen]byte
-		copy(aad[:], pkt[:srtcpHeaderLen])
-		binary.BigEndian.PutUint32(aad[srtcpHeaderLen:], word)
-		if _, err := o.aead.Open(dst[srtcpHeaderLen:srtcpHeaderLen], iv[:], pkt[srtcpHeaderLen:trailer], aad[:]); err != nil {
+		copy(o.aad[:], pkt[:srtcpHeaderLen])
+		binary.BigEndian.PutUint32(o.aad[srtcpHeaderLen:], word)
+		if _, err := o.aead.Open(dst[srtcpHeaderLen:srtcpHeaderLen], o.iv[:], pkt[srtcpHeaderLen:trailer], o.aad[:]); err != nil {
 			return nil, errSRTCPAuth
 		}
 		copy(dst, pkt[:srtcpHeaderLen])
@@ -78,7 +80,7 @@ func (o *rtcpOpener) decryptRTCP(dst, pkt []byte) ([]byte, error) {
 		// authenticated (section 9.2), laid end to end in dst.
 		copy(dst, pkt[:body])
 		binary.BigEndian.PutUint32(dst[body:], word)
-		if _, err := o.aead.Open(nil, iv[:], pkt[body:trailer], dst[:body+srtcpIndexLen]); err != nil {
+		if _, err := o.aead.Open(nil, o.iv[:], pkt[body:trailer], dst[:body+srtcpIndexLen]); err != nil {
 			return nil, errSRTCPAuth
 		}
 	}

@@ -19,6 +19,9 @@ type rtpSealer struct {
 	cryptex bool
 	srcs    []rocState // one per SSRC sent, a few
 	head    []byte     // prepare's marshaled header
+	// iv is the nonce of the packet prepared, here and not on the stack:
+	// what goes to cipher.AEAD, an interface, escapes.
+	iv [gcmIVLen]byte
 }
 
 // sealedRTP is a packet that prepare made ready for seal.
@@ -29,8 +32,7 @@ type sealedRTP struct {
 	payload []byte
 	pad     int  // padding bytes after payload
 	count   bool // the last padding byte says how many there are
-	iv      [gcmIVLen]byte
-	size    int // the packet sealed, tag included
+	size    int  // the packet sealed, tag included
 }
 
 // rocState is the highest packet index sent on one SSRC (RFC 3711
@@ -108,15 +110,15 @@ func (s *rtpSealer) prepare(p *sealedRTP, h *rtp.Header, payload []byte) error {
 	if err != nil {
 		return err
 	}
-	s.rtpIV(&p.iv, h.SSRC, roc, h.SequenceNumber)
+	s.rtpIV(&s.iv, h.SSRC, roc, h.SequenceNumber)
 	p.head, p.payload = head, payload
 	p.pad, p.count = int(h.PaddingSize), h.Padding && h.PaddingSize > 0
 	p.size = hl + len(payload) + p.pad + gcmTagLen
 	return nil
 }
 
-// seal writes p, prepared, into dst (p.size bytes) and encrypts it in
-// place.
+// seal writes p, the packet prepared last, into dst (p.size bytes) and
+// encrypts it in place.
 func (s *rtpSealer) seal(dst []byte, p *sealedRTP) {
 	n := copy(dst, p.head)
 	n += copy(dst[n:], p.payload)
@@ -125,7 +127,7 @@ func (s *rtpSealer) seal(dst []byte, p *sealedRTP) {
 	if p.count {
 		dst[end-1] = byte(p.pad)
 	}
-	s.aead.Seal(dst[p.aad:p.aad], p.iv[:], dst[p.aad:end], dst[:p.aad])
+	s.aead.Seal(dst[p.aad:p.aad], s.iv[:], dst[p.aad:end], dst[:p.aad])
 	if p.csrcs > 0 {
 		var eh [extHeaderLen]byte
 		copy(eh[:], dst[rtpFixedHeader:])

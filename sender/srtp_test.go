@@ -234,14 +234,18 @@ func srtcpPair(t *testing.T, rng *rand.Rand, profile srtp.ProtectionProfile, key
 // rtcpCompound is a receiver report and a PLI from ssrc, marshaled.
 func rtcpCompound(t *testing.T, ssrc uint32, n int) []byte {
 	t.Helper()
-	b, err := rtcp.Marshal([]rtcp.Packet{
-		&rtcp.ReceiverReport{SSRC: ssrc, Reports: []rtcp.ReceptionReport{{SSRC: 0xAAAA, LastSequenceNumber: uint32(n), Jitter: 7}}},
-		&rtcp.PictureLossIndication{SenderSSRC: ssrc, MediaSSRC: 0xAAAA},
-	})
+	b, err := rtcpCompoundB(ssrc, n)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
+}
+
+func rtcpCompoundB(ssrc uint32, n int) ([]byte, error) {
+	return rtcp.Marshal([]rtcp.Packet{
+		&rtcp.ReceiverReport{SSRC: ssrc, Reports: []rtcp.ReceptionReport{{SSRC: 0xAAAA, LastSequenceNumber: uint32(n), Jitter: 7}}},
+		&rtcp.PictureLossIndication{SenderSSRC: ssrc, MediaSSRC: 0xAAAA},
+	})
 }
 
 // SRTCP that pion encrypts, with either key size, encrypted (E set) or
