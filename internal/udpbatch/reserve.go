@@ -25,8 +25,9 @@ type Slot struct {
 // so that a packet can be built where sendmmsg reads it, with no copy.
 // The caller writes s.B without any lock of the Conn held, then calls
 // Commit, at once and exactly once, whatever happens: the batch does not
-// go out, and Close does not return, before every slot in it is
-// committed. What the caller leaves in s.B goes out as it is, so a
+// go out (so Close does not return) before every slot in it is
+// committed, and a batch dropped meanwhile (the flusher behind) is not
+// reused before. What the caller leaves in s.B goes out as it is, so a
 // packet that can fail to be built is built, or checked, before Reserve.
 //
 // Writing outside the lock is the point: encrypting a 1200-byte packet
