@@ -8,16 +8,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/dtls/v3"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/mutstream/mutstream/internal/udpbatch"
 )
 
 // directPair connects a viewer-side PeerConnection (mediad's interceptors,
 // ICE on a UDP mux over conn, answering DTLS as role) to a pion client
 // that receives video, and returns the viewer side, its track and send
 // path, and the client's received packets.
-func directPair(t *testing.T, conn *Port, role webrtc.DTLSRole, noGCC, cryptex bool) (*webrtc.PeerConnection, *BoundTrack, *sendPath, <-chan *rtp.Packet) {
+func directPair(t *testing.T, conn *Port, role webrtc.DTLSRole, noGCC, cryptex bool, profiles ...dtls.SRTPProtectionProfile) (*webrtc.PeerConnection, *BoundTrack, *sendPath, <-chan *rtp.Packet) {
 	t.Helper()
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil {
@@ -36,6 +39,9 @@ func directPair(t *testing.T, conn *Port, role webrtc.DTLSRole, noGCC, cryptex b
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	if err := se.SetAnsweringDTLSRole(role); err != nil {
 		t.Fatal(err)
+	}
+	if len(profiles) > 0 {
+		se.SetSRTPProtectionProfiles(profiles...)
 	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 	spc, err := api.NewPeerConnection(webrtc.Configuration{})
@@ -118,12 +124,16 @@ func directPair(t *testing.T, conn *Port, role webrtc.DTLSRole, noGCC, cryptex b
 	return spc, track, meter.s, got
 }
 
-// testPort is a Port on a loopback UDP socket, closed with the test.
-func testPort(t *testing.T) *Port {
+// testPort is a Port on a loopback UDP socket, closed with the test;
+// with batch, its writes go through a udpbatch.Conn as the server's do.
+func testPort(t *testing.T, batch ...bool) *Port {
 	t.Helper()
 	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(batch) > 0 && batch[0] {
+		conn = udpbatch.New(conn, 16, time.Millisecond)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
 	return NewPort(conn)
@@ -165,44 +175,68 @@ func sendUntilReceived(t *testing.T, track *BoundTrack, got <-chan *rtp.Packet, 
 	}
 }
 
-// With the keys taken from DTLS, whichever DTLS role mediad has and with
-// header extensions encrypted (cryptex) or not, the client decrypts every
-// packet the direct writer sends, and none of them go through pion's SRTP
-// session.
+// With the keys taken from DTLS, whichever DTLS role mediad has, with
+// header extensions encrypted (cryptex) or not, and whichever SRTP
+// profile (mediad's own SRTP for AES-GCM, written into batch slots or
+// not; pion's for AES-CM), the client decrypts every packet the direct
+// writer sends, none of them go through pion's SRTP session, and the
+// client's SRTCP is decrypted off the port.
 func TestDirectOutClientDecrypts(t *testing.T) {
-	for _, tc := range []struct {
-		role    webrtc.DTLSRole
-		cryptex bool
-	}{{webrtc.DTLSRoleServer, false}, {webrtc.DTLSRoleClient, false}, {webrtc.DTLSRoleServer, true}, {webrtc.DTLSRoleClient, true}} {
-		t.Run(fmt.Sprintf("%s-cryptex-%v", tc.role, tc.cryptex), func(t *testing.T) {
-			conn := testPort(t)
-			spc, track, sp, got := directPair(t, conn, tc.role, true, tc.cryptex)
-			d, err := newDirectOut(spc, conn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := sp.useDirect(d); err != nil {
-				t.Fatal(err)
-			}
-			d.start(spc.SCTP().Transport().ICETransport(), sp)
-			sendUntilReceived(t, track, got, 30)
-			if n := d.sent.Load(); n < 30 {
-				t.Fatalf("the direct writer wrote %d packets, want every one of at least 30", n)
-			}
-			// The client's reports (transport-wide feedback, receiver
-			// reports) come to the send path from the port, decrypted.
-			deadline := time.Now().Add(15 * time.Second)
-			for d.in.taken.Load() == 0 {
-				if time.Now().After(deadline) {
-					t.Fatal("no SRTCP from the client reached the send path")
-				}
-				sendUntilReceived(t, track, got, 1)
-			}
-			d.close()
-			if _, err := d.write(&rtp.Header{Version: 2}, []byte{1}); err != errClosedPipe {
-				t.Fatalf("write after close: %v, want %v", err, errClosedPipe)
-			}
-		})
+	type variant struct {
+		name    string
+		profile dtls.SRTPProtectionProfile
+		batch   bool
+	}
+	for _, v := range []variant{
+		{"gcm128-batch", dtls.SRTP_AEAD_AES_128_GCM, true},
+		{"gcm256", dtls.SRTP_AEAD_AES_256_GCM, false},
+		{"cm-batch", dtls.SRTP_AES128_CM_HMAC_SHA1_80, true},
+	} {
+		for _, tc := range []struct {
+			role    webrtc.DTLSRole
+			cryptex bool
+		}{{webrtc.DTLSRoleServer, false}, {webrtc.DTLSRoleClient, false}, {webrtc.DTLSRoleServer, true}, {webrtc.DTLSRoleClient, true}} {
+			t.Run(fmt.Sprintf("%s-%s-cryptex-%v", v.name, tc.role, tc.cryptex), func(t *testing.T) {
+				testDirectOutClientDecrypts(t, tc.role, tc.cryptex, v.profile, v.batch)
+			})
+		}
+	}
+}
+
+func testDirectOutClientDecrypts(t *testing.T, role webrtc.DTLSRole, cryptex bool, profile dtls.SRTPProtectionProfile, batch bool) {
+	conn := testPort(t, batch)
+	spc, track, sp, got := directPair(t, conn, role, true, cryptex, profile)
+	d, err := newDirectOut(spc, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gcm := profile != dtls.SRTP_AES128_CM_HMAC_SHA1_80
+	if (d.seal != nil) != gcm || (d.batch != nil) != batch {
+		t.Fatalf("sealer %v, batch %v: want %v and %v", d.seal != nil, d.batch != nil, gcm, batch)
+	}
+	if _, own := d.in.dec.(*rtcpOpener); own != gcm {
+		t.Fatalf("own SRTCP decryption %v, want %v", own, gcm)
+	}
+	if err := sp.useDirect(d); err != nil {
+		t.Fatal(err)
+	}
+	d.start(spc.SCTP().Transport().ICETransport(), sp)
+	sendUntilReceived(t, track, got, 30)
+	if n := d.sent.Load(); n < 30 {
+		t.Fatalf("the direct writer wrote %d packets, want every one of at least 30", n)
+	}
+	// The client's reports (transport-wide feedback, receiver
+	// reports) come to the send path from the port, decrypted.
+	deadline := time.Now().Add(15 * time.Second)
+	for d.in.taken.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no SRTCP from the client reached the send path")
+		}
+		sendUntilReceived(t, track, got, 1)
+	}
+	d.close()
+	if _, err := d.write(&rtp.Header{Version: 2}, []byte{1}); err != errClosedPipe {
+		t.Fatalf("write after close: %v, want %v", err, errClosedPipe)
 	}
 }
 

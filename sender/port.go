@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
-	"github.com/pion/srtp/v3"
 
 	"github.com/mutstream/mutstream/metrics"
 )
@@ -107,7 +106,7 @@ type directIn struct {
 	taken atomic.Uint64 // compound packets handled
 
 	mu  sync.Mutex
-	ctx *srtp.Context
+	dec rtcpDecrypter
 	buf []byte
 }
 
@@ -116,7 +115,7 @@ type directIn struct {
 func (in *directIn) take(pkt []byte) bool {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	out, err := in.ctx.DecryptRTCP(in.buf, pkt, nil)
+	out, err := in.dec.decryptRTCP(in.buf, pkt)
 	if err != nil {
 		metrics.ViewerRTCPRejected.WithLabelValues("decrypt").Inc()
 		return false

@@ -33,6 +33,12 @@ type batch struct {
 	slots [][]byte // one buffer per packet, maxPacket bytes each
 	n     int      // messages in use
 	pkts  int      // packets in use
+	// writing counts the slots reserved and not yet committed (Reserve):
+	// the batch does not go out, nor is it reused, while any is.
+	writing int
+	// abandoned is set on a batch dropped (queue full) while slots of it
+	// were still being written: the last commit frees it.
+	abandoned bool
 }
 
 // msgMeta is what coalescing needs to know of a message.
@@ -56,32 +62,39 @@ func newBatch(size int) *batch {
 	return b
 }
 
-// add copies p into the batch for addr: as one more segment of the
-// latest message for addr when gso allows and that message can take it,
-// else as a new message.
+// add copies p into the batch for addr (see take).
 func (bt *batch) add(p []byte, addr net.Addr, gso bool) {
-	slot := append(bt.slots[bt.pkts][:0], p...)
+	copy(bt.take(len(p), addr, gso), p)
+}
+
+// take returns the next slot, of n bytes (at most maxPacket), for a
+// packet to addr: as one more segment of the latest message for addr
+// when gso allows and that message can take it, else as a new message.
+// The slot's bytes are the packet; the caller writes them.
+func (bt *batch) take(n int, addr net.Addr, gso bool) []byte {
+	slot := bt.slots[bt.pkts][:n]
 	bt.slots[bt.pkts] = slot
 	bt.pkts++
 	if gso {
-		if i := bt.latest(addr); i >= 0 && bt.canTake(i, len(p)) {
+		if i := bt.latest(addr); i >= 0 && bt.canTake(i, n) {
 			m, meta := &bt.msgs[i], &bt.meta[i]
 			m.Buffers = append(m.Buffers, slot)
-			meta.total += len(p)
+			meta.total += n
 			if len(m.Buffers) == 2 {
 				binary.NativeEndian.PutUint16(meta.oob[segmentDataOffset:], uint16(meta.seg))
 				m.OOB = meta.oob
 			}
-			return
+			return slot
 		}
 	}
 	m := &bt.msgs[bt.n]
 	m.Buffers = append(m.Buffers[:0], slot)
 	m.Addr = addr
 	m.OOB = nil
-	bt.meta[bt.n].seg = len(p)
-	bt.meta[bt.n].total = len(p)
+	bt.meta[bt.n].seg = n
+	bt.meta[bt.n].total = n
 	bt.n++
+	return slot
 }
 
 // reset empties the batch for reuse; buffers keep their capacity.

@@ -44,6 +44,9 @@ type Conn struct {
 	free   []*batch
 	timer  *time.Timer
 	closed bool
+	// committed is signalled (under mu) when the last slot being written
+	// in a queued batch is committed: the flusher waits for it.
+	committed sync.Cond
 
 	ready   chan struct{} // a batch is queued
 	done    chan struct{} // closed by Close: the flusher drains and ends
@@ -66,6 +69,7 @@ type Conn struct {
 type flusherHooks struct {
 	start   func() // in the flusher, before its first batch
 	drained func() // in the flusher, each time the queue is empty
+	waiting func() // in the flusher, under mu, before it waits for a commit
 }
 
 // SetOnDrop has fn told of every packet dropped ("queue") or refused
@@ -92,6 +96,7 @@ func New(conn net.PacketConn, size int, interval time.Duration, opts ...Option) 
 		stopped:    make(chan struct{}),
 		wantGSO:    true,
 	}
+	c.committed.L = &c.mu
 	c.write = func(ms []ipv4.Message) (int, error) { return c.bc.WriteBatch(ms, 0) }
 	for _, o := range opts {
 		o(c)
@@ -149,18 +154,30 @@ func (c *Conn) queueLocked() {
 	if len(c.queue) >= maxQueued {
 		c.dropped.Add(uint64(c.cur.pkts))
 		c.drop("queue", c.cur.pkts)
-		c.cur.reset()
+		if c.cur.writing == 0 {
+			c.cur.reset()
+			return
+		}
+		// Slots of it are still being written: it cannot be reused
+		// until they are committed (Commit frees it).
+		c.cur.abandoned = true
+		c.nextBatchLocked()
 		return
 	}
 	c.queue = append(c.queue, c.cur)
+	c.nextBatchLocked()
+	select {
+	case c.ready <- struct{}{}:
+	default:
+	}
+}
+
+// nextBatchLocked starts an empty batch to fill. c.mu is held.
+func (c *Conn) nextBatchLocked() {
 	if n := len(c.free); n > 0 {
 		c.cur, c.free = c.free[n-1], c.free[:n-1]
 	} else {
 		c.cur = newBatch(c.size)
-	}
-	select {
-	case c.ready <- struct{}{}:
-	default:
 	}
 }
 
@@ -194,6 +211,12 @@ func (c *Conn) drain() {
 		}
 		bt := c.queue[0]
 		c.queue = c.queue[1:]
+		for bt.writing > 0 {
+			if c.hooks.waiting != nil {
+				c.hooks.waiting()
+			}
+			c.committed.Wait()
+		}
 		c.mu.Unlock()
 		c.send(bt)
 		c.flushed.Add(uint64(bt.pkts))
