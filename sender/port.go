@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/rtcp"
 	"github.com/pion/srtp/v3"
 
 	"github.com/mutstream/mutstream/metrics"
@@ -124,12 +123,9 @@ func (in *directIn) take(pkt []byte) bool {
 	if cap(out) > cap(in.buf) {
 		in.buf = out[:cap(out)]
 	}
-	pkts, err := rtcp.Unmarshal(out)
-	if err != nil {
-		metrics.ViewerRTCPRejected.WithLabelValues("parse").Inc()
-		return true // authentic, but not RTCP that parses: nobody can use it
+	if !in.sp.onRTCPBytes(out, time.Now()) {
+		return true // authentic, but not RTCP that parses (counted): nobody can use it
 	}
 	in.taken.Add(1)
-	in.sp.onRTCP(pkts, time.Now())
 	return true
 }
