@@ -145,18 +145,10 @@ func (m *linkMeter) observe(pkts []rtcp.Packet, now time.Time) {
 		switch p := p.(type) {
 		case *rtcp.TransportLayerCC:
 			m.onFeedback(p)
-		case *rtcp.ReceiverReport:
-			for _, rep := range p.Reports {
-				m.report(rep, now)
-			}
-		case *rtcp.TransportLayerNack:
-			for _, pair := range p.Nacks {
-				m.nack(pair)
-			}
 		case *rtcp.SourceDescription:
 			// Read by nobody.
 		default:
-			if m.onRTCP != nil {
+			if !splitReports(p, m, now) && m.onRTCP != nil {
 				m.onRTCP(p, now)
 			}
 		}

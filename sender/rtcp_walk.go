@@ -122,6 +122,31 @@ func nackPair(b []byte) rtcp.NackPair {
 	return rtcp.NackPair{PacketID: binary.BigEndian.Uint16(b), LostPackets: rtcp.PacketBitmap(binary.BigEndian.Uint16(b[2:]))}
 }
 
+// reportTaker takes a viewer's reception reports and NACK pairs one by
+// one, from either walk.
+type reportTaker interface {
+	report(rep rtcp.ReceptionReport, now time.Time)
+	nack(pair rtcp.NackPair)
+}
+
+// splitReports hands the reception reports of p, a receiver report, or
+// the pairs of p, a NACK, to t one by one; false when p is neither.
+func splitReports(p rtcp.Packet, t reportTaker, now time.Time) bool {
+	switch p := p.(type) {
+	case *rtcp.ReceiverReport:
+		for _, rep := range p.Reports {
+			t.report(rep, now)
+		}
+	case *rtcp.TransportLayerNack:
+		for _, pair := range p.Nacks {
+			t.nack(pair)
+		}
+	default:
+		return false
+	}
+	return true
+}
+
 // observeBytes takes compound b, checked (checkRTCP, which parsed others),
 // as observe takes it parsed.
 func (m *linkMeter) observeBytes(b []byte, others []rtcp.Packet, now time.Time) {

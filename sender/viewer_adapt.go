@@ -66,18 +66,7 @@ func (l *linkStats) report(rep rtcp.ReceptionReport, now time.Time) {
 }
 
 // observe takes one RTCP packet from the viewer.
-func (l *linkStats) observe(p rtcp.Packet, now time.Time) {
-	switch r := p.(type) {
-	case *rtcp.ReceiverReport:
-		for _, rep := range r.Reports {
-			l.report(rep, now)
-		}
-	case *rtcp.TransportLayerNack:
-		for _, pair := range r.Nacks {
-			l.nack(pair)
-		}
-	}
-}
+func (l *linkStats) observe(p rtcp.Packet, now time.Time) { splitReports(p, l, now) }
 
 // reportRTT is the round-trip time a reception report gives (RFC 3550
 // 6.4.1), read at now: false when it refers to no sender report, or to one

@@ -1,0 +1,141 @@
+package sender
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/rtcp"
+	"github.com/pion/srtp/v3"
+)
+
+// feedbackCompound is feedback as a viewer sends it, built by pion's
+// recorder: 40 packets, one of them lost, numbered from 0, with a receiver
+// report and a NACK.
+func feedbackCompound(t testing.TB) []byte {
+	rec := twcc.NewRecorder(1)
+	for i := range 40 {
+		if i != 17 {
+			rec.Record(7, uint16(i), 5_000_000+int64(i)*900+int64(i%3)*300)
+		}
+	}
+	pkts := append(rec.BuildFeedbackPacket(),
+		&rtcp.ReceiverReport{SSRC: 1, Reports: []rtcp.ReceptionReport{{SSRC: 7, FractionLost: 3}}},
+		&rtcp.TransportLayerNack{MediaSSRC: 7, Nacks: []rtcp.NackPair{{PacketID: 17, LostPackets: 1}}})
+	return mustMarshal(t, pkts...)
+}
+
+// quietPath is a bound send path whose hooks are a viewer's link
+// statistics and whose writer keeps nothing: what it allocates is the
+// walk's.
+func quietPath(t testing.TB) *sendPath {
+	s, w, out, _ := boundPath(t)
+	sendNumbered(t, w, 0, 64, make([]byte, 8))
+	*out = make([]wrote, 0, 1<<16)
+	var ls linkStats
+	s.meter.onReport, s.meter.onNack = ls.report, ls.nack
+	return s
+}
+
+// The meter rearmed: packets 0 to 39 sent again, so that the feedback
+// acknowledges each anew.
+func resendAll(m *linkMeter, now time.Time) {
+	for i := range 40 {
+		m.onSend(uint16(i), 1200, now)
+	}
+}
+
+// Feedback, a receiver report and a NACK answered, walked from their
+// bytes, allocate nothing.
+func TestRTCPBytesAllocs(t *testing.T) {
+	s := quietPath(t)
+	raw := feedbackCompound(t)
+	now := time.Now()
+	if n := testing.AllocsPerRun(500, func() {
+		now = now.Add(time.Second) // the NACK answered each time
+		resendAll(s.meter, now)
+		if !s.onRTCPBytes(raw, now) {
+			t.Fatal("refused")
+		}
+	}); n != 0 {
+		t.Fatalf("%v allocations per compound packet, want 0", n)
+	}
+	if s.meter.nRecv < 500*39 {
+		t.Fatalf("%d arrivals taken: the feedback was not walked", s.meter.nRecv)
+	}
+}
+
+// directPathIn is a direct viewer's receiving side over s, and a sender
+// context that encrypts what it decrypts.
+func directPathIn(b testing.TB, s *sendPath) (*directIn, *srtp.Context) {
+	profile := srtp.ProtectionProfileAeadAes128Gcm
+	keyLen, err := profile.KeyLen()
+	if err != nil {
+		b.Fatal(err)
+	}
+	saltLen, err := profile.SaltLen()
+	if err != nil {
+		b.Fatal(err)
+	}
+	key, salt := make([]byte, keyLen), make([]byte, saltLen)
+	enc, err := srtp.CreateContext(key, salt, profile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dec, err := srtp.CreateContext(key, salt, profile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &directIn{sp: s, ctx: dec, buf: make([]byte, directBuf)}, enc
+}
+
+// BenchmarkTakeFeedback is one compound packet of feedback, a receiver
+// report and a NACK through a direct viewer's take: decrypted and walked.
+func BenchmarkTakeFeedback(b *testing.B) {
+	s := quietPath(b)
+	in, enc := directPathIn(b, s)
+	pkt, err := enc.EncryptRTCP(nil, feedbackCompound(b), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		resendAll(s.meter, time.Now())
+		if !in.take(pkt) {
+			b.Fatal("not taken")
+		}
+	}
+	if in.taken.Load() == 0 {
+		b.Fatal("nothing taken")
+	}
+}
+
+// BenchmarkRTCPWalk is the same compound packet, decrypted, walked from
+// its bytes, and through pion's parse and the parsed walk, as pion's
+// path takes it.
+func BenchmarkRTCPWalk(b *testing.B) {
+	for _, walk := range []struct {
+		name string
+		take func(s *sendPath, raw []byte, now time.Time)
+	}{
+		{"bytes", func(s *sendPath, raw []byte, now time.Time) { s.onRTCPBytes(raw, now) }},
+		{"parsed", func(s *sendPath, raw []byte, now time.Time) {
+			pkts, err := rtcp.Unmarshal(raw)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s.onRTCP(pkts, now)
+		}},
+	} {
+		b.Run(walk.name, func(b *testing.B) {
+			s := quietPath(b)
+			raw := feedbackCompound(b)
+			b.ReportAllocs()
+			for b.Loop() {
+				now := time.Now()
+				resendAll(s.meter, now)
+				walk.take(s, raw, now)
+			}
+		})
+	}
+}
