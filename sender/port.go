@@ -29,28 +29,17 @@ type Port struct {
 
 	mu     sync.RWMutex
 	routes map[netip.AddrPort]*directIn
-	batch  *batchReader // nil: one packet a read
 }
 
 // NewPort wraps conn, the one UDP port ICE runs on.
 func NewPort(conn net.PacketConn) *Port {
-	return &Port{PacketConn: conn, routes: map[netip.AddrPort]*directIn{}, batch: newBatchReader(conn)}
-}
-
-// read reads the next packet off the port.
-func (p *Port) read(b []byte) (int, net.Addr, error) {
-	if p.batch != nil {
-		if n, addr, ok, err := p.batch.readFrom(b); ok {
-			return n, addr, err
-		}
-	}
-	return p.PacketConn.ReadFrom(b)
+	return &Port{PacketConn: conn, routes: map[netip.AddrPort]*directIn{}}
 }
 
 // ReadFrom returns the next packet that is pion's to read.
 func (p *Port) ReadFrom(b []byte) (int, net.Addr, error) {
 	for {
-		n, addr, err := p.read(b)
+		n, addr, err := p.PacketConn.ReadFrom(b)
 		if err != nil || !isRTCP(b[:n]) {
 			return n, addr, err
 		}
