@@ -188,7 +188,9 @@ func (s *sendPath) onRTCPBytes(b []byte, now time.Time) bool {
 				s.onReport(receptionReport(pkt[reportBlocks+reportBlock*i:]), now)
 			}
 		case kindNack:
-			st := s.stream(binary.BigEndian.Uint32(pkt[8:]))
+			s.mu.Lock()
+			st := s.streams[binary.BigEndian.Uint32(pkt[8:])]
+			s.mu.Unlock()
 			for i := nackPairs; st != nil && i+4 <= len(pkt); i += 4 {
 				s.resendPair(st, nackPair(pkt[i:]), now)
 			}

@@ -256,16 +256,11 @@ func (s *sendPath) onReport(rep rtcp.ReceptionReport, now time.Time) {
 	}
 }
 
-// stream returns the stream of that SSRC, nil when there is none.
-func (s *sendPath) stream(ssrc uint32) *sentStream {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.streams[ssrc]
-}
-
 // resend sends again what a NACK asks for and the ring still holds.
 func (s *sendPath) resend(nack *rtcp.TransportLayerNack, now time.Time) {
-	st := s.stream(nack.MediaSSRC)
+	s.mu.Lock()
+	st := s.streams[nack.MediaSSRC]
+	s.mu.Unlock()
 	if st == nil {
 		return
 	}
