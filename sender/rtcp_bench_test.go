@@ -26,15 +26,16 @@ func feedbackCompound(t testing.TB) []byte {
 }
 
 // quietPath is a bound send path whose hooks are a viewer's link
-// statistics and whose writer keeps nothing: what it allocates is the
-// walk's.
-func quietPath(t testing.TB) *sendPath {
+// statistics and whose writer allocates nothing (for 1<<16 packets):
+// what it allocates is the walk's. It returns the packets written after
+// the first 64.
+func quietPath(t testing.TB) (*sendPath, *[]wrote) {
 	s, w, out, _ := boundPath(t)
 	sendNumbered(t, w, 0, 64, make([]byte, 8))
 	*out = make([]wrote, 0, 1<<16)
 	var ls linkStats
 	s.meter.onReport, s.meter.onNack = ls.report, ls.nack
-	return s
+	return s, out
 }
 
 // The meter rearmed: packets 0 to 39 sent again, so that the feedback
@@ -48,7 +49,7 @@ func resendAll(m *linkMeter, now time.Time) {
 // Feedback, a receiver report and a NACK answered, walked from their
 // bytes, allocate nothing.
 func TestRTCPBytesAllocs(t *testing.T) {
-	s := quietPath(t)
+	s, out := quietPath(t)
 	raw := feedbackCompound(t)
 	now := time.Now()
 	if n := testing.AllocsPerRun(500, func() {
@@ -60,8 +61,8 @@ func TestRTCPBytesAllocs(t *testing.T) {
 	}); n != 0 {
 		t.Fatalf("%v allocations per compound packet, want 0", n)
 	}
-	if s.meter.nRecv < 500*39 {
-		t.Fatalf("%d arrivals taken: the feedback was not walked", s.meter.nRecv)
+	if s.meter.nRecv < 500*39 || len(*out) < 500*2 {
+		t.Fatalf("%d arrivals taken, %d packets resent: the feedback or the NACK was not walked", s.meter.nRecv, len(*out))
 	}
 }
 
@@ -92,7 +93,7 @@ func directPathIn(b testing.TB, s *sendPath) (*directIn, *srtp.Context) {
 // BenchmarkTakeFeedback is one compound packet of feedback, a receiver
 // report and a NACK through a direct viewer's take: decrypted and walked.
 func BenchmarkTakeFeedback(b *testing.B) {
-	s := quietPath(b)
+	s, _ := quietPath(b)
 	in, enc := directPathIn(b, s)
 	pkt, err := enc.EncryptRTCP(nil, feedbackCompound(b), nil)
 	if err != nil {
@@ -128,7 +129,7 @@ func BenchmarkRTCPWalk(b *testing.B) {
 		}},
 	} {
 		b.Run(walk.name, func(b *testing.B) {
-			s := quietPath(b)
+			s, _ := quietPath(b)
 			raw := feedbackCompound(b)
 			b.ReportAllocs()
 			for b.Loop() {

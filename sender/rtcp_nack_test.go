@@ -19,14 +19,16 @@ type heard struct {
 }
 
 // boundPath is a send path with one stream bound (SSRC 7, no
-// transport-wide numbers: a resend leaves the meter as it was), the
-// packets that reached its writer, and what its hooks heard.
+// transport-wide numbers: a resend leaves the meter as it was) and the
+// default resend gate, the packets that reached its writer, and what its
+// hooks heard.
 func boundPath(t testing.TB) (*sendPath, interceptor.RTPWriter, *[]wrote, *heard) {
 	i, err := sendPathFactory{}.NewInterceptor("")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s, out, h := i.(*sendPath), new([]wrote), new(heard)
+	s.meter.resend = DefaultConfig().Resend
 	s.meter.onReport = func(rep rtcp.ReceptionReport, _ time.Time) { h.reports = append(h.reports, rep) }
 	s.meter.onNack = func(p rtcp.NackPair) { h.nacks = append(h.nacks, p) }
 	s.meter.onRTCP = func(p rtcp.Packet, _ time.Time) { h.others = append(h.others, p) }

@@ -16,7 +16,7 @@ func TestPortTakesWithoutAllocating(t *testing.T) {
 	if bp := NewPort(udpbatch.New(p.PacketConn, 8, time.Millisecond)); bp.udp == nil {
 		t.Fatal("under the write batcher, the port does not read the socket")
 	}
-	s := quietPath(t)
+	s, _ := quietPath(t)
 	in, enc := directPathIn(t, s)
 	pkt, err := enc.EncryptRTCP(nil, feedbackCompound(t), nil)
 	if err != nil {
