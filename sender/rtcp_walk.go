@@ -4,7 +4,8 @@ package sender
 // bytes: transport-wide feedback into the link meter (rtcp_feedback.go),
 // receiver reports for the RTT and NACKs answered, none of it parsed into
 // pion's packet types, which allocate. The rarer packets (PLI, FIR, REMB,
-// SR, BYE...) are still parsed by pion, one each, for the hooks.
+// SR, BYE...) are still parsed by pion, one each, for the hooks; source
+// descriptions, which nobody reads, are only framed.
 
 import (
 	"encoding/binary"
