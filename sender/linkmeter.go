@@ -62,10 +62,14 @@ type linkMeter struct {
 	resendAt     time.Time
 	cutoff       uint16
 	haveCutoff   bool
-	// onRTCP, when set before the PeerConnection connects, takes every
-	// RTCP packet other than transport-wide feedback, parsed once here: the
+	// The hooks, when set before the PeerConnection connects, take the
+	// viewer's RTCP other than transport-wide feedback: onReport each
+	// reception report, onNack each NACK pair, onRTCP every other packet
+	// but source descriptions (PLI, FIR, REMB...), parsed once here: the
 	// application then only drains the raw reports.
-	onRTCP func(p rtcp.Packet, now time.Time)
+	onRTCP   func(p rtcp.Packet, now time.Time)
+	onReport func(rep rtcp.ReceptionReport, now time.Time)
+	onNack   func(pair rtcp.NackPair)
 	// onResendDropped, when set before the PeerConnection sends, asks for
 	// a keyframe; called at most once per resendKeyframeGap.
 	onResendDropped func()
@@ -133,15 +137,35 @@ func (m *linkMeter) signalFed() {
 	}
 }
 
-// observe takes the RTCP packets of one compound packet from the viewer:
-// transport-wide feedback is the meter's, the rest goes to onRTCP.
+// observe takes the RTCP packets of one compound packet from the viewer,
+// parsed: transport-wide feedback is the meter's, the rest goes to the
+// hooks (observeBytes takes the same packet unparsed).
 func (m *linkMeter) observe(pkts []rtcp.Packet, now time.Time) {
 	for _, p := range pkts {
-		if fb, ok := p.(*rtcp.TransportLayerCC); ok {
-			m.onFeedback(fb)
-		} else if m.onRTCP != nil {
-			m.onRTCP(p, now)
+		switch p := p.(type) {
+		case *rtcp.TransportLayerCC:
+			m.onFeedback(p)
+		case *rtcp.SourceDescription:
+			// Read by nobody.
+		default:
+			if !splitReports(p, m, now) && m.onRTCP != nil {
+				m.onRTCP(p, now)
+			}
 		}
+	}
+}
+
+// report hands one reception report to onReport.
+func (m *linkMeter) report(rep rtcp.ReceptionReport, now time.Time) {
+	if m.onReport != nil {
+		m.onReport(rep, now)
+	}
+}
+
+// nack hands one NACK pair to onNack.
+func (m *linkMeter) nack(pair rtcp.NackPair) {
+	if m.onNack != nil {
+		m.onNack(pair)
 	}
 }
 
@@ -159,42 +183,27 @@ func (m *linkMeter) sentLocked(seq uint16, size int, at int64) {
 	m.lastSentAt = at
 }
 
-// onFeedback walks one feedback packet: each status in order, with the
-// arrival delta of each received packet.
+// onFeedback walks one feedback packet, parsed: each status in order,
+// with the arrival delta of each received packet (feedbackBytes walks it
+// unparsed).
 func (m *linkMeter) onFeedback(fb *rtcp.TransportLayerCC) {
 	defer m.signalFed()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	arrival := int64(fb.ReferenceTime) * 64_000 // µs
-	seq := fb.BaseSequenceNumber
-	left := int(fb.PacketStatusCount)
+	w := m.walk(fb.BaseSequenceNumber, fb.PacketStatusCount, fb.ReferenceTime)
 	deltas := fb.RecvDeltas
 	status := func(sym uint16) {
-		if left <= 0 {
+		seq, timed, ok := w.status(sym)
+		if !ok || !timed || len(deltas) == 0 {
 			return
 		}
-		left--
-		s := seq
-		seq++
-		m.reported++
-		if sym == rtcp.TypeTCCPacketNotReceived || sym == rtcp.TypeTCCPacketReceivedWithoutDelta {
-			if sym == rtcp.TypeTCCPacketNotReceived {
-				m.lost++
-				m.lostRecent++
-			}
-			return
-		}
-		if len(deltas) == 0 {
-			return
-		}
-		arrival += deltas[0].Delta
+		w.arrive(seq, deltas[0].Delta)
 		deltas = deltas[1:]
-		m.onArrival(s, arrival)
 	}
 	for _, c := range fb.PacketChunks {
 		switch c := c.(type) {
 		case *rtcp.RunLengthChunk:
-			for i := 0; i < int(c.RunLength) && left > 0; i++ {
+			for i := 0; i < int(c.RunLength) && w.left > 0; i++ {
 				status(c.PacketStatusSymbol)
 			}
 		case *rtcp.StatusVectorChunk:

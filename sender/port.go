@@ -7,8 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/rtcp"
-
+	"github.com/mutstream/mutstream/internal/udpbatch"
 	"github.com/mutstream/mutstream/metrics"
 )
 
@@ -26,6 +25,10 @@ import (
 // fifth of the server's CPU.
 type Port struct {
 	net.PacketConn
+	// udp is the socket under PacketConn, when it is one: read with the
+	// sender's address as a value, a packet taken here allocates nothing
+	// (net.Addr is a new *net.UDPAddr per packet).
+	udp *net.UDPConn
 
 	mu     sync.RWMutex
 	routes map[netip.AddrPort]*directIn
@@ -33,27 +36,55 @@ type Port struct {
 
 // NewPort wraps conn, the one UDP port ICE runs on.
 func NewPort(conn net.PacketConn) *Port {
-	return &Port{PacketConn: conn, routes: map[netip.AddrPort]*directIn{}}
+	p := &Port{PacketConn: conn, routes: map[netip.AddrPort]*directIn{}}
+	below := conn
+	if bc, ok := conn.(*udpbatch.Conn); ok {
+		below = bc.PacketConn // its reads pass through
+	}
+	p.udp, _ = below.(*net.UDPConn)
+	return p
 }
 
 // ReadFrom returns the next packet that is pion's to read.
 func (p *Port) ReadFrom(b []byte) (int, net.Addr, error) {
+	if p.udp == nil {
+		return p.readFrom(b)
+	}
+	for {
+		n, ap, err := p.udp.ReadFromUDPAddrPort(b)
+		if err != nil {
+			return n, nil, err
+		}
+		if !p.took(b[:n], ap) {
+			return n, net.UDPAddrFromAddrPort(ap), nil
+		}
+	}
+}
+
+// readFrom is ReadFrom on a connection that is not a UDP socket.
+func (p *Port) readFrom(b []byte) (int, net.Addr, error) {
 	for {
 		n, addr, err := p.PacketConn.ReadFrom(b)
-		if err != nil || !isRTCP(b[:n]) {
+		if err != nil {
 			return n, addr, err
 		}
 		ua, ok := addr.(*net.UDPAddr)
-		if !ok {
-			return n, addr, err
-		}
-		p.mu.RLock()
-		in := p.routes[routeKey(ua)]
-		p.mu.RUnlock()
-		if in == nil || !in.take(b[:n]) {
+		if !ok || !p.took(b[:n], ua.AddrPort()) {
 			return n, addr, err
 		}
 	}
+}
+
+// took says whether pkt, from ap, was SRTCP of a direct viewer, decrypted
+// and handled.
+func (p *Port) took(pkt []byte, ap netip.AddrPort) bool {
+	if !isRTCP(pkt) {
+		return false
+	}
+	p.mu.RLock()
+	in := p.routes[routeKey(ap)]
+	p.mu.RUnlock()
+	return in != nil && in.take(pkt)
 }
 
 // route sends the SRTCP from addr to d's receiving side, unless d is
@@ -65,7 +96,7 @@ func (p *Port) reroute(d *directOut, addr *net.UDPAddr) {
 		return
 	}
 	p.forget(d.in)
-	p.routes[routeKey(addr)] = d.in
+	p.routes[routeKey(addr.AddrPort())] = d.in
 }
 
 // unroute closes d and forgets its routes: once it returns, no route to
@@ -88,8 +119,7 @@ func (p *Port) forget(in *directIn) {
 
 // routeKey is addr as the routes know it: an IPv4 address in its 4-byte
 // form, whichever form the socket or ICE gave.
-func routeKey(addr *net.UDPAddr) netip.AddrPort {
-	ap := addr.AddrPort()
+func routeKey(ap netip.AddrPort) netip.AddrPort {
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
 
@@ -123,12 +153,9 @@ func (in *directIn) take(pkt []byte) bool {
 	if cap(out) > cap(in.buf) {
 		in.buf = out[:cap(out)]
 	}
-	pkts, err := rtcp.Unmarshal(out)
-	if err != nil {
-		metrics.ViewerRTCPRejected.WithLabelValues("parse").Inc()
-		return true // authentic, but not RTCP that parses: nobody can use it
+	if !in.sp.onRTCPBytes(out, time.Now()) {
+		return true // authentic, but not RTCP that parses (counted): nobody can use it
 	}
 	in.taken.Add(1)
-	in.sp.onRTCP(pkts, time.Now())
 	return true
 }

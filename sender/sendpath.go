@@ -87,6 +87,8 @@ type sentStream struct {
 	// wbuf and rbuf hold a VP8 payload being written with its picture ID:
 	// wbuf for first sends (the viewer's loop), rbuf for resends.
 	wbuf, rbuf *vp8Buf
+	// resendHdr is what a resend goes out under (rtcp_resend.go).
+	resendHdr resendHdrs
 
 	mu   sync.Mutex
 	sr   srState // what the next sender report says (reports.go)
@@ -251,17 +253,16 @@ func (s *sendPath) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPRead
 	})
 }
 
-// onRTCP takes one compound RTCP packet from the viewer: the link meter
-// reads it, receiver reports give the RTT, NACKs are answered.
+// onRTCP takes one compound RTCP packet from the viewer, parsed (through
+// pion; onRTCPBytes takes a direct viewer's unparsed): the link meter reads
+// it, receiver reports give the RTT, NACKs are answered.
 func (s *sendPath) onRTCP(pkts []rtcp.Packet, now time.Time) {
 	s.meter.observe(pkts, now)
 	for _, p := range pkts {
 		switch p := p.(type) {
 		case *rtcp.ReceiverReport:
 			for _, rep := range p.Reports {
-				if rtt, ok := reportRTT(rep, now); ok {
-					s.rtt.Store(int64(rtt))
-				}
+				s.onReport(rep, now)
 			}
 		case *rtcp.TransportLayerNack:
 			s.resend(p, now)
@@ -269,41 +270,60 @@ func (s *sendPath) onRTCP(pkts []rtcp.Packet, now time.Time) {
 	}
 }
 
+// onReport follows the RTT a reception report gives.
+func (s *sendPath) onReport(rep rtcp.ReceptionReport, now time.Time) {
+	if rtt, ok := reportRTT(rep, now); ok {
+		s.rtt.Store(int64(rtt))
+	}
+}
+
 // resend sends again what a NACK asks for and the ring still holds.
 func (s *sendPath) resend(nack *rtcp.TransportLayerNack, now time.Time) {
-	s.mu.Lock()
-	st := s.streams[nack.MediaSSRC]
-	s.mu.Unlock()
+	st := s.stream(nack.MediaSSRC)
 	if st == nil {
 		return
 	}
-	gap := time.Duration(s.rtt.Load()) + 5*time.Millisecond
 	for _, pair := range nack.Nacks {
-		pair.Range(func(seq uint16) bool {
-			st.mu.Lock()
-			r := st.ring[seq%resendRing]
-			ok := r.valid && r.seq == seq && now.Sub(r.resent) >= gap
-			if ok {
-				st.ring[seq%resendRing].resent = now
-			}
-			st.mu.Unlock()
-			if !ok {
-				return true
-			}
-			h := rtp.Header{Version: 2, SSRC: st.ssrc, PayloadType: st.pt, SequenceNumber: r.seq, Timestamp: r.ts, Marker: r.marker}
-			if r.padding {
-				h.Padding, h.PaddingSize = true, 1
-			}
-			size := h.MarshalSize() + len(r.payload) + int(h.PaddingSize)
-			if st.twccID != 0 {
-				size += twccExtSize
-			}
-			if !s.meter.admitResend(r.seq, r.padding, size, now) {
-				return true
-			}
-			var ext [2]byte
-			_, _ = s.sendRecord(st, &h, &r, nil, ext[:], st.rbuf)
-			return true
-		})
+		s.resendPair(st, pair, now)
 	}
+}
+
+// resendPair sends again what one NACK pair of st asks for and the ring
+// still holds.
+func (s *sendPath) resendPair(st *sentStream, pair rtcp.NackPair, now time.Time) {
+	gap := time.Duration(s.rtt.Load()) + 5*time.Millisecond
+	pair.Range(func(seq uint16) bool {
+		s.resendSeq(st, seq, gap, now)
+		return true
+	})
+}
+
+// resendSeq sends packet seq of st again, unless the ring no longer holds
+// it, it went again less than gap ago, or the link meter holds it back.
+func (s *sendPath) resendSeq(st *sentStream, seq uint16, gap time.Duration, now time.Time) {
+	st.mu.Lock()
+	r := st.ring[seq%resendRing]
+	ok := r.valid && r.seq == seq && now.Sub(r.resent) >= gap
+	if ok {
+		st.ring[seq%resendRing].resent = now
+	}
+	st.mu.Unlock()
+	if !ok {
+		return
+	}
+	rh := st.resendHdr.take()
+	defer st.resendHdr.release(rh)
+	h := &rh.h
+	*h = rtp.Header{Version: 2, SSRC: st.ssrc, PayloadType: st.pt, SequenceNumber: r.seq, Timestamp: r.ts, Marker: r.marker, Extensions: h.Extensions[:0]}
+	if r.padding {
+		h.Padding, h.PaddingSize = true, 1
+	}
+	size := h.MarshalSize() + len(r.payload) + int(h.PaddingSize)
+	if st.twccID != 0 {
+		size += twccExtSize
+	}
+	if !s.meter.admitResend(r.seq, r.padding, size, now) {
+		return
+	}
+	_, _ = s.sendRecord(st, h, &r, nil, rh.ext[:], st.rbuf)
 }

@@ -142,6 +142,7 @@ func NewViewer(o Options) *Viewer {
 	v.adapt.info.Codec = v.adapt.codec
 	if meter != nil {
 		meter.onRTCP = v.observeRTCP
+		meter.onReport, meter.onNack = v.link.report, v.link.nack
 		meter.onResendDropped = v.RequestKeyframe
 	}
 	return v
@@ -224,8 +225,9 @@ func (v *Viewer) OnControl(data []byte) {
 // request to the feed being sent.
 func (v *Viewer) ReadRTCP(sender *webrtc.RTPSender) {
 	if v.adapt.meter != nil {
-		// The link meter hands each report to observeRTCP as it passes:
-		// here the reports are only drained (pion needs them read).
+		// The link meter hands each report to the viewer (observeRTCP,
+		// link.report, link.nack) as it passes: here the reports are only
+		// drained (pion needs them read).
 		buf := make([]byte, 1500)
 		for {
 			if _, _, err := sender.Read(buf); err != nil {

@@ -38,41 +38,35 @@ type linkStats struct {
 	nacked [4096]uint32 // seq+1 of recently NACKed packets, by seq
 }
 
-// fresh counts the packets of one NACK not NACKed before: receivers
-// repeat a NACK until the packet comes (some forever), and a repeat is not
-// more loss.
-func (l *linkStats) fresh(r *rtcp.TransportLayerNack) int {
+// nack counts the packets of one NACK pair not NACKed before:
+// receivers repeat a NACK until the packet comes (some forever), and a
+// repeat is not more loss.
+func (l *linkStats) nack(pair rtcp.NackPair) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	n := 0
-	for _, pair := range r.Nacks {
-		pair.Range(func(seq uint16) bool {
-			slot := &l.nacked[seq%uint16(len(l.nacked))]
-			if *slot != uint32(seq)+1 {
-				*slot = uint32(seq) + 1
-				n++
-			}
-			return true
-		})
+	pair.Range(func(seq uint16) bool {
+		slot := &l.nacked[seq%uint16(len(l.nacked))]
+		if *slot != uint32(seq)+1 {
+			*slot = uint32(seq) + 1
+			n++
+		}
+		return true
+	})
+	l.mu.Unlock()
+	l.nacks.Add(int64(n))
+}
+
+// report takes one reception report: the loss and the round-trip time.
+func (l *linkStats) report(rep rtcp.ReceptionReport, now time.Time) {
+	l.lossPPM.Store(int64(rep.FractionLost) * 1_000_000 / 256)
+	l.lossAt.Store(now.UnixNano())
+	if rtt, ok := reportRTT(rep, now); ok {
+		l.rttUS.Store(rtt.Microseconds())
 	}
-	return n
 }
 
 // observe takes one RTCP packet from the viewer.
-func (l *linkStats) observe(p rtcp.Packet, now time.Time) {
-	switch r := p.(type) {
-	case *rtcp.ReceiverReport:
-		for _, rep := range r.Reports {
-			l.lossPPM.Store(int64(rep.FractionLost) * 1_000_000 / 256)
-			l.lossAt.Store(now.UnixNano())
-			if rtt, ok := reportRTT(rep, now); ok {
-				l.rttUS.Store(rtt.Microseconds())
-			}
-		}
-	case *rtcp.TransportLayerNack:
-		l.nacks.Add(int64(l.fresh(r)))
-	}
-}
+func (l *linkStats) observe(p rtcp.Packet, now time.Time) { splitReports(p, l, now) }
 
 // reportRTT is the round-trip time a reception report gives (RFC 3550
 // 6.4.1), read at now: false when it refers to no sender report, or to one
