@@ -321,6 +321,17 @@ func directWriteErr(err error) error {
 	return err
 }
 
+// Heard counts the viewer's RTCP packets that mediad took off the port,
+// authenticated: signs of life that pion's candidate pair never sees. It
+// stays 0 for a viewer whose RTCP goes through pion. Safe from any
+// goroutine.
+func (v *Viewer) Heard() uint64 {
+	if in := v.heardIn.Load(); in != nil {
+		return in.taken.Load()
+	}
+	return 0
+}
+
 // startDirect moves the viewer's RTP to a direct writer when its options
 // allow one, and counts which path it took.
 func (v *Viewer) startDirect() {
@@ -343,6 +354,7 @@ func (v *Viewer) startDirect() {
 		return
 	}
 	v.direct = d
+	v.heardIn.Store(d.in)
 	d.start(v.pc.SCTP().Transport().ICETransport(), v.sendPath)
 	metrics.ViewerSendPaths.WithLabelValues("direct", "").Inc()
 }

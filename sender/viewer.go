@@ -111,6 +111,8 @@ type Viewer struct {
 	directConn *Port
 	sendPath   *sendPath
 	direct     *directOut // set by the loop once connected; nil: RTP through pion
+	// heardIn is direct's receiving side, for Heard (another goroutine).
+	heardIn atomic.Pointer[directIn]
 }
 
 // NewViewer builds a viewer's media state; Run starts sending.

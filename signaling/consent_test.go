@@ -1,11 +1,14 @@
 package signaling
 
 import (
+	"context"
 	"path/filepath"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/mutstream/mutstream/internal/e2e"
@@ -97,5 +100,47 @@ func TestWHIPGhostPublisherEnded(t *testing.T) {
 	waitFor(t, 15*time.Second, "the ghost publisher ended", func() bool { return srv.Sessions("whip") == 0 })
 	if got := testutil.ToFloat64(expired) - before; got != 1 {
 		t.Errorf("mediad_webrtc_sessions_expired_total{whip,consent} rose by %v, want 1", got)
+	}
+}
+
+// TestConsentLocalSignsOfLife: while a viewer's signs of life that pion
+// does not see (its RTCP, taken off the port) keep coming, its session
+// lives, though pion's pair hears nothing; once they stop, consent
+// expires.
+func TestConsentLocalSignsOfLife(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.ConsentTimeout = 300 * time.Millisecond
+	env := newTestEnv(t, cfg)
+	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{}) // never connected: pion hears nothing
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	var alive atomic.Bool
+	alive.Store(true)
+	var calls, signs atomic.Uint64
+	local := func() uint64 {
+		calls.Add(1)
+		if alive.Load() {
+			signs.Add(1)
+		}
+		return signs.Load()
+	}
+	ended := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go env.srv.watchConsent(ctx, "whep", pc, local, func() { close(ended) })
+	// Many consent timeouts' worth of polls.
+	waitFor(t, 20*time.Second, "60 polls", func() bool { return calls.Load() >= 60 })
+	select {
+	case <-ended:
+		t.Fatal("ended while its RTCP kept coming")
+	default:
+	}
+	alive.Store(false)
+	select {
+	case <-ended:
+	case <-time.After(20 * time.Second):
+		t.Fatal("not ended once its RTCP stopped")
 	}
 }

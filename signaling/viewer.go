@@ -87,7 +87,7 @@ func (s *Server) newViewerSession(st *stream.Stream, rung *stream.Feed, codec st
 	v.wg.Add(1)
 	go func() {
 		defer v.wg.Done()
-		s.watchConsent(v.ctx, v.Kind(), v.pc, v.cancel)
+		s.watchConsent(v.ctx, v.Kind(), v.pc, v.media.Heard, v.cancel)
 	}()
 	go func() {
 		v.wg.Wait()

@@ -169,7 +169,7 @@ func (ps *publisherSession) run() {
 	watched := make(chan struct{})
 	go func() {
 		defer close(watched)
-		ps.srv.watchConsent(ctx, ps.Kind(), ps.pc, ps.end)
+		ps.srv.watchConsent(ctx, ps.Kind(), ps.pc, nil, ps.end)
 	}()
 	defer func() {
 		cancel()
