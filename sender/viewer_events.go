@@ -82,6 +82,16 @@ func (l *loop) onAudio(p *stream.Packet) {
 // decide runs the controller and acts on its decision: on the adaptation
 // tick, or at once when the link meter sees a queue build.
 func (l *loop) decide() {
+	l.planned = nil // a decision the clock left is older than this one
+	now, d, f := l.plan()
+	l.act(now, d, f)
+}
+
+// plan runs the controller and does what its decision asks of the
+// sending (demand, pacing, audio only), and returns the decision and the
+// feed it wants, which act goes to. Nothing in plan ends or starts a
+// reader: the adaptation clock runs it outside the loop (adapt_clock.go).
+func (l *loop) plan() (time.Time, adapt.Decision, *stream.Feed) {
 	v, ad := l.v, l.ad
 	// Its own clock, not a tick's: a tick waiting in its channel can
 	// be older than an urgent decision already taken.
@@ -106,7 +116,19 @@ func (l *loop) decide() {
 		l.lastStill = now
 		l.cur.Feed().RequestKeyframe()
 	}
-	f := ad.feedFor(v.st, v.codec, d)
+	return now, d, ad.feedFor(v.st, v.codec, d)
+}
+
+// settled says whether act has nothing to do for f but end a hold: f is
+// none, the feed being sent, or the one being switched to.
+func (l *loop) settled(f *stream.Feed) bool {
+	return f == nil || f == l.cur.Feed() || (l.pending != nil && l.pending.Feed() == f)
+}
+
+// act goes to f, the feed the controller wants: a switch at its next
+// keyframe, or a hold of the video first while the link's queue drains.
+func (l *loop) act(now time.Time, d adapt.Decision, f *stream.Feed) {
+	v, ad := l.v, l.ad
 	switch {
 	case f == nil:
 	case f == l.cur.Feed():

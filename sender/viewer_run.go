@@ -2,6 +2,7 @@ package sender
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,8 +36,13 @@ func (v *Viewer) run(rung *stream.Feed) {
 	defer unsubscribe()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	adaptTick := time.NewTicker(adaptInterval)
-	defer adaptTick.Stop()
+	// A loop with sinks is decided for by the adaptation clock.
+	var adaptC <-chan time.Time
+	if !l.sinks {
+		adaptTick := time.NewTicker(adaptInterval)
+		defer adaptTick.Stop()
+		adaptC = adaptTick.C
+	}
 	// The pad tick runs only while a probe pads or a hold waits for the
 	// queue to drain; otherwise the link is looked at when feedback comes.
 	padTick := time.NewTicker(padInterval)
@@ -100,7 +106,7 @@ func (v *Viewer) run(rung *stream.Feed) {
 			l.onAudio(p)
 			audio.Done()
 			ok = true
-		case <-adaptTick.C:
+		case <-adaptC:
 			l.mu.Lock()
 			l.decide()
 			ok = true
@@ -129,6 +135,7 @@ func (v *Viewer) run(rung *stream.Feed) {
 			ok = true
 		case <-l.poked:
 			l.mu.Lock()
+			l.onPoke()
 			ok = true
 		}
 		l.mu.Unlock()
@@ -170,6 +177,10 @@ type loop struct {
 	padOn   bool // the pad tick runs
 	stopped bool // a sink's write found the connection closed
 	closed  bool
+	// With sinks, the adaptation clock decides (adapt_clock.go): planned
+	// is a decision it left to the loop, decideDue one it could not take.
+	planned   *plannedAct
+	decideDue atomic.Bool
 }
 
 // newLoop starts reading rung and the stream's audio, and the controller.
@@ -212,6 +223,9 @@ func (v *Viewer) newLoop(rung *stream.Feed) *loop {
 		fn := l.feedbackSink
 		ad.meter.onFed.Store(&fn)
 	}
+	if l.sinks {
+		clock.add(l)
+	}
 	return l
 }
 
@@ -222,6 +236,7 @@ func (l *loop) close() {
 	l.mu.Lock()
 	l.closed = true
 	l.mu.Unlock()
+	clock.remove(l)
 	if l.ad.meter != nil {
 		l.ad.meter.onFed.Store(nil)
 	}

@@ -1,0 +1,77 @@
+package sender
+
+import (
+	"testing"
+	"time"
+)
+
+// TestAdaptClockTick: the clock's tick runs the controller of a loop with
+// sinks, but leaves a switch to the loop (only the loop may end or start
+// a reader); the loop makes it when woken. A tick that finds the loop
+// busy has the loop decide itself. The clock's goroutine ends once no
+// loop is left.
+func TestAdaptClockTick(t *testing.T) {
+	l, st, _ := newTestLoop(t)
+	defer l.close()
+	lo, _ := st.Rung("lo")
+	// A rung pinned by hand: the controller wants lo at its next decision.
+	if err := l.ad.setManual(lo.Info()); err != nil {
+		t.Fatal(err)
+	}
+	l.ad.manual = true
+	poked := func() bool {
+		select {
+		case <-l.poked:
+			return true
+		default:
+			return false
+		}
+	}
+	l.tick()
+	if l.pending != nil || l.planned == nil || l.planned.f != lo || !poked() {
+		t.Fatalf("after the tick: pending %v, planned %+v: want the switch to lo planned for the loop, and the loop woken", l.pending, l.planned)
+	}
+	l.mu.Lock()
+	l.onPoke()
+	l.mu.Unlock()
+	if l.pending == nil || l.pending.Feed() != lo || l.planned != nil {
+		t.Fatalf("after the loop woke: pending %v, planned %+v: want lo read", l.pending, l.planned)
+	}
+	// The switch is under way: the next tick has nothing for the loop
+	// (whose pad tick, as its wait set it, agrees with what it needs).
+	l.padOn = l.padding()
+	l.tick()
+	if l.planned != nil || poked() {
+		t.Fatal("a tick with the switch under way woke the loop")
+	}
+	// The loop busy: it is woken to decide itself.
+	l.mu.Lock()
+	l.tick()
+	if !l.decideDue.Load() || !poked() {
+		t.Fatal("a tick that found the loop busy did not leave it the decision")
+	}
+	l.onPoke()
+	l.mu.Unlock()
+	if l.decideDue.Load() {
+		t.Fatal("the loop did not decide when woken")
+	}
+
+	clock.add(l)
+	if !clockRunning() {
+		t.Fatal("the clock does not run with a loop")
+	}
+	clock.remove(l)
+	deadline := time.Now().Add(10 * time.Second)
+	for clockRunning() {
+		if time.Now().After(deadline) {
+			t.Fatal("the clock's goroutine runs on with no loop")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func clockRunning() bool {
+	clock.mu.Lock()
+	defer clock.mu.Unlock()
+	return clock.running
+}
