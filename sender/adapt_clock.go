@@ -10,9 +10,9 @@ import (
 
 // The adaptation clock runs the controller of every viewer whose packets
 // the feeds' goroutines send (sink.go) from one goroutine, every
-// adaptInterval, instead of a ticker per viewer: at hundreds of viewers
-// each waking five times a second, the wakeups cost more than the
-// decisions. The clock plans (plan: the controller, demand, pacing, audio
+// adaptInterval, and each second its second's work (sender reports,
+// stats), instead of two tickers per viewer: at hundreds of viewers each
+// waking six times a second, the wakeups cost more than the work. The clock plans (plan: the controller, demand, pacing, audio
 // only) under the loop's lock when it is free; a decision that ends or
 // starts a reader (a switch, a hold) is left to the loop, woken for it,
 // since only the loop may close a reader it waits on. A loop that holds
@@ -22,7 +22,11 @@ type adaptClock struct {
 	loops   map[*loop]struct{}
 	running bool
 	batch   []*loop // the clock goroutine's
+	ticks   int     // the clock goroutine's
 }
+
+// secondTicks is how many adaptation ticks make the second tick.
+const secondTicks = int(time.Second / adaptInterval)
 
 // clock is the process's adaptation clock. Its goroutine runs while a
 // loop is registered and ends at the first tick after the last leaves.
@@ -61,17 +65,22 @@ func (c *adaptClock) run() {
 			c.batch = append(c.batch, l)
 		}
 		c.mu.Unlock()
+		c.ticks++
+		second := c.ticks%secondTicks == 0
 		for i, l := range c.batch {
-			l.tick()
+			l.tick(second)
 			c.batch[i] = nil
 		}
 	}
 }
 
 // tick is the adaptation tick of a loop with sinks, in the clock's
-// goroutine.
-func (l *loop) tick() {
+// goroutine, and its second tick when second is set.
+func (l *loop) tick(second bool) {
 	if !l.mu.TryLock() {
+		if second {
+			l.secondDue.Store(true)
+		}
 		l.decideDue.Store(true)
 		l.poke()
 		return
@@ -79,6 +88,13 @@ func (l *loop) tick() {
 	defer l.mu.Unlock()
 	if l.closed || l.stopped {
 		return
+	}
+	if second {
+		l.secondTick()
+		if l.audioMoved() != nil {
+			l.secondDue.Store(true) // the loop reads the new audio feed
+			l.poke()
+		}
 	}
 	now, d, f := l.plan()
 	if l.settled(f) {
@@ -101,11 +117,14 @@ type plannedAct struct {
 }
 
 // onPoke does, in the loop, what the clock left to it: a decision to act
-// on, or one to take. l.mu is held.
+// on, a second tick, a decision to take. l.mu is held.
 func (l *loop) onPoke() {
 	if p := l.planned; p != nil {
 		l.planned = nil
 		l.act(p.now, p.d, p.f)
+	}
+	if l.secondDue.Swap(false) {
+		l.onSecondTick()
 	}
 	if l.decideDue.Swap(false) {
 		l.decide()

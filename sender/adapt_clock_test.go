@@ -8,7 +8,7 @@ import (
 // TestAdaptClockTick: the clock's tick runs the controller of a loop with
 // sinks, but leaves a switch to the loop (only the loop may end or start
 // a reader); the loop makes it when woken. A tick that finds the loop
-// busy has the loop decide itself. The clock's goroutine ends once no
+// busy has the loop decide itself, and tick its second. The clock's goroutine ends once no
 // loop is left.
 func TestAdaptClockTick(t *testing.T) {
 	l, st, _ := newTestLoop(t)
@@ -27,7 +27,7 @@ func TestAdaptClockTick(t *testing.T) {
 			return false
 		}
 	}
-	l.tick()
+	l.tick(false)
 	if l.pending != nil || l.planned == nil || l.planned.f != lo || !poked() {
 		t.Fatalf("after the tick: pending %v, planned %+v: want the switch to lo planned for the loop, and the loop woken", l.pending, l.planned)
 	}
@@ -40,13 +40,13 @@ func TestAdaptClockTick(t *testing.T) {
 	// The switch is under way: the next tick has nothing for the loop
 	// (whose pad tick, as its wait set it, agrees with what it needs).
 	l.padOn = l.padding()
-	l.tick()
+	l.tick(false)
 	if l.planned != nil || poked() {
 		t.Fatal("a tick with the switch under way woke the loop")
 	}
 	// The loop busy: it is woken to decide itself.
 	l.mu.Lock()
-	l.tick()
+	l.tick(false)
 	if !l.decideDue.Load() || !poked() {
 		t.Fatal("a tick that found the loop busy did not leave it the decision")
 	}
@@ -54,6 +54,23 @@ func TestAdaptClockTick(t *testing.T) {
 	l.mu.Unlock()
 	if l.decideDue.Load() {
 		t.Fatal("the loop did not decide when woken")
+	}
+	// The second tick: the clock does it while the loop's audio feed is
+	// the stream's; busy, the loop is left it.
+	l.padOn = l.padding()
+	l.tick(true)
+	if l.secondDue.Load() || poked() {
+		t.Fatal("a second tick with nothing for the loop woke it")
+	}
+	l.mu.Lock()
+	l.tick(true)
+	if !l.secondDue.Load() || !poked() {
+		t.Fatal("a second tick that found the loop busy did not leave it the tick")
+	}
+	l.onPoke()
+	l.mu.Unlock()
+	if l.secondDue.Load() {
+		t.Fatal("the loop did not tick its second when woken")
 	}
 
 	clock.add(l)

@@ -265,6 +265,13 @@ func (l *loop) onGone() bool {
 // follows a new audio feed and a moved ladder, and sends the viewer its
 // stats.
 func (l *loop) onSecondTick() {
+	l.secondTick()
+	l.resubscribeAudio()
+}
+
+// secondTick is the second's work that leaves the readers be: what the
+// adaptation clock may run outside the loop.
+func (l *loop) secondTick() {
 	v, ad := l.v, l.ad
 	if v.sendPath != nil && v.pc != nil {
 		if srs := v.sendPath.senderReports(time.Now()); len(srs) > 0 {
@@ -281,7 +288,6 @@ func (l *loop) onSecondTick() {
 			v.send(controlMessage{Type: "offline"})
 		}
 	}
-	l.resubscribeAudio()
 	// The ladder changed, or the source rung's measured rate moved.
 	if next := adaptRungs(v.rungs()); ladderMoved(ad.rungs, next) {
 		ad.rungs = next

@@ -34,14 +34,15 @@ func (v *Viewer) run(rung *stream.Feed) {
 	ended := v.st.Ended()
 	events, unsubscribe := v.st.SubscribeEvents(64)
 	defer unsubscribe()
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	// A loop with sinks is decided for by the adaptation clock.
-	var adaptC <-chan time.Time
+	// A loop with sinks is decided for, and its second ticked, by the
+	// adaptation clock.
+	var adaptC, secondC <-chan time.Time
 	if !l.sinks {
 		adaptTick := time.NewTicker(adaptInterval)
 		defer adaptTick.Stop()
-		adaptC = adaptTick.C
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		adaptC, secondC = adaptTick.C, tick.C
 	}
 	// The pad tick runs only while a probe pads or a hold waits for the
 	// queue to drain; otherwise the link is looked at when feedback comes.
@@ -129,7 +130,7 @@ func (v *Viewer) run(rung *stream.Feed) {
 		case <-cur.Feed().Gone():
 			l.mu.Lock()
 			ok = l.onGone()
-		case <-tick.C:
+		case <-secondC:
 			l.mu.Lock()
 			l.onSecondTick()
 			ok = true
@@ -181,6 +182,7 @@ type loop struct {
 	// is a decision it left to the loop, decideDue one it could not take.
 	planned   *plannedAct
 	decideDue atomic.Bool
+	secondDue atomic.Bool // the clock's second tick, left to the loop
 }
 
 // newLoop starts reading rung and the stream's audio, and the controller.
@@ -273,10 +275,19 @@ func (l *loop) switchTo(f *stream.Feed, reason string) {
 	l.pending, l.pendingReason = f.Subscribe(l.q), reason
 }
 
+// audioMoved returns the stream's audio feed when it is not the one read
+// (a new publisher), else nil.
+func (l *loop) audioMoved() *stream.Feed {
+	if af := l.v.st.Audio(); af != nil && (l.audio == nil || af != l.audio.Feed()) {
+		return af
+	}
+	return nil
+}
+
 // resubscribeAudio reads the stream's audio feed when it is new (a new
 // publisher).
 func (l *loop) resubscribeAudio() {
-	if af := l.v.st.Audio(); af != nil && (l.audio == nil || af != l.audio.Feed()) {
+	if af := l.audioMoved(); af != nil {
 		if l.audio != nil {
 			l.audio.Close()
 		}
