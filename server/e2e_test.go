@@ -149,6 +149,10 @@ func TestEndToEnd(t *testing.T) {
 		if got := testutil.ToFloat64(metrics.ViewerSendPaths.WithLabelValues("direct", "")) - direct; got != 1 {
 			t.Errorf("%v viewers sent to directly, want 1", got)
 		}
+		// The browser echoes the sender reports mediad sends it each
+		// second (the adaptation clock's, for a direct viewer): the
+		// round trip is measured.
+		waitViewerRTT(t, srv, "demo", 20*time.Second)
 	})
 
 	pub := e2e.PublishTestPattern(t, srv.rtmpURL("cam", testToken), "640x360", 30, 0)
@@ -256,4 +260,34 @@ func TestEndToEnd(t *testing.T) {
 	browser.Close()
 	cpu.Stop()
 	goleak.VerifyNone(t, ignore, goleak.IgnoreAnyFunction("github.com/chromedp/chromedp.(*Browser).run"))
+}
+
+// waitViewerRTT waits until a viewer of stream name has a round-trip
+// time measured (GET /api/v1/streams/NAME/viewers), which takes the
+// sender reports mediad sends, echoed in the viewer's receiver reports.
+func waitViewerRTT(t *testing.T, srv *Server, name string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		req, _ := http.NewRequest(http.MethodGet, srv.url("/api/v1/streams/"+name+"/viewers"), nil)
+		req.Header.Set("Authorization", "Bearer "+testAdmin)
+		var body struct {
+			Viewers []struct {
+				RTTMS float64 `json:"rtt_ms"`
+			} `json:"viewers"`
+		}
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			err = json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			for _, v := range body.Viewers {
+				if err == nil && v.RTTMS > 0 {
+					return
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no round trip measured for a viewer of %s in %v: %+v", name, timeout, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
