@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -142,5 +143,49 @@ func TestConsentLocalSignsOfLife(t *testing.T) {
 	case <-ended:
 	case <-time.After(20 * time.Second):
 		t.Fatal("not ended once its RTCP stopped")
+	}
+}
+
+// TestConsentClockShared: the sessions' consents are polled by one
+// clock; a silent one ends while the others go on, and the clock's
+// goroutine ends with the last watch.
+func TestConsentClockShared(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.ConsentTimeout = 300 * time.Millisecond
+	env := newTestEnv(t, cfg)
+	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{}) // pion hears nothing
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	var n atomic.Uint64
+	alive := func() uint64 { return n.Add(1) }
+	silent := func() uint64 { return 0 }
+	ctx, cancel := context.WithCancel(context.Background())
+	var ended [3]atomic.Bool
+	var wg sync.WaitGroup
+	for i, local := range []func() uint64{alive, alive, silent} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			env.srv.watchConsent(ctx, "whep", pc, local, func() { ended[i].Store(true) })
+		}()
+	}
+	waitFor(t, 20*time.Second, "the silent session ended", func() bool { return ended[2].Load() })
+	waitFor(t, 20*time.Second, "60 more polls", func() bool { return n.Load() >= 120 })
+	if ended[0].Load() || ended[1].Load() {
+		t.Fatal("a session that kept sending was ended")
+	}
+	cancel()
+	wg.Wait()
+	done := make(chan struct{})
+	go func() {
+		env.srv.consent.wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the consent clock runs on with nothing to watch")
 	}
 }

@@ -56,6 +56,7 @@ type Server struct {
 	reserved map[string]int     // places held, by kind, by sessions being built
 	closed   bool
 	wg       sync.WaitGroup
+	consent  consentClock // every session's consent, polled together
 }
 
 // NewServer listens on the configured UDP port and builds the pion API.
@@ -323,6 +324,7 @@ func (s *Server) Close() error {
 		go v.Close()
 	}
 	s.wg.Wait()
+	s.consent.wait() // it ends with the last session's watch
 	return s.closeMux()
 }
 
