@@ -299,6 +299,18 @@ func TestOpenSRTCPFromPion(t *testing.T) {
 				var late []int
 				newest := [2]int{}
 				var lateTaken, lateRefused int
+				// tryLate opens packet j after newer ones: refused once
+				// the window has moved past it.
+				tryLate := func(j int, what string) {
+					want := plain[j]
+					if newest[j%2]-(j/2+1) >= srtcpWindow {
+						want = nil
+						lateRefused++
+					} else {
+						lateTaken++
+					}
+					try(what, sealed[j], want)
+				}
 				for i := range sealed {
 					if i%7 == 3 {
 						late = append(late, i)
@@ -313,25 +325,11 @@ func TestOpenSRTCPFromPion(t *testing.T) {
 					if len(late) > 0 && i%11 == 0 {
 						j := late[0]
 						late = late[1:]
-						want := plain[j]
-						if newest[j%2]-(j/2+1) >= srtcpWindow {
-							want = nil
-							lateRefused++
-						} else {
-							lateTaken++
-						}
-						try(fmt.Sprintf("packet %d late, after %d", j, i), sealed[j], want)
+						tryLate(j, fmt.Sprintf("packet %d late, after %d", j, i))
 					}
 				}
 				for _, j := range late {
-					want := plain[j]
-					if newest[j%2]-(j/2+1) >= srtcpWindow {
-						want = nil
-						lateRefused++
-					} else {
-						lateTaken++
-					}
-					try(fmt.Sprintf("packet %d at the end", j), sealed[j], want)
+					tryLate(j, fmt.Sprintf("packet %d at the end", j))
 				}
 				if lateTaken == 0 || lateRefused == 0 {
 					t.Fatalf("late packets: %d taken, %d refused; the test wants both", lateTaken, lateRefused)

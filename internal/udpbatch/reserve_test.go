@@ -24,6 +24,18 @@ func withWaiting() (Option, <-chan struct{}) {
 	}, ch
 }
 
+// waitingConn is a Conn of size-packet batches with no interval, on a
+// new socket, whose flusher says when it waits for a slot.
+func waitingConn(t *testing.T, size int) (*Conn, <-chan struct{}) {
+	t.Helper()
+	wait, waiting := withWaiting()
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(conn, size, time.Hour, wait), waiting
+}
+
 func waitFor(t *testing.T, ch <-chan struct{}, what string) {
 	t.Helper()
 	select {
@@ -81,12 +93,7 @@ func TestReserveKeepsOrderWithWriteTo(t *testing.T) {
 func TestReserveBatchWaitsForCommit(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	rx := listen(t, "udp4")
-	wait, waiting := withWaiting()
-	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := New(conn, 4, time.Hour, wait)
+	c, waiting := waitingConn(t, 4)
 	defer c.Close()
 	s, err := c.Reserve(rx.LocalAddr(), 500)
 	if err != nil {
@@ -132,12 +139,7 @@ func TestReserveGSOCoalesces(t *testing.T) {
 func TestReserveCloseInBetween(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	rx := listen(t, "udp4")
-	wait, waiting := withWaiting()
-	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := New(conn, 8, time.Hour, wait)
+	c, waiting := waitingConn(t, 8)
 	s, err := c.Reserve(rx.LocalAddr(), 400)
 	if err != nil {
 		t.Fatal(err)
@@ -174,12 +176,7 @@ func TestReserveCloseInBetween(t *testing.T) {
 func TestReserveDroppedBatchNotReused(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	rx := listen(t, "udp4")
-	wait, waiting := withWaiting()
-	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := New(conn, 2, time.Hour, wait)
+	c, waiting := waitingConn(t, 2)
 	defer c.Close()
 	var drops int
 	c.SetOnDrop(func(reason string, n int) {
