@@ -14,9 +14,10 @@ import (
 // Port is the server's WebRTC UDP port as pion's ICE mux reads it: writes
 // pass through; a packet read that is SRTCP from the address of a viewer
 // that sends directly (direct.go) is decrypted and handled by that viewer's
-// send path at once, in the reading goroutine, and pion never sees it.
-// Everything else (STUN, DTLS and SCTP, publishers, viewers through pion,
-// SRTCP that does not decrypt) goes to pion as before.
+// send path at once, in the reading goroutine, and pion never sees it
+// (nor such a packet that does not authenticate, or is a replay: it is
+// dropped and counted). Everything else (STUN, DTLS and SCTP, publishers,
+// viewers through pion) goes to pion as before.
 //
 // Through pion, each RTCP packet crosses five goroutines (the mux's reader,
 // the candidate's, the connection's demultiplexer, the SRTCP session's and
@@ -75,8 +76,8 @@ func (p *Port) readFrom(b []byte) (int, net.Addr, error) {
 	}
 }
 
-// took says whether pkt, from ap, was SRTCP of a direct viewer, decrypted
-// and handled.
+// took says whether pkt, from ap, was RTCP from a direct viewer's
+// address, which the viewer takes (or drops, when it is not authentic).
 func (p *Port) took(pkt []byte, ap netip.AddrPort) bool {
 	if !isRTCP(pkt) {
 		return false
@@ -84,7 +85,11 @@ func (p *Port) took(pkt []byte, ap netip.AddrPort) bool {
 	p.mu.RLock()
 	in := p.routes[routeKey(ap)]
 	p.mu.RUnlock()
-	return in != nil && in.take(pkt)
+	if in == nil {
+		return false
+	}
+	in.take(pkt)
+	return true
 }
 
 // route sends the SRTCP from addr to d's receiving side, unless d is
@@ -140,22 +145,23 @@ type directIn struct {
 	buf []byte
 }
 
-// take decrypts and handles one SRTCP packet; false when it does not
-// decrypt (pion then reads it, and rejects it as it should).
-func (in *directIn) take(pkt []byte) bool {
+// take decrypts and handles one SRTCP packet from the viewer's address.
+// One that does not authenticate, or comes again (a replay), is counted
+// and dropped: pion's SRTCP session, which never saw the viewer's
+// packets, would take a replay as new.
+func (in *directIn) take(pkt []byte) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	out, err := in.dec.decryptRTCP(in.buf, pkt)
 	if err != nil {
 		metrics.ViewerRTCPRejected.WithLabelValues("decrypt").Inc()
-		return false
+		return
 	}
 	if cap(out) > cap(in.buf) {
 		in.buf = out[:cap(out)]
 	}
 	if !in.sp.onRTCPBytes(out, time.Now()) {
-		return true // authentic, but not RTCP that parses (counted): nobody can use it
+		return // authentic, but not RTCP that parses (counted): nobody can use it
 	}
 	in.taken.Add(1)
-	return true
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/mutstream/mutstream/internal/udpbatch"
+	"github.com/mutstream/mutstream/metrics"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // A direct viewer's SRTCP read off the port, decrypted and walked,
@@ -53,5 +55,48 @@ func TestPortTakesWithoutAllocating(t *testing.T) {
 	}
 	if allocs > 2 {
 		t.Fatalf("%v allocations per %d SRTCP packets and one for pion, want 2 (the latter's address and IP)", allocs, taken)
+	}
+}
+
+// TestPortDropsForgedAndReplayedSRTCP: RTCP from a direct viewer's
+// address that does not authenticate, or comes a second time, is dropped
+// and counted; pion never reads it (its SRTCP session, which never saw
+// the viewer's packets, would take a replay as new).
+func TestPortDropsForgedAndReplayedSRTCP(t *testing.T) {
+	p := testPort(t)
+	s, _ := quietPath(t)
+	in, enc := directPathIn(t, s)
+	pkt, err := enc.EncryptRTCP(nil, feedbackCompound(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := append([]byte(nil), pkt...)
+	forged[len(forged)/2] ^= 1
+	client, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	from := client.LocalAddr().(*net.UDPAddr).AddrPort()
+	p.routes[routeKey(from)] = in
+	to := p.LocalAddr().(*net.UDPAddr).AddrPort()
+	rejected := metrics.ViewerRTCPRejected.WithLabelValues("decrypt")
+	before := testutil.ToFloat64(rejected)
+	stun := []byte{0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42} // not RTCP: pion's
+	for _, b := range [][]byte{pkt, forged, pkt, stun} {
+		if _, err := client.WriteToUDPAddrPort(b, to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	buf := make([]byte, 1500)
+	n, _, err := p.ReadFrom(buf)
+	if err != nil || n != len(stun) {
+		t.Fatalf("pion read %d bytes (%v), want only the STUN packet", n, err)
+	}
+	if got := in.taken.Load(); got != 1 {
+		t.Fatalf("%d packets taken, want the first one only", got)
+	}
+	if got := testutil.ToFloat64(rejected) - before; got != 2 {
+		t.Fatalf("%v packets counted as not authentic, want the forged one and the replay", got)
 	}
 }
