@@ -2,6 +2,7 @@ package server
 
 import (
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,7 +25,8 @@ const freezeBar = time.Second
 
 // TestShapedSourceFreeze plays a 1280x720 3 Mb/s H.264 source on its
 // source rung (forwarded as published) in Chromium, under automatic
-// adaptation, over a link shaped to 5 Mb/s, then 600 kb/s, then 5 Mb/s.
+// adaptation, over a link shaped to 5 Mb/s, then 600 kb/s, then 5 Mb/s,
+// whose queue holds 60 datagrams (datagramQueue).
 // The picture must step down without a long freeze: the source rung's
 // keyframes, several times what 600 kb/s carries in a frame's time, must
 // not overflow the link's queue on the way down.
@@ -79,10 +81,59 @@ func runFreezeOuter(tb testing.TB, run string, extra ...string) {
 			}
 		}
 	}
+	if f := os.Getenv("MEDIAD_FREEZE_LOG"); f != "" {
+		// The inner run's whole output, for a look at its debug log.
+		_ = os.WriteFile(f, []byte(out), 0o644)
+	}
 	relayInner(tb, out, "freeze_shaped_test.go", "shaped_test.go", "rung switched", "video hold", "video held")
 	if err != nil {
 		tb.Fatalf("inner run failed: %v", err)
 	}
+}
+
+// datagramQueue, inside the namespace, has the shaped link queue
+// datagrams one by one, as a router on the path does. mediad sends a
+// viewer's back-to-back packets as one UDP GSO message
+// (webrtc.write_batch.gso); the local qdisc holds such a message whole
+// until the device splits it, so that shapedNamespace's 60-packet fifo
+// holds 60 messages (measured: 108 KB in 28 packets, 1.4 s at 600 kb/s,
+// and then drops on the count of small audio packets), and htb releases
+// each message as one burst, which hides the link's fall from the link
+// meter's arrival spacing. A tbf that passes everything (10 Gb/s) but
+// splits any message over its 3000-byte burst into its datagrams goes in
+// front of the same 60-packet fifo; htb then shapes datagrams.
+func datagramQueue(tb testing.TB) {
+	tb.Helper()
+	for _, args := range [][]string{
+		{"qdisc", "del", "dev", "lo", "parent", "1:20", "handle", "20:"},
+		{"qdisc", "add", "dev", "lo", "parent", "1:20", "handle", "20:", "tbf", "rate", "10gbit", "burst", "3000", "limit", "10000000"},
+		{"qdisc", "add", "dev", "lo", "parent", "20:1", "handle", "30:", "pfifo", "limit", "60"},
+	} {
+		if out, err := exec.Command("tc", args...).CombinedOutput(); err != nil {
+			tb.Fatalf("tc %v: %v: %s", args, err, out)
+		}
+	}
+}
+
+// sampleBottleneck, with MEDIAD_TEST_DEBUG, logs the shaped link's
+// queue (bytes and packets waiting, drops) every 200 ms for 2.4 s; the
+// channel closes when it is done.
+func sampleBottleneck(tb testing.TB) <-chan struct{} {
+	done := make(chan struct{})
+	if os.Getenv("MEDIAD_TEST_DEBUG") == "" {
+		close(done)
+		return done
+	}
+	tb.Cleanup(func() { <-done }) // no Logf after tb ends
+	go func() {
+		defer close(done)
+		for range 12 {
+			time.Sleep(200 * time.Millisecond)
+			out, _ := exec.Command("tc", "-s", "qdisc", "show", "dev", "lo").CombinedOutput()
+			tb.Logf("bottleneck at %s: %s", time.Now().UTC().Format("05.000"), strings.Join(strings.Fields(string(out)), " "))
+		}
+	}()
+	return done
 }
 
 // freezeRun is what freezeInner saw.
@@ -103,12 +154,19 @@ func (r freezeRun) longest() time.Duration {
 
 // freezeInner runs inside the namespace: the source at 1280x720 3 Mb/s,
 // one Chromium viewer under automatic adaptation on the source rung, and
-// the link stepped 5 Mb/s, 600 kb/s, 5 Mb/s.
+// the link stepped 5 Mb/s, 600 kb/s, 5 Mb/s. With MEDIAD_FREEZE_GSO_QUEUE
+// set, the link's fifo holds GSO messages whole (the case as it was
+// measured before datagramQueue); with MEDIAD_FREEZE_LOG set to a file,
+// runFreezeOuter writes the inner run's whole output there.
 func freezeInner(tb testing.TB) freezeRun {
 	tb.Helper()
 	srv := startServer(tb, false)
 	tb.Cleanup(srv.Close)
 	shapeMedia(tb, srv)
+	if os.Getenv("MEDIAD_FREEZE_GSO_QUEUE") == "" {
+		// (set, the fifo holds GSO messages whole, as TestShapedLink's)
+		datagramQueue(tb)
+	}
 	pub := e2e.PublishTestPattern(tb, srv.rtmpURL("big", testToken), "1280x720", 30, 0,
 		"-profile:v", "baseline", "-b:v", "3M", "-maxrate", "3M", "-bufsize", "3M",
 		"-loglevel", "info", "-nostats") // to see why, if ffmpeg stops
@@ -149,7 +207,9 @@ func freezeInner(tb testing.TB) freezeRun {
 	stall = 0
 	setRate(tb, "600kbit")
 	tb.Logf("link at 600 kb/s from %s", time.Now().UTC().Format("15:04:05.000"))
+	sampled := sampleBottleneck(tb)
 	r.drop = watchPlayback(tb, sample, 4*time.Second, func(s videoStats) bool { return s.W > 0 && s.W < 1280 })
+	<-sampled
 	tb.Logf("FIGURE drop: %s; %s", r.drop.reached(), r.drop.freezes())
 	r.low = watchPlayback(tb, sample, 16*time.Second, func(videoStats) bool { return true })
 	tb.Logf("FIGURE at 600 kb/s: %s", r.low.freezes())
