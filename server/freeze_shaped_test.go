@@ -26,7 +26,7 @@ const freezeBar = time.Second
 // TestShapedSourceFreeze plays a 1280x720 3 Mb/s H.264 source on its
 // source rung (forwarded as published) in Chromium, under automatic
 // adaptation, over a link shaped to 5 Mb/s, then 600 kb/s, then 5 Mb/s,
-// whose queue holds 60 datagrams (datagramQueue).
+// whose queue holds 60 datagrams (shapedNamespace).
 // The picture must step down without a long freeze: the source rung's
 // keyframes, several times what 600 kb/s carries in a frame's time, must
 // not overflow the link's queue on the way down.
@@ -91,30 +91,6 @@ func runFreezeOuter(tb testing.TB, run string, extra ...string) {
 	}
 }
 
-// datagramQueue, inside the namespace, has the shaped link queue
-// datagrams one by one, as a router on the path does. mediad sends a
-// viewer's back-to-back packets as one UDP GSO message
-// (webrtc.write_batch.gso); the local qdisc holds such a message whole
-// until the device splits it, so that shapedNamespace's 60-packet fifo
-// holds 60 messages (measured: 108 KB in 28 packets, 1.4 s at 600 kb/s,
-// and then drops on the count of small audio packets), and htb releases
-// each message as one burst, which hides the link's fall from the link
-// meter's arrival spacing. A tbf that passes everything (10 Gb/s) but
-// splits any message over its 3000-byte burst into its datagrams goes in
-// front of the same 60-packet fifo; htb then shapes datagrams.
-func datagramQueue(tb testing.TB) {
-	tb.Helper()
-	for _, args := range [][]string{
-		{"qdisc", "del", "dev", "lo", "parent", "1:20", "handle", "20:"},
-		{"qdisc", "add", "dev", "lo", "parent", "1:20", "handle", "20:", "tbf", "rate", "10gbit", "burst", "3000", "limit", "10000000"},
-		{"qdisc", "add", "dev", "lo", "parent", "20:1", "handle", "30:", "pfifo", "limit", "60"},
-	} {
-		if out, err := exec.Command("tc", args...).CombinedOutput(); err != nil {
-			tb.Fatalf("tc %v: %v: %s", args, err, out)
-		}
-	}
-}
-
 // sampleBottleneck, with MEDIAD_TEST_DEBUG, logs the shaped link's
 // queue (bytes and packets waiting, drops) every 200 ms for 2.4 s; the
 // channel closes when it is done.
@@ -154,19 +130,15 @@ func (r freezeRun) longest() time.Duration {
 
 // freezeInner runs inside the namespace: the source at 1280x720 3 Mb/s,
 // one Chromium viewer under automatic adaptation on the source rung, and
-// the link stepped 5 Mb/s, 600 kb/s, 5 Mb/s. With MEDIAD_FREEZE_GSO_QUEUE
-// set, the link's fifo holds GSO messages whole (the case as it was
-// measured before datagramQueue); with MEDIAD_FREEZE_LOG set to a file,
+// the link stepped 5 Mb/s, 600 kb/s, 5 Mb/s. With MEDIAD_SHAPED_GSO_QUEUE
+// set, the link's fifo holds GSO messages whole (shapedNamespace: the
+// case as it was measured before); with MEDIAD_FREEZE_LOG set to a file,
 // runFreezeOuter writes the inner run's whole output there.
 func freezeInner(tb testing.TB) freezeRun {
 	tb.Helper()
 	srv := startServer(tb, false)
 	tb.Cleanup(srv.Close)
 	shapeMedia(tb, srv)
-	if os.Getenv("MEDIAD_FREEZE_GSO_QUEUE") == "" {
-		// (set, the fifo holds GSO messages whole, as TestShapedLink's)
-		datagramQueue(tb)
-	}
 	pub := e2e.PublishTestPattern(tb, srv.rtmpURL("big", testToken), "1280x720", 30, 0,
 		"-profile:v", "baseline", "-b:v", "3M", "-maxrate", "3M", "-bufsize", "3M",
 		"-loglevel", "info", "-nostats") // to see why, if ffmpeg stops

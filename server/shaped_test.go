@@ -103,7 +103,22 @@ func shapedNamespace(t testing.TB, what, rate string) string {
 	in("tc", "qdisc", "add", "dev", "lo", "root", "handle", "1:", "htb", "default", "10")
 	in("tc", "class", "add", "dev", "lo", "parent", "1:", "classid", "1:10", "htb", "rate", "10gbit")
 	in("tc", "class", "add", "dev", "lo", "parent", "1:", "classid", "1:20", "htb", "rate", rate, "ceil", rate)
-	in("tc", "qdisc", "add", "dev", "lo", "parent", "1:20", "handle", "20:", "pfifo", "limit", "60")
+	if os.Getenv("MEDIAD_SHAPED_GSO_QUEUE") != "" {
+		// The fifo holds GSO messages whole: the model before datagrams.
+		in("tc", "qdisc", "add", "dev", "lo", "parent", "1:20", "handle", "20:", "pfifo", "limit", "60")
+		return ns
+	}
+	// The bottleneck queues 60 datagrams, as a router on the path does.
+	// mediad sends a viewer's back-to-back packets as one UDP GSO message
+	// (webrtc.write_batch.gso), which the local qdisc holds whole until
+	// the device splits it: a 60-packet fifo then held 60 messages
+	// (measured: 108 KB in 28 of them, 1.4 s at 600 kb/s) and htb let each
+	// out as one burst, which hid the link's fall from the link meter's
+	// arrival spacing. A tbf that passes everything (10 Gb/s) but splits
+	// any message over its 3000-byte burst into datagrams goes in front
+	// of the fifo; htb then shapes datagrams.
+	in("tc", "qdisc", "add", "dev", "lo", "parent", "1:20", "handle", "20:", "tbf", "rate", "10gbit", "burst", "3000", "limit", "10000000")
+	in("tc", "qdisc", "add", "dev", "lo", "parent", "20:1", "handle", "30:", "pfifo", "limit", "60")
 	return ns
 }
 
