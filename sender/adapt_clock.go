@@ -92,10 +92,11 @@ func (l *loop) tick(second bool) {
 	if second {
 		l.secondTick()
 		if l.audioMoved() != nil {
-			l.secondDue.Store(true) // the loop reads the new audio feed
+			l.audioDue.Store(true) // the loop reads the new audio feed
 			l.poke()
 		}
 	}
+	l.planned = nil // this decision replaces one the loop has not acted on
 	now, d, f := l.plan()
 	if l.settled(f) {
 		l.act(now, d, f)
@@ -116,17 +117,20 @@ type plannedAct struct {
 	f   *stream.Feed
 }
 
-// onPoke does, in the loop, what the clock left to it: a decision to act
-// on, a second tick, a decision to take. l.mu is held.
+// onPoke does, in the loop, what the clock left to it: a second tick, a
+// new audio feed to read, and a decision to take, or else one to act on.
+// l.mu is held.
 func (l *loop) onPoke() {
-	if p := l.planned; p != nil {
-		l.planned = nil
-		l.act(p.now, p.d, p.f)
-	}
-	if l.secondDue.Swap(false) {
-		l.onSecondTick()
+	second, audio := l.secondDue.Swap(false), l.audioDue.Swap(false)
+	if second {
+		l.onSecondTick() // the audio feed too
+	} else if audio {
+		l.resubscribeAudio()
 	}
 	if l.decideDue.Swap(false) {
-		l.decide()
+		l.decide() // newer than any decision left: it replaces it
+	} else if p := l.planned; p != nil {
+		l.planned = nil
+		l.act(p.now, p.d, p.f)
 	}
 }

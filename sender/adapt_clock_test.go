@@ -92,3 +92,34 @@ func clockRunning() bool {
 	defer clock.mu.Unlock()
 	return clock.running
 }
+
+// TestAdaptClockStalePlan: a switch the clock left to the loop is
+// dropped when the viewer's own choice comes first, and replaced when the
+// loop is to decide anew.
+func TestAdaptClockStalePlan(t *testing.T) {
+	l, st, _ := newTestLoop(t)
+	defer l.close()
+	lo, _ := st.Rung("lo")
+	if err := l.ad.setManual(lo.Info()); err != nil {
+		t.Fatal(err)
+	}
+	l.ad.manual = true
+	l.tick(false)
+	if l.planned == nil || l.planned.f != lo {
+		t.Fatalf("planned %+v, want the switch to lo", l.planned)
+	}
+	// The viewer asks for hi, the rung being sent, before the loop
+	// acts: the older plan must not take it to lo.
+	l.onRungRequest("hi")
+	l.onPoke()
+	if l.pending != nil || l.planned != nil {
+		t.Fatalf("after the viewer's choice: pending %v, planned %+v; want neither", l.pending, l.planned)
+	}
+	// A plan and a decision due: the decision is taken, the plan dropped.
+	l.planned = &plannedAct{f: lo}
+	l.decideDue.Store(true)
+	l.onPoke()
+	if l.planned != nil || l.decideDue.Load() || l.pending != nil {
+		t.Fatalf("planned %+v, pending %v: want the decision (hi, pinned) taken and the plan dropped", l.planned, l.pending)
+	}
+}

@@ -91,7 +91,7 @@ func (o *rtpOut) unitStream(b *trackBinding) *sentStream {
 	if o.unit == nil {
 		return nil
 	}
-	if o.unitFor != b {
+	if o.unitFor != b || o.unitSt == nil { // not bound yet: look again
 		o.unitSt, o.unitFor = o.unit.stream(b.ssrc), b
 	}
 	return o.unitSt

@@ -37,6 +37,7 @@ func (l *loop) onVideo(p *stream.Packet) bool {
 // onPending switches to the pending rung at its first packet, a
 // keyframe.
 func (l *loop) onPending(p *stream.Packet) {
+	l.planned = nil // a decision the clock left is older than this event
 	v, ad := l.v, l.ad
 	fromFeed := l.cur.Feed()
 	from := fromFeed.Info().Name
@@ -202,6 +203,7 @@ func (l *loop) onPadTick(now time.Time) {
 
 // onRungRequest takes the viewer's choice of rung by name, or "auto".
 func (l *loop) onRungRequest(name string) {
+	l.planned = nil // a decision the clock left is older than this event
 	v, ad := l.v, l.ad
 	l.hold = videoHold{} // a choice by hand is not held
 	if name == "auto" || name == "" {
@@ -228,6 +230,7 @@ func (l *loop) onRungRequest(name string) {
 // a mutation chain): switch now, while it still plays, at the next
 // keyframe of the top rung that stays.
 func (l *loop) onLeaving() {
+	l.planned = nil // a decision the clock left is older than this event
 	l.left = l.cur.Feed()
 	for _, f := range l.v.rungs() {
 		if f != l.left {
@@ -242,6 +245,7 @@ func (l *loop) onLeaving() {
 // withdrawn for a mutation chain): take the rung of the same name, else
 // the top one; false when there is none.
 func (l *loop) onGone() bool {
+	l.planned = nil // a decision the clock left is older than this event
 	v, ad := l.v, l.ad
 	l.hold = videoHold{}
 	f, err := v.rung(l.cur.Feed().Info().Name)

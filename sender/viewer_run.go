@@ -183,6 +183,7 @@ type loop struct {
 	planned   *plannedAct
 	decideDue atomic.Bool
 	secondDue atomic.Bool // the clock's second tick, left to the loop
+	audioDue  atomic.Bool // a new audio feed the clock saw, for the loop to read
 }
 
 // newLoop starts reading rung and the stream's audio, and the controller.
