@@ -1,6 +1,7 @@
 package sender
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"sync"
@@ -15,9 +16,9 @@ import (
 // pass through; a packet read that is SRTCP from the address of a viewer
 // that sends directly (direct.go) is decrypted and handled by that viewer's
 // send path at once, in the reading goroutine, and pion never sees it
-// (nor such a packet that does not authenticate, or is a replay: it is
-// dropped and counted). Everything else (STUN, DTLS and SCTP, publishers,
-// viewers through pion) goes to pion as before.
+// (nor a replay of it: dropped and counted). Everything else (STUN, DTLS
+// and SCTP, publishers, viewers through pion, SRTCP that does not
+// decrypt) goes to pion as before.
 //
 // Through pion, each RTCP packet crosses five goroutines (the mux's reader,
 // the candidate's, the connection's demultiplexer, the SRTCP session's and
@@ -76,8 +77,8 @@ func (p *Port) readFrom(b []byte) (int, net.Addr, error) {
 	}
 }
 
-// took says whether pkt, from ap, was RTCP from a direct viewer's
-// address, which the viewer takes (or drops, when it is not authentic).
+// took says whether pkt, from ap, was SRTCP of a direct viewer, taken
+// (decrypted and handled, or dropped as a replay).
 func (p *Port) took(pkt []byte, ap netip.AddrPort) bool {
 	if !isRTCP(pkt) {
 		return false
@@ -85,11 +86,7 @@ func (p *Port) took(pkt []byte, ap netip.AddrPort) bool {
 	p.mu.RLock()
 	in := p.routes[routeKey(ap)]
 	p.mu.RUnlock()
-	if in == nil {
-		return false
-	}
-	in.take(pkt)
-	return true
+	return in != nil && in.take(pkt)
 }
 
 // route sends the SRTCP from addr to d's receiving side, unless d is
@@ -145,23 +142,32 @@ type directIn struct {
 	buf []byte
 }
 
-// take decrypts and handles one SRTCP packet from the viewer's address.
-// One that does not authenticate, or comes again (a replay), is counted
-// and dropped: pion's SRTCP session, which never saw the viewer's
-// packets, would take a replay as new.
-func (in *directIn) take(pkt []byte) {
+// take decrypts and handles one SRTCP packet from the viewer's address;
+// false when it does not decrypt, for pion to read: another of the
+// client's connections may share its address (one UDP socket for
+// several), and pion, with that connection's keys, decrypts it, or
+// rejects it as it should. A replay of a packet the viewer sent (its
+// source already seen, its index not new) is counted and dropped:
+// pion's SRTCP session, which never saw the original, would take it as
+// new.
+func (in *directIn) take(pkt []byte) bool {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	out, err := in.dec.decryptRTCP(in.buf, pkt)
+	if errors.Is(err, errSRTCPReplayed) {
+		metrics.ViewerRTCPRejected.WithLabelValues("replay").Inc()
+		return true
+	}
 	if err != nil {
 		metrics.ViewerRTCPRejected.WithLabelValues("decrypt").Inc()
-		return
+		return false
 	}
 	if cap(out) > cap(in.buf) {
 		in.buf = out[:cap(out)]
 	}
 	if !in.sp.onRTCPBytes(out, time.Now()) {
-		return // authentic, but not RTCP that parses (counted): nobody can use it
+		return true // authentic, but not RTCP that parses (counted): nobody can use it
 	}
 	in.taken.Add(1)
+	return true
 }

@@ -1,6 +1,7 @@
 package sender
 
 import (
+	"bytes"
 	"net"
 	"testing"
 	"time"
@@ -58,11 +59,12 @@ func TestPortTakesWithoutAllocating(t *testing.T) {
 	}
 }
 
-// TestPortDropsForgedAndReplayedSRTCP: RTCP from a direct viewer's
-// address that does not authenticate, or comes a second time, is dropped
-// and counted; pion never reads it (its SRTCP session, which never saw
-// the viewer's packets, would take a replay as new).
-func TestPortDropsForgedAndReplayedSRTCP(t *testing.T) {
+// TestPortDropsReplayedSRTCP: a replay of a direct viewer's SRTCP is
+// dropped and counted (pion's SRTCP session, which never saw the
+// original, would take it as new); a packet that does not decrypt with
+// the viewer's keys goes to pion, which holds the keys of any other
+// connection on the client's address, or rejects it.
+func TestPortDropsReplayedSRTCP(t *testing.T) {
 	p := testPort(t)
 	s, _ := quietPath(t)
 	in, enc := directPathIn(t, s)
@@ -70,7 +72,12 @@ func TestPortDropsForgedAndReplayedSRTCP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	forged := append([]byte(nil), pkt...)
+	// The next packet, with a bit flipped: a new index that does not
+	// authenticate.
+	forged, err := enc.EncryptRTCP(nil, feedbackCompound(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	forged[len(forged)/2] ^= 1
 	client, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -80,23 +87,29 @@ func TestPortDropsForgedAndReplayedSRTCP(t *testing.T) {
 	from := client.LocalAddr().(*net.UDPAddr).AddrPort()
 	p.routes[routeKey(from)] = in
 	to := p.LocalAddr().(*net.UDPAddr).AddrPort()
-	rejected := metrics.ViewerRTCPRejected.WithLabelValues("decrypt")
-	before := testutil.ToFloat64(rejected)
+	replayed := metrics.ViewerRTCPRejected.WithLabelValues("replay")
+	notDecrypted := metrics.ViewerRTCPRejected.WithLabelValues("decrypt")
+	beforeReplayed, beforeNot := testutil.ToFloat64(replayed), testutil.ToFloat64(notDecrypted)
 	stun := []byte{0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42} // not RTCP: pion's
-	for _, b := range [][]byte{pkt, forged, pkt, stun} {
+	for _, b := range [][]byte{pkt, pkt, forged, stun} {
 		if _, err := client.WriteToUDPAddrPort(b, to); err != nil {
 			t.Fatal(err)
 		}
 	}
 	buf := make([]byte, 1500)
-	n, _, err := p.ReadFrom(buf)
-	if err != nil || n != len(stun) {
-		t.Fatalf("pion read %d bytes (%v), want only the STUN packet", n, err)
+	for _, want := range [][]byte{forged, stun} {
+		n, _, err := p.ReadFrom(buf)
+		if err != nil || !bytes.Equal(buf[:n], want) {
+			t.Fatalf("pion read %d bytes (%v), want the packet that does not decrypt, then the STUN packet", n, err)
+		}
 	}
 	if got := in.taken.Load(); got != 1 {
 		t.Fatalf("%d packets taken, want the first one only", got)
 	}
-	if got := testutil.ToFloat64(rejected) - before; got != 2 {
-		t.Fatalf("%v packets counted as not authentic, want the forged one and the replay", got)
+	if got := testutil.ToFloat64(replayed) - beforeReplayed; got != 1 {
+		t.Fatalf("%v packets counted as replays, want 1", got)
+	}
+	if got := testutil.ToFloat64(notDecrypted) - beforeNot; got != 1 {
+		t.Fatalf("%v packets counted as not decrypted, want 1", got)
 	}
 }
