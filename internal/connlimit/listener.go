@@ -45,10 +45,12 @@ func (l *Listener) Accept() (net.Conn, error) {
 		if reason == "" {
 			return &conn{Conn: c, l: l, key: key}, nil
 		}
-		_ = c.Close()
+		// Counted before the close: whoever sees the connection closed
+		// finds it counted.
 		if l.refused != nil {
 			l.refused(reason)
 		}
+		_ = c.Close()
 	}
 }
 
