@@ -3,6 +3,8 @@ package sender
 import (
 	"testing"
 	"time"
+
+	"github.com/mutstream/mutstream/stream"
 )
 
 // TestAdaptClockTick: the clock's tick runs the controller of a loop with
@@ -11,14 +13,8 @@ import (
 // busy has the loop decide itself, and tick its second. The clock's goroutine ends once no
 // loop is left.
 func TestAdaptClockTick(t *testing.T) {
-	l, st, _ := newTestLoop(t)
+	l, lo := pinnedLoop(t)
 	defer l.close()
-	lo, _ := st.Rung("lo")
-	// A rung pinned by hand: the controller wants lo at its next decision.
-	if err := l.ad.setManual(lo.Info()); err != nil {
-		t.Fatal(err)
-	}
-	l.ad.manual = true
 	poked := func() bool {
 		select {
 		case <-l.poked:
@@ -97,13 +93,8 @@ func clockRunning() bool {
 // dropped when the viewer's own choice comes first, and replaced when the
 // loop is to decide anew.
 func TestAdaptClockStalePlan(t *testing.T) {
-	l, st, _ := newTestLoop(t)
+	l, lo := pinnedLoop(t)
 	defer l.close()
-	lo, _ := st.Rung("lo")
-	if err := l.ad.setManual(lo.Info()); err != nil {
-		t.Fatal(err)
-	}
-	l.ad.manual = true
 	l.tick(false)
 	if l.planned == nil || l.planned.f != lo {
 		t.Fatalf("planned %+v, want the switch to lo", l.planned)
@@ -122,4 +113,17 @@ func TestAdaptClockStalePlan(t *testing.T) {
 	if l.planned != nil || l.decideDue.Load() || l.pending != nil {
 		t.Fatalf("planned %+v, pending %v: want the decision (hi, pinned) taken and the plan dropped", l.planned, l.pending)
 	}
+}
+
+// pinnedLoop is newTestLoop's loop, on hi, with lo pinned by hand: the
+// controller wants lo at its next decision.
+func pinnedLoop(t *testing.T) (*loop, *stream.Feed) {
+	t.Helper()
+	l, st, _ := newTestLoop(t)
+	lo, _ := st.Rung("lo")
+	if err := l.ad.setManual(lo.Info()); err != nil {
+		t.Fatal(err)
+	}
+	l.ad.manual = true
+	return l, lo
 }

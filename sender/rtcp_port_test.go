@@ -3,6 +3,7 @@ package sender
 import (
 	"bytes"
 	"net"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -30,14 +31,7 @@ func TestPortTakesWithoutAllocating(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	client, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	from := client.LocalAddr().(*net.UDPAddr).AddrPort()
-	p.routes[routeKey(from)] = in
-	to := p.LocalAddr().(*net.UDPAddr).AddrPort()
+	client, from, to := routedClient(t, p, in)
 	stun := []byte{0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42} // not RTCP: pion's
 	buf := make([]byte, 1500)
 	allocs := testing.AllocsPerRun(50, func() {
@@ -79,14 +73,7 @@ func TestPortDropsReplayedSRTCP(t *testing.T) {
 		t.Fatal(err)
 	}
 	forged[len(forged)/2] ^= 1
-	client, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	from := client.LocalAddr().(*net.UDPAddr).AddrPort()
-	p.routes[routeKey(from)] = in
-	to := p.LocalAddr().(*net.UDPAddr).AddrPort()
+	client, _, to := routedClient(t, p, in)
 	replayed := metrics.ViewerRTCPRejected.WithLabelValues("replay")
 	notDecrypted := metrics.ViewerRTCPRejected.WithLabelValues("decrypt")
 	beforeReplayed, beforeNot := testutil.ToFloat64(replayed), testutil.ToFloat64(notDecrypted)
@@ -112,4 +99,18 @@ func TestPortDropsReplayedSRTCP(t *testing.T) {
 	if got := testutil.ToFloat64(notDecrypted) - beforeNot; got != 1 {
 		t.Fatalf("%v packets counted as not decrypted, want 1", got)
 	}
+}
+
+// routedClient is a client socket on loopback whose SRTCP p routes to
+// in; it returns the socket, its address and p's.
+func routedClient(t *testing.T, p *Port, in *directIn) (*net.UDPConn, netip.AddrPort, netip.AddrPort) {
+	t.Helper()
+	client, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	from := client.LocalAddr().(*net.UDPAddr).AddrPort()
+	p.routes[routeKey(from)] = in
+	return client, from, p.LocalAddr().(*net.UDPAddr).AddrPort()
 }
