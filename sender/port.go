@@ -27,10 +27,12 @@ import (
 // fifth of the server's CPU.
 type Port struct {
 	net.PacketConn
-	// udp is the socket under PacketConn, when it is one: read with the
-	// sender's address as a value, a packet taken here allocates nothing
-	// (net.Addr is a new *net.UDPAddr per packet).
+	// udp is the socket under PacketConn, when it is one, and raw its
+	// reader: read with the sender's address as a value, a packet taken
+	// here allocates nothing (net.Addr is a new *net.UDPAddr per packet),
+	// and on Linux the read does not wake the runtime (port_read_linux.go).
 	udp *net.UDPConn
+	raw *rawReader
 
 	mu     sync.RWMutex
 	routes map[netip.AddrPort]*directIn
@@ -44,6 +46,12 @@ func NewPort(conn net.PacketConn) *Port {
 		below = bc.PacketConn // its reads pass through
 	}
 	p.udp, _ = below.(*net.UDPConn)
+	if p.udp != nil {
+		p.raw = newRawReader(p.udp)
+	}
+	if p.raw == nil {
+		p.udp = nil
+	}
 	return p
 }
 
@@ -53,7 +61,7 @@ func (p *Port) ReadFrom(b []byte) (int, net.Addr, error) {
 		return p.readFrom(b)
 	}
 	for {
-		n, ap, err := p.udp.ReadFromUDPAddrPort(b)
+		n, ap, err := p.raw.read(b)
 		if err != nil {
 			return n, nil, err
 		}
