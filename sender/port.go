@@ -16,9 +16,10 @@ import (
 // pass through; a packet read that is SRTCP from the address of a viewer
 // that sends directly (direct.go) is decrypted and handled by that viewer's
 // send path at once, in the reading goroutine, and pion never sees it
-// (nor a replay of it: dropped and counted). Everything else (STUN, DTLS
-// and SCTP, publishers, viewers through pion, SRTCP that does not
-// decrypt) goes to pion as before.
+// (nor a replay of it: dropped and counted). Such a viewer's STUN Binding
+// Requests that verify are answered here too (port_stun.go). Everything
+// else (other STUN, DTLS and SCTP, publishers, viewers through pion,
+// SRTCP that does not decrypt) goes to pion as before.
 //
 // Through pion, each RTCP packet crosses five goroutines (the mux's reader,
 // the candidate's, the connection's demultiplexer, the SRTCP session's and
