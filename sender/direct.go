@@ -105,6 +105,8 @@ func newDirectOut(pc *webrtc.PeerConnection, conn *Port) (*directOut, error) {
 	}
 	d.batch, _ = conn.PacketConn.(*udpbatch.Conn)
 	d.addr.Store(addr)
+	// Without the session's credentials, its STUN stays with pion.
+	d.in.ice, _ = newICEAnswer(dt.ICETransport(), &d.addr)
 	return d, nil
 }
 
@@ -322,14 +324,20 @@ func directWriteErr(err error) error {
 }
 
 // Heard counts the viewer's RTCP packets that mediad took off the port,
-// authenticated: signs of life that pion's candidate pair never sees. It
+// authenticated, and its STUN Binding Requests that the port answered,
+// verified: signs of life that pion's candidate pair never sees. It
 // stays 0 for a viewer whose RTCP goes through pion. Safe from any
 // goroutine.
 func (v *Viewer) Heard() uint64 {
-	if in := v.heardIn.Load(); in != nil {
-		return in.taken.Load()
+	in := v.heardIn.Load()
+	if in == nil {
+		return 0
 	}
-	return 0
+	n := in.taken.Load()
+	if in.ice != nil {
+		n += in.ice.answered.Load()
+	}
+	return n
 }
 
 // startDirect moves the viewer's RTP to a direct writer when its options

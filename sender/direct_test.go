@@ -22,6 +22,13 @@ import (
 // path, and the client's received packets.
 func directPair(t *testing.T, conn *Port, role webrtc.DTLSRole, noGCC, cryptex bool, profiles ...dtls.SRTPProtectionProfile) (*webrtc.PeerConnection, *BoundTrack, *sendPath, <-chan *rtp.Packet) {
 	t.Helper()
+	return directPairWith(t, conn, role, noGCC, cryptex, nil, profiles...)
+}
+
+// directPairWith is directPair with tune, when not nil, given the
+// viewer side's and the client's setting engines before they are used.
+func directPairWith(t *testing.T, conn *Port, role webrtc.DTLSRole, noGCC, cryptex bool, tune func(viewer, client *webrtc.SettingEngine), profiles ...dtls.SRTPProtectionProfile) (*webrtc.PeerConnection, *BoundTrack, *sendPath, <-chan *rtp.Packet) {
+	t.Helper()
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)
@@ -43,6 +50,12 @@ func directPair(t *testing.T, conn *Port, role webrtc.DTLSRole, noGCC, cryptex b
 	if len(profiles) > 0 {
 		se.SetSRTPProtectionProfiles(profiles...)
 	}
+	cse := webrtc.SettingEngine{}
+	cse.SetIncludeLoopbackCandidate(true)
+	cse.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	if tune != nil {
+		tune(&se, &cse)
+	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 	spc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
@@ -57,9 +70,6 @@ func directPair(t *testing.T, conn *Port, role webrtc.DTLSRole, noGCC, cryptex b
 		t.Fatal(err)
 	}
 
-	cse := webrtc.SettingEngine{}
-	cse.SetIncludeLoopbackCandidate(true)
-	cse.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	policy := webrtc.RTPHeaderEncryptionPolicyDisable
 	if cryptex {
 		policy = webrtc.RTPHeaderEncryptionPolicyRequire // a packet without it is refused

@@ -16,9 +16,10 @@ import (
 // pass through; a packet read that is SRTCP from the address of a viewer
 // that sends directly (direct.go) is decrypted and handled by that viewer's
 // send path at once, in the reading goroutine, and pion never sees it
-// (nor a replay of it: dropped and counted). Everything else (STUN, DTLS
-// and SCTP, publishers, viewers through pion, SRTCP that does not
-// decrypt) goes to pion as before.
+// (nor a replay of it: dropped and counted). Such a viewer's STUN Binding
+// Requests that verify are answered here too (port_stun.go). Everything
+// else (other STUN, DTLS and SCTP, publishers, viewers through pion,
+// SRTCP that does not decrypt) goes to pion as before.
 //
 // Through pion, each RTCP packet crosses five goroutines (the mux's reader,
 // the candidate's, the connection's demultiplexer, the SRTCP session's and
@@ -36,11 +37,21 @@ type Port struct {
 
 	mu     sync.RWMutex
 	routes map[netip.AddrPort]*directIn
+
+	// handOver is how long pion's agent may hear nothing verified from a
+	// direct viewer before the viewer's next STUN request goes to it
+	// rather than being answered here (iceAnswer).
+	handOver atomic.Int64
 }
+
+// defaultHandOver is the hand-over interval of a port not told another:
+// half of the viewers' default disconnected_timeout.
+const defaultHandOver = 2500 * time.Millisecond
 
 // NewPort wraps conn, the one UDP port ICE runs on.
 func NewPort(conn net.PacketConn) *Port {
 	p := &Port{PacketConn: conn, routes: map[netip.AddrPort]*directIn{}}
+	p.handOver.Store(int64(defaultHandOver))
 	below := conn
 	if bc, ok := conn.(*udpbatch.Conn); ok {
 		below = bc.PacketConn // its reads pass through
@@ -53,6 +64,17 @@ func NewPort(conn net.PacketConn) *Port {
 		p.udp = nil
 	}
 	return p
+}
+
+// SetHandOver sets how long pion's ICE agent of a direct viewer may have
+// heard nothing verified from the viewer before the viewer's next STUN
+// Binding Request goes to it instead of being answered by the port: a
+// little longer than the agent's keepalive interval, well within its
+// disconnected timeout (half of it). Safe at any time.
+func (p *Port) SetHandOver(d time.Duration) {
+	if d > 0 {
+		p.handOver.Store(int64(d))
+	}
 }
 
 // ReadFrom returns the next packet that is pion's to read.
@@ -86,15 +108,23 @@ func (p *Port) readFrom(b []byte) (int, net.Addr, error) {
 }
 
 // took says whether pkt, from ap, was SRTCP of a direct viewer, taken
-// (decrypted and handled, or dropped as a replay).
+// (decrypted and handled, or dropped as a replay), or a STUN Binding
+// Request of one, answered (iceAnswer).
 func (p *Port) took(pkt []byte, ap netip.AddrPort) bool {
-	if !isRTCP(pkt) {
+	rtcp := isRTCP(pkt)
+	if !rtcp && !isSTUN(pkt) {
 		return false
 	}
 	p.mu.RLock()
 	in := p.routes[routeKey(ap)]
 	p.mu.RUnlock()
-	return in != nil && in.take(pkt)
+	if rtcp {
+		return in != nil && in.take(pkt)
+	}
+	if in == nil || in.ice == nil {
+		return toPion("no_route")
+	}
+	return in.ice.take(p.PacketConn, pkt, ap, time.Duration(p.handOver.Load()))
 }
 
 // route sends the SRTCP from addr to d's receiving side, unless d is
@@ -144,6 +174,8 @@ func isRTCP(b []byte) bool {
 type directIn struct {
 	sp    *sendPath
 	taken atomic.Uint64 // compound packets handled
+	// ice answers the viewer's STUN requests; nil: they go to pion.
+	ice *iceAnswer
 
 	mu  sync.Mutex
 	dec rtcpDecrypter

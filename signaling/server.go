@@ -97,6 +97,10 @@ func newServer(cfg Config, hub *stream.Hub, log *slog.Logger, nw transport.Net) 
 		// Viewers that send directly read their SRTCP off the port
 		// before pion's mux does (sender.Port).
 		s.out = sender.NewPort(mc)
+		// A direct viewer's agent hears its own checks answered every
+		// viewerKeepalive; past half its disconnected timeout, the
+		// port hands it the viewer's next request (sender.iceAnswer).
+		s.out.SetHandOver(cfg.DisconnectedTimeout / 2)
 		// One reader at a time per session and family: see orderedMux.
 		s.mux = newOrderedMux(webrtc.NewICEUDPMux(nil, s.out))
 	}
@@ -153,7 +157,7 @@ func (s *Server) newAPI() (*webrtc.API, error) {
 	if err != nil {
 		return nil, err
 	}
-	se := s.settingEngine(s.cfg.DisconnectedTimeout, s.cfg.FailedTimeout)
+	se := s.settingEngine(s.cfg.DisconnectedTimeout, s.cfg.FailedTimeout, viewerKeepalive(s.cfg.DisconnectedTimeout))
 	// To a browser's actpass offer the viewer answers passive: the browser
 	// is the DTLS client and offers its SRTP profiles, of which mediad, the
 	// server, picks AES-GCM first (a browser as server picks AES-CM with
@@ -178,11 +182,21 @@ func (s *Server) newPublishAPI() (*webrtc.API, error) {
 	if err := ingest.RegisterInterceptors(me, ir); err != nil {
 		return nil, fmt.Errorf("whip interceptors: %w", err)
 	}
-	se := s.settingEngine(s.cfg.PublisherDisconnectedTimeout, s.cfg.PublisherFailedTimeout)
+	se := s.settingEngine(s.cfg.PublisherDisconnectedTimeout, s.cfg.PublisherFailedTimeout, min(s.cfg.PublisherDisconnectedTimeout/3, 2*time.Second))
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }
 
-func (s *Server) settingEngine(disconnected, failed time.Duration) webrtc.SettingEngine {
+// viewerKeepalive is how often a viewer's ICE agent checks the selected
+// pair, for a disconnected timeout of disconnected: 2/5 of it (2 s by
+// default), so that one lost answer leaves the pair connected. A direct
+// viewer's own checks are answered by the port (sender.iceAnswer), so
+// the answers to these are most of what its agent reads of it; they
+// also keep consent fresh on mediad's side (RFC 7675: 4 to 6 s).
+func viewerKeepalive(disconnected time.Duration) time.Duration {
+	return min(disconnected*2/5, 5*time.Second)
+}
+
+func (s *Server) settingEngine(disconnected, failed, keepalive time.Duration) webrtc.SettingEngine {
 	se := webrtc.SettingEngine{}
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	if s.nw != nil {
@@ -193,10 +207,6 @@ func (s *Server) settingEngine(disconnected, failed time.Duration) webrtc.Settin
 		se.SetICEUDPMux(s.mux)
 		se.SetIncludeLoopbackCandidate(true)
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
-	}
-	keepalive := disconnected / 3
-	if keepalive > 2*time.Second {
-		keepalive = 2 * time.Second
 	}
 	se.SetICETimeouts(disconnected, failed, keepalive)
 	// A lost first flight costs this, not pion's default second.
