@@ -181,6 +181,17 @@ func (c *Conn) nextBatchLocked() {
 	}
 }
 
+// popLocked takes the batch at the head of the queue; the queue keeps
+// its storage (re-slicing it forward would have append allocate anew).
+// c.mu is held.
+func (c *Conn) popLocked() *batch {
+	bt := c.queue[0]
+	n := copy(c.queue, c.queue[1:])
+	c.queue[n] = nil
+	c.queue = c.queue[:n]
+	return bt
+}
+
 // flusher sends the queued batches in order until Close.
 func (c *Conn) flusher() {
 	defer close(c.stopped)
@@ -209,8 +220,7 @@ func (c *Conn) drain() {
 			}
 			return
 		}
-		bt := c.queue[0]
-		c.queue = c.queue[1:]
+		bt := c.popLocked()
 		for bt.writing > 0 {
 			if c.hooks.waiting != nil {
 				c.hooks.waiting()

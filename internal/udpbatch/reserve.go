@@ -56,13 +56,17 @@ func (c *Conn) Reserve(addr net.Addr, n int) (Slot, error) {
 
 // Commit says that s, from Reserve, is written: its batch may go out.
 func (c *Conn) Commit(s Slot) {
-	bt := s.bt
-	if bt == nil {
+	if s.bt == nil {
 		return
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	bt.writing--
+	c.commitLocked(s.bt, 1)
+	c.mu.Unlock()
+}
+
+// commitLocked says that n slots of bt are written. c.mu is held.
+func (c *Conn) commitLocked(bt *batch, n int) {
+	bt.writing -= n
 	if bt.writing > 0 || bt == c.cur {
 		return
 	}
@@ -73,4 +77,77 @@ func (c *Conn) Commit(s Slot) {
 		return
 	}
 	c.committed.Broadcast() // the flusher may wait for bt
+}
+
+// Slots is room for several packets to one address, from ReserveN to
+// CommitN. The zero Slots is ready to use; kept and used again, it
+// allocates nothing once grown.
+type Slots struct {
+	// B holds the packets, in the order reserved, each exactly as many
+	// bytes as reserved: the writer sets every one of them before
+	// CommitN.
+	B    [][]byte
+	held []held // the batches B lies in, in order, and how many slots of each
+}
+
+// held is how many slots of one batch a Slots holds.
+type held struct {
+	bt *batch
+	n  int
+}
+
+// ReserveN takes room for len(sizes) packets to addr, one after the
+// other, of sizes[i] bytes each, under one lock of the Conn: what
+// Reserve does for each, in one step. The slots may lie in several
+// batches, each of which waits for CommitN. On an error nothing is
+// reserved: ErrTooLarge when a size is over MaxPacket, net.ErrClosed
+// after Close.
+func (c *Conn) ReserveN(s *Slots, addr net.Addr, sizes []int) error {
+	s.B, s.held = s.B[:0], s.held[:0]
+	for _, n := range sizes {
+		if n < 0 || n > maxPacket {
+			return ErrTooLarge
+		}
+	}
+	if len(sizes) == 0 {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return net.ErrClosed
+	}
+	gso := c.gso.Load()
+	for _, n := range sizes {
+		bt := c.cur
+		s.B = append(s.B, bt.take(n, addr, gso))
+		bt.writing++
+		if k := len(s.held) - 1; k >= 0 && s.held[k].bt == bt {
+			s.held[k].n++
+		} else {
+			s.held = append(s.held, held{bt: bt, n: 1})
+		}
+		if bt.pkts == 1 {
+			c.timer.Reset(c.interval)
+		}
+		if bt.pkts == c.size {
+			c.queueLocked()
+		}
+	}
+	return nil
+}
+
+// CommitN says that every slot of s, from ReserveN, is written: their
+// batches may go out. s may then be used again.
+func (c *Conn) CommitN(s *Slots) {
+	if len(s.held) == 0 {
+		return
+	}
+	c.mu.Lock()
+	for _, h := range s.held {
+		c.commitLocked(h.bt, h.n)
+	}
+	c.mu.Unlock()
+	clear(s.held) // no batch kept from the free list's reuse
+	s.held = s.held[:0]
 }
