@@ -33,6 +33,7 @@ type batch struct {
 	slots [][]byte // one buffer per packet, maxPacket bytes each
 	n     int      // messages in use
 	pkts  int      // packets in use
+	off   int      // messages sent, when a sender stopped at a full socket
 	// writing counts the slots reserved and not yet committed (Reserve):
 	// the batch does not go out, nor is it reused, while any is.
 	writing int
@@ -99,7 +100,7 @@ func (bt *batch) take(n int, addr net.Addr, gso bool) []byte {
 
 // reset empties the batch for reuse; buffers keep their capacity.
 func (bt *batch) reset() {
-	bt.n, bt.pkts = 0, 0
+	bt.n, bt.pkts, bt.off = 0, 0, 0
 }
 
 // latest returns the index of the latest message, among the last

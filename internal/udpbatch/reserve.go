@@ -26,8 +26,9 @@ type Slot struct {
 // The caller writes s.B without any lock of the Conn held, then calls
 // Commit, at once and exactly once, whatever happens: the batch does not
 // go out (so Close does not return) before every slot in it is
-// committed, and a batch dropped meanwhile (the flusher behind) is not
-// reused before. What the caller leaves in s.B goes out as it is, so a
+// committed, and a batch dropped meanwhile (the socket behind) is not
+// reused before. The Commit that completes the batch at the head of the
+// queue sends it, and those behind it that are complete. What the caller leaves in s.B goes out as it is, so a
 // packet that can fail to be built is built, or checked, before Reserve.
 //
 // Writing outside the lock is the point: encrypting a 1200-byte packet
@@ -60,23 +61,26 @@ func (c *Conn) Commit(s Slot) {
 		return
 	}
 	c.mu.Lock()
-	c.commitLocked(s.bt, 1)
+	if c.commitLocked(s.bt, 1) {
+		c.sendLocked(true)
+	}
 	c.mu.Unlock()
 }
 
-// commitLocked says that n slots of bt are written. c.mu is held.
-func (c *Conn) commitLocked(bt *batch, n int) {
+// commitLocked says that n slots of bt are written, and whether bt is
+// now complete in the queue (to send when at its head). c.mu is held.
+func (c *Conn) commitLocked(bt *batch, n int) bool {
 	bt.writing -= n
 	if bt.writing > 0 || bt == c.cur {
-		return
+		return false
 	}
 	if bt.abandoned {
 		bt.abandoned = false
 		bt.reset()
 		c.free = append(c.free, bt)
-		return
+		return false
 	}
-	c.committed.Broadcast() // the flusher may wait for bt
+	return true
 }
 
 // Slots is room for several packets to one address, from ReserveN to
@@ -144,8 +148,14 @@ func (c *Conn) CommitN(s *Slots) {
 		return
 	}
 	c.mu.Lock()
+	ready := false
 	for _, h := range s.held {
-		c.commitLocked(h.bt, h.n)
+		if c.commitLocked(h.bt, h.n) {
+			ready = true
+		}
+	}
+	if ready {
+		c.sendLocked(true)
 	}
 	c.mu.Unlock()
 	clear(s.held) // no batch kept from the free list's reuse
