@@ -145,9 +145,6 @@ func TestWriteUnitLargeAndFailing(t *testing.T) {
 // TestSendUnitDirectAllocs: a direct viewer's access unit sealed whole
 // into batch slots and sent allocates nothing.
 func TestSendUnitDirectAllocs(t *testing.T) {
-	if raceOn {
-		t.Skip("sync.Pool (x/net's sendmmsg) allocates at random under the race detector")
-	}
 	o, sp, _ := unitUnderTest(t, "video/H264", true)
 	d, rx := testSealOut(t, 32)
 	sp.direct.Store(d)

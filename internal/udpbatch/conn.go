@@ -110,6 +110,9 @@ func New(conn net.PacketConn, size int, interval time.Duration, opts ...Option) 
 	}
 	c.committed.L = &c.mu
 	c.write = func(ms []ipv4.Message) (int, error) { return c.bc.WriteBatch(ms, 0) }
+	if c.raw = newRawWriter(conn, c.write); c.raw != nil {
+		c.write = c.raw.write
+	}
 	for _, o := range opts {
 		o(c)
 	}

@@ -114,3 +114,37 @@ func TestFullSocketHandsOver(t *testing.T) {
 	}
 }
 
+// An address the raw sendmmsg does not build (a zoned IPv6 one) goes
+// through x/net's writer, and the rest through the raw one.
+func TestRawWriterZonedAddressToXNet(t *testing.T) {
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var slow int
+	w := newRawWriter(conn, func(ms []ipv4.Message) (int, error) {
+		slow++
+		return len(ms), nil
+	})
+	if w == nil {
+		t.Skip("no raw sendmmsg on this system")
+	}
+	rx := listen(t, "udp4")
+	zoned := &net.UDPAddr{IP: net.ParseIP("fe80::1"), Port: 9, Zone: "lo"}
+	if n, err := w.write([]ipv4.Message{{Buffers: [][]byte{payload(0, 50)}, Addr: zoned}}); n != 1 || err != nil || slow != 1 {
+		t.Fatalf("zoned: %d sent, %v, x/net called %d times", n, err, slow)
+	}
+	ms := []ipv4.Message{
+		{Buffers: [][]byte{payload(1, 60)}, Addr: rx.LocalAddr()},
+		{Buffers: [][]byte{payload(2, 70)}, Addr: rx.LocalAddr()},
+	}
+	if n, err := w.write(ms); n != 2 || err != nil || slow != 1 {
+		t.Fatalf("plain: %d sent, %v, x/net called %d times", n, err, slow)
+	}
+	got, err := readDatagrams(rx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, got, 1, 60, 70)
+}
