@@ -275,7 +275,7 @@ func (c *Conn) flusher() {
 	}
 }
 
-// Dropped returns the packets dropped because the flusher fell behind.
+// Dropped returns the packets dropped because the socket fell behind.
 func (c *Conn) Dropped() uint64 { return c.dropped.Load() }
 
 // Failed returns the packets the system refused to send.

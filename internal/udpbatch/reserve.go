@@ -117,20 +117,30 @@ func (c *Conn) ReserveN(s *Slots, addr net.Addr, sizes []int) error {
 		return nil
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.closed {
+		c.mu.Unlock()
 		return net.ErrClosed
 	}
 	gso := c.gso.Load()
+	// Only a *net.UDPAddr is ever coalesced (batch.latest).
+	ua, _ := addr.(*net.UDPAddr)
+	run := gso && ua != nil
 	for _, n := range sizes {
 		bt := c.cur
-		s.B = append(s.B, bt.take(n, addr, gso))
-		bt.writing++
 		if k := len(s.held) - 1; k >= 0 && s.held[k].bt == bt {
+			// The packet before went into this batch: its message is
+			// the latest for addr.
+			last := -1
+			if run {
+				last = bt.last
+			}
+			s.B = append(s.B, bt.takeIn(n, addr, gso, last))
 			s.held[k].n++
 		} else {
+			s.B = append(s.B, bt.take(n, addr, gso))
 			s.held = append(s.held, held{bt: bt, n: 1})
 		}
+		bt.writing++
 		if bt.pkts == 1 {
 			c.timer.Reset(c.interval)
 		}
@@ -138,6 +148,7 @@ func (c *Conn) ReserveN(s *Slots, addr net.Addr, sizes []int) error {
 			c.queueLocked()
 		}
 	}
+	c.mu.Unlock()
 	return nil
 }
 
