@@ -272,26 +272,45 @@ func (d *directOut) write(h *rtp.Header, payload []byte) (int, error) {
 	if d.seal != nil {
 		return d.writeSealed(h, payload)
 	}
-	defer d.mu.Unlock()
+	slot, err := d.writeCM(h, payload)
+	d.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	// The slot is committed with d.mu released: the commit that
+	// completes a batch sends it.
+	d.batch.Commit(slot)
+	d.sent.Add(1)
+	return len(payload), nil
+}
+
+// writeCM marshals h and payload and encrypts them with pion's context:
+// into a batch slot it returns, to commit, or written at once when the
+// port does not batch or the packet is too large for a slot. d.mu is
+// held.
+func (d *directOut) writeCM(h *rtp.Header, payload []byte) (udpbatch.Slot, error) {
 	_, size := rtp.HeaderAndPacketMarshalSize(h, payload) //nolint:staticcheck // the padding-aware size, as pion's SRTP session takes it
 	if size+32 > len(d.buf) {
 		d.buf = make([]byte, size+32)
 	}
 	if _, err := rtp.MarshalPacketTo(d.buf, h, payload); err != nil { //nolint:staticcheck // writes Header.PaddingSize's padding
-		return 0, err
+		return udpbatch.Slot{}, err
 	}
 	out, err := d.ctx.EncryptRTP(d.buf, d.buf[:size], &d.hdr)
 	if err != nil {
-		return 0, err
+		return udpbatch.Slot{}, err
 	}
-	if _, err := d.conn.WriteTo(out, d.addr.Load()); err != nil {
-		if errors.Is(err, net.ErrClosed) {
-			return 0, errClosedPipe
-		}
-		return 0, err
+	addr := d.addr.Load()
+	if d.batch == nil || len(out) > udpbatch.MaxPacket {
+		_, err := d.conn.WriteTo(out, addr)
+		return udpbatch.Slot{}, directWriteErr(err)
 	}
-	d.sent.Add(1)
-	return len(payload), nil
+	slot, err := d.batch.Reserve(addr, len(out))
+	if err != nil {
+		return udpbatch.Slot{}, directWriteErr(err)
+	}
+	copy(slot.B, out)
+	return slot, nil
 }
 
 // writeSealed sends h and payload with mediad's own SRTP: built and
