@@ -56,6 +56,16 @@ type directOut struct {
 	ctx   *srtp.Context
 	buf   []byte     // the packet, marshaled then encrypted in place
 	hdr   rtp.Header // ctx parses the header into it
+	// one is the packet write seals.
+	one sealedRTP
+
+	// unitMu is writeUnit's (sendunit.go), taken before mu: unit, sizes
+	// and slots are the packets of the access unit it seals, which it
+	// commits once mu is released.
+	unitMu sync.Mutex
+	unit   []sealedRTP
+	sizes  []int
+	slots  udpbatch.Slots
 }
 
 // notDirect says why a connection's RTP goes through pion: reason is one
@@ -261,58 +271,95 @@ func (d *directOut) write(h *rtp.Header, payload []byte) (int, error) {
 		return 0, errClosedPipe
 	}
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if d.seal != nil {
 		return d.writeSealed(h, payload)
 	}
+	slot, err := d.writeCM(h, payload)
+	d.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	// The slot is committed with d.mu released: the commit that
+	// completes a batch sends it.
+	d.batch.Commit(slot)
+	d.sent.Add(1)
+	return len(payload), nil
+}
+
+// writeCM marshals h and payload and encrypts them with pion's context:
+// into a batch slot it returns, to commit, or written at once when the
+// port does not batch or the packet is too large for a slot. d.mu is
+// held.
+func (d *directOut) writeCM(h *rtp.Header, payload []byte) (udpbatch.Slot, error) {
 	_, size := rtp.HeaderAndPacketMarshalSize(h, payload) //nolint:staticcheck // the padding-aware size, as pion's SRTP session takes it
 	if size+32 > len(d.buf) {
 		d.buf = make([]byte, size+32)
 	}
 	if _, err := rtp.MarshalPacketTo(d.buf, h, payload); err != nil { //nolint:staticcheck // writes Header.PaddingSize's padding
-		return 0, err
+		return udpbatch.Slot{}, err
 	}
 	out, err := d.ctx.EncryptRTP(d.buf, d.buf[:size], &d.hdr)
 	if err != nil {
-		return 0, err
+		return udpbatch.Slot{}, err
 	}
-	if _, err := d.conn.WriteTo(out, d.addr.Load()); err != nil {
-		if errors.Is(err, net.ErrClosed) {
-			return 0, errClosedPipe
-		}
-		return 0, err
+	addr := d.addr.Load()
+	if d.batch == nil || len(out) > udpbatch.MaxPacket {
+		_, err := d.conn.WriteTo(out, addr)
+		return udpbatch.Slot{}, directWriteErr(err)
 	}
-	d.sent.Add(1)
-	return len(payload), nil
+	slot, err := d.batch.Reserve(addr, len(out))
+	if err != nil {
+		return udpbatch.Slot{}, directWriteErr(err)
+	}
+	copy(slot.B, out)
+	return slot, nil
 }
 
 // writeSealed sends h and payload with mediad's own SRTP: built and
 // encrypted in the batch slot they go out from, or in d.buf and written
-// when there is no slot for them. d.mu is held.
+// when there is no slot for them. d.mu is held; writeSealed unlocks it,
+// before the slot's Commit, which may send the batch.
 func (d *directOut) writeSealed(h *rtp.Header, payload []byte) (int, error) {
-	var p sealedRTP
-	if err := d.seal.prepare(&p, h, payload); err != nil {
+	p := &d.one
+	if err := d.seal.prepare(p, h, payload); err != nil {
+		p.payload = nil // the rung's: let it go
+		d.mu.Unlock()
 		return 0, err
 	}
 	addr := d.addr.Load()
 	if d.batch != nil && p.size <= udpbatch.MaxPacket {
 		slot, err := d.batch.Reserve(addr, p.size)
 		if err != nil {
+			d.mu.Unlock()
 			return 0, directWriteErr(err)
 		}
-		d.seal.seal(slot.B, &p)
+		d.seal.seal(slot.B, p)
+		p.payload = nil
+		d.mu.Unlock()
 		d.batch.Commit(slot)
 	} else {
-		if p.size > len(d.buf) {
-			d.buf = make([]byte, p.size)
-		}
-		d.seal.seal(d.buf[:p.size], &p)
-		if _, err := d.conn.WriteTo(d.buf[:p.size], addr); err != nil {
-			return 0, directWriteErr(err)
+		err := d.sealAlone(p, addr)
+		d.mu.Unlock()
+		if err != nil {
+			return 0, err
 		}
 	}
 	d.sent.Add(1)
 	return len(payload), nil
+}
+
+// sealAlone seals p, a packet prepared, in d.buf and writes it to addr at
+// once. d.mu is held.
+func (d *directOut) sealAlone(p *sealedRTP, addr net.Addr) error {
+	if p.size > len(d.buf) {
+		d.buf = make([]byte, p.size)
+	}
+	d.seal.seal(d.buf[:p.size], p)
+	p.payload = nil
+	if _, err := d.conn.WriteTo(d.buf[:p.size], addr); err != nil {
+		return directWriteErr(err)
+	}
+	return nil
 }
 
 // directWriteErr is what write returns for a port's write error err.

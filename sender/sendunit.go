@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+
+	"github.com/mutstream/mutstream/internal/udpbatch"
 )
 
 // A direct viewer's access unit goes to the send path whole (sendUnit):
@@ -59,6 +61,9 @@ func (s *sendPath) sendUnit(st *sentStream, h *rtp.Header, pkts []unitPacket) (i
 		}
 		s.meter.onSendUnit(first, h.MarshalSize(), pkts, time.Now())
 	}
+	if d := s.direct.Load(); d != nil && d.canSealUnit(pkts) {
+		return d.writeUnit(st, h, pkts, first)
+	}
 	for i := range pkts {
 		p := &pkts[i]
 		h.SequenceNumber, h.Timestamp, h.Marker = p.seq, p.ts, p.marker
@@ -72,6 +77,109 @@ func (s *sendPath) sendUnit(st *sentStream, h *rtp.Header, pkts []unitPacket) (i
 		}
 	}
 	return len(pkts), nil
+}
+
+// canSealUnit says whether writeUnit can send pkts: the writer seals
+// into batch slots and no payload is VP8 (written with its picture ID in
+// a buffer of the stream's, one packet at a time).
+func (d *directOut) canSealUnit(pkts []unitPacket) bool {
+	if d.seal == nil || d.batch == nil {
+		return false
+	}
+	for i := range pkts {
+		if pkts[i].rec.vp8 {
+			return false
+		}
+	}
+	return true
+}
+
+// writeUnit numbers (from first on, when st uses transport-wide numbers)
+// and sends the packets of an access unit as the direct writer's write
+// does each, in one step: all prepared under one lock of d, their room in
+// the port's batches taken at once (udpbatch.Conn.ReserveN), each sealed
+// into its slot, and the slots committed at once, with d's lock released
+// (the commit may send a batch). It returns how many were written; a
+// packet that cannot be prepared ends the unit there, as it would packet
+// by packet.
+func (d *directOut) writeUnit(st *sentStream, h *rtp.Header, pkts []unitPacket, first uint16) (int, error) {
+	if d.closed.Load() {
+		return 0, errClosedPipe
+	}
+	d.unitMu.Lock()
+	defer d.unitMu.Unlock()
+	d.mu.Lock()
+	if len(d.unit) < len(pkts) {
+		d.unit = append(d.unit, make([]sealedRTP, len(pkts)-len(d.unit))...)
+	}
+	d.sizes = d.sizes[:0]
+	var cause error
+	for i := range pkts {
+		p := &pkts[i]
+		h.SequenceNumber, h.Timestamp, h.Marker = p.seq, p.ts, p.marker
+		if st.twccID != 0 {
+			if cause = st.number(h, p.ext, first+uint16(i)); cause != nil {
+				break
+			}
+		}
+		sp := &d.unit[i]
+		if cause = d.seal.prepare(sp, h, p.rec.payload); cause != nil {
+			sp.payload = nil
+			break
+		}
+		d.sizes = append(d.sizes, sp.size)
+	}
+	n, err := d.sendPrepared(d.sizes)
+	if err == nil {
+		err = cause
+	}
+	return n, err
+}
+
+// sendPrepared seals and sends the packets prepared in d.unit, of the
+// sizes given: the runs of them that fit batch slots through ReserveN
+// and CommitN, a larger one alone. d.mu is held; sendPrepared unlocks
+// it, before the last commit.
+func (d *directOut) sendPrepared(sizes []int) (int, error) {
+	addr := d.addr.Load()
+	sent := 0
+	for sent < len(sizes) {
+		end := sent
+		for end < len(sizes) && sizes[end] <= udpbatch.MaxPacket {
+			end++
+		}
+		if end == sent { // too large for a slot
+			if err := d.sealAlone(&d.unit[sent], addr); err != nil {
+				d.mu.Unlock()
+				d.sent.Add(uint64(sent))
+				return sent, err
+			}
+			sent++
+			continue
+		}
+		if err := d.batch.ReserveN(&d.slots, addr, sizes[sent:end]); err != nil {
+			for i := sent; i < len(sizes); i++ {
+				d.unit[i].payload = nil
+			}
+			d.mu.Unlock()
+			d.sent.Add(uint64(sent))
+			return sent, directWriteErr(err)
+		}
+		for i, b := range d.slots.B {
+			p := &d.unit[sent+i]
+			d.seal.seal(b, p)
+			p.payload = nil // the rung's: let it go
+		}
+		sent = end
+		if sent == len(sizes) {
+			break
+		}
+		d.batch.CommitN(&d.slots)
+	}
+	d.mu.Unlock()
+	d.batch.CommitN(&d.slots) // nothing when the last packet went alone
+	d.sent.Add(uint64(sent))
+	return sent, nil
 }
 
 // onSendUnit records the packets of a unit, numbered from seq on, each

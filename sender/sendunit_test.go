@@ -33,7 +33,7 @@ func (t trackWriter) Write(b []byte) (int, error) { return len(b), nil }
 
 // unitUnderTest returns an rtpOut on a send path whose writer records
 // what it is handed; unit says whether access units go whole.
-func unitUnderTest(t *testing.T, mime string, unit bool) (*rtpOut, *sendPath, *[]sentOut) {
+func unitUnderTest(t testing.TB, mime string, unit bool) (*rtpOut, *sendPath, *[]sentOut) {
 	t.Helper()
 	i, err := sendPathFactory{}.NewInterceptor("")
 	if err != nil {

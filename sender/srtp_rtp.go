@@ -13,22 +13,24 @@ import (
 // Sealing is in two steps, so that the one that writes the packet where
 // it is sent cannot fail: prepare checks and marshals the header and
 // takes the packet's index; seal writes the packet and encrypts it in
-// place.
+// place. Each packet prepared keeps its own header and nonce, so that
+// the packets of an access unit can all be prepared, then room taken
+// for them at once, then sealed.
 type rtpSealer struct {
 	gcmSession
 	cryptex bool
 	srcs    []rocState // one per SSRC sent, a few
-	head    []byte     // prepare's marshaled header
-	// iv is the nonce of the packet prepared, here and not on the stack:
-	// what goes to cipher.AEAD, an interface, escapes.
-	iv [gcmIVLen]byte
 }
 
-// sealedRTP is a packet that prepare made ready for seal.
+// sealedRTP is a packet that prepare made ready for seal. Kept and
+// prepared again, it allocates nothing; it lives on the heap (its iv
+// goes to cipher.AEAD, an interface, and escapes).
 type sealedRTP struct {
-	head    []byte // the header as sealed (for cryptex, the extension header moved before the CSRCs)
-	aad     int    // leading bytes of head authenticated in the clear
-	csrcs   int    // bytes of CSRCs that seal moves back in front of the extension header
+	head    []byte // the header as sealed (for cryptex, the extension header moved before the CSRCs), in hb
+	hb      []byte // head's storage
+	iv      [gcmIVLen]byte
+	aad     int // leading bytes of head authenticated in the clear
+	csrcs   int // bytes of CSRCs that seal moves back in front of the extension header
 	payload []byte
 	pad     int  // padding bytes after payload
 	count   bool // the last padding byte says how many there are
@@ -55,7 +57,7 @@ func newRTPSealer(masterKey, masterSalt []byte, cryptex bool) (*rtpSealer, error
 	if err != nil {
 		return nil, err
 	}
-	return &rtpSealer{gcmSession: s, cryptex: cryptex, head: make([]byte, 0, 128)}, nil
+	return &rtpSealer{gcmSession: s, cryptex: cryptex}, nil
 }
 
 // prepare makes h and payload ready to seal into p. It fails, and then
@@ -76,10 +78,10 @@ func (s *rtpSealer) prepare(p *sealedRTP, h *rtp.Header, payload []byte) error {
 	if empty {
 		hl += extHeaderLen
 	}
-	if cap(s.head) < hl {
-		s.head = make([]byte, hl)
+	if cap(p.hb) < hl {
+		p.hb = make([]byte, max(hl, 128))
 	}
-	head := s.head[:hl]
+	head := p.hb[:hl]
 	if _, err := h.MarshalTo(head); err != nil {
 		return err
 	}
@@ -110,14 +112,14 @@ func (s *rtpSealer) prepare(p *sealedRTP, h *rtp.Header, payload []byte) error {
 	if err != nil {
 		return err
 	}
-	s.rtpIV(&s.iv, h.SSRC, roc, h.SequenceNumber)
+	s.rtpIV(&p.iv, h.SSRC, roc, h.SequenceNumber)
 	p.head, p.payload = head, payload
 	p.pad, p.count = int(h.PaddingSize), h.Padding && h.PaddingSize > 0
 	p.size = hl + len(payload) + p.pad + gcmTagLen
 	return nil
 }
 
-// seal writes p, the packet prepared last, into dst (p.size bytes) and
+// seal writes p, a packet prepared, into dst (p.size bytes) and
 // encrypts it in place.
 func (s *rtpSealer) seal(dst []byte, p *sealedRTP) {
 	n := copy(dst, p.head)
@@ -127,7 +129,7 @@ func (s *rtpSealer) seal(dst []byte, p *sealedRTP) {
 	if p.count {
 		dst[end-1] = byte(p.pad)
 	}
-	s.aead.Seal(dst[p.aad:p.aad], s.iv[:], dst[p.aad:end], dst[:p.aad])
+	s.aead.Seal(dst[p.aad:p.aad], p.iv[:], dst[p.aad:end], dst[:p.aad])
 	if p.csrcs > 0 {
 		var eh [extHeaderLen]byte
 		copy(eh[:], dst[rtpFixedHeader:])

@@ -33,6 +33,8 @@ type batch struct {
 	slots [][]byte // one buffer per packet, maxPacket bytes each
 	n     int      // messages in use
 	pkts  int      // packets in use
+	off   int      // messages sent, when a sender stopped at a full socket
+	last  int      // the message the latest packet went into
 	// writing counts the slots reserved and not yet committed (Reserve):
 	// the batch does not go out, nor is it reused, while any is.
 	writing int
@@ -72,21 +74,32 @@ func (bt *batch) add(p []byte, addr net.Addr, gso bool) {
 // when gso allows and that message can take it, else as a new message.
 // The slot's bytes are the packet; the caller writes them.
 func (bt *batch) take(n int, addr net.Addr, gso bool) []byte {
+	i := -1
+	if gso {
+		i = bt.latest(addr)
+	}
+	return bt.takeIn(n, addr, gso, i)
+}
+
+// takeIn is take when i, the latest message for addr, is known (-1:
+// none): for the packets after the first of a run to one address, the
+// message the one before went into (bt.last).
+func (bt *batch) takeIn(n int, addr net.Addr, gso bool, i int) []byte {
 	slot := bt.slots[bt.pkts][:n]
 	bt.slots[bt.pkts] = slot
 	bt.pkts++
-	if gso {
-		if i := bt.latest(addr); i >= 0 && bt.canTake(i, n) {
-			m, meta := &bt.msgs[i], &bt.meta[i]
-			m.Buffers = append(m.Buffers, slot)
-			meta.total += n
-			if len(m.Buffers) == 2 {
-				binary.NativeEndian.PutUint16(meta.oob[segmentDataOffset:], uint16(meta.seg))
-				m.OOB = meta.oob
-			}
-			return slot
+	if gso && i >= 0 && bt.canTake(i, n) {
+		m, meta := &bt.msgs[i], &bt.meta[i]
+		m.Buffers = append(m.Buffers, slot)
+		meta.total += n
+		if len(m.Buffers) == 2 {
+			binary.NativeEndian.PutUint16(meta.oob[segmentDataOffset:], uint16(meta.seg))
+			m.OOB = meta.oob
 		}
+		bt.last = i
+		return slot
 	}
+	bt.last = bt.n
 	m := &bt.msgs[bt.n]
 	m.Buffers = append(m.Buffers[:0], slot)
 	m.Addr = addr
@@ -99,7 +112,7 @@ func (bt *batch) take(n int, addr net.Addr, gso bool) []byte {
 
 // reset empties the batch for reuse; buffers keep their capacity.
 func (bt *batch) reset() {
-	bt.n, bt.pkts = 0, 0
+	bt.n, bt.pkts, bt.off = 0, 0, 0
 }
 
 // latest returns the index of the latest message, among the last

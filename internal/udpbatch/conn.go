@@ -3,8 +3,12 @@
 //
 // A batch goes out when it holds Size packets or when its first packet
 // has waited Interval. No timer runs while nothing is queued, so an idle
-// socket costs nothing. Batches go out in the order they were filled, by
-// one flushing goroutine, so the packets of each flow keep their order.
+// socket costs nothing. Batches go out in the order they were filled, one
+// sendmmsg at a time, so the packets of each flow keep their order. The
+// goroutine that completes the batch at the head of the queue (the write
+// that fills it, the commit of its last slot, the timer) sends it itself,
+// with no other goroutine woken; only a socket that takes no more for now
+// hands the queue to a flushing goroutine, which waits until it does.
 //
 // With UDP GSO (Linux 4.18 and later, see WithGSO), the packets that one
 // destination is sent back to back are coalesced into one message of
@@ -26,9 +30,10 @@ import (
 // maxPacket is the largest packet queued; a larger one is sent at once.
 const maxPacket = 1500
 
-// maxQueued bounds the batches waiting for the flusher: past it, packets
-// are dropped (and counted), as a full socket buffer would, rather than
-// block every writer.
+// maxQueued bounds the batches queued behind the one at the head (being
+// written, or waiting for the socket): past it, packets are dropped (and
+// counted), as a full socket buffer would, rather than block every
+// writer.
 const maxQueued = 64
 
 // Conn is a net.PacketConn whose writes are batched. Reads pass through.
@@ -40,15 +45,21 @@ type Conn struct {
 
 	mu     sync.Mutex
 	cur    *batch   // being filled
-	queue  []*batch // full or due, in order, for the flusher
+	queue  []*batch // full or due, in order, to send
 	free   []*batch
 	timer  *time.Timer
 	closed bool
-	// committed is signalled (under mu) when the last slot being written
-	// in a queued batch is committed: the flusher waits for it.
+	// sending says that a goroutine sends the queue (drainLocked): no
+	// other sends meanwhile. handoff says that it stopped at a socket
+	// that took no more and left the rest to the flusher, sending still
+	// set.
+	sending bool
+	handoff bool
+	// committed is signalled (under mu) when a sender is done: Close
+	// waits for the queue to empty.
 	committed sync.Cond
 
-	ready   chan struct{} // a batch is queued
+	ready   chan struct{} // the queue is handed to the flusher
 	done    chan struct{} // closed by Close: the flusher drains and ends
 	stopped chan struct{} // closed by the flusher when it has ended
 
@@ -60,16 +71,17 @@ type Conn struct {
 	gso      atomic.Bool // on: WriteTo coalesces; turned off once for good
 	onGSOOff func(reason string, err error)
 	write    writer         // sendmmsg; a test's failing one
+	raw      *rawWriter     // the sendmmsg below write, where there is one
 	split    []ipv4.Message // the flusher's: a refused GSO message's packets
 	hooks    flusherHooks   // tests only
 	flushed  atomic.Uint64  // packets the flusher is done with (tests)
 }
 
-// flusherHooks let a benchmark pin and measure the flushing goroutine.
+// flusherHooks let tests and benchmarks follow the senders.
 type flusherHooks struct {
 	start   func() // in the flusher, before its first batch
-	drained func() // in the flusher, each time the queue is empty
-	waiting func() // in the flusher, under mu, before it waits for a commit
+	drained func() // under mu, each time a sender leaves the queue empty
+	waiting func() // under mu, when the batch at the head waits for a commit
 }
 
 // SetOnDrop has fn told of every packet dropped ("queue") or refused
@@ -98,6 +110,9 @@ func New(conn net.PacketConn, size int, interval time.Duration, opts ...Option) 
 	}
 	c.committed.L = &c.mu
 	c.write = func(ms []ipv4.Message) (int, error) { return c.bc.WriteBatch(ms, 0) }
+	if c.raw = newRawWriter(conn, c.write); c.raw != nil {
+		c.write = c.raw.write
+	}
 	for _, o := range opts {
 		o(c)
 	}
@@ -132,6 +147,7 @@ func (c *Conn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	}
 	if bt.pkts == c.size {
 		c.queueLocked()
+		c.sendLocked(true)
 	}
 	c.mu.Unlock()
 	return len(b), nil
@@ -143,15 +159,16 @@ func (c *Conn) due() {
 	c.mu.Lock()
 	if c.cur.pkts > 0 && !c.closed {
 		c.queueLocked()
+		c.sendLocked(true)
 	}
 	c.mu.Unlock()
 }
 
-// queueLocked hands the batch being filled to the flusher and starts an
-// empty one. c.mu is held.
+// queueLocked queues the batch being filled and starts an empty one.
+// c.mu is held.
 func (c *Conn) queueLocked() {
 	c.timer.Stop()
-	if len(c.queue) >= maxQueued {
+	if len(c.queue) > maxQueued {
 		c.dropped.Add(uint64(c.cur.pkts))
 		c.drop("queue", c.cur.pkts)
 		if c.cur.writing == 0 {
@@ -166,10 +183,6 @@ func (c *Conn) queueLocked() {
 	}
 	c.queue = append(c.queue, c.cur)
 	c.nextBatchLocked()
-	select {
-	case c.ready <- struct{}{}:
-	default:
-	}
 }
 
 // nextBatchLocked starts an empty batch to fill. c.mu is held.
@@ -181,7 +194,67 @@ func (c *Conn) nextBatchLocked() {
 	}
 }
 
-// flusher sends the queued batches in order until Close.
+// popLocked takes the batch at the head of the queue; the queue keeps
+// its storage (re-slicing it forward would have append allocate anew).
+// c.mu is held.
+func (c *Conn) popLocked() *batch {
+	bt := c.queue[0]
+	n := copy(c.queue, c.queue[1:])
+	c.queue[n] = nil
+	c.queue = c.queue[:n]
+	return bt
+}
+
+// sendLocked sends the queued batches, in order, as long as the one at
+// the head is complete, unless another goroutine is at it. try: a socket
+// that takes no more for now hands the rest to the flusher rather than
+// wait. c.mu is held, and released while a batch is sent.
+func (c *Conn) sendLocked(try bool) {
+	if c.sending || len(c.queue) == 0 {
+		return
+	}
+	c.sending = true
+	c.drainLocked(try)
+}
+
+// drainLocked is sendLocked's loop; c.sending is set, by the caller.
+func (c *Conn) drainLocked(try bool) {
+	for len(c.queue) > 0 {
+		bt := c.queue[0]
+		if bt.writing > 0 { // its last commit sends it
+			if c.hooks.waiting != nil {
+				c.hooks.waiting()
+			}
+			break
+		}
+		c.popLocked()
+		c.mu.Unlock()
+		done := c.send(bt, try)
+		c.mu.Lock()
+		if !done {
+			c.queue = append(c.queue, nil)
+			copy(c.queue[1:], c.queue)
+			c.queue[0] = bt
+			c.handoff = true
+			select {
+			case c.ready <- struct{}{}:
+			default:
+			}
+			return
+		}
+		c.flushed.Add(uint64(bt.pkts))
+		bt.reset()
+		c.free = append(c.free, bt)
+	}
+	c.sending = false
+	if len(c.queue) == 0 && c.hooks.drained != nil {
+		c.hooks.drained()
+	}
+	c.committed.Broadcast()
+}
+
+// flusher sends the queue when a sender hands it over (the socket took
+// no more), waiting for the socket, until Close.
 func (c *Conn) flusher() {
 	defer close(c.stopped)
 	if c.hooks.start != nil {
@@ -191,43 +264,18 @@ func (c *Conn) flusher() {
 		select {
 		case <-c.ready:
 		case <-c.done:
-			c.drain()
 			return
 		}
-		c.drain()
-	}
-}
-
-// drain sends every queued batch.
-func (c *Conn) drain() {
-	for {
 		c.mu.Lock()
-		if len(c.queue) == 0 {
-			c.mu.Unlock()
-			if c.hooks.drained != nil {
-				c.hooks.drained()
-			}
-			return
+		if c.handoff {
+			c.handoff = false
+			c.drainLocked(false)
 		}
-		bt := c.queue[0]
-		c.queue = c.queue[1:]
-		for bt.writing > 0 {
-			if c.hooks.waiting != nil {
-				c.hooks.waiting()
-			}
-			c.committed.Wait()
-		}
-		c.mu.Unlock()
-		c.send(bt)
-		c.flushed.Add(uint64(bt.pkts))
-		c.mu.Lock()
-		bt.reset()
-		c.free = append(c.free, bt)
 		c.mu.Unlock()
 	}
 }
 
-// Dropped returns the packets dropped because the flusher fell behind.
+// Dropped returns the packets dropped because the socket fell behind.
 func (c *Conn) Dropped() uint64 { return c.dropped.Load() }
 
 // Failed returns the packets the system refused to send.
@@ -248,6 +296,18 @@ func (c *Conn) Close() error {
 	}
 	c.closed = true
 	c.timer.Stop()
+	// Every batch queued goes, once its slots are committed.
+	for len(c.queue) > 0 || c.sending {
+		if !c.sending && c.queue[0].writing == 0 {
+			c.sending = true
+			c.drainLocked(false)
+			continue
+		}
+		if c.hooks.waiting != nil {
+			c.hooks.waiting()
+		}
+		c.committed.Wait()
+	}
 	c.mu.Unlock()
 	close(c.done)
 	<-c.stopped

@@ -7,12 +7,20 @@ import (
 	"golang.org/x/net/ipv4"
 )
 
-// send writes one batch. A packet the system refuses (an unreachable
-// address) is skipped and counted, and the rest still go. A GSO message
-// the system refuses goes out again as one datagram per segment; if
-// those go, GSO was the trouble and is turned off for good.
-func (c *Conn) send(bt *batch) {
-	msgs := bt.msgs[:bt.n]
+// errWouldBlock is a writer's answer, when told to try, for a socket
+// that takes no more for now.
+var errWouldBlock = errors.New("udpbatch: socket full")
+
+// send writes one batch, from bt.off on, and says whether it is done. A
+// packet the system refuses (an unreachable address) is skipped and
+// counted, and the rest still go. A GSO message the system refuses goes
+// out again as one datagram per segment; if those go, GSO was the
+// trouble and is turned off for good. try: a socket that takes no more
+// for now stops it there (bt.off says where), rather than wait.
+func (c *Conn) send(bt *batch, try bool) bool {
+	c.setTry(try)
+	defer c.setTry(false)
+	msgs := bt.msgs[bt.off:bt.n]
 	for len(msgs) > 0 {
 		gso := c.gso.Load()
 		if !gso && len(msgs[0].Buffers) > 1 {
@@ -31,7 +39,11 @@ func (c *Conn) send(bt *batch) {
 			continue
 		}
 		if errors.Is(err, net.ErrClosed) {
-			return
+			return true
+		}
+		if errors.Is(err, errWouldBlock) {
+			bt.off = bt.n - len(msgs) + max(n, 0)
+			return false
 		}
 		// sendmmsg fails only when the first message it tried failed.
 		n = max(n, 0)
@@ -45,6 +57,7 @@ func (c *Conn) send(bt *batch) {
 		}
 		msgs = msgs[n+1:]
 	}
+	return true
 }
 
 // singles returns the leading messages of msgs that hold one packet
@@ -63,6 +76,7 @@ func singles(msgs []ipv4.Message) []ipv4.Message {
 // when it is a GSO refusal and a segment then goes alone, GSO is turned
 // off.
 func (c *Conn) sendSplit(m *ipv4.Message, cause error) {
+	c.setTry(false) // rare: the flow's order is kept by waiting here
 	for len(c.split) < len(m.Buffers) {
 		c.split = append(c.split, ipv4.Message{Buffers: make([][]byte, 1)})
 	}
@@ -107,5 +121,13 @@ func (c *Conn) refused(n int) {
 func (c *Conn) gsoOff(cause error) {
 	if c.gso.CompareAndSwap(true, false) && c.onGSOOff != nil {
 		c.onGSOOff("refused", cause)
+	}
+}
+
+// setTry tells the writer whether a full socket stops it (errWouldBlock)
+// or makes it wait. Only the goroutine sending calls it.
+func (c *Conn) setTry(try bool) {
+	if c.raw != nil {
+		c.raw.try = try
 	}
 }
