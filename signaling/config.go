@@ -173,8 +173,8 @@ func DefaultConfig() Config {
 	return Config{
 		UDPPort:             8189,
 		WriteBatch:          WriteBatch{Size: 32, Interval: time.Millisecond, GSO: true},
-		DisconnectedTimeout: 8 * time.Second,
-		FailedTimeout:       5 * time.Second,
+		DisconnectedTimeout: 5 * time.Second,
+		FailedTimeout:       8 * time.Second,
 		ViewerQueue:         256,
 		ViewerCodecs:        []stream.Codec{stream.CodecH264, stream.CodecVP8},
 		LowLatencyPlayout:   true,
