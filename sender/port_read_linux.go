@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"net"
 	"net/netip"
+	"strconv"
 	"sync"
 	"syscall"
 	"unsafe"
@@ -93,7 +94,11 @@ func (r *rawReader) from() netip.AddrPort {
 	case syscall.AF_INET6:
 		sa := (*syscall.RawSockaddrInet6)(unsafe.Pointer(&r.sa))
 		port := binary.BigEndian.Uint16((*[2]byte)(unsafe.Pointer(&sa.Port))[:])
-		return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), port)
+		addr := netip.AddrFrom16(sa.Addr)
+		if sa.Scope_id != 0 { // a link-local address keeps its interface
+			addr = addr.WithZone(strconv.Itoa(int(sa.Scope_id)))
+		}
+		return netip.AddrPortFrom(addr, port)
 	}
 	return netip.AddrPort{}
 }

@@ -152,7 +152,7 @@ func monoNow() time.Duration { return time.Since(epoch) }
 // up once (a label lookup per packet would cost more than the count).
 var stunToPion = func() map[string]interface{ Inc() } {
 	m := map[string]interface{ Inc() }{}
-	for _, r := range []string{"no_route", "address", "malformed", "response", "not_request", "username", "fingerprint", "integrity", "role", "attribute", "refresh", "write"} {
+	for _, r := range []string{"no_route", "address", "malformed", "response", "not_request", "username", "fingerprint", "integrity", "role", "attribute", "refresh", "restart", "write"} {
 		m[r] = metrics.ViewerSTUNToPion.WithLabelValues(r)
 	}
 	return m
@@ -204,6 +204,11 @@ type iceAnswer struct {
 	controlled bool   // mediad's agent is the controlled one
 	heard      atomic.Int64
 	answered   atomic.Uint64 // requests answered here
+	// stale is set by the first request from the viewer's address under
+	// another USERNAME: an ICE restart gave the session new credentials,
+	// which the port does not hold, so from then on all its STUN is
+	// pion's (nothing is answered under credentials that may be old).
+	stale atomic.Bool
 
 	mu       sync.Mutex
 	localMAC hash.Hash // HMAC-SHA1 under the local password
@@ -263,9 +268,15 @@ func (a *iceAnswer) take(conn net.PacketConn, pkt []byte, ap netip.AddrPort, han
 	if to == nil || routeKey(to.AddrPort()) != routeKey(ap) {
 		return toPion("address") // the pair is moving
 	}
+	if a.stale.Load() {
+		return toPion("restart")
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if reason := a.verify(pkt, &m); reason != "" {
+		if reason == "username" {
+			a.stale.Store(true)
+		}
 		return toPion(reason)
 	}
 	if now := monoNow(); now-time.Duration(a.heard.Load()) > handOver {

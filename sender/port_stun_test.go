@@ -379,3 +379,30 @@ func FuzzParseSTUN(f *testing.F) {
 		checkAnswer(t, am, b, ap)
 	})
 }
+
+// After an ICE restart the client's requests carry the new credentials,
+// which the port does not hold: the first of them makes all the
+// session's STUN pion's, so that a request under the old credentials
+// (replayed, or late) is no longer answered by the port.
+func TestPortLeavesSTUNToPionAfterRestart(t *testing.T) {
+	r := newSTUNRoute(t, false)
+	old := goodRequest(t)
+	if got := r.sendThenRead(t, r.client, old); len(got) != 0 {
+		t.Fatalf("pion read %d packets before the restart, want none", len(got))
+	}
+	r.answer(t)
+	restart := metrics.ViewerSTUNToPion.WithLabelValues("restart")
+	before := testutil.ToFloat64(restart)
+	renewed := request(t, "new-password-of-the-restart", stun.NewUsername("newufrag:"+stunRemote.UsernameFragment), ice.AttrControlling(7))
+	again := goodRequest(t)
+	got := r.sendThenRead(t, r.client, renewed, again)
+	if len(got) != 2 || !bytes.Equal(got[0], renewed) || !bytes.Equal(got[1], again) {
+		t.Fatalf("pion read %d packets after the restart, want both requests", len(got))
+	}
+	if d := testutil.ToFloat64(restart) - before; d != 1 {
+		t.Fatalf("counted %v as restart, want 1", d)
+	}
+	if n := r.in.ice.answered.Load(); n != 1 {
+		t.Fatalf("%d answered, want only the one before the restart", n)
+	}
+}

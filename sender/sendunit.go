@@ -61,7 +61,7 @@ func (s *sendPath) sendUnit(st *sentStream, h *rtp.Header, pkts []unitPacket) (i
 		}
 		s.meter.onSendUnit(first, h.MarshalSize(), pkts, time.Now())
 	}
-	if d := s.direct.Load(); d != nil && d.canSealUnit(pkts) {
+	if d := s.direct.Load(); d != nil && d.canSealUnit(pkts, h.MarshalSize()) {
 		return d.writeUnit(st, h, pkts, first)
 	}
 	for i := range pkts {
@@ -79,20 +79,26 @@ func (s *sendPath) sendUnit(st *sentStream, h *rtp.Header, pkts []unitPacket) (i
 	return len(pkts), nil
 }
 
-// canSealUnit says whether writeUnit can send pkts: the writer seals
-// into batch slots and no payload is VP8 (written with its picture ID in
-// a buffer of the stream's, one packet at a time).
-func (d *directOut) canSealUnit(pkts []unitPacket) bool {
+// canSealUnit says whether writeUnit can send pkts, of hsize header
+// bytes each: the writer seals into batch slots, no payload is VP8
+// (written with its picture ID in a buffer of the stream's, one packet
+// at a time), and every packet fits a slot (one that does not goes out
+// alone, at once, so that the unit packet by packet keeps its order).
+func (d *directOut) canSealUnit(pkts []unitPacket, hsize int) bool {
 	if d.seal == nil || d.batch == nil {
 		return false
 	}
 	for i := range pkts {
-		if pkts[i].rec.vp8 {
+		if pkts[i].rec.vp8 || hsize+len(pkts[i].payload)+gcmTagLen+unitSlack > udpbatch.MaxPacket {
 			return false
 		}
 	}
 	return true
 }
+
+// unitSlack is room kept in canSealUnit's reckoning of a sealed packet's
+// size for what sealing may add to the header.
+const unitSlack = 32
 
 // writeUnit numbers (from first on, when st uses transport-wide numbers)
 // and sends the packets of an access unit as the direct writer's write
