@@ -136,11 +136,13 @@ func TestLossAndReorder(t *testing.T) {
 	if nacks == 0 || recovered == 0 {
 		t.Errorf("NACKs %v, recovered %v: want both counted", nacks, recovered)
 	}
-	// A packet lost for good is counted, and the frames it broke are
-	// dropped (incomplete, or awaiting the keyframe a PLI asks for); a
-	// lost packet that carried only parameter sets breaks no frame, so
-	// several are black-holed.
-	if blackholed.Load() > 0 && (lost == 0 || pliLoss+incomplete+awaitKey == 0) {
-		t.Errorf("packets black-holed but lost %v, PLIs for loss %v, incomplete frames %v, frames awaiting a keyframe %v", lost, pliLoss, incomplete, awaitKey)
+	// A packet lost for good is counted; the frames it broke never reach
+	// the stream (every video packet above is a whole frame that was
+	// sent). How they are dropped (incomplete, awaiting the keyframe a
+	// PLI asks for, or not at all when the loss took only parameter sets
+	// or a keyframe came out in the same drain) depends on where the
+	// black-holed numbers fall and on the machine's pace: logged above.
+	if blackholed.Load() > 0 && lost == 0 {
+		t.Errorf("packets black-holed but none counted lost (PLIs for loss %v, incomplete frames %v, frames awaiting a keyframe %v)", pliLoss, incomplete, awaitKey)
 	}
 }
