@@ -234,6 +234,21 @@ func framesGrow(t *testing.T, tab *e2e.Tab, what string, n int, d time.Duration)
 	}
 }
 
+// framesGrowOff is framesGrow on a connection to another base than
+// from: the player's stats, read a while apart, may still show frames
+// that the old connection decoded before its node died.
+func framesGrowOff(t *testing.T, tab *e2e.Tab, what, from string, n int, d time.Duration) playerState {
+	t.Helper()
+	start := time.Now()
+	for {
+		st, _ := framesGrow(t, tab, what, n, d-time.Since(start))
+		if st.Base != from {
+			return st
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func dumpOnFailure(t testing.TB, nodes ...*mediadNode) {
 	t.Cleanup(func() {
 		if !t.Failed() {
