@@ -188,7 +188,9 @@ func (s *Server) newPublishAPI() (*webrtc.API, error) {
 
 // viewerKeepalive is how often a viewer's ICE agent checks the selected
 // pair, for a disconnected timeout of disconnected: 2/5 of it (2 s by
-// default), so that one lost answer leaves the pair connected. A direct
+// default), so that one lost answer leaves the pair connected. pion's
+// agent (ice v4.4.8) ticks, and checks, at least every 2 s whatever a
+// longer interval asks. A direct
 // viewer's own checks are answered by the port (sender.iceAnswer), so
 // the answers to these are most of what its agent reads of it; they
 // also keep consent fresh on mediad's side (RFC 7675: 4 to 6 s).
