@@ -26,15 +26,25 @@ func segmentControl() []byte {
 	return b
 }
 
-// gsoSupported reports whether the system offers UDP GSO on conn: it
-// reads the socket's UDP_SEGMENT option (kernels before 4.18 lack it).
-func gsoSupported(conn net.PacketConn) bool {
+// rawConn is conn's descriptor for system calls of udpbatch's own, nil
+// when it has none.
+func rawConn(conn net.PacketConn) syscall.RawConn {
 	sc, ok := conn.(syscall.Conn)
 	if !ok {
-		return false
+		return nil
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
+		return nil
+	}
+	return rc
+}
+
+// gsoSupported reports whether the system offers UDP GSO on conn: it
+// reads the socket's UDP_SEGMENT option (kernels before 4.18 lack it).
+func gsoSupported(conn net.PacketConn) bool {
+	rc := rawConn(conn)
+	if rc == nil {
 		return false
 	}
 	var optErr error

@@ -47,12 +47,8 @@ type mmsghdr struct {
 // newRawWriter returns conn's raw writer, or nil when conn has no
 // descriptor to write on.
 func newRawWriter(conn net.PacketConn, slow writer) *rawWriter {
-	sc, ok := conn.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	rc := rawConn(conn)
+	if rc == nil {
 		return nil
 	}
 	w := &rawWriter{rc: rc, net: conn.LocalAddr().Network(), slow: slow}
