@@ -319,7 +319,12 @@ func TestSTUNAnswerIPv6(t *testing.T) {
 	var addr atomic.Pointer[net.UDPAddr]
 	a := newICEAnswerCreds(stunLocal, stunRemote, true, &addr)
 	req := goodRequest(t)
-	ap := netip.MustParseAddrPort("[2001:db8::7]:4567")
+	checkBuiltAnswer(t, a, req, netip.MustParseAddrPort("[2001:db8::7]:4567"))
+}
+
+// checkBuiltAnswer checks a's answer to req from ap as checkAnswer does.
+func checkBuiltAnswer(t *testing.T, a *iceAnswer, req []byte, ap netip.AddrPort) {
+	t.Helper()
 	m := &stun.Message{Raw: bytes.Clone(a.answer(req, ap))}
 	if err := m.Decode(); err != nil {
 		t.Fatal(err)
@@ -371,12 +376,7 @@ func FuzzParseSTUN(f *testing.F) {
 		if pm.Contains(stun.AttrICEControlled) || !pm.Contains(stun.AttrICEControlling) {
 			t.Fatal("verified, but pion would see a role conflict")
 		}
-		ap := netip.MustParseAddrPort("127.0.0.1:9")
-		am := &stun.Message{Raw: bytes.Clone(a.answer(b, ap))}
-		if err := am.Decode(); err != nil {
-			t.Fatal(err)
-		}
-		checkAnswer(t, am, b, ap)
+		checkBuiltAnswer(t, a, b, netip.MustParseAddrPort("127.0.0.1:9"))
 	})
 }
 
