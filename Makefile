@@ -71,7 +71,9 @@ bench: test-deps
 
 ## bench-fanout: server CPU per viewer-second for 20..400 pion WHEP viewers
 ## of one 640x360 1 Mb/s stream; with MEDIAMTX=/path/to/mediamtx, MediaMTX
-## in the same run. bin/fanout/fanout.csv and fanout.png.
+## in the same run, the two taking turns (3 rounds each per N, medians).
+## bin/fanout/fanout.csv and fanout.png; every window in fanout-rounds.csv,
+## per-round ratios in fanout-pairs.csv.
 .PHONY: bench-fanout
 bench-fanout: test-deps
 	GO=$(GO) MEDIAMTX=$(MEDIAMTX) ./scripts/fanout.sh

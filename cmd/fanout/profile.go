@@ -18,12 +18,14 @@ type profiler struct {
 	n               int
 	window          time.Duration
 	wg              sync.WaitGroup
+	taken           bool // the first window at n only
 }
 
 func (p *profiler) start(viewers int) {
-	if viewers != p.n {
+	if viewers != p.n || p.taken {
 		return
 	}
+	p.taken = true
 	pre := filepath.Join(p.out, fmt.Sprintf("%s-%d-", p.name, viewers))
 	p.get("/debug/pprof/allocs", pre+"allocs-start.pprof")
 	p.wg.Add(1)

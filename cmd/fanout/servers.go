@@ -27,6 +27,7 @@ const (
 // server is one media server process under test and its publisher.
 type server struct {
 	name    string
+	dir     string // its config and log; removed after the run
 	cmd     *exec.Cmd
 	whep    string // the URL viewers post to
 	rtmp    string // the URL the publisher pushes to

@@ -145,3 +145,48 @@ func TestCurve(t *testing.T) {
 		t.Errorf("a third colour drawn for two servers: %d pixels", n)
 	}
 }
+
+// TestMedianAndPair: the median round is a real round (the lower middle
+// for an even count); the per-round ratios pair round i of A with round
+// i of B and leave out rounds where either had no figure.
+func TestMedianAndPair(t *testing.T) {
+	mk := func(server string, v ...float64) []Result {
+		var rs []Result
+		for i, x := range v {
+			rs = append(rs, Result{Server: server, Viewers: 100, CPUMsPerViewerS: x, KbpsMin: float64(i)})
+		}
+		return rs
+	}
+	if m := Median(mk("a", 3, 1, 2)); m.CPUMsPerViewerS != 2 || m.KbpsMin != 2 || m.Rounds != 3 {
+		t.Errorf("median of 3 1 2: %+v, want the round with 2 (its own KbpsMin 2), Rounds 3", m)
+	}
+	if m := Median(mk("a", 4, 1, 3, 2)); m.CPUMsPerViewerS != 2 || m.Rounds != 4 {
+		t.Errorf("median of 4 1 3 2: %v, want the lower middle 2", m.CPUMsPerViewerS)
+	}
+	if m := Median(nil); m.Rounds != 0 || m.Server != "" {
+		t.Errorf("median of nothing: %+v", m)
+	}
+	p := NewPair(mk("a", 1, 2, 0.9, 1), mk("b", 2, 2, 3, 0))
+	if len(p.Ratios) != 3 || p.Ratios[0] != 0.5 || p.Ratios[1] != 1 || p.Ratios[2] != 0.3 {
+		t.Fatalf("ratios %v, want [0.5 1 0.3] (the round with b at 0 left out)", p.Ratios)
+	}
+	if got := p.MedianRatio(); got != 0.5 {
+		t.Errorf("median ratio %v, want 0.5", got)
+	}
+	if p.A != "a" || p.B != "b" || p.Viewers != 100 {
+		t.Errorf("pair names %q %q viewers %d", p.A, p.B, p.Viewers)
+	}
+	// Medians: a's rounds 1 2 0.9 1 -> 1; b's 2 2 3 0 -> 2.
+	if got := p.RatioOfMedians(); got != 0.5 {
+		t.Errorf("ratio of medians %v, want 0.5", got)
+	}
+	if got := NewPair(mk("a", 1, 2), mk("b", 2, 4, 6)).MedianRatio(); got != 0.5 {
+		t.Errorf("even median ratio %v, want 0.5 (mean of the middle two)", got)
+	}
+	if got := NewPair(nil, nil).MedianRatio(); !math.IsNaN(got) {
+		t.Errorf("no rounds: median ratio %v, want NaN", got)
+	}
+	if rec := p.CSVRecord(); len(rec) != len(PairCSVHeader) || !strings.Contains(p.String(), "0.50x") {
+		t.Errorf("CSV %v against header %v; line %s", rec, PairCSVHeader, p)
+	}
+}

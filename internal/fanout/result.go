@@ -60,6 +60,8 @@ type Result struct {
 	// sending the same stream, and a busy machine slows both alike, so
 	// this ratio moves less with the machine's load than the ms figures.
 	ServerPerToolCPU float64
+	// Rounds is how many windows this figure is the median of (1: one).
+	Rounds int
 }
 
 // Compute turns w into per-viewer figures. A viewer that got a session and
@@ -127,7 +129,7 @@ func (r Result) String() string {
 var CSVHeader = []string{"server", "viewers", "connected", "refused", "window_s",
 	"server_cpu_ms_per_s", "idle_cpu_ms_per_s", "cpu_ms_per_viewer_s", "marginal_ms_per_viewer_s",
 	"pkts_per_s_mean", "pkts_per_s_min", "kbps_mean", "kbps_min", "padded_per_s_mean",
-	"tool_cpu_pct", "machine_idle_pct", "saturated", "publisher_restarts", "server_per_tool_cpu"}
+	"tool_cpu_pct", "machine_idle_pct", "saturated", "publisher_restarts", "server_per_tool_cpu", "rounds"}
 
 // CSVRecord is r as CSV fields, in CSVHeader's order.
 func (r Result) CSVRecord() []string {
@@ -135,5 +137,5 @@ func (r Result) CSVRecord() []string {
 	return []string{r.Server, strconv.Itoa(r.Viewers), strconv.Itoa(r.Connected), strconv.Itoa(r.Refused), f(r.WindowS),
 		f(r.ServerCPUMsPerS), f(r.IdleCPUMsPerS), f(r.CPUMsPerViewerS), f(r.MarginalMsPerViewerS),
 		f(r.PktsPerSMean), f(r.PktsPerSMin), f(r.KbpsMean), f(r.KbpsMin), f(r.PaddedPerSMean),
-		f(r.ToolCPUPct), f(r.MachineIdlePct), strconv.FormatBool(r.Saturated), strconv.Itoa(r.PublisherRestarts), f(r.ServerPerToolCPU)}
+		f(r.ToolCPUPct), f(r.MachineIdlePct), strconv.FormatBool(r.Saturated), strconv.Itoa(r.PublisherRestarts), f(r.ServerPerToolCPU), strconv.Itoa(max(r.Rounds, 1))}
 }
