@@ -32,23 +32,25 @@ import (
 )
 
 type options struct {
-	mediad, mediamtx, ffmpeg string
-	url                      string
-	pid                      int
-	rung                     string
-	steps                    []int
-	rate                     float64
-	warmup, window, settle   time.Duration
-	out                      string
-	pprofN                   int
-	rounds                   int
+	mediad, mediadB        string
+	mediamtx, ffmpeg       string
+	url                    string
+	pid                    int
+	rung                   string
+	steps                  []int
+	rate                   float64
+	warmup, window, settle time.Duration
+	out                    string
+	pprofN                 int
+	rounds                 int
 }
 
 func main() {
 	var o options
 	var steps string
 	flag.StringVar(&o.mediad, "mediad", "", "a mediad binary to start and measure (e.g. bin/mediad)")
-	flag.StringVar(&o.mediamtx, "mediamtx", "", "a MediaMTX binary to start and measure after mediad")
+	flag.StringVar(&o.mediadB, "mediad-b", "", "a second mediad binary (another build), measured against the first (e.g. an A/B of a change)")
+	flag.StringVar(&o.mediamtx, "mediamtx", "", "a MediaMTX binary to start and measure beside mediad")
 	flag.StringVar(&o.ffmpeg, "ffmpeg", "ffmpeg", "the ffmpeg CLI that publishes")
 	flag.StringVar(&o.url, "url", "", "measure a running server instead: its WHEP URL (the stream published)")
 	flag.IntVar(&o.pid, "pid", 0, "with -url: the server's process id")
@@ -95,6 +97,9 @@ func run(ctx context.Context, o options) error {
 		var specs []serverSpec
 		if o.mediad != "" {
 			specs = append(specs, serverSpec{name: "mediad", bin: o.mediad})
+		}
+		if o.mediadB != "" {
+			specs = append(specs, serverSpec{name: "mediad-b", bin: o.mediadB})
 		}
 		if o.mediamtx != "" {
 			specs = append(specs, serverSpec{name: "mediamtx", bin: o.mediamtx, mediamtx: true})
