@@ -145,3 +145,14 @@ func checkShapes(t *testing.T, c *Conn, rec *recorder, want []shape) {
 		t.Fatalf("sent messages %v, want %v", s, want)
 	}
 }
+
+// readExpect reads as many datagrams off rx as sizes has and expects
+// them numbered from first on, of those sizes.
+func readExpect(t *testing.T, rx *net.UDPConn, first uint32, sizes ...int) {
+	t.Helper()
+	got, err := readDatagrams(rx, len(sizes))
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, got, first, sizes...)
+}

@@ -57,11 +57,7 @@ func TestGSOCoalescesOneFlow(t *testing.T) {
 	c := gsoSender(t, "udp4", "127.0.0.1:0", len(sizes), withWrite(rec.wrap))
 	defer c.Close()
 	send(t, c, rx.LocalAddr(), 0, sizes...)
-	got, err := readDatagrams(rx, len(sizes))
-	if err != nil {
-		t.Fatal(err)
-	}
-	expect(t, got, 0, sizes...)
+	readExpect(t, rx, 0, sizes...)
 	want := []shape{segs(1200, 1200, 1200, 1200, 700), segs(1000, 1000, 1000, 300)}
 	checkShapes(t, c, &rec, want)
 }
@@ -86,11 +82,7 @@ func TestGSOMixedSizes(t *testing.T) {
 			c := gsoSender(t, "udp4", "127.0.0.1:0", len(tc.sizes), withWrite(rec.wrap))
 			defer c.Close()
 			send(t, c, rx.LocalAddr(), 10, tc.sizes...)
-			got, err := readDatagrams(rx, len(tc.sizes))
-			if err != nil {
-				t.Fatal(err)
-			}
-			expect(t, got, 10, tc.sizes...)
+			readExpect(t, rx, 10, tc.sizes...)
 			checkShapes(t, c, &rec, tc.want)
 		})
 	}
@@ -300,11 +292,7 @@ func TestGSOFallbackOnRefusal(t *testing.T) {
 	c := gsoSender(t, "udp4", "127.0.0.1:0", len(two), withWrite(func(real writer) writer { return eio.wrap(rec.wrap(real)) }), WithOnGSOOff(onOff))
 	defer c.Close()
 	send(t, c, rx.LocalAddr(), 0, two...)
-	got, err := readDatagrams(rx, len(two))
-	if err != nil {
-		t.Fatal(err)
-	}
-	expect(t, got, 0, two...)
+	readExpect(t, rx, 0, two...)
 	select { // told after the refused message's packets went
 	case <-off:
 	case <-time.After(10 * time.Second):
@@ -315,10 +303,7 @@ func TestGSOFallbackOnRefusal(t *testing.T) {
 	}
 	// Later packets are not coalesced: none reaches the failing writer.
 	send(t, c, rx.LocalAddr(), uint32(len(two)), two...)
-	if got, err = readDatagrams(rx, len(two)); err != nil {
-		t.Fatal(err)
-	}
-	expect(t, got, uint32(len(two)), two...)
+	readExpect(t, rx, uint32(len(two)), two...)
 	eio.mu.Lock()
 	refused := eio.refused
 	eio.mu.Unlock()
@@ -351,11 +336,7 @@ func TestGSOBadAddressKeepsGSO(t *testing.T) {
 	bad := &net.UDPAddr{IP: net.IPv6loopback, Port: 9}
 	send(t, c, bad, 0, 1000, 1000, 1000, 500)
 	send(t, c, rx.LocalAddr(), 0, 100)
-	got, err := readDatagrams(rx, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	expect(t, got, 0, 100)
+	readExpect(t, rx, 0, 100)
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -380,11 +361,7 @@ func TestGSOOffByOption(t *testing.T) {
 	c := New(conn, 4, time.Hour, WithGSO(false), withWrite(rec.wrap), WithOnGSOOff(func(string, error) { told = true }))
 	defer c.Close()
 	send(t, c, rx.LocalAddr(), 0, 1000, 1000, 1000, 1000)
-	got, err := readDatagrams(rx, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	expect(t, got, 0, 1000, 1000, 1000, 1000)
+	readExpect(t, rx, 0, 1000, 1000, 1000, 1000)
 	if c.GSO() || told {
 		t.Fatalf("GSO %v, told %v; want off, untold", c.GSO(), told)
 	}

@@ -49,11 +49,7 @@ func TestCompleterSends(t *testing.T) {
 	if got := c.flushed.Load(); got != 8 {
 		t.Fatalf("%d packets sent when the commit that completed the batch returned, want 8", got)
 	}
-	got, err := readDatagrams(rx, 8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	expect(t, got, 0, 100, 100, 100, 100, 100, 100, 100, 100)
+	readExpect(t, rx, 0, 100, 100, 100, 100, 100, 100, 100, 100)
 }
 
 // fullOnce answers errWouldBlock, as a socket that takes no more for now
@@ -99,11 +95,7 @@ func TestFullSocketHandsOver(t *testing.T) {
 		sizes = append(sizes, 100+i)
 		send(t, c, rx.LocalAddr(), uint32(i), 100+i)
 	}
-	got, err := readDatagrams(rx, len(sizes))
-	if err != nil {
-		t.Fatal(err)
-	}
-	expect(t, got, 0, sizes...)
+	readExpect(t, rx, 0, sizes...)
 	full.mu.Lock()
 	defer full.mu.Unlock()
 	if full.armed || full.calls < 11 {
@@ -142,9 +134,5 @@ func TestRawWriterZonedAddressToXNet(t *testing.T) {
 	if n, err := w.write(ms); n != 2 || err != nil || slow != 1 {
 		t.Fatalf("plain: %d sent, %v, x/net called %d times", n, err, slow)
 	}
-	got, err := readDatagrams(rx, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	expect(t, got, 1, 60, 70)
+	readExpect(t, rx, 1, 60, 70)
 }

@@ -79,11 +79,7 @@ func TestReserveKeepsOrderWithWriteTo(t *testing.T) {
 				reserve(t, c, rx.LocalAddr(), i, size)
 			}
 		}
-		got, err := readDatagrams(rx, per)
-		if err != nil {
-			t.Fatal(err)
-		}
-		expect(t, got, r*per, sizes...)
+		readExpect(t, rx, r*per, sizes...)
 	}
 }
 
@@ -103,11 +99,7 @@ func TestReserveBatchWaitsForCommit(t *testing.T) {
 	waitFor(t, waiting, "the flusher waiting for the slot")
 	copy(s.B, payload(0, 500))
 	c.Commit(s)
-	got, err := readDatagrams(rx, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	expect(t, got, 0, 500, 300, 300, 300)
+	readExpect(t, rx, 0, 500, 300, 300, 300)
 }
 
 // The packets one destination is sent back to back through Reserve are
@@ -126,11 +118,7 @@ func TestReserveGSOCoalesces(t *testing.T) {
 		}
 		reserve(t, c, rx.LocalAddr(), uint32(i), size)
 	}
-	got, err := readDatagrams(rx, len(sizes))
-	if err != nil {
-		t.Fatal(err)
-	}
-	expect(t, got, 0, sizes...)
+	readExpect(t, rx, 0, sizes...)
 	checkShapes(t, c, &rec, []shape{segs(1200, 1200, 1200, 700), segs(1000, 1000)})
 }
 
@@ -157,11 +145,7 @@ func TestReserveCloseInBetween(t *testing.T) {
 	if err := <-closed; err != nil {
 		t.Fatal(err)
 	}
-	got, err := readDatagrams(rx, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	expect(t, got, 7, 400)
+	readExpect(t, rx, 7, 400)
 	if _, err := c.Reserve(rx.LocalAddr(), 100); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("Reserve after Close: %v, want %v", err, net.ErrClosed)
 	}

@@ -73,11 +73,7 @@ func TestReserveNKeepsOrder(t *testing.T) {
 						i += uint32(n)
 					}
 				}
-				got, err := readDatagrams(rx, per)
-				if err != nil {
-					t.Fatal(err)
-				}
-				expect(t, got, r*per, sizes...)
+				readExpect(t, rx, r*per, sizes...)
 			}
 		})
 	}
@@ -149,11 +145,7 @@ func TestReserveNGSOCoalesces(t *testing.T) {
 		t.Fatal(err)
 	}
 	send(t, c, rx.LocalAddr(), 6, 1000, 1000) // fills the second batch
-	got, err := readDatagrams(rx, len(sizes))
-	if err != nil {
-		t.Fatal(err)
-	}
-	expect(t, got, 0, sizes...)
+	readExpect(t, rx, 0, sizes...)
 	checkShapes(t, c, &rec, []shape{segs(1200, 1200, 1200, 1200), segs(1200, 700), segs(1000, 1000)})
 }
 
@@ -187,11 +179,7 @@ func TestReserveNCloseAndErrors(t *testing.T) {
 	if err := <-closed; err != nil {
 		t.Fatal(err)
 	}
-	got, err := readDatagrams(rx, len(sizes))
-	if err != nil {
-		t.Fatal(err)
-	}
-	expect(t, got, 0, sizes...)
+	readExpect(t, rx, 0, sizes...)
 	if err := c.ReserveN(&s, rx.LocalAddr(), []int{100}); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("ReserveN after Close: %v, want %v", err, net.ErrClosed)
 	}
