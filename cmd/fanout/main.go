@@ -128,7 +128,6 @@ type target struct {
 	name, url string
 	pid       int
 	s         *server // nil for a server this tool did not start
-	pprof     string
 	b         *fanout.Bench
 	prof      *profiler
 }
@@ -165,7 +164,7 @@ func runServers(ctx context.Context, o options, specs []serverSpec) (outcome, er
 			return outcome{}, err
 		}
 		s.dir = dir
-		ts = append(ts, &target{name: sp.name, url: s.whep, pid: s.cmd.Process.Pid, s: s, pprof: s.pprof})
+		ts = append(ts, &target{name: sp.name, url: s.whep, pid: s.cmd.Process.Pid, s: s})
 		if err := s.waitListening(ctx, 30*time.Second); err != nil {
 			return outcome{}, err
 		}
@@ -203,8 +202,8 @@ func measureAll(ctx context.Context, o options, ts []*target) (outcome, error) {
 		if t.s != nil {
 			t.b.PublisherRestarts = t.s.restarts.Load
 		}
-		if t.pprof != "" && o.pprofN > 0 {
-			t.prof = &profiler{base: t.pprof, out: o.out, name: t.name, n: o.pprofN, window: o.window}
+		if t.s != nil && t.s.pprof != "" && o.pprofN > 0 {
+			t.prof = &profiler{base: t.s.pprof, out: o.out, name: t.name, n: o.pprofN, window: o.window}
 			t.b.WindowStart = t.prof.start
 			defer t.prof.wait()
 		}

@@ -1,6 +1,7 @@
 package fanout
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -16,15 +17,7 @@ func Median(rs []Result) Result {
 		return Result{}
 	}
 	s := slices.Clone(rs)
-	slices.SortStableFunc(s, func(a, b Result) int {
-		switch {
-		case a.CPUMsPerViewerS < b.CPUMsPerViewerS:
-			return -1
-		case a.CPUMsPerViewerS > b.CPUMsPerViewerS:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(s, func(a, b Result) int { return cmp.Compare(a.CPUMsPerViewerS, b.CPUMsPerViewerS) })
 	m := s[(len(s)-1)/2]
 	m.Rounds = len(rs)
 	return m
