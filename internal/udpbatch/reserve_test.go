@@ -168,17 +168,7 @@ func TestReserveDroppedBatchNotReused(t *testing.T) {
 			drops += n // called under c.mu, from this goroutine's writes
 		}
 	})
-	// The flusher waits for the first batch's first slot ...
-	first, err := c.Reserve(rx.LocalAddr(), 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	send(t, c, rx.LocalAddr(), 1, 100)
-	waitFor(t, waiting, "the flusher waiting for the first slot")
-	// ... while maxQueued batches queue behind it.
-	for i := range maxQueued {
-		send(t, c, rx.LocalAddr(), uint32(2+2*i), 100, 100)
-	}
+	first := queueBehindSlot(t, c, waiting, rx)
 	s, err := c.Reserve(rx.LocalAddr(), 200)
 	if err != nil {
 		t.Fatal(err)
@@ -194,15 +184,36 @@ func TestReserveDroppedBatchNotReused(t *testing.T) {
 		t.Fatal("a later packet was written into a slot still being written")
 	}
 	c.Commit(s)
-	copy(first.B, payload(0, 100))
-	c.Commit(first)
-	got, err := readDatagrams(rx, 2+2*maxQueued)
+	releaseQueued(t, c, rx, first)
+}
+
+// queueBehindSlot has c's flusher wait for the first slot of its first
+// batch (a 100-byte packet numbered 0, returned uncommitted, beside
+// packet 1) while maxQueued batches of two 100-byte packets queue behind
+// it: the queue is full.
+func queueBehindSlot(t *testing.T, c *Conn, waiting <-chan struct{}, rx *net.UDPConn) Slot {
+	t.Helper()
+	first, err := c.Reserve(rx.LocalAddr(), 100)
 	if err != nil {
 		t.Fatal(err)
 	}
+	send(t, c, rx.LocalAddr(), 1, 100)
+	waitFor(t, waiting, "the flusher waiting for the first slot")
+	for i := range maxQueued {
+		send(t, c, rx.LocalAddr(), uint32(2+2*i), 100, 100)
+	}
+	return first
+}
+
+// releaseQueued writes and commits first, from queueBehindSlot, and
+// expects what was queued, in order, and nothing dropped or written later.
+func releaseQueued(t *testing.T, c *Conn, rx *net.UDPConn, first Slot) {
+	t.Helper()
+	copy(first.B, payload(0, 100))
+	c.Commit(first)
 	want := make([]int, 2+2*maxQueued)
 	for i := range want {
 		want[i] = 100
 	}
-	expect(t, got, 0, want...)
+	readExpect(t, rx, 0, want...)
 }

@@ -192,15 +192,7 @@ func TestReserveNDroppedBatchNotReused(t *testing.T) {
 	rx := listen(t, "udp4")
 	c, waiting := waitingConn(t, 2)
 	defer c.Close()
-	first, err := c.Reserve(rx.LocalAddr(), 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	send(t, c, rx.LocalAddr(), 1, 100)
-	waitFor(t, waiting, "the first batch waiting for its slot")
-	for i := range maxQueued {
-		send(t, c, rx.LocalAddr(), uint32(2+2*i), 100, 100)
-	}
+	first := queueBehindSlot(t, c, waiting, rx)
 	var s Slots
 	if err := c.ReserveN(&s, rx.LocalAddr(), []int{200, 200, 200}); err != nil {
 		t.Fatal(err)
@@ -216,15 +208,5 @@ func TestReserveNDroppedBatchNotReused(t *testing.T) {
 		}
 	}
 	c.CommitN(&s)
-	copy(first.B, payload(0, 100))
-	c.Commit(first)
-	got, err := readDatagrams(rx, 2+2*maxQueued)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := make([]int, 2+2*maxQueued)
-	for i := range want {
-		want[i] = 100
-	}
-	expect(t, got, 0, want...)
+	releaseQueued(t, c, rx, first)
 }
