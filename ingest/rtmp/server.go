@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mutstream/mutstream/auth"
+	"github.com/mutstream/mutstream/internal/rawread"
 	"github.com/mutstream/mutstream/stream"
 )
 
@@ -239,9 +240,11 @@ func (s *Server) track(nc net.Conn, useTLS bool) {
 	}
 	var sess *session
 	if reason == "" {
-		conn := nc
+		// Read raw, so that a publisher's reads leave the runtime's
+		// sysmon asleep (rawread).
+		conn := rawread.Conn(nc)
 		if useTLS {
-			conn = tls.Server(nc, &tls.Config{GetCertificate: s.getCert, MinVersion: tls.VersionTLS12})
+			conn = tls.Server(conn, &tls.Config{GetCertificate: s.getCert, MinVersion: tls.VersionTLS12})
 		}
 		sess = newSession(s, conn, useTLS)
 		s.conns[nc] = sess
