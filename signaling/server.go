@@ -76,7 +76,11 @@ func newServer(cfg Config, hub *stream.Hub, log *slog.Logger, nw transport.Net) 
 	}
 	s := &Server{cfg: cfg, hub: hub, log: log.With("component", "whep"), nw: nw, sessions: map[string]session{}, reserved: map[string]int{}, limit: newLimiter(cfg.RateLimit)}
 	if nw == nil {
-		conn, err := net.ListenPacket("udp", net.JoinHostPort(cfg.UDPAddr, strconv.Itoa(cfg.UDPPort)))
+		listen := net.ListenPacket
+		if cfg.WriteBatch.Size > 0 {
+			listen = udpbatch.Listen // the batches go out through its quiet twin
+		}
+		conn, err := listen("udp", net.JoinHostPort(cfg.UDPAddr, strconv.Itoa(cfg.UDPPort)))
 		if err != nil {
 			return nil, fmt.Errorf("listen on WebRTC UDP port %d: %w (set webrtc.udp_port or --webrtc-udp)", cfg.UDPPort, err)
 		}
@@ -90,6 +94,8 @@ func newServer(cfg Config, hub *stream.Hub, log *slog.Logger, nw transport.Net) 
 					return
 				}
 				s.log.Warn("UDP GSO off: the WebRTC port sends one packet per message", "reason", reason, "err", err)
+			}), udpbatch.WithOnQuietOff(func(err error) {
+				s.log.Info("the WebRTC port sends from its own socket, not a quiet twin", "err", err)
 			}))
 			bc.SetOnDrop(func(reason string, n int) { metrics.UDPWriteDropped.WithLabelValues(reason).Add(float64(n)) })
 			mc = bc

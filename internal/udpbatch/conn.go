@@ -16,6 +16,10 @@
 // into the same datagrams for less work per packet. A kernel that
 // refuses such a message turns GSO off for the Conn; its packets still
 // go, one by one.
+//
+// A socket opened with Listen sends through a quiet twin on the same
+// port that the runtime's poller does not watch (see WithQuiet), so
+// that the Conn's own sends wake no thread.
 package udpbatch
 
 import (
@@ -70,11 +74,15 @@ type Conn struct {
 	wantGSO  bool        // asked for (WithGSO)
 	gso      atomic.Bool // on: WriteTo coalesces; turned off once for good
 	onGSOOff func(reason string, err error)
-	write    writer         // sendmmsg; a test's failing one
-	raw      *rawWriter     // the sendmmsg below write, where there is one
-	split    []ipv4.Message // the flusher's: a refused GSO message's packets
-	hooks    flusherHooks   // tests only
-	flushed  atomic.Uint64  // packets the flusher is done with (tests)
+	// wantQuiet: send from the quiet socket where conn allows it
+	// (WithQuiet); onQuietOff is told why it could not.
+	wantQuiet  bool
+	onQuietOff func(err error)
+	write      writer         // sendmmsg; a test's failing one
+	raw        *rawWriter     // the sendmmsg below write, where there is one
+	split      []ipv4.Message // the flusher's: a refused GSO message's packets
+	hooks      flusherHooks   // tests only
+	flushed    atomic.Uint64  // packets the flusher is done with (tests)
 }
 
 // flusherHooks let tests and benchmarks follow the senders.
@@ -107,6 +115,7 @@ func New(conn net.PacketConn, size int, interval time.Duration, opts ...Option) 
 		done:       make(chan struct{}),
 		stopped:    make(chan struct{}),
 		wantGSO:    true,
+		wantQuiet:  true,
 	}
 	c.committed.L = &c.mu
 	c.write = func(ms []ipv4.Message) (int, error) { return c.bc.WriteBatch(ms, 0) }
@@ -115,6 +124,13 @@ func New(conn net.PacketConn, size int, interval time.Duration, opts ...Option) 
 	}
 	for _, o := range opts {
 		o(c)
+	}
+	if c.raw != nil && c.wantQuiet {
+		fd, err := openQuiet(conn)
+		c.raw.quiet = fd
+		if err != nil && c.onQuietOff != nil {
+			c.onQuietOff(err)
+		}
 	}
 	if c.wantGSO {
 		if gsoSupported(conn) {
@@ -311,5 +327,8 @@ func (c *Conn) Close() error {
 	c.mu.Unlock()
 	close(c.done)
 	<-c.stopped
+	if c.raw != nil {
+		c.raw.close()
+	}
 	return c.PacketConn.Close()
 }

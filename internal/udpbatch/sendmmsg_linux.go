@@ -28,6 +28,11 @@ type rawWriter struct {
 	slow writer // x/net's, for an address this does not build (a zoned IPv6 one)
 	// try is set by the goroutine sending (Conn.setTry).
 	try bool
+	// quiet is the quiet socket's descriptor (WithQuiet), -1 for none;
+	// a batch goes there first, and to the socket itself when it is
+	// full. sendQ makes that call (sendQuiet; a test's full socket).
+	quiet int
+	sendQ func() bool
 
 	hdrs  []mmsghdr
 	iovs  []unix.Iovec
@@ -51,8 +56,9 @@ func newRawWriter(conn net.PacketConn, slow writer) *rawWriter {
 	if rc == nil {
 		return nil
 	}
-	w := &rawWriter{rc: rc, net: conn.LocalAddr().Network(), slow: slow}
+	w := &rawWriter{rc: rc, net: conn.LocalAddr().Network(), slow: slow, quiet: -1}
 	w.call = w.sendmmsg
+	w.sendQ = w.sendQuiet
 	return w
 }
 
@@ -76,6 +82,33 @@ func (w *rawWriter) sendmmsg(fd uintptr) bool {
 	}
 }
 
+// sendQuiet is the call on the quiet socket; false when that socket
+// takes no more for now.
+func (w *rawWriter) sendQuiet() bool {
+	for {
+		r, _, e := syscall.RawSyscall6(unix.SYS_SENDMMSG, uintptr(w.quiet), uintptr(unsafe.Pointer(&w.hdrs[0])), uintptr(w.n), 0, 0, 0)
+		switch e {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		case 0:
+			w.sent, w.errno = int(r), 0
+		default:
+			w.sent, w.errno = 0, e
+		}
+		return true
+	}
+}
+
+// close closes the quiet socket, if there is one.
+func (w *rawWriter) close() {
+	if w.quiet >= 0 {
+		_ = unix.Close(w.quiet)
+		w.quiet = -1
+	}
+}
+
 // write sends ms as x/net's WriteBatch does: how many went, and an error
 // only when the first of them could not.
 func (w *rawWriter) write(ms []ipv4.Message) (int, error) {
@@ -85,7 +118,10 @@ func (w *rawWriter) write(ms []ipv4.Message) (int, error) {
 	if !w.pack(ms) {
 		return w.slow(ms)
 	}
-	err := w.rc.Write(w.call)
+	var err error
+	if w.quiet < 0 || !w.sendQ() {
+		err = w.rc.Write(w.call)
+	}
 	if err == nil && w.errno != 0 {
 		if w.errno == syscall.EAGAIN { // told to try
 			return 0, errWouldBlock

@@ -9,8 +9,13 @@ import (
 )
 
 // rawWriter is Linux's (sendmmsg_linux.go); elsewhere x/net writes.
-type rawWriter struct{ try bool }
+type rawWriter struct {
+	try   bool
+	quiet int
+}
 
 func newRawWriter(net.PacketConn, writer) *rawWriter { return nil }
 
 func (w *rawWriter) write([]ipv4.Message) (int, error) { return 0, nil }
+
+func (w *rawWriter) close() {}
