@@ -9,9 +9,28 @@ import (
 // on Linux its port may be shared (SO_REUSEPORT), and New adds a second
 // socket to it that only sends (see WithQuiet). Elsewhere, or where the
 // option is refused, it is net.ListenPacket.
+//
+// A port that another socket holds is refused, as net.ListenPacket
+// refuses it, even when that socket shares its port too (a second
+// server started on the same port): the address is first bound by a
+// socket that does not share it, then released and bound again, on the
+// port that socket got, by one that does.
 func Listen(network, address string) (net.PacketConn, error) {
+	probe, err := net.ListenPacket(network, address)
+	if err != nil {
+		return nil, err
+	}
+	_, port, err := net.SplitHostPort(probe.LocalAddr().String())
+	_ = probe.Close()
+	if err != nil {
+		return nil, err
+	}
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return nil, err
+	}
 	lc := net.ListenConfig{Control: shareControl}
-	return lc.ListenPacket(context.Background(), network, address)
+	return lc.ListenPacket(context.Background(), network, net.JoinHostPort(host, port))
 }
 
 // WithQuiet turns the quiet socket on (the default) or off. With it, and

@@ -182,3 +182,24 @@ func TestQuietNeedsASharedPort(t *testing.T) {
 		t.Fatal("a quiet socket with WithQuiet(false)")
 	}
 }
+
+// Listen refuses a port that another socket holds, one that shares its
+// port (a second server on the same port) as well as one that does not.
+func TestListenRefusesAHeldPort(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	c := quietSender(t, "udp4", "127.0.0.1:0")
+	defer c.Close()
+	if again, err := Listen("udp4", c.LocalAddr().String()); err == nil {
+		_ = again.Close()
+		t.Fatal("a second Listen on a port held by a Conn from Listen")
+	}
+	plain, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	if again, err := Listen("udp4", plain.LocalAddr().String()); err == nil {
+		_ = again.Close()
+		t.Fatal("Listen on a port held by a plain socket")
+	}
+}
