@@ -10,6 +10,8 @@ import (
 	"sync"
 	"syscall"
 	"unsafe"
+
+	"github.com/mutstream/mutstream/internal/rawread"
 )
 
 // rawReader reads the port's socket with recvfrom as a raw system call:
@@ -65,23 +67,14 @@ func (r *rawReader) recv(fd uintptr) bool {
 	if len(r.b) > 0 {
 		p = unsafe.Pointer(&r.b[0])
 	}
-	for {
+	var ok bool
+	r.n, r.errno, ok = rawread.Nonblocking(func() (uintptr, syscall.Errno) {
 		r.salen = uint32(unsafe.Sizeof(r.sa))
 		n, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(p), uintptr(len(r.b)), 0,
 			uintptr(unsafe.Pointer(&r.sa)), uintptr(unsafe.Pointer(&r.salen)))
-		switch errno {
-		case 0:
-			r.n, r.errno = int(n), 0
-			return true
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			return false
-		default:
-			r.n, r.errno = 0, errno
-			return true
-		}
-	}
+		return n, errno
+	})
+	return ok
 }
 
 // from is the sender's address of the datagram read.

@@ -70,19 +70,31 @@ func (c *conn) opError(err error) error {
 
 // read is the RawConn's read function: false to wait for the socket.
 func (c *conn) read(fd uintptr) bool {
-	for {
+	var ok bool
+	c.n, c.errno, ok = Nonblocking(func() (uintptr, syscall.Errno) {
 		n, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&c.b[0])), uintptr(len(c.b)))
-		switch errno {
+		return n, errno
+	})
+	return ok
+}
+
+// Nonblocking makes call, a raw system call on a non-blocking socket,
+// again while it is interrupted (EINTR). It reports false when the
+// socket has nothing for now (EAGAIN): the RawConn function that made
+// it returns false, and the poller waits. Otherwise n and errno are the
+// call's result.
+func Nonblocking(call func() (uintptr, syscall.Errno)) (n int, errno syscall.Errno, ok bool) {
+	for {
+		r, e := call()
+		switch e {
 		case 0:
-			c.n, c.errno = int(n), 0
-			return true
+			return int(r), 0, true
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
-			return false
+			return 0, e, false
 		default:
-			c.n, c.errno = 0, errno
-			return true
+			return 0, e, true
 		}
 	}
 }
