@@ -18,6 +18,7 @@ only=" $* "
 min="${FUZZMINIMIZE:-100x}"
 go="${GO:-go}"
 inputs() { ls "$1/testdata/fuzz/$2" 2>/dev/null | wc -l; }
+fuzz() { "$go" test -run '^$' -fuzz "^${2}\$" -fuzztime "$t" -fuzzminimizetime "$min" "$1"; }
 grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r f; do
 	pkg="./$(dirname "${f#./}")"
 	grep -o '^func Fuzz[A-Za-z0-9_]*' "$f" | sed 's/^func //' | while read -r fn; do
@@ -26,7 +27,7 @@ grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r f; do
 		fi
 		echo "fuzz $pkg $fn for $t"
 		before=$(inputs "$pkg" "$fn")
-		if "$go" test -run '^$' -fuzz "^${fn}\$" -fuzztime "$t" -fuzzminimizetime "$min" "$pkg"; then
+		if fuzz "$pkg" "$fn"; then
 			continue
 		fi
 		if [ "$(inputs "$pkg" "$fn")" != "$before" ]; then
@@ -34,6 +35,6 @@ grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r f; do
 			exit 1
 		fi
 		echo "fuzz $pkg $fn failed without a failing input; once more"
-		"$go" test -run '^$' -fuzz "^${fn}\$" -fuzztime "$t" -fuzzminimizetime "$min" "$pkg"
+		fuzz "$pkg" "$fn"
 	done
 done

@@ -10,6 +10,9 @@
 // non-blocking, so the read never waits (an empty socket answers EAGAIN
 // and the runtime's poller waits instead); made as a raw system call it
 // leaves sysmon asleep.
+//
+// Nonblocking is the retry loop of such raw calls, shared with the
+// WebRTC port's reads (sender) and sends (udpbatch).
 package rawread
 
 import "net"

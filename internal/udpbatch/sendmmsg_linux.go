@@ -10,6 +10,8 @@ import (
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
+
+	"github.com/mutstream/mutstream/internal/rawread"
 )
 
 // rawWriter makes the sendmmsg system call itself, on the socket's
@@ -62,43 +64,27 @@ func newRawWriter(conn net.PacketConn, slow writer) *rawWriter {
 	return w
 }
 
-// sendmmsg is the call on descriptor fd; it says whether it is done
-// (false: the poller waits for the socket to take more, then calls
-// again).
+// sendmmsg is the call on the socket's own descriptor fd; it says
+// whether it is done (false: the poller waits for the socket to take
+// more, then calls again). Told to try, a full socket is done, with
+// errno EAGAIN.
 func (w *rawWriter) sendmmsg(fd uintptr) bool {
-	for {
-		r, _, e := syscall.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&w.hdrs[0])), uintptr(w.n), 0, 0, 0)
-		switch {
-		case e == syscall.EINTR:
-			continue
-		case e == syscall.EAGAIN && !w.try:
-			return false
-		case e != 0:
-			w.sent, w.errno = 0, e
-		default:
-			w.sent, w.errno = int(r), 0
-		}
-		return true
-	}
+	return w.sendOn(fd) || w.try
 }
 
 // sendQuiet is the call on the quiet socket; false when that socket
 // takes no more for now.
-func (w *rawWriter) sendQuiet() bool {
-	for {
-		r, _, e := syscall.RawSyscall6(unix.SYS_SENDMMSG, uintptr(w.quiet), uintptr(unsafe.Pointer(&w.hdrs[0])), uintptr(w.n), 0, 0, 0)
-		switch e {
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			return false
-		case 0:
-			w.sent, w.errno = int(r), 0
-		default:
-			w.sent, w.errno = 0, e
-		}
-		return true
-	}
+func (w *rawWriter) sendQuiet() bool { return w.sendOn(uintptr(w.quiet)) }
+
+// sendOn makes sendmmsg on descriptor fd: false when the socket takes no
+// more for now (errno EAGAIN); sent and errno are the call's result.
+func (w *rawWriter) sendOn(fd uintptr) bool {
+	var ok bool
+	w.sent, w.errno, ok = rawread.Nonblocking(func() (uintptr, syscall.Errno) {
+		r, _, e := syscall.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&w.hdrs[0])), uintptr(w.n), 0, 0, 0)
+		return r, e
+	})
+	return ok
 }
 
 // close closes the quiet socket, if there is one.
